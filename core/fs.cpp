@@ -1,0 +1,98 @@
+// See fs.h. POSIX calls are used directly because std::filesystem has no fsync.
+#include "core/fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include "core/error.h"
+
+namespace fracsweep::core {
+namespace {
+
+// Closes a file descriptor when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);  // errors on close of a read-only fd carry no data loss
+  }
+  int get() const { return fd_; }
+  // Closes now and reports the error, for files that were written.
+  int close() { return ::close(std::exchange(fd_, -1)); }
+
+ private:
+  int fd_;
+};
+
+std::string errno_text() { return std::strerror(errno); }
+
+}  // namespace
+
+std::string read_file(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  CHECK_OR_THROW(IoError, fd.get() >= 0, path, ": cannot open for reading: ", errno_text());
+  struct stat st {};
+  CHECK_OR_THROW(IoError, ::fstat(fd.get(), &st) == 0, path, ": cannot stat: ", errno_text());
+  CHECK_OR_THROW(IoError, !S_ISDIR(st.st_mode), path, ": is a directory, expected a file");
+  std::string content;
+  content.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  char spill[1 << 16];
+  while (true) {
+    // Past the size seen by fstat (a growing file or a pipe), read in blocks.
+    const bool full = done == content.size();
+    char* dst = full ? spill : content.data() + done;
+    const size_t room = full ? sizeof spill : content.size() - done;
+    const ssize_t n = ::read(fd.get(), dst, room);
+    if (n < 0 && errno == EINTR) continue;
+    CHECK_OR_THROW(IoError, n >= 0, path, ": read failed: ", errno_text());
+    if (n == 0) break;
+    if (full) content.append(spill, static_cast<size_t>(n));
+    done += static_cast<size_t>(n);
+  }
+  content.resize(done);
+  return content;
+}
+
+void write_file_atomic(const std::string& path, std::string_view content) {
+  const std::filesystem::path target(path);
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    CHECK_OR_THROW(IoError, fd.get() >= 0, tmp, ": cannot create: ", errno_text(),
+                   " (does the folder exist and is it writable?)");
+    size_t done = 0;
+    while (done < content.size()) {
+      const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const std::string why = errno_text();
+        ::unlink(tmp.c_str());
+        throw IoError(str_cat(tmp, ": write failed: ", why));
+      }
+      done += static_cast<size_t>(n);
+    }
+    CHECK_OR_THROW(IoError, ::fsync(fd.get()) == 0, tmp, ": fsync failed: ", errno_text());
+    CHECK_OR_THROW(IoError, fd.close() == 0, tmp, ": close failed: ", errno_text());
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = errno_text();
+    ::unlink(tmp.c_str());
+    throw IoError(str_cat(path, ": cannot rename ", tmp, " into place: ", why));
+  }
+  // The rename itself is durable only once the directory entry is on disk.
+  const std::string dir =
+      target.has_parent_path() ? target.parent_path().string() : std::string(".");
+  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: some file systems refuse fsync on dirs
+}
+
+}  // namespace fracsweep::core

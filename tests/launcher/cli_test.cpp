@@ -1,0 +1,84 @@
+// The fracsweep binary end to end: help texts, exit codes and error lines.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/fs.h"
+#include "test_util.h"
+
+namespace fracsweep {
+namespace {
+
+using testing::run_fracsweep;
+
+TEST(Cli, HelpListsEveryCommand) {
+  const auto r = run_fracsweep({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("metrics"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("version"), std::string::npos) << r.out;
+  const auto m = run_fracsweep({"metrics", "--help"});
+  EXPECT_EQ(m.exit_code, 0);
+  EXPECT_NE(m.out.find("--format"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("--threshold"), std::string::npos) << m.out;
+}
+
+TEST(Cli, UnknownCommandAndFlagAreUsageErrors) {
+  const auto r = run_fracsweep({"frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown command 'frobnicate'"), std::string::npos) << r.err;
+  const auto f = run_fracsweep({"metrics", "x.csv", "--colour"});
+  EXPECT_EQ(f.exit_code, 2);
+  EXPECT_NE(f.err.find("colour"), std::string::npos) << f.err;
+  const auto fmt = run_fracsweep({"metrics", "x.csv", "--format", "xml"});
+  EXPECT_EQ(fmt.exit_code, 2);
+  EXPECT_NE(fmt.err.find("--format 'xml' is not one of: table, json"), std::string::npos) << fmt.err;
+}
+
+TEST(Cli, BadCsvGivesOneLineWithFileLineAndColumn) {
+  testing::TempDir dir;
+  const std::string path = dir.write("bad.csv", "id,patient,label,p0,p1\na,P,0,0.2,0.8\nb,P,1,x,0.5\n");
+  const auto r = run_fracsweep({"metrics", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find(path + ":3:4: column 'p0': 'x' is not a number"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(Cli, MissingFileIsAFailureNamingIt) {
+  const auto r = run_fracsweep({"metrics", "/nonexistent/p.csv"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("/nonexistent/p.csv"), std::string::npos) << r.err;
+}
+
+TEST(Cli, JsonHasExactlyTheOracleKeysAndValues) {
+  const std::string csv = testing::fixture("metrics/cases/mc3_rounded2_800.csv");
+  const auto r = run_fracsweep({"metrics", csv, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto got = nlohmann::ordered_json::parse(r.out);
+  const auto expected = nlohmann::ordered_json::parse(core::read_file(
+      testing::fixture("metrics/expected/mc3_rounded2_800.json")));
+  ASSERT_EQ(got.size(), expected.size());
+  for (const auto& [key, value] : expected.items()) {
+    ASSERT_TRUE(got.contains(key)) << key;
+    EXPECT_NEAR(got[key].get<double>(), value.get<double>(), 1e-9) << key;
+  }
+}
+
+TEST(Cli, TablePrintsPercentagesWithTwoDecimals) {
+  testing::TempDir dir;
+  // AUC 0.75 and AP 0.8333... from scikit-learn's documented example.
+  const std::string path = dir.write("b.csv", "id,patient,label,score\na,P,0,0.1\nb,P,0,0.4\nc,Q,1,0.35\nd,Q,1,0.8\n");
+  const auto r = run_fracsweep({"metrics", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("75.00"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("83.33"), std::string::npos) << r.out;
+}
+
+TEST(Cli, VersionNamesTheNcclBackendState) {
+  const auto r = run_fracsweep({"version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("nccl:"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace fracsweep

@@ -1,0 +1,38 @@
+// Helpers shared by the tests: temporary folders, fixture paths, and running
+// the fracsweep binary with its output captured.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace fracsweep::testing {
+
+// A fresh folder under the system temp dir, removed with its content on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  // Writes `content` to path()/name and returns the full path.
+  std::string write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+// tests/fixtures/<relative>.
+std::string fixture(const std::string& relative);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs build/fracsweep with `args` (no shell involved) and captures its output.
+CommandResult run_fracsweep(const std::vector<std::string>& args);
+
+}  // namespace fracsweep::testing
