@@ -8,10 +8,13 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <algorithm>
+#include <cstdint>
 #include <unordered_map>
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/seed.h"
 
 namespace fracsweep::metrics {
 namespace {
@@ -107,6 +110,29 @@ Layout parse_header(const std::vector<std::string_view>& fields, const std::stri
   return layout;
 }
 
+// Sorting (hash of id, row) pairs finds duplicates in O(n log n) with integer
+// compares and no hash table of millions of nodes; equal hashes are confirmed
+// on the strings. The error names the earliest repeated row.
+void check_unique_ids(const std::vector<std::string>& ids, const std::vector<size_t>& row_line,
+                      const std::string& source) {
+  std::vector<std::pair<uint64_t, uint32_t>> keyed(ids.size());
+  for (uint32_t i = 0; i < keyed.size(); ++i) keyed[i] = {core::hash_string(ids[i]), i};
+  std::sort(keyed.begin(), keyed.end());
+  size_t dup = SIZE_MAX, original = 0;
+  for (size_t k = 1; k < keyed.size(); ++k) {
+    if (keyed[k].first != keyed[k - 1].first) continue;
+    // Within a run of equal hashes, look back for the same string.
+    for (size_t j = k; j-- > 0 && keyed[j].first == keyed[k].first;) {
+      if (ids[keyed[j].second] == ids[keyed[k].second] && keyed[k].second <= dup) {
+        dup = keyed[k].second;
+        original = keyed[j].second;
+      }
+    }
+  }
+  CHECK_OR_THROW(ConfigError, dup == SIZE_MAX, source, ":", row_line[dup], ":1: id '", ids[dup],
+                 "' already appeared on line ", row_line[original], "; ids must be unique");
+}
+
 }  // namespace
 
 Predictions parse_predictions(std::string_view text, const std::string& source) {
@@ -129,11 +155,13 @@ Predictions parse_predictions(std::string_view text, const std::string& source) 
   out.kind = layout.kind;
   out.num_classes = layout.num_classes;
   const size_t num_columns = layout.columns.size();
-  std::unordered_map<std::string_view, size_t> id_line;
   std::unordered_map<std::string_view, int32_t> patient_index;
-  // Sized from the byte count so the tables rarely rehash on big files.
+  std::string_view last_patient;
+  int32_t last_patient_index = 0;
+  std::vector<size_t> row_line;  // the file line of each row, for error messages
+  // Sized from the byte count so the vectors rarely regrow on big files.
   const size_t estimate = text.size() / (16 + 8 * num_columns);
-  id_line.reserve(estimate);
+  row_line.reserve(estimate);
   out.ids.reserve(estimate);
   out.label.reserve(estimate);
   out.patient.reserve(estimate);
@@ -155,9 +183,7 @@ Predictions parse_predictions(std::string_view text, const std::string& source) 
                    ":1: column 'id' is empty");
     CHECK_OR_THROW(ConfigError, !fields[1].empty(), source, ":", n,
                    ":2: column 'patient' is empty");
-    const auto [it, inserted] = id_line.emplace(fields[0], n);
-    CHECK_OR_THROW(ConfigError, inserted, source, ":", n, ":1: id '", fields[0],
-                   "' already appeared on line ", it->second, "; ids must be unique");
+    row_line.push_back(n);
 
     int32_t label = 0;
     const std::string_view lf = fields[2];
@@ -185,15 +211,21 @@ Predictions parse_predictions(std::string_view text, const std::string& source) 
       out.scores.push_back(value);
     }
 
-    const auto [pit, new_patient] =
-        patient_index.emplace(fields[1], static_cast<int32_t>(out.patient_names.size()));
-    if (new_patient) out.patient_names.emplace_back(fields[1]);
-    out.patient.push_back(pit->second);
+    // Rows of one patient are usually adjacent: skip the lookup for them.
+    if (out.patient.empty() || fields[1] != last_patient) {
+      const auto [pit, new_patient] =
+          patient_index.emplace(fields[1], static_cast<int32_t>(out.patient_names.size()));
+      if (new_patient) out.patient_names.emplace_back(fields[1]);
+      last_patient = fields[1];
+      last_patient_index = pit->second;
+    }
+    out.patient.push_back(last_patient_index);
     out.ids.emplace_back(fields[0]);
     out.label.push_back(label);
   }
   CHECK_OR_THROW(ConfigError, !out.label.empty(), source,
                  ": has a header but no rows of predictions");
+  check_unique_ids(out.ids, row_line, source);
   return out;
 }
 
