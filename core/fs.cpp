@@ -80,15 +80,24 @@ void write_file_atomic(const std::string& path, std::string_view content) {
       }
       done += static_cast<size_t>(n);
     }
-    CHECK_OR_THROW(IoError, ::fsync(fd.get()) == 0, tmp, ": fsync failed: ", errno_text());
     CHECK_OR_THROW(IoError, fd.close() == 0, tmp, ": close failed: ", errno_text());
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  rename_durably(tmp, path);
+}
+
+void rename_durably(const std::string& from, const std::string& to) {
+  {
+    Fd fd(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+    CHECK_OR_THROW(IoError, fd.get() >= 0, from, ": cannot open to sync: ", errno_text());
+    CHECK_OR_THROW(IoError, ::fsync(fd.get()) == 0, from, ": fsync failed: ", errno_text());
+  }
+  if (::rename(from.c_str(), to.c_str()) != 0) {
     const std::string why = errno_text();
-    ::unlink(tmp.c_str());
-    throw IoError(str_cat(path, ": cannot rename ", tmp, " into place: ", why));
+    ::unlink(from.c_str());
+    throw IoError(str_cat(to, ": cannot rename ", from, " into place: ", why));
   }
   // The rename itself is durable only once the directory entry is on disk.
+  const std::filesystem::path target(to);
   const std::string dir =
       target.has_parent_path() ? target.parent_path().string() : std::string(".");
   Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -15,4 +15,8 @@ std::string read_file(const std::string& path);
 
 void write_file_atomic(const std::string& path, std::string_view content);
 
+// fsyncs `from` (a finished file written by other means, e.g. HDF5), renames
+// it to `to` and fsyncs the folder, so `to` is either absent or complete.
+void rename_durably(const std::string& from, const std::string& to);
+
 }  // namespace fracsweep::core

@@ -11,7 +11,7 @@ int run_version(const Args& args) {
     std::cout << "usage: fracsweep version\n\nPrints the version and the compiled backends.\n";
     return kExitOk;
   }
-  std::cout << "fracsweep " << FRACSWEEP_VERSION << "\n" << trainer::backend_summary() << "\n";
+  std::cout << "fracsweep " << FRACSWEEP_VERSION_STRING << "\n" << trainer::backend_summary() << "\n";
   return kExitOk;
 }
 

@@ -1,0 +1,81 @@
+// RAII ownership of HDF5 identifiers, and checked calls into the HDF5 C API.
+//
+// H5Handle<Close> owns one hid_t and releases it with `Close` (H5Fclose,
+// H5Dclose, ...). Move-only; the destructor never throws. HDF5's own error
+// printing is switched off by the store (H5Quiet) because every call is
+// checked here and turned into one core::IoError that names the file and the
+// object, which reads better than HDF5's stack dump.
+#pragma once
+
+#include <hdf5.h>
+
+#include <string>
+#include <utility>
+
+#include "core/error.h"
+
+namespace fracsweep::datastore {
+
+template <herr_t (*Close)(hid_t)>
+class H5Handle {
+ public:
+  H5Handle() = default;
+  explicit H5Handle(hid_t id) : id_(id) {}
+  H5Handle(H5Handle&& o) noexcept : id_(std::exchange(o.id_, H5I_INVALID_HID)) {}
+  H5Handle& operator=(H5Handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = std::exchange(o.id_, H5I_INVALID_HID);
+    }
+    return *this;
+  }
+  H5Handle(const H5Handle&) = delete;
+  H5Handle& operator=(const H5Handle&) = delete;
+  ~H5Handle() { reset(); }
+
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void reset() noexcept {
+    if (id_ >= 0) Close(id_);  // a failed close cannot be reported from a destructor
+    id_ = H5I_INVALID_HID;
+  }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+};
+
+using H5File = H5Handle<H5Fclose>;
+using H5Dataset = H5Handle<H5Dclose>;
+using H5Dataspace = H5Handle<H5Sclose>;
+using H5Group = H5Handle<H5Gclose>;
+using H5Attribute = H5Handle<H5Aclose>;
+using H5Type = H5Handle<H5Tclose>;
+using H5PropertyList = H5Handle<H5Pclose>;
+
+// Silences HDF5's automatic error stack printing for its lifetime, restoring
+// the previous handler after. HDF5's handler is process-wide; hold one of
+// these around any block of checked calls.
+class H5Quiet {
+ public:
+  H5Quiet() {
+    H5Eget_auto2(H5E_DEFAULT, &old_func_, &old_data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~H5Quiet() { H5Eset_auto2(H5E_DEFAULT, old_func_, old_data_); }
+  H5Quiet(const H5Quiet&) = delete;
+  H5Quiet& operator=(const H5Quiet&) = delete;
+
+ private:
+  H5E_auto2_t old_func_ = nullptr;
+  void* old_data_ = nullptr;
+};
+
+// Throws core::IoError "<where>: <call> failed" when an HDF5 call returns < 0.
+inline hid_t h5_check(hid_t result, const std::string& where, const char* call) {
+  CHECK_OR_THROW(core::IoError, result >= 0, where, ": ", call, " failed");
+  return result;
+}
+
+}  // namespace fracsweep::datastore
+
+#define H5_CHECK(call, where) ::fracsweep::datastore::h5_check((call), (where), #call)
