@@ -23,6 +23,8 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"inspect", "validate a patch store (.h5) and print counts per class, patient and split",
+     fracsweep::launcher::run_inspect},
     {"metrics", "compute SE/SP/AUC/AP (aSE, aSP, aAUC, mAP) from a predictions CSV",
      fracsweep::launcher::run_metrics},
     {"version", "print the version and the compiled backends", fracsweep::launcher::run_version},

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fs.h"
+#include "datastore/patch_store.h"
 #include "test_util.h"
 
 namespace fracsweep {
@@ -72,6 +73,33 @@ TEST(Cli, TablePrintsPercentagesWithTwoDecimals) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("75.00"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("83.33"), std::string::npos) << r.out;
+}
+
+TEST(Cli, InspectPrintsCountsPerClassAndSplit) {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "s.h5").string();
+  {
+    datastore::VcfStoreWriter w(path, 4, 4, 1, "cli test");
+    std::vector<uint8_t> px(16, 100);
+    for (int p = 0; p < 10; ++p) {
+      std::vector<datastore::VcfPatchRecord> r(3);
+      for (int k = 0; k < 3; ++k) r[k] = {px, k == 1 ? 1 + p % 2 : 0, 0, k, k - 1, k < 2 ? k + 1 : -1};
+      w.add_patient("P" + std::to_string(p), 1 + p % 2, r);
+    }
+    w.commit();
+  }
+  const auto r = run_fracsweep({"inspect", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("30 patches of 4x4 uint8, compression deflate-1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 normal             20"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("10 patients (5 benign, 5 malignant"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("TSCCN 3:1:1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("mean  100.0  std   0.0"), std::string::npos) << r.out;
+
+  const std::string bad = dir.write("bad.h5", "not hdf5");
+  const auto b = run_fracsweep({"inspect", bad});
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_NE(b.err.find(bad + ": not an HDF5 file"), std::string::npos) << b.err;
 }
 
 TEST(Cli, VersionNamesTheNcclBackendState) {
