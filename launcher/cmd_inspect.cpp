@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "datastore/patch_store.h"
 #include "datastore/split.h"
+#include "launcher/cli.h"
 #include "launcher/commands.h"
 
 namespace fracsweep::launcher {
@@ -49,20 +50,7 @@ int run_inspect(const Args& args) {
       ("folds", po::value(&folds)->default_value(folds), "k of the k-fold split to show")
       ("val-share", po::value(&val_share)->default_value(val_share),
        "validation share of all patients in the k-fold split");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value(&path));
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("file", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return kExitOk;
-  }
-  po::notify(vm);
-  CHECK_OR_THROW(core::ConfigError, !path.empty(), "missing FILE.h5 (usage: fracsweep inspect FILE.h5)");
+  if (!parse_with_positional(args, options, path, "fracsweep inspect FILE.h5")) return kExitOk;
 
   const datastore::PatchStore store = datastore::PatchStore::open(path);
   const auto& info = store.info();

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "launcher/cli.h"
 #include "launcher/commands.h"
 #include "metrics/format.h"
 #include "metrics/predictions.h"
@@ -28,21 +29,7 @@ int run_metrics(const Args& args) {
        "table (percentages, two decimals) or json (fractions, full precision)")
       ("threshold", po::value(&threshold)->default_value(threshold),
        "binary files: a score >= threshold is called positive");
-  po::options_description hidden;
-  hidden.add_options()("predictions", po::value(&path));
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("predictions", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return kExitOk;
-  }
-  po::notify(vm);
-  CHECK_OR_THROW(core::ConfigError, !path.empty(),
-                 "missing PREDICTIONS.csv (usage: fracsweep metrics PREDICTIONS.csv)");
+  if (!parse_with_positional(args, options, path, "fracsweep metrics PREDICTIONS.csv")) return kExitOk;
   CHECK_OR_THROW(core::ConfigError, format == "table" || format == "json", "--format '",
                  format, "' is not one of: table, json");
   CHECK_OR_THROW(core::ConfigError, std::isfinite(threshold), "--threshold must be finite");

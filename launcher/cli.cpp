@@ -1,0 +1,30 @@
+// See cli.h.
+#include "launcher/cli.h"
+
+#include <iostream>
+
+#include "core/error.h"
+
+namespace fracsweep::launcher {
+
+bool parse_with_positional(const Args& args, const boost::program_options::options_description& options,
+                           std::string& positional_value, const std::string& usage) {
+  namespace po = boost::program_options;
+  po::options_description hidden;
+  hidden.add_options()("positional", po::value(&positional_value));
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("positional", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return false;
+  }
+  po::notify(vm);
+  CHECK_OR_THROW(core::ConfigError, !positional_value.empty(), "missing argument (usage: ", usage, ")");
+  return true;
+}
+
+}  // namespace fracsweep::launcher
