@@ -64,8 +64,8 @@ struct VertebraPatch {
 };
 
 struct PhantomPatient {
-  std::string id;      // "P0000", "P0001", ... (the patient index, 4 digits or more)
-  int32_t label = 0;   // patient-level label: 1 benign, 2 malignant
+  std::string id;     // "P0000", "P0001", ... (the patient index, 4 digits or more)
+  int32_t label = 0;  // patient-level label: 1 benign, 2 malignant
   // slices * n_vertebrae patches, ordered by slice, then level: the patch of
   // (slice s, level l) is patches[s * n_vertebrae + l].
   std::vector<VertebraPatch> patches;

@@ -1,0 +1,29 @@
+// A PNG contact sheet of phantom vertebra patches, to eyeball what a model sees.
+//
+// One row per class (normal, benign VCF, malignant VCF). Each example is a strip
+// of the previous, current and next vertebra of the same slice, as TSCCN's
+// compare network receives them, so a fracture shows as a body lower than its
+// neighbours. Downscaled to at most 96 pixels per patch to keep the file small.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "datastore/phantom_vcf.h"
+
+namespace fracsweep::datastore {
+
+// Writes the sheet to `path` (atomically, see write_png_gray). Examples are
+// picked deterministically from the middle slice (slices / 2) of each patient,
+// vertebrae with both neighbours first: patients are visited in order, taking at
+// most one example per patient per pass, so a row shows as many patients as
+// possible before repeating one, at varied levels. A class with fewer than
+// `per_class` examples leaves blank space; a missing neighbour is a dark tile.
+// The left margin shows the class number; a white bar marks the current patch.
+// Throws core::ConfigError when `patients` is empty, per_class < 1, patches
+// differ in size or are not square, or prev/next point outside the patient's
+// patches; core::IoError when encoding or writing fails.
+void write_vcf_contact_sheet(const std::string& path, std::span<const PhantomPatient> patients,
+                             int per_class = 8);
+
+}  // namespace fracsweep::datastore
