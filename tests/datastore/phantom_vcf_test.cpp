@@ -226,23 +226,34 @@ TEST(VcfPhantom, FracturesLoseHeightByAMarginThatShrinksWithDifficulty) {
   EXPECT_GT(mean_loss[0], mean_loss[1] + 0.1);
 }
 
-// The drawn pixels, not just the metadata: a fractured body is visibly lower
-// than its normal neighbours in the same slice, a normal one is not.
-TEST(VcfPhantom, DrawnBodyHeightFollowsTheFractureRelativeToNeighbours) {
-  const int size = 48;
-  const VcfPhantomOptions o = small_options(8, 8, size, 0.5);
-  std::vector<double> fractured, normal;
-  for (const PhantomPatient& p : all_patients(o)) {
+// For every patch whose two neighbours are both normal, f(patch) divided by the
+// neighbours' mean of f, grouped by the patch's label.
+template <typename F>
+std::vector<std::vector<double>> ratios_to_normal_neighbours(const std::vector<PhantomPatient>& patients,
+                                                             F f) {
+  std::vector<std::vector<double>> by_label(3);
+  for (const PhantomPatient& p : patients) {
     for (const VertebraPatch& v : p.patches) {
       if (v.prev < 0 || v.next < 0) continue;
       const VertebraPatch& a = p.patches[v.prev];
       const VertebraPatch& b = p.patches[v.next];
       if (a.label != 0 || b.label != 0) continue;
-      const double ratio =
-          body_height_px(v, size) / (0.5 * (body_height_px(a, size) + body_height_px(b, size)));
-      (v.label != 0 ? fractured : normal).push_back(ratio);
+      by_label[v.label].push_back(f(v) / (0.5 * (f(a) + f(b))));
     }
   }
+  return by_label;
+}
+
+// The drawn pixels, not just the metadata: a fractured body is visibly lower
+// than its normal neighbours in the same slice, a normal one is not.
+TEST(VcfPhantom, DrawnBodyHeightFollowsTheFractureRelativeToNeighbours) {
+  const int size = 48;
+  const VcfPhantomOptions o = small_options(8, 8, size, 0.5);
+  const auto by_label = ratios_to_normal_neighbours(
+      all_patients(o), [&](const VertebraPatch& v) { return body_height_px(v, size); });
+  const std::vector<double>& normal = by_label[0];
+  std::vector<double> fractured = by_label[1];
+  fractured.insert(fractured.end(), by_label[2].begin(), by_label[2].end());
   ASSERT_GE(fractured.size(), 20u);
   EXPECT_LT(quantile(fractured, 0.5), 0.80);
   EXPECT_LT(quantile(fractured, 0.9), 0.90);
@@ -292,17 +303,8 @@ TEST(VcfPhantom, BenignAndMalignantSignalDiffersSubtly) {
   for (double d : {0.0, 0.5, 1.0}) {
     VcfPhantomOptions o = small_options(15, 15, size, d);
     o.slices = 1;
-    std::vector<double> relative[3];
-    for (const PhantomPatient& p : all_patients(o)) {
-      for (const VertebraPatch& v : p.patches) {
-        if (v.prev < 0 || v.next < 0) continue;
-        const VertebraPatch& a = p.patches[v.prev];
-        const VertebraPatch& b = p.patches[v.next];
-        if (a.label != 0 || b.label != 0) continue;
-        relative[v.label].push_back(centre_mean(v, size) /
-                                    (0.5 * (centre_mean(a, size) + centre_mean(b, size))));
-      }
-    }
+    const auto relative = ratios_to_normal_neighbours(
+        all_patients(o), [&](const VertebraPatch& v) { return centre_mean(v, size); });
     EXPECT_NEAR(mean(relative[0]), 1.0, 0.03);
     EXPECT_LT(mean(relative[1]), 0.95);
     const double accuracy = threshold_accuracy(relative[2], relative[1]);
