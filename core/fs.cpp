@@ -104,4 +104,47 @@ void rename_durably(const std::string& from, const std::string& to) {
   if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: some file systems refuse fsync on dirs
 }
 
+ReadOnlyFile::ReadOnlyFile(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  CHECK_OR_THROW(IoError, fd_ >= 0, path, ": cannot open for reading: ", errno_text());
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    const std::string why = errno_text();
+    ::close(std::exchange(fd_, -1));
+    throw IoError(str_cat(path, ": cannot stat: ", why));
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+}
+
+ReadOnlyFile::ReadOnlyFile(ReadOnlyFile&& o) noexcept
+    : path_(std::move(o.path_)), fd_(std::exchange(o.fd_, -1)), size_(o.size_) {}
+
+ReadOnlyFile& ReadOnlyFile::operator=(ReadOnlyFile&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    path_ = std::move(o.path_);
+    fd_ = std::exchange(o.fd_, -1);
+    size_ = o.size_;
+  }
+  return *this;
+}
+
+ReadOnlyFile::~ReadOnlyFile() {
+  if (fd_ >= 0) ::close(fd_);  // read-only: nothing to lose on a failed close
+}
+
+void ReadOnlyFile::read_at(uint64_t offset, std::span<uint8_t> out, std::string_view what) const {
+  INTERNAL_ASSERT(fd_ >= 0);
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
+                              static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    CHECK_OR_THROW(IoError, n >= 0, path_, ": ", what, ": read failed: ", errno_text());
+    CHECK_OR_THROW(IoError, n > 0, path_, ": ", what, ": the file ends at byte ", offset + done,
+                   ", ", out.size() - done, " bytes early (truncated?)");
+    done += static_cast<size_t>(n);
+  }
+}
+
 }  // namespace fracsweep::core

@@ -6,6 +6,8 @@
 // torn mix. Both throw core::IoError naming the path and the system error.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,5 +20,29 @@ void write_file_atomic(const std::string& path, std::string_view content);
 // fsyncs `from` (a finished file written by other means, e.g. HDF5), renames
 // it to `to` and fsyncs the folder, so `to` is either absent or complete.
 void rename_durably(const std::string& from, const std::string& to);
+
+// A file opened read-only for positioned reads. pread() does not move a shared
+// file position, so any number of threads may read through one ReadOnlyFile.
+class ReadOnlyFile {
+ public:
+  ReadOnlyFile() = default;
+  explicit ReadOnlyFile(const std::string& path);  // throws core::IoError
+  ReadOnlyFile(ReadOnlyFile&& o) noexcept;
+  ReadOnlyFile& operator=(ReadOnlyFile&& o) noexcept;
+  ReadOnlyFile(const ReadOnlyFile&) = delete;
+  ReadOnlyFile& operator=(const ReadOnlyFile&) = delete;
+  ~ReadOnlyFile();
+
+  uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+  // Fills `out` from byte `offset`; throws core::IoError naming `what` when the
+  // file ends early or the read fails.
+  void read_at(uint64_t offset, std::span<uint8_t> out, std::string_view what) const;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
 
 }  // namespace fracsweep::core

@@ -7,10 +7,15 @@
 // them needs no HDF5-allocated memory.
 //
 // Note [Direct chunk reads]: H5Dread builds and intersects selections on
-// every call, which costs more than copying a 50 KB patch. H5Dread_chunk
-// hands back the chunk's stored bytes (raw or deflated), which we copy or
-// inflate ourselves; readers can inflate on worker threads while one thread
-// talks to HDF5.
+// every call, which costs more than copying a 50 KB patch, and HDF5 (built
+// without its global lock, as Debian's is) must not be entered from two
+// threads. So open() asks HDF5 once where every patch's chunk lies in the file
+// (H5Dget_chunk_info_by_coord: address, stored size, skipped filters), checks
+// every extent against the file's size, and from then on a read is one pread()
+// of the stored bytes, raw or deflated, which we inflate ourselves. Reads never
+// enter HDF5, so any number of threads may read one store at once. This relies
+// on stores being immutable once committed, which the writer guarantees (it
+// builds under a temporary name and renames into place).
 #include "datastore/patch_store.h"
 
 #include <unistd.h>
@@ -315,7 +320,11 @@ struct PatchStore::Impl {
   H5Dataset images;
   bool deflated = false;
   size_t image_bytes = 0;
-  mutable std::vector<uint8_t> scratch;
+  // Where patch i's chunk lies (see Note [Direct chunk reads]).
+  core::ReadOnlyFile data;
+  std::vector<uint64_t> chunk_offset;
+  std::vector<uint32_t> chunk_bytes;
+  std::vector<uint8_t> chunk_deflated;
 };
 
 PatchStore::PatchStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -353,6 +362,42 @@ void validate_neighbours(const SampleIndex& ix, const std::string& path) {
 }
 
 }  // namespace
+
+void PatchStore::locate_chunks(Impl& s) {
+  const std::string where = s.path + ": dataset '/images'";
+  hsize_t userblock = 0;
+  {
+    H5PropertyList fcpl(H5_CHECK(H5Fget_create_plist(s.file.get()), s.path));
+    H5_CHECK(H5Pget_userblock(fcpl.get(), &userblock), s.path);
+  }
+  s.data = core::ReadOnlyFile(s.path);
+  const size_t n = s.index.size();
+  s.chunk_offset.resize(n);
+  s.chunk_bytes.resize(n);
+  s.chunk_deflated.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const hsize_t coord[3] = {static_cast<hsize_t>(i), 0, 0};
+    unsigned filter_mask = 0;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t stored = 0;
+    H5_CHECK(H5Dget_chunk_info_by_coord(s.images.get(), coord, &filter_mask, &addr, &stored),
+             where);
+    CHECK_OR_THROW(ConfigError, addr != HADDR_UNDEF && stored > 0, where, ": patch ", i,
+                   " has no stored data (was the write interrupted? rewrite the store)");
+    const uint64_t offset = static_cast<uint64_t>(userblock) + addr;
+    CHECK_OR_THROW(ConfigError, offset + stored <= s.data.size(), where, ": patch ", i,
+                   " lies at bytes ", offset, "..", offset + stored, " but the file has only ",
+                   s.data.size(), " bytes (truncated; rewrite the store)");
+    // A set bit 0 means HDF5 stored this chunk without its (only) filter.
+    const bool deflated = s.deflated && (filter_mask & 1u) == 0;
+    CHECK_OR_THROW(ConfigError, deflated || stored == s.image_bytes, where, ": patch ", i,
+                   " is stored raw in ", stored, " bytes, expected ", s.image_bytes);
+    CHECK_OR_THROW(ConfigError, stored <= UINT32_MAX, where, ": patch ", i, " is too large");
+    s.chunk_offset[i] = offset;
+    s.chunk_bytes[i] = static_cast<uint32_t>(stored);
+    s.chunk_deflated[i] = deflated;
+  }
+}
 
 PatchStore PatchStore::open(const std::string& path) {
   H5Quiet quiet;
@@ -471,6 +516,7 @@ PatchStore PatchStore::open(const std::string& path) {
                    ", outside 0 (normal), 1 (benign VCF), 2 (malignant VCF)");
   }
   validate_neighbours(ix, path);
+  locate_chunks(*s);
   return PatchStore(std::move(s));
 }
 
@@ -478,31 +524,23 @@ bool PatchStore::read_raw_chunk(size_t i, std::vector<uint8_t>& out) const {
   const Impl& s = *impl_;
   CHECK_OR_THROW(ConfigError, i < s.index.size(), s.path, ": patch ", i, " is outside 0..",
                  s.index.size() - 1);
-  H5Quiet quiet;
-  const hsize_t offset[3] = {static_cast<hsize_t>(i), 0, 0};
-  hsize_t stored = 0;
-  const std::string where = s.path + ": /images patch " + std::to_string(i);
-  H5_CHECK(H5Dget_chunk_storage_size(s.images.get(), offset, &stored), where);
-  CHECK_OR_THROW(IoError, stored > 0, where, " has no stored data (was the write interrupted?)");
-  out.resize(static_cast<size_t>(stored));
-  uint32_t filter_mask = 0;
-  H5_CHECK(H5Dread_chunk(s.images.get(), H5P_DEFAULT, offset, &filter_mask, out.data()), where);
-  // A set bit means HDF5 skipped that filter for this chunk (stored raw).
-  return s.deflated && (filter_mask & 1u) == 0;
+  out.resize(s.chunk_bytes[i]);
+  s.data.read_at(s.chunk_offset[i], out, "/images patch " + std::to_string(i));
+  return s.chunk_deflated[i] != 0;
 }
 
 void PatchStore::read_image(size_t i, std::span<uint8_t> out) const {
   const Impl& s = *impl_;
   INTERNAL_ASSERT(out.size() == s.image_bytes);
-  const bool deflated = read_raw_chunk(i, s.scratch);
-  const std::string where = s.path + ": /images patch " + std::to_string(i);
-  if (deflated) {
-    inflate_chunk(s.scratch, out, where);
-  } else {
-    CHECK_OR_THROW(IoError, s.scratch.size() == out.size(), where, " holds ", s.scratch.size(),
-                   " bytes, expected ", out.size());
-    std::copy(s.scratch.begin(), s.scratch.end(), out.begin());
+  CHECK_OR_THROW(ConfigError, i < s.index.size(), s.path, ": patch ", i, " is outside 0..",
+                 s.index.size() - 1);
+  if (!s.chunk_deflated[i]) {
+    s.data.read_at(s.chunk_offset[i], out, "/images patch " + std::to_string(i));
+    return;
   }
+  std::vector<uint8_t> stored;
+  read_raw_chunk(i, stored);
+  inflate_chunk(stored, out, s.path + ": /images patch " + std::to_string(i));
 }
 
 }  // namespace fracsweep::datastore

@@ -19,8 +19,10 @@
 //
 // Opening validates everything and throws core::ConfigError with one message
 // naming the file, the dataset and what is wrong; core::IoError when the file
-// cannot be read at all. Neither class is thread-safe: HDF5 is not, so one
-// thread owns a store.
+// cannot be read at all. The writer and open() call into HDF5, which is not
+// thread-safe: keep them on one thread at a time. Reads of an open store never
+// enter HDF5 (see Note [Direct chunk reads]), so any number of threads may call
+// read_image() and read_raw_chunk() on one store at once.
 #pragma once
 
 #include <cstdint>
@@ -98,17 +100,17 @@ class PatchStore {
   size_t size() const { return index().size(); }
   size_t image_bytes() const;
 
-  // Copies patch i into `out` (image_bytes() long). Reads the chunk directly
-  // and inflates it here when compressed, bypassing HDF5's per-call selection
-  // machinery (see Note [Direct chunk reads]).
+  // Copies patch i into `out` (image_bytes() long): one positioned read of
+  // its chunk, inflated here when compressed. Thread-safe.
   void read_image(size_t i, std::span<uint8_t> out) const;
 
   // The stored (possibly compressed) bytes of patch i, and whether they are
-  // deflated; for readers that inflate on other threads.
+  // deflated; for readers that inflate elsewhere. Thread-safe.
   bool read_raw_chunk(size_t i, std::vector<uint8_t>& out) const;
 
  private:
   struct Impl;
+  static void locate_chunks(Impl& s);
   explicit PatchStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

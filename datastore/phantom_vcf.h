@@ -10,7 +10,8 @@
 // signal and a convex posterior wall). Patches are cropped with a fixed physical
 // window, and body size varies between patients, so one patch alone is ambiguous
 // while the comparison with its neighbours is not: the property TSCCN's compare
-// network relies on (paper §III-A). See Note [VCF phantom geometry] in the .cpp.
+// network relies on (paper §III-A). See Note [VCF phantom geometry] in
+// phantom_vcf_scene.h.
 //
 // Everything is derived from (options.seed, patient index) through core::Rng, so
 // the same options give the same bytes on every platform and patients can be

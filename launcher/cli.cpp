@@ -8,7 +8,8 @@
 namespace fracsweep::launcher {
 
 bool parse_with_positional(const Args& args, const boost::program_options::options_description& options,
-                           std::string& positional_value, const std::string& usage) {
+                           std::string& positional_value, const std::string& usage,
+                           boost::program_options::variables_map* parsed) {
   namespace po = boost::program_options;
   po::options_description hidden;
   hidden.add_options()("positional", po::value(&positional_value));
@@ -23,6 +24,7 @@ bool parse_with_positional(const Args& args, const boost::program_options::optio
     return false;
   }
   po::notify(vm);
+  if (parsed) *parsed = vm;
   CHECK_OR_THROW(core::ConfigError, !positional_value.empty(), "missing argument (usage: ", usage, ")");
   return true;
 }

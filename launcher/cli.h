@@ -12,7 +12,9 @@ namespace fracsweep::launcher {
 // positional argument stored in `positional_value`. Returns false after
 // printing the help text when --help was given; throws
 // core::ConfigError naming `usage` when the positional argument is missing.
+// `parsed`, when given, receives the parsed values (to ask which flags were set).
 bool parse_with_positional(const Args& args, const boost::program_options::options_description& options,
-                           std::string& positional_value, const std::string& usage);
+                           std::string& positional_value, const std::string& usage,
+                           boost::program_options::variables_map* parsed = nullptr);
 
 }  // namespace fracsweep::launcher

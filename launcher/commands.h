@@ -19,6 +19,7 @@ using Args = std::vector<std::string>;
 
 int run_inspect(const Args& args);
 int run_metrics(const Args& args);
+int run_synth(const Args& args);
 int run_version(const Args& args);
 
 }  // namespace fracsweep::launcher

@@ -27,6 +27,8 @@ constexpr Command kCommands[] = {
      fracsweep::launcher::run_inspect},
     {"metrics", "compute SE/SP/AUC/AP (aSE, aSP, aAUC, mAP) from a predictions CSV",
      fracsweep::launcher::run_metrics},
+    {"synth", "write a phantom data set (synth vcf OUT.h5) with the same schema as real data",
+     fracsweep::launcher::run_synth},
     {"version", "print the version and the compiled backends", fracsweep::launcher::run_version},
 };
 

@@ -1,0 +1,150 @@
+// See loader.h.
+#include "datastore/loader.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/error.h"
+
+namespace fracsweep::datastore {
+
+void LoaderOptions::validate() const {
+  CHECK_OR_THROW(core::ConfigError, batch_size >= 1, "batch size ", batch_size, " must be >= 1");
+  CHECK_OR_THROW(core::ConfigError, workers >= 1 && workers <= 64, "loader workers ", workers,
+                 " must be in 1..64");
+  CHECK_OR_THROW(core::ConfigError, prefetch >= 1, "prefetch ", prefetch, " must be >= 1");
+  CHECK_OR_THROW(core::ConfigError, normalize.std > 0, "normalisation std ", normalize.std,
+                 " must be > 0");
+  augment.validate();
+}
+
+BatchLoader::BatchLoader(std::shared_ptr<const PatchStore> store, LoaderOptions options)
+    : store_(std::move(store)), options_(options) {
+  INTERNAL_ASSERT(store_ != nullptr);
+  options_.validate();
+  for (int w = 0; w < options_.workers; ++w) workers_.emplace_back([this] { work(); });
+}
+
+BatchLoader::~BatchLoader() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_workers_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+void BatchLoader::start_epoch(int epoch, std::vector<uint32_t> order) {
+  for (uint32_t i : order)
+    CHECK_OR_THROW(core::ConfigError, i < store_->size(), store_->path(), ": sample ", i,
+                   " is outside the store's ", store_->size(), " samples");
+  const size_t b = static_cast<size_t>(options_.batch_size);
+  const size_t batches = options_.drop_last ? order.size() / b : (order.size() + b - 1) / b;
+  {
+    std::lock_guard lock(mutex_);
+    ++generation_;
+    epoch_ = epoch;
+    order_ = std::make_shared<const std::vector<uint32_t>>(std::move(order));
+    num_batches_ = batches;
+    next_to_build_ = next_to_deliver_ = 0;
+    ready_.clear();
+  }
+  wake_workers_.notify_all();
+}
+
+size_t BatchLoader::batches_in_epoch() const {
+  std::lock_guard lock(mutex_);
+  return num_batches_;
+}
+
+std::optional<Batch> BatchLoader::next() {
+  std::unique_lock lock(mutex_);
+  if (next_to_deliver_ >= num_batches_) return std::nullopt;
+  wake_consumer_.wait(lock, [&] { return ready_.count(next_to_deliver_) > 0; });
+  auto node = ready_.extract(next_to_deliver_++);
+  if (node.mapped().error) {
+    num_batches_ = next_to_deliver_;  // the epoch ends here for this loader
+    std::rethrow_exception(node.mapped().error);
+  }
+  lock.unlock();
+  wake_workers_.notify_all();
+  return std::move(node.mapped().batch);
+}
+
+void BatchLoader::work() {
+  while (true) {
+    std::unique_lock lock(mutex_);
+    const size_t ahead = static_cast<size_t>(options_.prefetch);
+    wake_workers_.wait(lock, [&] {
+      return stop_ ||
+             (next_to_build_ < num_batches_ && next_to_build_ < next_to_deliver_ + ahead);
+    });
+    if (stop_) return;
+    const uint64_t generation = generation_;
+    const int epoch = epoch_;
+    const size_t number = next_to_build_++;
+    const auto order = order_;  // keeps this epoch's order alive while we build
+    lock.unlock();
+
+    Done done;
+    try {
+      done.batch = build(epoch, number, *order);
+    } catch (...) {
+      done.error = std::current_exception();
+    }
+    lock.lock();
+    if (generation != generation_) continue;  // a new epoch began meanwhile
+    ready_.emplace(number, std::move(done));
+    lock.unlock();
+    wake_consumer_.notify_all();
+  }
+}
+
+Batch BatchLoader::build(int epoch, size_t number, const std::vector<uint32_t>& order) const {
+  const PatchStore& store = *store_;
+  const SampleIndex& ix = store.index();
+  const size_t first = number * static_cast<size_t>(options_.batch_size);
+  const size_t count = std::min(order.size() - first, static_cast<size_t>(options_.batch_size));
+  Batch b;
+  b.epoch = epoch;
+  b.number = number;
+  b.size = static_cast<int>(count);
+  b.views = options_.neighbours ? 3 : 1;
+  b.height = store.info().height;
+  b.width = store.info().width;
+  const size_t plane = store.image_bytes();
+  b.pixels.resize(count * b.views * plane);
+  b.labels.resize(count);
+  b.samples.resize(count);
+  b.has_prev.assign(count, 1);
+  b.has_next.assign(count, 1);
+  std::vector<uint8_t> current(plane), prev(plane), next(plane);
+  for (size_t k = 0; k < count; ++k) {
+    const uint32_t i = order[first + k];
+    b.labels[k] = ix.label[i];
+    b.samples[k] = i;
+    const AugmentDraw draw = draw_augment(options_.augment, augment_seed(options_.seed, epoch, i));
+    float* out = b.pixels.data() + k * b.views * plane;
+    store.read_image(i, current);
+    if (!options_.neighbours) {
+      render_patch(current, b.height, b.width, draw, options_.normalize, {out, plane});
+      continue;
+    }
+    const int32_t p = ix.prev[i], n = ix.next[i];
+    if (p >= 0) store.read_image(static_cast<size_t>(p), prev);
+    if (n >= 0) store.read_image(static_cast<size_t>(n), next);
+    const std::vector<uint8_t>& above = p >= 0 ? prev : current;
+    const std::vector<uint8_t>& below = n >= 0 ? next : current;
+    // After a vertical flip the caudal neighbour is the one shown above.
+    const bool swap = draw.vflip;
+    b.has_prev[k] = (swap ? n : p) >= 0;
+    b.has_next[k] = (swap ? p : n) >= 0;
+    render_patch(swap ? below : above, b.height, b.width, draw, options_.normalize, {out, plane});
+    render_patch(current, b.height, b.width, draw, options_.normalize, {out + plane, plane});
+    render_patch(swap ? above : below, b.height, b.width, draw, options_.normalize,
+                 {out + 2 * plane, plane});
+  }
+  return b;
+}
+
+}  // namespace fracsweep::datastore

@@ -1,0 +1,109 @@
+// `fracsweep synth vcf OUT.h5`: write a vertebra phantom data set.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <thread>
+
+#include "core/error.h"
+#include "datastore/synth_vcf.h"
+#include "launcher/cli.h"
+#include "launcher/commands.h"
+
+namespace fracsweep::launcher {
+namespace {
+
+constexpr const char* kUsage = "fracsweep synth vcf OUT.h5 [options]";
+
+// The paper's 136 benign : 103 malignant, rounded, each class at least 1
+// when there are at least 2 patients.
+void split_patients(int patients, int& benign, int& malignant) {
+  CHECK_OR_THROW(core::ConfigError, patients >= 1, "--patients ", patients, " must be >= 1");
+  benign = static_cast<int>(std::lround(patients * 136.0 / 239.0));
+  if (patients >= 2) benign = std::clamp(benign, 1, patients - 1);
+  malignant = patients - benign;
+}
+
+int run_synth_vcf(const Args& args) {
+  namespace po = boost::program_options;
+  datastore::VcfSynthOptions o;
+  auto& ph = o.phantom;
+  std::string out;
+  int patients = 0;
+  o.threads = static_cast<int>(std::max(1u, std::min(8u, std::thread::hardware_concurrency())));
+  po::options_description options(
+      "usage: fracsweep synth vcf OUT.h5 [options]\n\n"
+      "Writes a phantom vertebra data set (sagittal patches with previous/next neighbours,\n"
+      "classes normal / benign VCF / malignant VCF) to a patch store. The same options give\n"
+      "the same file byte for byte. Check it with `fracsweep inspect OUT.h5`.\n\noptions");
+  options.add_options()("help,h", "print this help")
+      ("patients", po::value(&patients),
+       "total patients, split benign:malignant as in the paper (136:103); overrides the two below")
+      ("benign", po::value(&ph.benign_patients)->default_value(ph.benign_patients),
+       "patients with benign fractures")
+      ("malignant", po::value(&ph.malignant_patients)->default_value(ph.malignant_patients),
+       "patients with malignant fractures")
+      ("patch-size", po::value(&ph.patch_size)->default_value(ph.patch_size),
+       "side of the square patches in pixels (16..2048)")
+      ("difficulty", po::value(&ph.difficulty)->default_value(ph.difficulty, "0.5"),
+       "0 (obvious) .. 1 (subtle): smaller height loss, more noise, more size variation")
+      ("slices", po::value(&ph.slices)->default_value(ph.slices), "middle sagittal slices per patient (1..7)")
+      ("seed", po::value(&ph.seed)->default_value(ph.seed), "root of every random choice")
+      ("compression", po::value(&o.compression)->default_value(o.compression),
+       "deflate level of the stored patches, 0 = none .. 9")
+      ("threads", po::value(&o.threads)->default_value(o.threads), "generator threads")
+      ("preview", po::value(&o.preview_path), "also write a PNG contact sheet of examples per class")
+      ("quiet,q", "no progress lines on stderr");
+  po::variables_map vm;
+  if (!parse_with_positional(args, options, out, kUsage, &vm)) return kExitOk;
+  if (vm.count("patients")) {
+    CHECK_OR_THROW(core::ConfigError, vm["benign"].defaulted() && vm["malignant"].defaulted(),
+                   "give either --patients or --benign/--malignant, not both");
+    split_patients(patients, ph.benign_patients, ph.malignant_patients);
+  }
+  const bool quiet = vm.count("quiet") > 0;
+
+  const auto start = std::chrono::steady_clock::now();
+  int last_decile = -1;
+  const auto progress = [&](int done, int total) {
+    const int decile = done * 10 / total;
+    if (quiet || decile == last_decile) return;
+    last_decile = decile;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cerr << fmt::format("synth vcf: {}/{} patients ({:.0f}%), {:.1f} s\n", done, total,
+                             100.0 * done / total, s);
+  };
+  const auto summary = datastore::write_vcf_phantom_store(out, o, progress);
+  std::cout << fmt::format(
+      "{}: {} patients ({} benign, {} malignant), {} patches of {}x{} "
+      "(normal {}, benign VCF {}, malignant VCF {})\n",
+      out, summary.patients, ph.benign_patients, ph.malignant_patients, summary.patches,
+      ph.patch_size, ph.patch_size, summary.per_class[0], summary.per_class[1],
+      summary.per_class[2]);
+  if (!o.preview_path.empty()) std::cout << "preview: " << o.preview_path << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_synth(const Args& args) {
+  static constexpr const char* kHelp =
+      "usage: fracsweep synth <kind> OUT.h5 [options]\n\n"
+      "kinds:\n  vcf     vertebra patches for TSCCN (sagittal MRI phantoms)\n\n"
+      "fracsweep synth vcf --help lists the options.\n";
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kHelp;
+    return args.empty() ? kExitBadInput : kExitOk;
+  }
+  const Args rest(args.begin() + 1, args.end());
+  if (args[0] == "vcf") return run_synth_vcf(rest);
+  CHECK_OR_THROW(core::ConfigError, args[0] != "pelvis",
+                 "synth pelvis is not available yet: the pelvis phantoms come with the AASN "
+                 "models; use synth vcf");
+  throw core::ConfigError(core::str_cat("unknown kind '", args[0], "' (usage: ", kUsage, ")"));
+}
+
+}  // namespace fracsweep::launcher

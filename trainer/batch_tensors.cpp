@@ -1,0 +1,32 @@
+// See batch_tensors.h.
+#include "trainer/batch_tensors.h"
+
+#include <memory>
+#include <vector>
+
+namespace fracsweep::trainer {
+namespace {
+
+// Hands a vector's buffer to a tensor, which frees it when the last view dies.
+template <typename T>
+torch::Tensor adopt(std::vector<T>&& data, std::vector<int64_t> shape, torch::Dtype dtype) {
+  auto owner = new std::vector<T>(std::move(data));
+  return torch::from_blob(
+      owner->data(), shape, [owner](void*) { delete owner; },
+      torch::TensorOptions().dtype(dtype));
+}
+
+}  // namespace
+
+BatchTensors to_tensors(datastore::Batch&& b) {
+  const int64_t n = b.size;
+  BatchTensors t;
+  t.images = adopt(std::move(b.pixels), {n, b.views, b.height, b.width}, torch::kFloat32);
+  t.labels = adopt(std::move(b.labels), {n}, torch::kInt64);
+  t.samples = adopt(std::move(b.samples), {n}, torch::kInt64);
+  t.has_prev = adopt(std::move(b.has_prev), {n}, torch::kUInt8).to(torch::kBool);
+  t.has_next = adopt(std::move(b.has_next), {n}, torch::kUInt8).to(torch::kBool);
+  return t;
+}
+
+}  // namespace fracsweep::trainer

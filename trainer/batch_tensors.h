@@ -1,0 +1,24 @@
+// LibTorch views of the datastore's batches.
+//
+// The datastore stays free of LibTorch (it builds in seconds and its tests need
+// no model); this is where a datastore::Batch becomes tensors. No pixel is
+// copied: the tensors own the batch's buffers.
+#pragma once
+
+#include <torch/types.h>
+
+#include "datastore/loader.h"
+
+namespace fracsweep::trainer {
+
+struct BatchTensors {
+  torch::Tensor images;    // float32 [B, views, H, W]: previous, current, next with neighbours
+  torch::Tensor labels;    // int64 [B]
+  torch::Tensor samples;   // int64 [B], store indices
+  torch::Tensor has_prev;  // bool [B]
+  torch::Tensor has_next;  // bool [B]
+};
+
+BatchTensors to_tensors(datastore::Batch&& batch);
+
+}  // namespace fracsweep::trainer
