@@ -44,27 +44,31 @@ void render_patch(std::span<const uint8_t> in, int height, int width, const Augm
     for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]) * scale - shift;
     return;
   }
-  // For every output pixel, the source point: undo the flips, then the rotation.
+  // For every output pixel, the source point: undo the flips, then the
+  // rotation. Along a row the source point moves by a constant step, so it is
+  // advanced rather than recomputed.
   const double t = draw.angle_deg * std::numbers::pi / 180.0;
-  const double c = std::cos(t), s = std::sin(t);
-  const double cy = (height - 1) / 2.0, cx = (width - 1) / 2.0;
+  const float c = static_cast<float>(std::cos(t)), s = static_cast<float>(std::sin(t));
+  const float cy = (height - 1) / 2.0f, cx = (width - 1) / 2.0f;
+  const float xmax = width - 1.0f, ymax = height - 1.0f;
+  const float dq = draw.hflip ? -1.0f : 1.0f;  // output column step in flipped coordinates
+  const int x_last = std::max(width - 2, 0), y_last = std::max(height - 2, 0);
   for (int r = 0; r < height; ++r) {
-    const double fy = (draw.vflip ? height - 1 - r : r) - cy;
-    for (int q = 0; q < width; ++q) {
-      const double fx = (draw.hflip ? width - 1 - q : q) - cx;
-      double sx = c * fx + s * fy + cx, sy = -s * fx + c * fy + cy;
-      sx = std::clamp(sx, 0.0, width - 1.0);
-      sy = std::clamp(sy, 0.0, height - 1.0);
-      const int x0 = std::min(static_cast<int>(sx), width - 2 < 0 ? 0 : width - 2);
-      const int y0 = std::min(static_cast<int>(sy), height - 2 < 0 ? 0 : height - 2);
+    const float fy = static_cast<float>(draw.vflip ? height - 1 - r : r) - cy;
+    const float fx0 = static_cast<float>(draw.hflip ? width - 1 : 0) - cx;
+    float sx = c * fx0 + s * fy + cx, sy = -s * fx0 + c * fy + cy;
+    const float step_x = c * dq, step_y = -s * dq;
+    float* dst = out.data() + static_cast<size_t>(r) * width;
+    for (int q = 0; q < width; ++q, sx += step_x, sy += step_y) {
+      const float x = std::clamp(sx, 0.0f, xmax), y = std::clamp(sy, 0.0f, ymax);
+      const int x0 = std::min(static_cast<int>(x), x_last), y0 = std::min(static_cast<int>(y), y_last);
       const int x1 = std::min(x0 + 1, width - 1), y1 = std::min(y0 + 1, height - 1);
-      const double ax = sx - x0, ay = sy - y0;
+      const float ax = x - x0, ay = y - y0;
       const uint8_t* row0 = in.data() + static_cast<size_t>(y0) * width;
       const uint8_t* row1 = in.data() + static_cast<size_t>(y1) * width;
-      const double top = row0[x0] + ax * (row0[x1] - row0[x0]);
-      const double bottom = row1[x0] + ax * (row1[x1] - row1[x0]);
-      out[static_cast<size_t>(r) * width + q] =
-          static_cast<float>(top + ay * (bottom - top)) * scale - shift;
+      const float top = row0[x0] + ax * (row0[x1] - row0[x0]);
+      const float bottom = row1[x0] + ax * (row1[x1] - row1[x0]);
+      dst[q] = (top + ay * (bottom - top)) * scale - shift;
     }
   }
 }

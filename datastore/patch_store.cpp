@@ -19,7 +19,7 @@
 #include "datastore/patch_store.h"
 
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -160,11 +160,17 @@ const char* task_name(Task task) { return task == Task::kVcf ? "vcf" : "pelvis";
 
 void inflate_chunk(std::span<const uint8_t> compressed, std::span<uint8_t> out,
                    const std::string& where) {
-  uLongf size = out.size();
-  const int rc = uncompress(out.data(), &size, compressed.data(), compressed.size());
-  CHECK_OR_THROW(IoError, rc == Z_OK && size == out.size(), where,
-                 ": compressed patch is corrupt (zlib code ", rc, ", ", size, " of ", out.size(),
-                 " bytes)");
+  // libdeflate inflates a whole buffer two to three times faster than zlib's
+  // streaming inflate; a decompressor is a few KB, cheap next to a patch.
+  std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> d(
+      libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+  CHECK_OR_THROW(IoError, d != nullptr, where, ": out of memory for a decompressor");
+  size_t size = 0;
+  const libdeflate_result rc = libdeflate_zlib_decompress(
+      d.get(), compressed.data(), compressed.size(), out.data(), out.size(), &size);
+  CHECK_OR_THROW(IoError, rc == LIBDEFLATE_SUCCESS && size == out.size(), where,
+                 ": compressed patch is corrupt (libdeflate code ", static_cast<int>(rc), ", ",
+                 size, " of ", out.size(), " bytes)");
 }
 
 // ---------------------------------------------------------------- writer

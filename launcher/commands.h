@@ -17,6 +17,7 @@ constexpr int kExitBadInput = 2;  // bad flags or bad input files
 
 using Args = std::vector<std::string>;
 
+int run_bench(const Args& args);
 int run_inspect(const Args& args);
 int run_metrics(const Args& args);
 int run_synth(const Args& args);

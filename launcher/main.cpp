@@ -23,6 +23,8 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"bench", "measure patch reads and batch loading on a store (bench read|loader STORE.h5)",
+     fracsweep::launcher::run_bench},
     {"inspect", "validate a patch store (.h5) and print counts per class, patient and split",
      fracsweep::launcher::run_inspect},
     {"metrics", "compute SE/SP/AUC/AP (aSE, aSP, aAUC, mAP) from a predictions CSV",

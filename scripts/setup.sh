@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ ccache pkg-config
-          libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev zlib1g-dev libpng-dev
+          libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev libdeflate-dev libpng-dev
           libboost-program-options-dev libfmt-dev libgtest-dev libyaml-cpp-dev
           nlohmann-json3-dev)
 if [[ "${1:-}" == "--with-bench" ]]; then
