@@ -118,6 +118,8 @@ Batch BatchLoader::build(int epoch, size_t number, const std::vector<uint32_t>& 
   b.samples.resize(count);
   b.has_prev.assign(count, 1);
   b.has_next.assign(count, 1);
+  b.prev_labels.assign(count, -1);
+  b.next_labels.assign(count, -1);
   std::vector<uint8_t> current(plane), prev(plane), next(plane);
   for (size_t k = 0; k < count; ++k) {
     const uint32_t i = order[first + k];
@@ -137,8 +139,11 @@ Batch BatchLoader::build(int epoch, size_t number, const std::vector<uint32_t>& 
     const std::vector<uint8_t>& below = n >= 0 ? next : current;
     // After a vertical flip the caudal neighbour is the one shown above.
     const bool swap = draw.vflip;
-    b.has_prev[k] = (swap ? n : p) >= 0;
-    b.has_next[k] = (swap ? p : n) >= 0;
+    const int32_t shown_above = swap ? n : p, shown_below = swap ? p : n;
+    b.has_prev[k] = shown_above >= 0;
+    b.has_next[k] = shown_below >= 0;
+    if (shown_above >= 0) b.prev_labels[k] = ix.label[static_cast<size_t>(shown_above)];
+    if (shown_below >= 0) b.next_labels[k] = ix.label[static_cast<size_t>(shown_below)];
     render_patch(swap ? below : above, b.height, b.width, draw, options_.normalize, {out, plane});
     render_patch(current, b.height, b.width, draw, options_.normalize, {out + plane, plane});
     render_patch(swap ? above : below, b.height, b.width, draw, options_.normalize,

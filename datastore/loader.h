@@ -55,6 +55,9 @@ struct Batch {
   std::vector<int64_t> labels;    // [size]
   std::vector<int64_t> samples;   // [size] store indices
   std::vector<uint8_t> has_prev, has_next;  // [size], all 1 without neighbours
+  // [size] the neighbours' classes (TSCCN's discriminator compares them with
+  // the current one), -1 where has_prev / has_next is 0 or without neighbours.
+  std::vector<int64_t> prev_labels, next_labels;
 };
 
 class BatchLoader {

@@ -21,6 +21,7 @@ int run_bench(const Args& args);
 int run_inspect(const Args& args);
 int run_metrics(const Args& args);
 int run_synth(const Args& args);
+int run_train(const Args& args);
 int run_version(const Args& args);
 
 }  // namespace fracsweep::launcher

@@ -31,6 +31,8 @@ constexpr Command kCommands[] = {
      fracsweep::launcher::run_metrics},
     {"synth", "write a phantom data set (synth vcf OUT.h5) with the same schema as real data",
      fracsweep::launcher::run_synth},
+    {"train", "train and evaluate one job (train JOB.yaml); run again to resume",
+     fracsweep::launcher::run_train},
     {"version", "print the version and the compiled backends", fracsweep::launcher::run_version},
 };
 

@@ -26,6 +26,8 @@ BatchTensors to_tensors(datastore::Batch&& b) {
   t.samples = adopt(std::move(b.samples), {n}, torch::kInt64);
   t.has_prev = adopt(std::move(b.has_prev), {n}, torch::kUInt8).to(torch::kBool);
   t.has_next = adopt(std::move(b.has_next), {n}, torch::kUInt8).to(torch::kBool);
+  t.prev_labels = adopt(std::move(b.prev_labels), {n}, torch::kInt64);
+  t.next_labels = adopt(std::move(b.next_labels), {n}, torch::kInt64);
   return t;
 }
 

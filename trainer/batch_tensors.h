@@ -17,6 +17,7 @@ struct BatchTensors {
   torch::Tensor samples;   // int64 [B], store indices
   torch::Tensor has_prev;  // bool [B]
   torch::Tensor has_next;  // bool [B]
+  torch::Tensor prev_labels, next_labels;  // int64 [B], -1 where the neighbour is missing
 };
 
 BatchTensors to_tensors(datastore::Batch&& batch);

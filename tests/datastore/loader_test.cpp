@@ -72,6 +72,8 @@ TEST_P(LoaderTest, DeliversTheOrderWithNeighbours) {
       const int32_t p = ix.prev[i], n = ix.next[i];
       EXPECT_EQ(b.has_prev[k], p >= 0);
       EXPECT_EQ(b.has_next[k], n >= 0);
+      EXPECT_EQ(b.prev_labels[k], p >= 0 ? ix.label[p] : -1);
+      EXPECT_EQ(b.next_labels[k], n >= 0 ? ix.label[n] : -1);
       const size_t views[3] = {p >= 0 ? size_t(p) : i, i, n >= 0 ? size_t(n) : i};
       for (int v = 0; v < 3; ++v)
         for (int q = 0; q < kH * kW; ++q)
@@ -123,6 +125,8 @@ TEST(Loader, AugmentsPerEpochAndSwapsNeighboursOnVerticalFlip) {
   // Sample 0 flipped: its next vertebra (1) is now shown above it.
   EXPECT_EQ(b.has_prev[0], 1);
   EXPECT_EQ(b.has_next[0], 0);
+  EXPECT_EQ(b.prev_labels[0], store->index().label[1]);
+  EXPECT_EQ(b.next_labels[0], -1);
   const size_t plane = kH * kW;
   for (int r = 0; r < kH; ++r)
     for (int c = 0; c < kW; ++c)

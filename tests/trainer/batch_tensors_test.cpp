@@ -17,6 +17,8 @@ TEST(BatchTensors, AdoptsTheBuffersWithoutCopying) {
   b.samples = {17, 3};
   b.has_prev = {0, 1};
   b.has_next = {1, 1};
+  b.prev_labels = {-1, 2};
+  b.next_labels = {0, 1};
   const float* data = b.pixels.data();
   const BatchTensors t = to_tensors(std::move(b));
   EXPECT_EQ(t.images.sizes(), (std::vector<int64_t>{2, 3, 4, 5}));
@@ -28,6 +30,8 @@ TEST(BatchTensors, AdoptsTheBuffersWithoutCopying) {
   EXPECT_EQ(t.samples[0].item<int64_t>(), 17);
   EXPECT_FALSE(t.has_prev[0].item<bool>());
   EXPECT_TRUE(t.has_prev[1].item<bool>());
+  EXPECT_EQ(t.prev_labels[1].item<int64_t>(), 2);
+  EXPECT_EQ(t.next_labels[0].item<int64_t>(), 0);
   // The tensor outlives the batch it came from.
   const torch::Tensor kept = t.images.clone();
   EXPECT_TRUE(torch::equal(kept, t.images));

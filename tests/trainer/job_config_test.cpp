@@ -1,0 +1,85 @@
+#include "trainer/job_config.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
+namespace fracsweep::trainer {
+namespace {
+
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_job_config(yaml, "job.yaml");
+  } catch (const core::ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted:\n" << yaml;
+  return "";
+}
+
+#define EXPECT_HAS(haystack, needle) \
+  EXPECT_NE((haystack).find(needle), std::string::npos) << "message: " << (haystack)
+
+constexpr const char* kMinimal = "output: runs/a/fold0\ndata: {store: vcf.h5}\n";
+
+TEST(JobConfig, PaperPresetIsTheDefault) {
+  const JobConfig j = parse_job_config(kMinimal, "job.yaml");
+  EXPECT_EQ(j.name, "fold0");
+  EXPECT_EQ(j.model.variant, "tsccn");
+  EXPECT_EQ(j.model.width, 64);
+  EXPECT_EQ(j.train.epochs, 100);
+  EXPECT_EQ(j.train.batch_size, 64);
+  EXPECT_DOUBLE_EQ(j.train.lr, 1e-4);
+  EXPECT_EQ(j.train.sampler, "auto");
+  EXPECT_DOUBLE_EQ(j.train.loss_weights.d, 0.2);
+  EXPECT_DOUBLE_EQ(j.train.u_hat, 4);
+}
+
+TEST(JobConfig, TinyPresetThenOverrides) {
+  const JobConfig j = parse_job_config(
+      "preset: tiny\noutput: o\ndata: {store: s.h5, split: kfold, fold: 3}\n"
+      "model: {variant: ldam-drw}\ntrain: {epochs: 7, loss_weights: {d: 0.5}}\n",
+      "job.yaml");
+  EXPECT_EQ(j.model.width, 4);
+  EXPECT_EQ(j.train.threads, 1);
+  EXPECT_EQ(j.train.epochs, 7);
+  EXPECT_EQ(j.data.split, "kfold");
+  EXPECT_EQ(j.data.fold, 3);
+  EXPECT_DOUBLE_EQ(j.train.loss_weights.d, 0.5);
+  EXPECT_DOUBLE_EQ(j.train.loss_weights.c, 1);
+}
+
+TEST(JobConfig, ResolvedYamlRoundTrips) {
+  JobConfig j = parse_job_config(
+      "preset: tiny\noutput: o\ndata: {store: s.h5, subset: 0.25}\ntrain: {lr: 0.00031, seed: 9}\n",
+      "job.yaml");
+  const std::string text = to_yaml(j);
+  const JobConfig back = parse_job_config(text, "resolved");
+  EXPECT_EQ(to_yaml(back), text);
+  EXPECT_DOUBLE_EQ(back.train.lr, 0.00031);
+  EXPECT_EQ(back.train.seed, 9u);
+  EXPECT_DOUBLE_EQ(back.data.subset, 0.25);
+  EXPECT_EQ(back.model.width, 4);
+}
+
+TEST(JobConfig, ErrorsNameTheFileAndTheKey) {
+  EXPECT_HAS(error_of("output: o\ndata: {store: s.h5}\ntrain: {epoch: 3}\n"),
+             "job.yaml: unknown key 'train.epoch'");
+  EXPECT_HAS(error_of("output: o\ndata: {store: s.h5}\ntrain: {lr: fast}\n"),
+             "job.yaml: train.lr: expected a number, got 'fast'");
+  EXPECT_HAS(error_of("output: o\ndata: {store: s.h5}\nmodel: {variant: vgg}\n"),
+             "model.variant: 'vgg' is unknown");
+  EXPECT_HAS(error_of("data: {store: s.h5}\n"), "output: the job's folder is required");
+  EXPECT_HAS(error_of("output: o\n"), "data.store");
+  EXPECT_HAS(error_of("output: o\ndata: {store: s.h5, split: kfold, fold: 5}\n"),
+             "data.fold: 5 is outside 0..4");
+  EXPECT_HAS(error_of("output: o\ndata: {store: s.h5}\ntrain: {u_hat: 1}\n"), "train.u_hat");
+  EXPECT_HAS(error_of("output: o\ndata: {store: s.h5}\nextra: 1\n"), "unknown key 'extra'");
+  EXPECT_HAS(error_of("preset: huge\noutput: o\ndata: {store: s.h5}\n"), "preset 'huge'");
+  EXPECT_HAS(error_of("output: o\ndata: [1, 2\n"), "job.yaml:");
+  EXPECT_HAS(error_of("output: o\ndata: {store: s.h5}\ntrain: {loss_weights: {x: 1}}\n"),
+             "unknown key 'train.loss_weights.x'");
+}
+
+}  // namespace
+}  // namespace fracsweep::trainer

@@ -1,0 +1,157 @@
+// One job end to end on a tiny phantom store: every variant trains, a resumed
+// job equals an uninterrupted one, bad jobs fail with clear errors.
+#include "trainer/train_job.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "datastore/synth_vcf.h"
+#include "test_util.h"
+#include "trainer/stop_signals.h"
+
+namespace fracsweep::trainer {
+namespace {
+
+namespace fs = std::filesystem;
+
+// 12 patients of 32x32 patches, one slice each: about 140 vertebrae.
+const std::string& tiny_store() {
+  static testing::TempDir dir;
+  static const std::string path = [] {
+    const std::string p = (dir.path() / "tiny.h5").string();
+    datastore::VcfSynthOptions o;
+    o.phantom.benign_patients = 7;
+    o.phantom.malignant_patients = 5;
+    o.phantom.patch_size = 32;
+    o.phantom.slices = 1;
+    o.phantom.difficulty = 0.2;
+    o.phantom.seed = 3;
+    datastore::write_vcf_phantom_store(p, o);
+    return p;
+  }();
+  return path;
+}
+
+JobConfig tiny_job(const std::string& variant, const fs::path& out, int epochs = 1) {
+  JobConfig j = parse_job_config(
+      "preset: tiny\noutput: " + out.string() + "\ndata: {store: " + tiny_store() + "}\n" +
+          "model: {variant: " + variant + "}\ntrain: {epochs: " + std::to_string(epochs) + "}\n",
+      "test job");
+  return j;
+}
+
+core::Logger quiet_log() { return core::Logger(core::LogLevel::kOff); }
+
+class EveryVariant : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(EveryVariant, TrainsAndWritesItsFolder) {
+  testing::TempDir dir;
+  const fs::path out = dir.path() / "job";
+  auto log = quiet_log();
+  ASSERT_EQ(train_job(tiny_job(GetParam(), out), log, {.progress = false}), 0);
+  for (const char* f : {"config.yaml", "split.json", "log.jsonl", "checkpoint_last.pt",
+                        "checkpoint_best.pt", "predictions_val.csv", "predictions_test.csv",
+                        "metrics.json"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  const auto metrics = nlohmann::json::parse(core::read_file((out / "metrics.json").string()));
+  EXPECT_TRUE(metrics.contains("aAUC"));
+  EXPECT_EQ(metrics["best_epoch"], 1);
+  const auto line = nlohmann::json::parse(core::read_file((out / "log.jsonl").string()));
+  EXPECT_EQ(line["epoch"], 1);
+  EXPECT_GT(line["train"]["total"].get<double>(), 0);
+  EXPECT_GT(line["steps"].get<int>(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Trainer, EveryVariant,
+                         ::testing::Values("single-stream", "single-stream+triplet", "two-stream",
+                                           "two-stream+triplet", "two-stream+triplet+compare",
+                                           "tsccn", "resnet18", "rs", "cb-rw", "ldam",
+                                           "ldam-drw"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& c : n)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
+
+TEST(TrainJob, ResumedJobEqualsUninterruptedOne) {
+  testing::TempDir dir;
+  auto log = quiet_log();
+  const fs::path a = dir.path() / "a", b = dir.path() / "b";
+  ASSERT_EQ(train_job(tiny_job("tsccn", a, 2), log, {.progress = false}), 0);
+  // Stopped twice, mid-epoch both times, then finished.
+  JobConfig jb = tiny_job("tsccn", b, 2);
+  EXPECT_EQ(train_job(jb, log, {.progress = false, .stop_after_steps = 3}), kExitInterrupted);
+  EXPECT_FALSE(fs::exists(b / "metrics.json"));
+  EXPECT_EQ(train_job(jb, log, {.progress = false, .stop_after_steps = 9}), kExitInterrupted);
+  ASSERT_EQ(train_job(jb, log, {.progress = false}), 0);
+  EXPECT_EQ(core::read_file((a / "predictions_test.csv").string()),
+            core::read_file((b / "predictions_test.csv").string()));
+  EXPECT_EQ(core::read_file((a / "predictions_val.csv").string()),
+            core::read_file((b / "predictions_val.csv").string()));
+  // The epoch lines agree on everything but timing.
+  std::istringstream la(core::read_file((a / "log.jsonl").string()));
+  std::istringstream lb(core::read_file((b / "log.jsonl").string()));
+  std::string x, y;
+  int lines = 0;
+  while (std::getline(la, x) && std::getline(lb, y)) {
+    auto jx = nlohmann::json::parse(x), jy = nlohmann::json::parse(y);
+    for (auto* j : {&jx, &jy}) {
+      j->erase("seconds");
+      j->erase("samples_per_s");
+    }
+    EXPECT_EQ(jx, jy);
+    ++lines;
+  }
+  EXPECT_EQ(lines, 2);
+  // A finished job is not run again.
+  EXPECT_EQ(train_job(jb, log, {.progress = false, .stop_after_steps = 1}), 0);
+}
+
+TEST(TrainJob, RefusesAFolderOfAnotherJob) {
+  testing::TempDir dir;
+  auto log = quiet_log();
+  const fs::path out = dir.path() / "job";
+  ASSERT_EQ(train_job(tiny_job("resnet18", out), log, {.progress = false, .stop_after_steps = 1}),
+            kExitInterrupted);
+  try {
+    train_job(tiny_job("rs", out), log, {.progress = false});
+    ADD_FAILURE() << "trained into another job's folder";
+  } catch (const core::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("holds a different job"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainJob, NonFiniteLossNamesEpochStepAndTerm) {
+  testing::TempDir dir;
+  auto log = quiet_log();
+  JobConfig j = tiny_job("tsccn", dir.path() / "job");
+  j.train.lr = 1e30;  // the first update overflows the weights
+  try {
+    train_job(j, log, {.progress = false});
+    ADD_FAILURE() << "a diverging job finished";
+  } catch (const core::Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("epoch 1 step "), std::string::npos) << m;
+    EXPECT_TRUE(m.find("'ce'") != std::string::npos || m.find("ce") != std::string::npos) << m;
+  }
+}
+
+TEST(TrainJob, UnavailableVariantSaysSo) {
+  testing::TempDir dir;
+  auto log = quiet_log();
+  try {
+    train_job(tiny_job("sdl-net", dir.path() / "job"), log, {.progress = false});
+    ADD_FAILURE() << "accepted";
+  } catch (const core::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("sdl-net"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace fracsweep::trainer

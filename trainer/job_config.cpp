@@ -1,0 +1,267 @@
+// See job_config.h. yaml-cpp parses; this file maps keys to fields, in one
+// table per section, so reading, unknown-key checks and writing back agree.
+#include "trainer/job_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "core/error.h"
+#include "core/fs.h"
+
+namespace fracsweep::trainer {
+namespace {
+
+using core::ConfigError;
+
+// Reads a scalar of type T at `key` of `node`, naming the key on failure.
+template <typename T>
+void read(const YAML::Node& node, const std::string& key, T& out, const std::string& where) {
+  try {
+    out = node.as<T>();
+  } catch (const YAML::Exception&) {
+    const char* want = std::is_same_v<T, bool>           ? "true or false"
+                       : std::is_integral_v<T>           ? "an integer"
+                       : std::is_floating_point_v<T>     ? "a number"
+                                                         : "a string";
+    throw ConfigError(core::str_cat(where, ": ", key, ": expected ", want, ", got '",
+                                    YAML::Dump(node), "'"));
+  }
+}
+
+// One field of a section: its key, how to read it, how to write it.
+struct Field {
+  std::string key;
+  std::function<void(const YAML::Node&, const std::string&, const std::string&)> read;
+  std::function<void(YAML::Emitter&)> write;
+};
+
+template <typename T>
+Field field(std::string key, T& ref) {
+  return {key,
+          [&ref](const YAML::Node& n, const std::string& path, const std::string& where) {
+            read(n, path, ref, where);
+          },
+          [&ref](YAML::Emitter& e) { e << ref; }};
+}
+
+std::vector<Field> data_fields(DataConfig& d) {
+  return {field("store", d.store),         field("split", d.split),
+          field("repeat", d.repeat),       field("folds", d.folds),
+          field("fold", d.fold),           field("val_share", d.val_share),
+          field("split_seed", d.split_seed), field("subset", d.subset)};
+}
+
+std::vector<Field> model_fields(ModelConfig& m) {
+  return {field("variant", m.variant),         field("width", m.width),
+          field("in_channels", m.in_channels), field("split_stage", m.split_stage),
+          field("share_branches", m.share_branches), field("init_weights", m.init_weights)};
+}
+
+std::vector<Field> loss_weight_fields(LossWeightsConfig& w) {
+  return {field("ce", w.ce), field("d", w.d), field("c", w.c), field("w", w.w)};
+}
+
+std::vector<Field> train_fields(TrainConfig& t) {
+  return {field("epochs", t.epochs),
+          field("batch_size", t.batch_size),
+          field("lr", t.lr),
+          field("weight_decay", t.weight_decay),
+          field("sampler", t.sampler),
+          field("rotation", t.rotation),
+          field("hflip", t.hflip),
+          field("vflip", t.vflip),
+          field("seed", t.seed),
+          field("threads", t.threads),
+          field("loader_workers", t.loader_workers),
+          field("selection_metric", t.selection_metric),
+          field("u_hat", t.u_hat),
+          field("triplet_margin", t.triplet_margin),
+          field("cb_beta", t.cb_beta),
+          field("drw_epoch", t.drw_epoch),
+          field("pc_weight", t.pc_weight),
+          field("sdl_weight", t.sdl_weight),
+          field("smote_k", t.smote_k)};
+}
+
+void read_section(const YAML::Node& node, const std::string& section, std::vector<Field> fields,
+                  const std::string& where,
+                  const std::function<bool(const std::string&, const YAML::Node&)>& extra = {}) {
+  if (!node) return;
+  CHECK_OR_THROW(ConfigError, node.IsMap(), where, ": ", section, ": expected a mapping");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string path = section + "." + key;
+    if (extra && extra(key, kv.second)) continue;
+    bool known = false;
+    for (auto& f : fields)
+      if (f.key == key) {
+        f.read(kv.second, path, where);
+        known = true;
+      }
+    if (!known) {
+      std::string valid;
+      for (auto& f : fields) valid += (valid.empty() ? "" : ", ") + f.key;
+      throw ConfigError(core::str_cat(where, ": unknown key '", path, "' (", section,
+                                      " takes: ", valid, ")"));
+    }
+  }
+}
+
+void apply_preset(JobConfig& job, const std::string& where) {
+  if (job.preset == "paper") return;  // the struct defaults are the paper's
+  CHECK_OR_THROW(ConfigError, job.preset == "tiny", where, ": preset '", job.preset,
+                 "' is unknown (paper, tiny)");
+  job.model.width = 4;
+  job.train.epochs = 3;
+  job.train.batch_size = 16;
+  job.train.lr = 1e-3;
+  job.train.threads = 1;
+  job.train.loader_workers = 1;
+}
+
+const std::set<std::string>& known_variants() {
+  static const std::set<std::string> names = {
+      "single-stream", "single-stream+triplet", "two-stream", "two-stream+triplet",
+      "two-stream+triplet+compare", "tsccn", "resnet18", "rs", "cb-rw", "smote", "ldam",
+      "ldam-drw", "pc-net", "sdl-net"};
+  return names;
+}
+
+}  // namespace
+
+void validate(const JobConfig& j, const std::string& where) {
+  const auto bad = [&](bool ok, auto&&... parts) {
+    if (!ok) throw ConfigError(core::str_cat(where, ": ", parts...));
+  };
+  bad(!j.output.empty(), "output: the job's folder is required");
+  bad(!j.data.store.empty(), "data.store: the patch store (.h5) is required");
+  bad(j.data.split == "random" || j.data.split == "kfold", "data.split: '", j.data.split,
+      "' is unknown (random, kfold)");
+  bad(j.data.repeat >= 0, "data.repeat: must be >= 0");
+  bad(j.data.folds >= 2, "data.folds: must be >= 2");
+  bad(j.data.fold >= 0 && j.data.fold < j.data.folds, "data.fold: ", j.data.fold,
+      " is outside 0..", j.data.folds - 1);
+  bad(j.data.val_share >= 0 && j.data.val_share < 1, "data.val_share: must be in [0, 1)");
+  bad(j.data.subset > 0 && j.data.subset <= 1, "data.subset: must be in (0, 1]");
+  if (!known_variants().count(j.model.variant)) {
+    std::string names;
+    for (const auto& n : known_variants()) names += (names.empty() ? "" : ", ") + n;
+    bad(false, "model.variant: '", j.model.variant, "' is unknown (", names, ")");
+  }
+  bad(j.model.width >= 1 && j.model.width <= 512, "model.width: must be in 1..512");
+  bad(j.model.in_channels == 1 || j.model.in_channels == 3, "model.in_channels: must be 1 or 3");
+  bad(j.model.split_stage >= 1 && j.model.split_stage <= 4, "model.split_stage: must be in 1..4");
+  if (!j.model.init_weights.empty())
+    bad(std::filesystem::exists(j.model.init_weights), "model.init_weights: '",
+        j.model.init_weights, "' does not exist");
+  const TrainConfig& t = j.train;
+  bad(t.epochs >= 1, "train.epochs: must be >= 1");
+  bad(t.batch_size >= 1, "train.batch_size: must be >= 1");
+  bad(t.lr > 0, "train.lr: must be > 0");
+  bad(t.weight_decay >= 0, "train.weight_decay: must be >= 0");
+  bad(t.sampler == "auto" || t.sampler == "shuffle" || t.sampler == "oversample" ||
+          t.sampler == "balanced",
+      "train.sampler: '", t.sampler, "' is unknown (auto, shuffle, oversample, balanced)");
+  bad(t.rotation >= 0 && t.rotation <= 180, "train.rotation: must be in 0..180 degrees");
+  bad(t.hflip >= 0 && t.hflip <= 1, "train.hflip: must be a probability");
+  bad(t.vflip >= 0 && t.vflip <= 1, "train.vflip: must be a probability");
+  bad(t.threads >= 0, "train.threads: must be >= 0 (0 = the cores of this rank)");
+  bad(t.loader_workers >= 1, "train.loader_workers: must be >= 1");
+  bad(t.selection_metric == "aAUC" || t.selection_metric == "mAP" ||
+          t.selection_metric == "aSE" || t.selection_metric == "aSP" ||
+          t.selection_metric == "loss",
+      "train.selection_metric: '", t.selection_metric, "' is unknown (aAUC, mAP, aSE, aSP, loss)");
+  bad(t.u_hat > 1, "train.u_hat: must be > 1 (TSCCN eq. 5)");
+  bad(t.triplet_margin >= 0, "train.triplet_margin: must be >= 0");
+  bad(t.cb_beta > 0 && t.cb_beta < 1, "train.cb_beta: must be in (0, 1)");
+  bad(t.drw_epoch >= 0, "train.drw_epoch: must be >= 0");
+  bad(t.smote_k >= 1, "train.smote_k: must be >= 1");
+  for (double w : {t.loss_weights.ce, t.loss_weights.d, t.loss_weights.c, t.loss_weights.w})
+    bad(w >= 0, "train.loss_weights: weights must be >= 0");
+}
+
+JobConfig parse_job_config(const std::string& text, const std::string& where) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(core::str_cat(where, ":", e.mark.line + 1, ":", e.mark.column + 1,
+                                    ": not valid YAML: ", e.msg));
+  }
+  CHECK_OR_THROW(ConfigError, root.IsMap(), where, ": expected a mapping of sections (preset, "
+                 "output, data, model, train)");
+  JobConfig job;
+  if (root["preset"]) read(root["preset"], "preset", job.preset, where);
+  apply_preset(job, where);
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    if (key == "preset") continue;
+    if (key == "name") {
+      read(kv.second, key, job.name, where);
+    } else if (key == "output") {
+      read(kv.second, key, job.output, where);
+    } else if (key == "data") {
+      read_section(kv.second, "data", data_fields(job.data), where);
+    } else if (key == "model") {
+      read_section(kv.second, "model", model_fields(job.model), where);
+    } else if (key == "train") {
+      read_section(kv.second, "train", train_fields(job.train), where,
+                   [&](const std::string& k, const YAML::Node& n) {
+                     if (k != "loss_weights") return false;
+                     read_section(n, "train.loss_weights",
+                                  loss_weight_fields(job.train.loss_weights), where);
+                     return true;
+                   });
+    } else {
+      throw ConfigError(core::str_cat(where, ": unknown key '", key,
+                                      "' (a job takes: name, preset, output, data, model, train)"));
+    }
+  }
+  if (job.name.empty() && !job.output.empty())
+    job.name = std::filesystem::path(job.output).filename().string();
+  validate(job, where);
+  return job;
+}
+
+JobConfig load_job_config(const std::string& path) {
+  return parse_job_config(core::read_file(path), path);
+}
+
+std::string to_yaml(const JobConfig& job) {
+  JobConfig j = job;  // the field tables take references
+  YAML::Emitter e;
+  e.SetDoublePrecision(17);
+  e << YAML::BeginMap;
+  e << YAML::Key << "name" << YAML::Value << j.name;
+  e << YAML::Key << "preset" << YAML::Value << j.preset;
+  e << YAML::Key << "output" << YAML::Value << j.output;
+  const auto section = [&](const char* name, std::vector<Field> fields,
+                           const std::function<void()>& more = {}) {
+    e << YAML::Key << name << YAML::Value << YAML::BeginMap;
+    for (auto& f : fields) {
+      e << YAML::Key << f.key << YAML::Value;
+      f.write(e);
+    }
+    if (more) more();
+    e << YAML::EndMap;
+  };
+  section("data", data_fields(j.data));
+  section("model", model_fields(j.model));
+  section("train", train_fields(j.train), [&] {
+    e << YAML::Key << "loss_weights" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (auto& f : loss_weight_fields(j.train.loss_weights)) {
+      e << YAML::Key << f.key << YAML::Value;
+      f.write(e);
+    }
+    e << YAML::EndMap;
+  });
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace fracsweep::trainer

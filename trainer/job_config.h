@@ -1,0 +1,105 @@
+// One training job as data: what `fracsweep train JOB.yaml` reads, and what a
+// sweep expands into.
+//
+// A job file has four sections, every key optional except data.store and
+// output; a `preset` fills the defaults first ("paper": TSCCN §IV-B — Adam,
+// lr 1e-4, batch 64, 100 epochs, minority over-sampling, rotation and flips,
+// ResNet-18 at full width; "tiny": the same model family at width 4, a few
+// epochs, for tests and smoke runs on small patches), then the file's values
+// override them. Unknown keys are errors (a typo must not silently fall back to
+// a default), reported with the file and the key's path:
+//
+//   preset: paper
+//   output: runs/tsccn/fold0-seed1
+//   data:  {store: vcf.h5, split: random, repeat: 0, split_seed: 0, subset: 1.0}
+//          split: random (3:1:1 by patient, `repeat` picks the draw) or
+//          kfold (folds, fold, val_share)
+//   model: {variant: tsccn, width: 64, in_channels: 1, split_stage: 2,
+//           share_branches: true, init_weights: resnet18.pt}
+//   train: {epochs: 100, batch_size: 64, lr: 1e-4, sampler: auto,
+//           rotation: 10, hflip: 0.5, vflip: 0.5, seed: 1, threads: 0,
+//           loader_workers: 2, selection_metric: aAUC,
+//           loss_weights: {ce: 1, d: 0.2, c: 1, w: 1}, u_hat: 4,
+//           triplet_margin: 0.2, ...}
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace fracsweep::trainer {
+
+struct DataConfig {
+  std::string store;         // the patch store (.h5)
+  std::string split = "random";  // "random" (3:1:1) or "kfold"
+  int repeat = 0;            // random: which draw
+  int folds = 5, fold = 0;   // kfold
+  double val_share = 0.1;    // kfold: validation share of all patients (70/10/20)
+  uint64_t split_seed = 0;
+  double subset = 1.0;       // share of the training patients (data-size study: 0.25, 0.5, 1)
+};
+
+struct ModelConfig {
+  // A TSCCN ablation ("single-stream", "single-stream+triplet", "two-stream",
+  // "two-stream+triplet", "two-stream+triplet+compare", "tsccn") or a baseline
+  // ("resnet18", "rs", "cb-rw", "smote", "ldam", "ldam-drw", "pc-net", "sdl-net").
+  std::string variant = "tsccn";
+  int width = 64;            // ResNet base width (torchvision: 64)
+  int in_channels = 1;       // 3 repeats the grey channel, for RGB-pretrained weights
+  int split_stage = 2;       // compare network: branches before this ResNet stage
+  bool share_branches = true;
+  std::string init_weights;  // TorchScript file with torchvision ResNet-18 weights
+};
+
+struct LossWeightsConfig {
+  double ce = 1, d = 0.2, c = 1, w = 1;  // TSCCN eq. 6: 1 : 0.2 : 1 : 1
+};
+
+struct TrainConfig {
+  int epochs = 100;
+  int batch_size = 64;
+  double lr = 1e-4;
+  double weight_decay = 0;
+  // shuffle | oversample | balanced, or auto: the paper's choice for the
+  // variant (over-sampling for TSCCN and its ablations, PC-Net and SDL-Net;
+  // per-sample class-balanced probabilities for RS; plain shuffling for the
+  // ResNet, re-weighting and margin baselines, Table I).
+  std::string sampler = "auto";
+  double rotation = 10, hflip = 0.5, vflip = 0.5;
+  uint64_t seed = 1;
+  int threads = 0;          // intra-op threads; 0 = the cores of this rank
+  int loader_workers = 2;
+  std::string selection_metric = "aAUC";  // validation metric of the best checkpoint
+  LossWeightsConfig loss_weights;
+  double u_hat = 4;          // TSCCN eq. 5
+  double triplet_margin = 0.2;
+  double cb_beta = 0.999;    // CB-RW (paper: 0.999)
+  int drw_epoch = 0;         // LDAM-DRW: re-weighting from this epoch; 0 = 80% of epochs
+  double pc_weight = 10;     // PC-Net: weight of the pairwise confusion term
+  double sdl_weight = 1;     // SDL-Net: weight of the synergic term
+  int smote_k = 5;           // SMOTE: nearest neighbours per minority sample
+};
+
+struct JobConfig {
+  std::string name;          // defaults to the output folder's name
+  std::string preset = "paper";
+  std::string output;        // the job's folder
+  DataConfig data;
+  ModelConfig model;
+  TrainConfig train;
+};
+
+// Reads and validates a job file. Throws core::ConfigError naming the file,
+// the key and what is wrong (unknown key, wrong type, value out of range).
+JobConfig load_job_config(const std::string& path);
+
+// The same from YAML text; `where` names the source in messages.
+JobConfig parse_job_config(const std::string& yaml_text, const std::string& where);
+
+// The fully resolved job as YAML (every key, defaults included), for the job's
+// folder, so a result always says exactly what produced it.
+std::string to_yaml(const JobConfig& job);
+
+// Throws core::ConfigError when values are out of range or inconsistent.
+void validate(const JobConfig& job, const std::string& where);
+
+}  // namespace fracsweep::trainer

@@ -1,0 +1,46 @@
+// What the training loop needs from a model, whatever the variant: a registry
+// from the job's `model.variant` to a model with its loss.
+//
+// A TSCCN ablation is a set of switches on one TSCCN model (tsccn.h); a
+// baseline is a ResNet-18 classifier with its own loss, re-weighting or
+// sampling (§IV-C). The loop never branches on the variant: it asks the model
+// for the loss terms of a batch and for class probabilities.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include "trainer/batch_tensors.h"
+#include "trainer/job_config.h"
+#include "trainer/losses.h"
+
+namespace fracsweep::trainer {
+
+class JobModel {
+ public:
+  virtual ~JobModel() = default;
+  virtual torch::nn::Module& module() = 0;
+  // Whether batches must carry the previous and next vertebra.
+  virtual bool uses_neighbours() const = 0;
+  // The loss terms of one training batch (terms a variant lacks are zero);
+  // `epoch` drives schedules such as DRW.
+  virtual LossTerms loss(const BatchTensors& batch, int epoch) = 0;
+  // Three-class probabilities [B, 3], for evaluation.
+  virtual torch::Tensor probabilities(const BatchTensors& batch) = 0;
+};
+
+// The sampler the paper used for a variant (Table I caption, §IV-B, §IV-C):
+// "oversample", "balanced" (RS) or "shuffle".
+std::string paper_sampler(const std::string& variant);
+
+// Builds the job's model. class_counts are the training samples per class
+// (for re-weighting and margins). The caller seeds torch first.
+// Throws core::ConfigError for a variant this build cannot train.
+std::unique_ptr<JobModel> make_job_model(const JobConfig& job,
+                                         const std::array<int64_t, 3>& class_counts);
+
+}  // namespace fracsweep::trainer

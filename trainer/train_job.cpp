@@ -1,0 +1,367 @@
+// See train_job.h.
+#include "trainer/train_job.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/seed.h"
+#include "datastore/loader.h"
+#include "datastore/patch_store.h"
+#include "datastore/sampler.h"
+#include "metrics/format.h"
+#include "metrics/predictions.h"
+#include "metrics/report.h"
+#include "trainer/batch_tensors.h"
+#include "trainer/job_data.h"
+#include "trainer/job_model.h"
+#include "trainer/progress.h"
+#include "trainer/stop_signals.h"
+
+namespace fracsweep::trainer {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kTermNames[] = {"ce", "d", "ce2", "triplet", "w", "total"};
+constexpr int kTerms = 6;
+
+// Where a job stands; saved in checkpoint_last.pt with the model and optimizer.
+struct State {
+  int64_t epoch = 0;  // the epoch in progress (== epochs when done)
+  int64_t step = 0;   // steps of `epoch` already taken
+  double best_score = -std::numeric_limits<double>::infinity();
+  int64_t best_epoch = -1;
+  // Running sums of the loss terms over the steps of `epoch`, so the epoch's
+  // log line is the same whether or not the epoch was interrupted.
+  std::array<double, kTerms> sums{};
+  int64_t samples = 0;
+};
+
+uint64_t seed_for(const JobConfig& job, const std::string& purpose) {
+  return core::derive_seed(job.train.seed, "", 0, purpose);
+}
+
+void write_scalar(torch::serialize::OutputArchive& a, const std::string& key, double v) {
+  a.write(key, torch::tensor(v, torch::kFloat64));
+}
+double read_scalar(torch::serialize::InputArchive& a, const std::string& key) {
+  torch::Tensor t;
+  a.read(key, t);
+  return t.item<double>();
+}
+
+void save_checkpoint(const std::string& path, JobModel& model, torch::optim::Optimizer* opt,
+                     const State& s) {
+  torch::serialize::OutputArchive archive, model_archive;
+  model.module().save(model_archive);
+  archive.write("model", model_archive);
+  if (opt) {
+    torch::serialize::OutputArchive opt_archive;
+    opt->save(opt_archive);
+    archive.write("optimizer", opt_archive);
+  }
+  write_scalar(archive, "epoch", static_cast<double>(s.epoch));
+  write_scalar(archive, "step", static_cast<double>(s.step));
+  write_scalar(archive, "best_score", s.best_score);
+  write_scalar(archive, "best_epoch", static_cast<double>(s.best_epoch));
+  write_scalar(archive, "samples", static_cast<double>(s.samples));
+  archive.write("sums", torch::tensor(std::vector<double>(s.sums.begin(), s.sums.end()),
+                                      torch::kFloat64));
+  const std::string tmp = path + ".partial";
+  archive.save_to(tmp);
+  core::rename_durably(tmp, path);
+}
+
+State load_checkpoint(const std::string& path, JobModel& model, torch::optim::Optimizer* opt) {
+  torch::serialize::InputArchive archive, model_archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw core::ConfigError(core::str_cat(path, ": not a readable checkpoint (",
+                                          e.what_without_backtrace(),
+                                          "); delete it to restart the job from scratch"));
+  }
+  archive.read("model", model_archive);
+  model.module().load(model_archive);
+  if (opt) {
+    torch::serialize::InputArchive opt_archive;
+    archive.read("optimizer", opt_archive);
+    opt->load(opt_archive);
+  }
+  State s;
+  s.epoch = static_cast<int64_t>(read_scalar(archive, "epoch"));
+  s.step = static_cast<int64_t>(read_scalar(archive, "step"));
+  s.best_score = read_scalar(archive, "best_score");
+  s.best_epoch = static_cast<int64_t>(read_scalar(archive, "best_epoch"));
+  s.samples = static_cast<int64_t>(read_scalar(archive, "samples"));
+  torch::Tensor sums;
+  archive.read("sums", sums);
+  for (int k = 0; k < kTerms; ++k) s.sums[k] = sums[k].item<double>();
+  return s;
+}
+
+datastore::SamplerKind sampler_of(const JobConfig& job) {
+  const std::string name =
+      job.train.sampler == "auto" ? paper_sampler(job.model.variant) : job.train.sampler;
+  return *datastore::parse_sampler(name);
+}
+
+std::string sample_id(const datastore::SampleIndex& ix, uint32_t i) {
+  return core::str_cat(ix.patient_ids[static_cast<size_t>(ix.patient[i])], "/s", ix.slice[i],
+                       "/l", ix.level[i]);
+}
+
+// Class probabilities of `samples` (in that order) from the model in eval mode.
+metrics::Predictions predict(JobModel& model, std::shared_ptr<const datastore::PatchStore> store,
+                             const std::vector<uint32_t>& samples, const JobConfig& job) {
+  datastore::LoaderOptions o;
+  o.batch_size = job.train.batch_size;
+  o.neighbours = model.uses_neighbours();
+  o.workers = job.train.loader_workers;
+  datastore::BatchLoader loader(store, o);
+  loader.start_epoch(0, samples);
+  model.module().eval();
+  torch::NoGradGuard no_grad;
+  const auto& ix = store->index();
+  metrics::Predictions p;
+  p.kind = metrics::PredictionKind::kMulticlass;
+  p.num_classes = 3;
+  std::unordered_map<int32_t, int32_t> patient_row;
+  while (auto batch = loader.next()) {
+    const BatchTensors t = to_tensors(std::move(*batch));
+    const torch::Tensor probs = model.probabilities(t).to(torch::kFloat64).contiguous();
+    const double* pr = probs.data_ptr<double>();
+    for (int64_t k = 0; k < probs.size(0); ++k) {
+      const auto i = static_cast<uint32_t>(t.samples[k].item<int64_t>());
+      p.ids.push_back(sample_id(ix, i));
+      const int32_t patient = ix.patient[i];
+      auto [it, added] = patient_row.emplace(patient, static_cast<int32_t>(p.patient_names.size()));
+      if (added) p.patient_names.push_back(ix.patient_ids[static_cast<size_t>(patient)]);
+      p.patient.push_back(it->second);
+      p.label.push_back(ix.label[i]);
+      p.scores.insert(p.scores.end(), pr + 3 * k, pr + 3 * k + 3);
+    }
+  }
+  model.module().train();
+  return p;
+}
+
+double cross_entropy_of(const metrics::Predictions& p) {
+  double sum = 0;
+  for (size_t i = 0; i < p.size(); ++i)
+    sum -= std::log(std::max(p.row(i)[static_cast<size_t>(p.label[i])], 1e-12));
+  return p.size() ? sum / p.size() : 0;
+}
+
+// The validation metrics and the selection score (higher is better).
+std::pair<nlohmann::json, double> validate_predictions(const metrics::Predictions& p,
+                                                       const JobConfig& job) {
+  nlohmann::json out;
+  const double ce = cross_entropy_of(p);
+  out["loss"] = ce;
+  double score = -ce;
+  try {
+    for (const auto& [name, value] : metrics::compute_metrics(p, 0.5, "validation")) {
+      out[name] = value;
+      if (name == job.train.selection_metric) score = value;
+    }
+  } catch (const core::ConfigError& e) {
+    // A tiny validation part can lack a class; the loss still ranks epochs.
+    out["metrics_error"] = e.what();
+  }
+  return {out, score};
+}
+
+// Keeps the log's lines of epochs before `epoch` (a resumed job rewrites the rest).
+void truncate_log(const std::string& path, int64_t epoch) {
+  if (!fs::exists(path)) return;
+  std::istringstream in(core::read_file(path));
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("epoch", int64_t{-1}) < epoch + 1) kept += line + "\n";
+  }
+  core::write_file_atomic(path, kept);
+}
+
+void append_line(const std::string& path, const std::string& line) {
+  std::string text = fs::exists(path) ? core::read_file(path) : std::string();
+  core::write_file_atomic(path, text + line + "\n");
+}
+
+}  // namespace
+
+int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& options) {
+  validate(job, job.output);
+  fs::create_directories(job.output);
+  const fs::path dir(job.output);
+  const std::string config_path = (dir / "config.yaml").string();
+  const std::string resolved = to_yaml(job);
+  if (fs::exists(config_path)) {
+    CHECK_OR_THROW(core::ConfigError, core::read_file(config_path) == resolved, job.output,
+                   ": the folder holds a different job (config.yaml differs); choose another "
+                   "output folder or delete this one");
+  } else {
+    core::write_file_atomic(config_path, resolved);
+  }
+  if (fs::exists(dir / "metrics.json")) {
+    log.info(job.output, ": finished already (metrics.json exists)");
+    return 0;
+  }
+  torch::set_num_threads(job.train.threads > 0
+                             ? job.train.threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+
+  auto store = std::make_shared<const datastore::PatchStore>(
+      datastore::PatchStore::open(job.data.store));
+  const auto& ix = store->index();
+  const JobSplit split = resolve_split(ix, job.data);
+  core::write_file_atomic((dir / "split.json").string(), split_json(ix, split, job.data));
+  std::array<int64_t, 3> counts{};
+  for (uint32_t i : split.train_samples) ++counts[static_cast<size_t>(ix.label[i])];
+
+  torch::manual_seed(seed_for(job, "init"));
+  std::unique_ptr<JobModel> model = make_job_model(job, counts);
+  torch::optim::Adam optimizer(
+      model->module().parameters(),
+      torch::optim::AdamOptions(job.train.lr).weight_decay(job.train.weight_decay));
+  const std::string last_path = (dir / "checkpoint_last.pt").string();
+  const std::string best_path = (dir / "checkpoint_best.pt").string();
+  const std::string log_path = (dir / "log.jsonl").string();
+  State st;
+  if (fs::exists(last_path)) {
+    st = load_checkpoint(last_path, *model, &optimizer);
+    log.info(job.output, ": resuming at epoch ", st.epoch + 1, " step ", st.step);
+  }
+  truncate_log(log_path, st.epoch);
+
+  datastore::LoaderOptions lo;
+  lo.batch_size = job.train.batch_size;
+  lo.neighbours = model->uses_neighbours();
+  lo.augment = {job.train.rotation, job.train.hflip, job.train.vflip};
+  lo.seed = seed_for(job, "augment");
+  lo.workers = job.train.loader_workers;
+  datastore::BatchLoader loader(store, lo);
+  const datastore::SamplerKind sampler = sampler_of(job);
+  const int group_rank = options.sync ? options.sync->group_rank() : 0;
+  const int group_size = options.sync ? options.sync->group_size() : 1;
+
+  StopSignals stop;
+  Progress progress(stderr);
+  int steps_this_run = 0;
+  log.info(job.output, ": ", job.model.variant, ", ", split.train_samples.size(),
+           " training samples (", counts[0], " / ", counts[1], " / ", counts[2], "), sampler ",
+           datastore::sampler_name(sampler), ", ", job.train.epochs, " epochs");
+  for (; st.epoch < job.train.epochs; ++st.epoch) {
+    const auto started = Clock::now();
+    std::vector<uint32_t> order = datastore::epoch_order(
+        sampler, split.train_samples, ix.label, 3,
+        seed_for(job, core::str_cat("order/", st.epoch)));
+    order = datastore::rank_slice(order, group_rank, group_size);
+    const size_t batch = static_cast<size_t>(job.train.batch_size);
+    const size_t steps = (order.size() + batch - 1) / batch;
+    order.erase(order.begin(),
+                order.begin() + std::min(order.size(), static_cast<size_t>(st.step) * batch));
+    loader.start_epoch(static_cast<int>(st.epoch), std::move(order));
+    if (options.progress) progress.start_epoch(static_cast<int>(st.epoch), job.train.epochs, steps);
+    size_t seen = 0;
+    model->module().train();
+    while (auto b = loader.next()) {
+      const BatchTensors t = to_tensors(std::move(*b));
+      LossTerms terms = model->loss(t, static_cast<int>(st.epoch));
+      try {
+        check_finite(terms);
+      } catch (const NonFiniteLossError& e) {
+        throw core::Error(core::str_cat(job.output, ": epoch ", st.epoch + 1, " step ",
+                                        st.step + 1, ": ", e.what()));
+      }
+      optimizer.zero_grad();
+      terms.total.backward();
+      if (options.sync) {
+        std::vector<torch::Tensor> grads;
+        for (auto& p : model->module().parameters())
+          if (p.grad().defined()) grads.push_back(p.grad());
+        options.sync->average(grads);
+      }
+      optimizer.step();
+      const torch::Tensor* parts[] = {&terms.ce, &terms.d, &terms.ce2,
+                                      &terms.triplet, &terms.w, &terms.total};
+      for (int k = 0; k < kTerms; ++k)
+        if (parts[k]->defined()) st.sums[k] += parts[k]->item<double>();
+      ++st.step;
+      st.samples += t.labels.size(0);
+      seen += static_cast<size_t>(t.labels.size(0));
+      if (options.progress) {
+        const double s = std::chrono::duration<double>(Clock::now() - started).count();
+        progress.step(static_cast<size_t>(st.step), st.sums[5] / st.step, s > 0 ? seen / s : 0);
+      }
+      ++steps_this_run;
+      if (stop.requested() ||
+          (options.stop_after_steps >= 0 && steps_this_run >= options.stop_after_steps)) {
+        save_checkpoint(last_path, *model, &optimizer, st);
+        log.warn(job.output, ": stopped", stop.requested() ? " on signal " : "",
+                 stop.requested() ? std::to_string(stop.signal()) : std::string(), " at epoch ",
+                 st.epoch + 1, " step ", st.step, "; checkpoint written, run again to resume");
+        return kExitInterrupted;
+      }
+    }
+    const metrics::Predictions val = predict(*model, store, split.val_samples, job);
+    auto [val_metrics, score] = validate_predictions(val, job);
+    const bool best = score > st.best_score;
+    if (best) {
+      st.best_score = score;
+      st.best_epoch = st.epoch;
+      save_checkpoint(best_path, *model, nullptr, st);
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    nlohmann::json line;
+    line["epoch"] = st.epoch + 1;
+    nlohmann::json train;
+    for (int k = 0; k < kTerms; ++k) train[kTermNames[k]] = st.step ? st.sums[k] / st.step : 0.0;
+    line["train"] = train;
+    line["steps"] = st.step;
+    line["lr"] = job.train.lr;
+    line["val"] = val_metrics;
+    line["best"] = best;
+    line["seconds"] = seconds;
+    line["samples_per_s"] = seconds > 0 ? seen / seconds : 0.0;
+    append_line(log_path, line.dump());
+    if (options.progress)
+      progress.end_epoch(core::str_cat("loss ", train["total"].get<double>(), "  val ",
+                                       job.train.selection_metric, " ", score,
+                                       best ? " (best)" : ""));
+    st.step = 0;
+    st.sums = {};
+    save_checkpoint(last_path, *model, &optimizer, State{st.epoch + 1, 0, st.best_score,
+                                                         st.best_epoch, {}, st.samples});
+  }
+
+  // Predictions and test metrics come from the best validation epoch.
+  load_checkpoint(best_path, *model, nullptr);
+  const metrics::Predictions val = predict(*model, store, split.val_samples, job);
+  const metrics::Predictions test = predict(*model, store, split.test_samples, job);
+  metrics::write_predictions(val, (dir / "predictions_val.csv").string());
+  metrics::write_predictions(test, (dir / "predictions_test.csv").string());
+  nlohmann::json result = nlohmann::json::parse(
+      metrics::to_json(metrics::compute_metrics(test, 0.5, (dir / "predictions_test.csv").string())));
+  result["best_epoch"] = st.best_epoch + 1;
+  result["selection_metric"] = job.train.selection_metric;
+  result["val_score"] = st.best_score;
+  core::write_file_atomic((dir / "metrics.json").string(), result.dump(1) + "\n");
+  log.info(job.output, ": done; best epoch ", st.best_epoch + 1, ", test aAUC ",
+           result.value("aAUC", 0.0));
+  return 0;
+}
+
+}  // namespace fracsweep::trainer

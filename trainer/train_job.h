@@ -1,0 +1,38 @@
+// Trains and evaluates one job: what `fracsweep train JOB.yaml` runs.
+//
+// The job's folder (job.output) receives:
+//   config.yaml            the resolved job (every setting, defaults included)
+//   split.json             patient ids per part
+//   log.jsonl              one line per finished epoch: losses by term, lr,
+//                          validation metrics, seconds, samples/s
+//   checkpoint_last.pt     model, optimizer, epoch and step, after every epoch
+//                          and on a stop signal (atomic: temporary + rename)
+//   checkpoint_best.pt     the model with the best validation score so far
+//   predictions_val.csv, predictions_test.csv   from the best checkpoint
+//   metrics.json           test metrics (metrics/), plus the best epoch
+// Restarting a job whose folder holds a checkpoint resumes it; on the CPU the
+// result is bit-identical to an uninterrupted run, because every random draw
+// (initialisation, epoch order, augmentation) is derived from the job's seed
+// and the epoch, never carried in a generator's state. A finished job is not
+// run again.
+#pragma once
+
+#include "core/log.h"
+#include "trainer/grad_sync.h"
+#include "trainer/job_config.h"
+
+namespace fracsweep::trainer {
+
+struct TrainRunOptions {
+  bool progress = true;           // a progress bar or lines on stderr
+  GradientSync* sync = nullptr;   // nullptr: one rank
+  int stop_after_steps = -1;      // tests: behave as if a stop signal came after this many steps
+};
+
+// Returns 0 when the job is finished (now or before), kExitInterrupted after a
+// stop signal (a checkpoint was written). Throws core::ConfigError for a bad
+// job or store, core::Error for a non-finite loss (naming epoch, step, term)
+// and I/O failures.
+int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& options = {});
+
+}  // namespace fracsweep::trainer
