@@ -34,7 +34,8 @@ std::string fixture(const std::string& relative) {
   return std::string(FRACSWEEP_FIXTURES) + "/" + relative;
 }
 
-CommandResult run_fracsweep(const std::vector<std::string>& args) {
+CommandResult run_fracsweep(const std::vector<std::string>& args,
+                            const std::function<void(int pid)>& while_running) {
   TempDir dir;
   const std::string out_path = (dir.path() / "out").string();
   const std::string err_path = (dir.path() / "err").string();
@@ -54,6 +55,7 @@ CommandResult run_fracsweep(const std::vector<std::string>& args) {
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
+  if (while_running) while_running(pid);
   int status = 0;
   ::waitpid(pid, &status, 0);
   CommandResult result;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct CommandResult {
 };
 
 // Runs build/fracsweep with `args` (no shell involved) and captures its output.
-CommandResult run_fracsweep(const std::vector<std::string>& args);
+// `while_running`, when given, is called with the child's pid before waiting
+// for it (to send it signals).
+CommandResult run_fracsweep(const std::vector<std::string>& args,
+                            const std::function<void(int pid)>& while_running = {});
 
 }  // namespace fracsweep::testing
