@@ -1,5 +1,6 @@
-// `fracsweep bench read|loader STORE`: throughput of patch reads and of the
-// batch loader, printed as a table (or JSON for bench/ scripts).
+// `fracsweep bench read|loader STORE`, `fracsweep bench train JOB.yaml`:
+// throughput of patch reads, of the batch loader and of training steps,
+// printed as a table (or JSON for bench/ scripts).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -17,6 +18,8 @@
 #include "datastore/sampler.h"
 #include "launcher/cli.h"
 #include "launcher/commands.h"
+#include "trainer/job_config.h"
+#include "trainer/train_bench.h"
 
 namespace fracsweep::launcher {
 namespace {
@@ -151,13 +154,45 @@ int bench_loader(const Args& args) {
   return kExitOk;
 }
 
+// Seconds per optimizer step of a job's model: compute only, and end to end
+// with the loader.
+int bench_train(const Args& args) {
+  namespace po = boost::program_options;
+  std::string path;
+  int steps = 10, warmup = 2;
+  po::options_description options(
+      "usage: fracsweep bench train JOB.yaml [options]\n\n"
+      "Seconds per training step of the job's model and settings: on one batch held in\n"
+      "memory (compute only), and with batches from the loader (end to end).\n\noptions");
+  options.add_options()("help,h", "print this help")
+      ("steps", po::value(&steps)->default_value(steps), "timed steps")
+      ("warmup", po::value(&warmup)->default_value(warmup), "untimed steps first")
+      ("json", "print one JSON object instead of a table");
+  po::variables_map vm;
+  if (!parse_with_positional(args, options, path, "fracsweep bench train JOB.yaml", &vm)) return kExitOk;
+  const trainer::JobConfig job = trainer::load_job_config(path);
+  const auto r = trainer::bench_training(job, steps, warmup);
+  print({{"job", path},
+         {"variant", job.model.variant},
+         {"batch_size", r.batch_size},
+         {"threads", r.threads},
+         {"steps", r.steps},
+         {"compute_s_per_step", r.compute_s_per_step},
+         {"end_to_end_s_per_step", r.end_to_end_s_per_step},
+         {"compute_samples_per_s", r.batch_size / r.compute_s_per_step},
+         {"end_to_end_samples_per_s", r.batch_size / r.end_to_end_s_per_step}},
+        vm.count("json") > 0);
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_bench(const Args& args) {
   static constexpr const char* kHelp =
       "usage: fracsweep bench <what> STORE.h5 [options]\n\n"
       "  read     random single-patch reads per second\n"
-      "  loader   batches per second from the prefetching loader\n";
+      "  loader   batches per second from the prefetching loader\n"
+      "  train    seconds per training step of a job (JOB.yaml instead of STORE.h5)\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << kHelp;
     return args.empty() ? kExitBadInput : kExitOk;
@@ -165,6 +200,7 @@ int run_bench(const Args& args) {
   const Args rest(args.begin() + 1, args.end());
   if (args[0] == "read") return bench_read(rest);
   if (args[0] == "loader") return bench_loader(rest);
+  if (args[0] == "train") return bench_train(rest);
   throw core::ConfigError(core::str_cat("unknown benchmark '", args[0], "' (see fracsweep bench --help)"));
 }
 

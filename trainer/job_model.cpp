@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "trainer/pair_baselines.h"
 #include "trainer/resnet.h"
 #include "trainer/tsccn.h"
 
@@ -160,10 +161,11 @@ bool is_tsccn_variant(const std::string& v) {
 
 std::string paper_sampler(const std::string& variant) {
   if (variant == "rs") return "balanced";
-  if (variant == "resnet18" || variant == "cb-rw" || variant == "ldam" || variant == "ldam-drw" ||
-      variant == "smote")
+  if (variant == "resnet18" || variant == "cb-rw" || variant == "ldam" || variant == "ldam-drw")
     return "shuffle";
-  return "oversample";  // TSCCN and its ablations, PC-Net, SDL-Net
+  // TSCCN and its ablations, PC-Net, SDL-Net; and SMOTE, whose synthetic
+  // minority samples are made inside over-sampled batches (pair_baselines.h).
+  return "oversample";
 }
 
 std::unique_ptr<JobModel> make_job_model(const JobConfig& job,
@@ -178,9 +180,10 @@ std::unique_ptr<JobModel> make_job_model(const JobConfig& job,
   }
   if (v == "resnet18" || v == "rs" || v == "cb-rw" || v == "ldam" || v == "ldam-drw")
     return std::make_unique<BaselineJobModel>(job, class_counts);
+  if (is_pair_baseline(v)) return make_pair_baseline(job);
   throw core::ConfigError(core::str_cat(
-      "model.variant '", v, "' cannot be trained by this build yet (SMOTE, PC-Net and SDL-Net "
-      "are planned); available: the TSCCN variants, resnet18, rs, cb-rw, ldam, ldam-drw"));
+      "model.variant '", v, "' cannot be trained by this build; available: the TSCCN variants, "
+      "resnet18, rs, cb-rw, smote, ldam, ldam-drw, pc-net, sdl-net"));
 }
 
 }  // namespace fracsweep::trainer

@@ -1,0 +1,90 @@
+// See train_bench.h.
+#include "trainer/train_bench.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <thread>
+
+#include "core/error.h"
+#include "core/seed.h"
+#include "datastore/loader.h"
+#include "datastore/sampler.h"
+#include "trainer/batch_tensors.h"
+#include "trainer/job_data.h"
+#include "trainer/job_model.h"
+
+namespace fracsweep::trainer {
+
+TrainBenchResult bench_training(const JobConfig& job, int steps, int warmup) {
+  CHECK_OR_THROW(core::ConfigError, steps >= 1 && warmup >= 0, "steps must be >= 1, warmup >= 0");
+  const int threads = job.train.threads > 0
+                          ? job.train.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  auto store = std::make_shared<const datastore::PatchStore>(
+      datastore::PatchStore::open(job.data.store));
+  const auto& ix = store->index();
+  const JobSplit split = resolve_split(ix, job.data);
+  std::array<int64_t, 3> counts{};
+  for (uint32_t i : split.train_samples) ++counts[static_cast<size_t>(ix.label[i])];
+  torch::manual_seed(core::derive_seed(job.train.seed, "", 0, "init"));
+  auto model = make_job_model(job, counts);
+  torch::optim::Adam optimizer(model->module().parameters(),
+                               torch::optim::AdamOptions(job.train.lr));
+  model->module().train();
+  const auto step = [&](const BatchTensors& t) {
+    LossTerms terms = model->loss(t, 0);
+    optimizer.zero_grad();
+    terms.total.backward();
+    optimizer.step();
+  };
+
+  datastore::LoaderOptions lo;
+  lo.batch_size = job.train.batch_size;
+  lo.neighbours = model->uses_neighbours();
+  lo.augment = {job.train.rotation, job.train.hflip, job.train.vflip};
+  lo.workers = job.train.loader_workers;
+  lo.drop_last = true;
+  datastore::BatchLoader loader(store, lo);
+  const std::string sampler =
+      job.train.sampler == "auto" ? paper_sampler(job.model.variant) : job.train.sampler;
+  const auto epoch_order = [&](int epoch) {
+    return datastore::epoch_order(*datastore::parse_sampler(sampler), split.train_samples,
+                                  ix.label, 3, core::mix64(static_cast<uint64_t>(epoch) + 1));
+  };
+
+  using Clock = std::chrono::steady_clock;
+  TrainBenchResult r;
+  r.batch_size = job.train.batch_size;
+  r.steps = steps;
+  r.threads = threads;
+  {
+    loader.start_epoch(0, epoch_order(0));
+    auto first = loader.next();
+    CHECK_OR_THROW(core::ConfigError, first.has_value(), job.data.store,
+                   ": the training part is smaller than one batch");
+    const BatchTensors t = to_tensors(std::move(*first));
+    for (int k = 0; k < warmup; ++k) step(t);
+    const auto start = Clock::now();
+    for (int k = 0; k < steps; ++k) step(t);
+    r.compute_s_per_step = std::chrono::duration<double>(Clock::now() - start).count() / steps;
+  }
+  int epoch = 1, done = -warmup;
+  loader.start_epoch(epoch, epoch_order(epoch));
+  Clock::time_point start = Clock::now();
+  while (done < steps) {
+    auto b = loader.next();
+    if (!b) {
+      ++epoch;
+      loader.start_epoch(epoch, epoch_order(epoch));
+      continue;
+    }
+    step(to_tensors(std::move(*b)));
+    if (++done == 0) start = Clock::now();
+  }
+  r.end_to_end_s_per_step = std::chrono::duration<double>(Clock::now() - start).count() / steps;
+  return r;
+}
+
+}  // namespace fracsweep::trainer

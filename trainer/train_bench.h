@@ -1,0 +1,21 @@
+// Training throughput of one job's model: what `fracsweep bench train` prints.
+//
+// compute: one batch, loaded once, run through `steps` optimizer steps
+//          (forward, loss, backward, step): the model's cost alone;
+// end to end: `steps` batches from the job's sampler and prefetching loader
+//          (read, inflate, augment, normalise) through the same steps.
+// Both after `warmup` untimed steps, at the job's thread count.
+#pragma once
+
+#include "trainer/job_config.h"
+
+namespace fracsweep::trainer {
+
+struct TrainBenchResult {
+  int batch_size = 0, steps = 0, threads = 0;
+  double compute_s_per_step = 0, end_to_end_s_per_step = 0;
+};
+
+TrainBenchResult bench_training(const JobConfig& job, int steps, int warmup);
+
+}  // namespace fracsweep::trainer
