@@ -13,14 +13,13 @@
 #include "trainer/batch_tensors.h"
 #include "trainer/job_data.h"
 #include "trainer/job_model.h"
+#include "trainer/threads.h"
 
 namespace fracsweep::trainer {
 
 TrainBenchResult bench_training(const JobConfig& job, int steps, int warmup) {
   CHECK_OR_THROW(core::ConfigError, steps >= 1 && warmup >= 0, "steps must be >= 1, warmup >= 0");
-  const int threads = job.train.threads > 0
-                          ? job.train.threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = intra_op_threads(job.train.threads, std::thread::hardware_concurrency());
   torch::set_num_threads(threads);
   auto store = std::make_shared<const datastore::PatchStore>(
       datastore::PatchStore::open(job.data.store));

@@ -25,6 +25,7 @@
 #include "trainer/job_model.h"
 #include "trainer/progress.h"
 #include "trainer/stop_signals.h"
+#include "trainer/threads.h"
 
 namespace fracsweep::trainer {
 namespace {
@@ -219,9 +220,7 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
     log.info(job.output, ": finished already (metrics.json exists)");
     return 0;
   }
-  torch::set_num_threads(job.train.threads > 0
-                             ? job.train.threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  torch::set_num_threads(intra_op_threads(job.train.threads, std::thread::hardware_concurrency()));
 
   auto store = std::make_shared<const datastore::PatchStore>(
       datastore::PatchStore::open(job.data.store));
