@@ -69,40 +69,10 @@ def same_pixels(path, binary):
             raise SystemExit(f"{path}: class {c} mean {mean} (fracsweep) vs {ours:.2f} (h5py)")
 
 
-def resnet18():
-    import torch.nn as nn
-
-    def block(cin, cout, stride):
-        down = None
-        if stride != 1 or cin != cout:
-            down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-        class Block(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-                self.b1 = nn.BatchNorm2d(cout)
-                self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-                self.b2 = nn.BatchNorm2d(cout)
-                self.down = down
-
-            def forward(self, x):
-                y = self.b2(self.c2(self.b1(self.c1(x)).relu()))
-                return (y + (self.down(x) if self.down is not None else x)).relu()
-
-        return Block()
-
-    layers = [nn.Conv2d(1, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
-    cin = 64
-    for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-        layers += [block(cin, cout, stride), block(cout, cout, 1)]
-        cin = cout
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 3)]
-    return nn.Sequential(*layers)
-
-
 def trainer_samples_per_s(threads, size, steps=3):
     import torch
+
+    from train_vs_pytorch import resnet18  # the same network the training benchmark uses
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

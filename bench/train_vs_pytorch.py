@@ -14,7 +14,8 @@ Two figures per side: seconds per step on one batch held in memory (compute
 only), and seconds per step with batches from the data path (end to end).
 
     /usr/bin/python3 bench/train_vs_pytorch.py [--binary build/fracsweep]
-        [--patch-size 112] [--batch 32] [--steps 6] [--threads 2] [--workers 2]
+        [--patch-size 112] [--batch 32] [--steps 6] [--threads 2] [--workers 2] [--width 64]
+        [--repeats 3]
 
 Needs numpy, h5py and torch (`scripts/setup.sh --with-bench`).
 """
@@ -24,6 +25,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import tempfile
 import time
@@ -110,10 +112,10 @@ def oversampled_order(labels, seed):
     return order
 
 
-def python_side(path, batch, steps, warmup, threads, workers):
+def python_side(path, batch, steps, warmup, threads, workers, width):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    net = resnet18()
+    net = resnet18(width)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
     net.train()
 
@@ -159,6 +161,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--width", type=int, default=64, help="ResNet base width (torchvision: 64)")
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--workdir", default=None)
     args = ap.parse_args()
     work = args.workdir or tempfile.mkdtemp(prefix="fracsweep-train-bench-")
@@ -169,23 +173,34 @@ def main():
     with open(job, "w") as f:
         f.write(f"output: {os.path.join(work, 'job')}\n"
                 f"data: {{store: {store}}}\n"
-                "model: {variant: resnet18, width: 64}\n"
+                f"model: {{variant: resnet18, width: {args.width}}}\n"
                 f"train: {{batch_size: {args.batch}, lr: 0.0001, sampler: oversample, rotation: 10,"
                 f" hflip: 0.5, vflip: 0, threads: {args.threads}, loader_workers: {args.workers}}}\n")
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
-    out = subprocess.run([args.binary, "bench", "train", job, "--steps", str(args.steps),
-                          "--warmup", str(args.warmup), "--json"], check=True,
-                         capture_output=True, text=True, env=env).stdout
-    cpp = json.loads(out.strip().splitlines()[-1])
-    py_compute, py_e2e = python_side(store, args.batch, args.steps, args.warmup, args.threads,
-                                     args.workers)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; ResNet-18 (1 channel, width 64),"
+    # The sides alternate and each figure is the median over the repeats: on a
+    # small shared machine single runs vary by 10-20 %.
+    runs = {"cpp_c": [], "cpp_e": [], "py_c": [], "py_e": []}
+    for _ in range(args.repeats):
+        out = subprocess.run([args.binary, "bench", "train", job, "--steps", str(args.steps),
+                              "--warmup", str(args.warmup), "--json"], check=True,
+                             capture_output=True, text=True, env=env).stdout
+        cpp = json.loads(out.strip().splitlines()[-1])
+        runs["cpp_c"].append(cpp["compute_s_per_step"])
+        runs["cpp_e"].append(cpp["end_to_end_s_per_step"])
+        py_compute, py_e2e = python_side(store, args.batch, args.steps, args.warmup,
+                                         args.threads, args.workers, args.width)
+        runs["py_c"].append(py_compute)
+        runs["py_e"].append(py_e2e)
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; ResNet-18 (1 channel, width "
+          f"{args.width}),"
           f" batch {args.batch} of {args.patch_size}x{args.patch_size}, {args.threads} threads,"
-          f" {args.workers} loader workers, {args.steps} timed steps after {args.warmup}\n")
+          f" {args.workers} loader workers, {args.steps} timed steps after {args.warmup},"
+          f" median of {args.repeats} alternating runs\n")
     print("| measure | python3-torch s/step | fracsweep s/step | python / fracsweep |")
     print("|---|---:|---:|---:|")
-    for name, py, c in (("compute only", py_compute, cpp["compute_s_per_step"]),
-                        ("end to end", py_e2e, cpp["end_to_end_s_per_step"])):
+    for name, py, c in (("compute only", med["py_c"], med["cpp_c"]),
+                        ("end to end", med["py_e"], med["cpp_e"])):
         print(f"| {name} | {py:.3f} | {c:.3f} | {py / c:.2f}x |")
 
 
