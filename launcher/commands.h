@@ -20,6 +20,7 @@ using Args = std::vector<std::string>;
 int run_bench(const Args& args);
 int run_inspect(const Args& args);
 int run_metrics(const Args& args);
+int run_plan(const Args& args);
 int run_synth(const Args& args);
 int run_train(const Args& args);
 int run_version(const Args& args);

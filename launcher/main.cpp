@@ -29,6 +29,8 @@ constexpr Command kCommands[] = {
      fracsweep::launcher::run_inspect},
     {"metrics", "compute SE/SP/AUC/AP (aSE, aSP, aAUC, mAP) from a predictions CSV",
      fracsweep::launcher::run_metrics},
+    {"plan", "expand a sweep file (plan SWEEP.yaml): its jobs, ids and how many are done",
+     fracsweep::launcher::run_plan},
     {"synth", "write a phantom data set (synth vcf OUT.h5) with the same schema as real data",
      fracsweep::launcher::run_synth},
     {"train", "train and evaluate one job (train JOB.yaml); run again to resume",

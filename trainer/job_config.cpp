@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/text.h"
 
 namespace fracsweep::trainer {
 namespace {
@@ -105,9 +106,15 @@ void read_section(const YAML::Node& node, const std::string& section, std::vecto
       }
     if (!known) {
       std::string valid;
-      for (auto& f : fields) valid += (valid.empty() ? "" : ", ") + f.key;
-      throw ConfigError(core::str_cat(where, ": unknown key '", path, "' (", section,
-                                      " takes: ", valid, ")"));
+      std::vector<std::string> names;
+      for (auto& f : fields) {
+        valid += (valid.empty() ? "" : ", ") + f.key;
+        names.push_back(f.key);
+      }
+      const std::string near = core::nearest_key(key, names);
+      throw ConfigError(core::str_cat(where, ": unknown key '", path, "'",
+                                      near.empty() ? "" : " (did you mean '" + near + "'?)",
+                                      "; ", section, " takes: ", valid));
     }
   }
 }

@@ -64,7 +64,7 @@ TEST(JobConfig, ResolvedYamlRoundTrips) {
 
 TEST(JobConfig, ErrorsNameTheFileAndTheKey) {
   EXPECT_HAS(error_of("output: o\ndata: {store: s.h5}\ntrain: {epoch: 3}\n"),
-             "job.yaml: unknown key 'train.epoch'");
+             "job.yaml: unknown key 'train.epoch' (did you mean 'epochs'?)");
   EXPECT_HAS(error_of("output: o\ndata: {store: s.h5}\ntrain: {lr: fast}\n"),
              "job.yaml: train.lr: expected a number, got 'fast'");
   EXPECT_HAS(error_of("output: o\ndata: {store: s.h5}\nmodel: {variant: vgg}\n"),

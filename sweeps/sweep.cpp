@@ -1,0 +1,308 @@
+// See sweep.h. Jobs are assembled as YAML documents (base sections, then the
+// variant's, then the protocol part, the seed and the axis values) and handed
+// to trainer::parse_job_config, so a sweep accepts exactly what a job file
+// accepts and reports a bad setting the same way.
+#include "sweeps/sweep.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <utility>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/seed.h"
+#include "core/text.h"
+
+namespace fracsweep::sweeps {
+namespace {
+
+using core::ConfigError;
+
+const std::vector<std::string> kTopKeys = {"name",     "output", "preset", "dataset",
+                                           "protocol", "seeds",  "variants", "axes",
+                                           "ranks_per_job", "data", "model", "train"};
+const std::vector<std::string> kJobSections = {"data", "model", "train"};
+
+void check_keys(const YAML::Node& node, const std::string& path,
+                const std::vector<std::string>& known, const std::string& where) {
+  CHECK_OR_THROW(ConfigError, node.IsMap(), where, ": ", path.empty() ? "the sweep" : path,
+                 ": expected a mapping");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    const std::string near = core::nearest_key(key, known);
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    throw ConfigError(core::str_cat(where, ": unknown key '", path.empty() ? "" : path + ".", key,
+                                    "'", near.empty() ? "" : " (did you mean '" + near + "'?)",
+                                    "; expected one of: ", list));
+  }
+}
+
+template <typename T>
+T scalar(const YAML::Node& n, const std::string& path, const std::string& where) {
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    throw ConfigError(core::str_cat(where, ": ", path, ": '", YAML::Dump(n),
+                                    "' has the wrong type"));
+  }
+}
+
+template <typename T>
+std::vector<T> list_of(const YAML::Node& n, const std::string& path, const std::string& where) {
+  std::vector<T> out;
+  if (n.IsScalar()) return {scalar<T>(n, path, where)};
+  CHECK_OR_THROW(ConfigError, n.IsSequence() && n.size() > 0, where, ": ", path,
+                 ": expected a value or a non-empty list");
+  for (const auto& v : n) out.push_back(scalar<T>(v, path, where));
+  return out;
+}
+
+// `over` merged into `base`, recursively for mappings; a fresh node.
+YAML::Node merged(const YAML::Node& base, const YAML::Node& over) {
+  const bool has_base = base && !base.IsNull(), has_over = over && !over.IsNull();
+  if (!has_over) return has_base ? YAML::Clone(base) : YAML::Node();
+  if (!has_base || !base.IsMap() || !over.IsMap()) return YAML::Clone(over);
+  YAML::Node out = YAML::Clone(base);
+  for (const auto& kv : over) {
+    const std::string key = kv.first.as<std::string>();
+    out[key] = merged(out[key], kv.second);
+  }
+  return out;
+}
+
+// One hyperparameter point: (section.key, value text) pairs, in axis order.
+using Point = std::vector<std::pair<std::string, std::string>>;
+
+std::pair<std::string, std::string> split_axis_key(const std::string& key,
+                                                   const std::string& where) {
+  const size_t dot = key.find('.');
+  CHECK_OR_THROW(ConfigError, dot != std::string::npos && dot > 0 && dot + 1 < key.size(), where,
+                 ": axes: '", key, "' must be <section>.<key>, e.g. train.lr");
+  const std::string section = key.substr(0, dot);
+  CHECK_OR_THROW(ConfigError,
+                 std::find(kJobSections.begin(), kJobSections.end(), section) != kJobSections.end(),
+                 where, ": axes: '", key, "': section '", section, "' is not data, model or train");
+  return {section, key.substr(dot + 1)};
+}
+
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+std::vector<Point> expand_axes(const YAML::Node& axes, const std::string& where) {
+  std::vector<Point> points = {{}};
+  if (!axes) return points;
+  check_keys(axes, "axes", {"grid", "random"}, where);
+  if (const YAML::Node grid = axes["grid"]) {
+    CHECK_OR_THROW(ConfigError, grid.IsMap(), where, ": axes.grid: expected key: [values]");
+    for (const auto& kv : grid) {
+      const std::string key = kv.first.as<std::string>();
+      split_axis_key(key, where);
+      const auto values = list_of<std::string>(kv.second, "axes.grid." + key, where);
+      std::vector<Point> next;
+      for (const Point& p : points)
+        for (const auto& v : values) {
+          Point q = p;
+          q.emplace_back(key, v);
+          next.push_back(std::move(q));
+        }
+      points = std::move(next);
+    }
+  }
+  if (const YAML::Node random = axes["random"]) {
+    check_keys(random, "axes.random", {"count", "seed", "params"}, where);
+    const int count = random["count"] ? scalar<int>(random["count"], "axes.random.count", where) : 0;
+    CHECK_OR_THROW(ConfigError, count >= 1, where, ": axes.random.count must be >= 1");
+    const uint64_t seed =
+        random["seed"] ? scalar<uint64_t>(random["seed"], "axes.random.seed", where) : 0;
+    const YAML::Node params = random["params"];
+    CHECK_OR_THROW(ConfigError, params && params.IsMap() && params.size() > 0, where,
+                   ": axes.random.params: expected key: {dist, ...} entries");
+    core::Rng rng(core::derive_seed(seed, "", 0, "sweep-axes"));
+    std::vector<Point> draws(static_cast<size_t>(count));
+    for (const auto& kv : params) {
+      const std::string key = kv.first.as<std::string>();
+      const std::string path = "axes.random.params." + key;
+      split_axis_key(key, where);
+      check_keys(kv.second, path, {"dist", "low", "high", "values"}, where);
+      const std::string dist = kv.second["dist"] ? scalar<std::string>(kv.second["dist"], path, where) : "";
+      for (auto& d : draws) {
+        std::string value;
+        if (dist == "choice") {
+          const auto values = list_of<std::string>(kv.second["values"], path + ".values", where);
+          value = values[rng.uniform_below(values.size())];
+        } else {
+          CHECK_OR_THROW(ConfigError, dist == "uniform" || dist == "loguniform", where, ": ", path,
+                         ".dist: '", dist, "' is unknown (uniform, loguniform, choice)");
+          CHECK_OR_THROW(ConfigError, kv.second["low"] && kv.second["high"], where, ": ", path,
+                         ": needs low and high");
+          const double lo = scalar<double>(kv.second["low"], path + ".low", where);
+          const double hi = scalar<double>(kv.second["high"], path + ".high", where);
+          CHECK_OR_THROW(ConfigError, lo < hi && (dist == "uniform" || lo > 0), where, ": ", path,
+                         ": need low < high", dist == "loguniform" ? " and low > 0" : "");
+          const double u = rng.uniform01();
+          value = format_number(dist == "uniform"
+                                    ? lo + u * (hi - lo)
+                                    : std::exp(std::log(lo) + u * (std::log(hi) - std::log(lo))));
+        }
+        d.emplace_back(key, value);
+      }
+    }
+    std::vector<Point> next;
+    for (const Point& p : points)
+      for (const Point& d : draws) {
+        Point q = p;
+        q.insert(q.end(), d.begin(), d.end());
+        next.push_back(std::move(q));
+      }
+    points = std::move(next);
+  }
+  return points;
+}
+
+std::string job_id(trainer::JobConfig config) {
+  config.output.clear();
+  config.name.clear();
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx",
+                static_cast<unsigned long long>(core::hash_string(trainer::to_yaml(config))));
+  return buf;
+}
+
+}  // namespace
+
+Sweep parse_sweep(const std::string& text, const std::string& where) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(core::str_cat(where, ":", e.mark.line + 1, ":", e.mark.column + 1,
+                                    ": not valid YAML: ", e.msg));
+  }
+  check_keys(root, "", kTopKeys, where);
+  Sweep s;
+  s.path = where;
+  CHECK_OR_THROW(ConfigError, root["output"], where, ": output: the sweep's folder is required");
+  s.output = scalar<std::string>(root["output"], "output", where);
+  s.name = root["name"] ? scalar<std::string>(root["name"], "name", where)
+                        : std::filesystem::path(s.output).filename().string();
+  if (root["ranks_per_job"]) s.ranks_per_job = scalar<int>(root["ranks_per_job"], "ranks_per_job", where);
+  CHECK_OR_THROW(ConfigError, s.ranks_per_job >= 1, where, ": ranks_per_job must be >= 1");
+
+  const YAML::Node dataset = root["dataset"];
+  CHECK_OR_THROW(ConfigError, dataset, where, ": dataset: a store or a phantom spec is required");
+  check_keys(dataset, "dataset", {"store", "phantom"}, where);
+  CHECK_OR_THROW(ConfigError, (dataset["store"] ? 1 : 0) + (dataset["phantom"] ? 1 : 0) == 1, where,
+                 ": dataset: give exactly one of store and phantom");
+  if (dataset["store"]) {
+    s.store = scalar<std::string>(dataset["store"], "dataset.store", where);
+  } else {
+    const YAML::Node ph = dataset["phantom"];
+    check_keys(ph, "dataset.phantom", {"patients", "patch_size", "difficulty", "seed", "slices"}, where);
+    if (ph["patients"]) s.phantom.patients = scalar<int>(ph["patients"], "dataset.phantom.patients", where);
+    if (ph["patch_size"]) s.phantom.patch_size = scalar<int>(ph["patch_size"], "dataset.phantom.patch_size", where);
+    if (ph["difficulty"]) s.phantom.difficulty = scalar<double>(ph["difficulty"], "dataset.phantom.difficulty", where);
+    if (ph["seed"]) s.phantom.seed = scalar<uint64_t>(ph["seed"], "dataset.phantom.seed", where);
+    if (ph["slices"]) s.phantom.slices = scalar<int>(ph["slices"], "dataset.phantom.slices", where);
+    s.store = (std::filesystem::path(s.output) / "phantom.h5").string();
+    s.synthesise = true;
+  }
+
+  // Protocol parts: (name, data-section fields).
+  std::vector<std::pair<std::string, YAML::Node>> parts;
+  {
+    const YAML::Node p = root["protocol"] ? root["protocol"] : YAML::Node(YAML::NodeType::Map);
+    check_keys(p, "protocol", {"split", "repeats", "folds", "run_folds", "val_share", "split_seed"},
+               where);
+    const std::string split = p["split"] ? scalar<std::string>(p["split"], "protocol.split", where)
+                                         : "random";
+    const uint64_t split_seed =
+        p["split_seed"] ? scalar<uint64_t>(p["split_seed"], "protocol.split_seed", where) : 0;
+    if (split == "random") {
+      const auto repeats = p["repeats"] ? list_of<int>(p["repeats"], "protocol.repeats", where)
+                                        : std::vector<int>{0};
+      for (int r : repeats) {
+        YAML::Node d;
+        d["split"] = "random";
+        d["repeat"] = r;
+        d["split_seed"] = split_seed;
+        parts.emplace_back("repeat" + std::to_string(r), d);
+      }
+    } else {
+      CHECK_OR_THROW(ConfigError, split == "kfold", where, ": protocol.split: '", split,
+                     "' is unknown (random, kfold)");
+      const int folds = p["folds"] ? scalar<int>(p["folds"], "protocol.folds", where) : 5;
+      std::vector<int> run;
+      if (p["run_folds"]) {
+        run = list_of<int>(p["run_folds"], "protocol.run_folds", where);
+      } else {
+        for (int f = 0; f < folds; ++f) run.push_back(f);
+      }
+      for (int f : run) {
+        YAML::Node d;
+        d["split"] = "kfold";
+        d["folds"] = folds;
+        d["fold"] = f;
+        if (p["val_share"]) d["val_share"] = p["val_share"];
+        d["split_seed"] = split_seed;
+        parts.emplace_back("fold" + std::to_string(f), d);
+      }
+    }
+  }
+  const auto seeds = root["seeds"] ? list_of<uint64_t>(root["seeds"], "seeds", where)
+                                   : std::vector<uint64_t>{1};
+  const std::vector<Point> points = expand_axes(root["axes"], where);
+
+  const YAML::Node variants = root["variants"];
+  CHECK_OR_THROW(ConfigError, variants && variants.IsMap() && variants.size() > 0, where,
+                 ": variants: expected at least one `name: {model: {variant: ...}}` entry");
+  std::map<std::string, std::string> seen_ids;
+  for (const auto& v : variants) {
+    const std::string vname = v.first.as<std::string>();
+    const YAML::Node vnode = v.second.IsNull() ? YAML::Node(YAML::NodeType::Map) : v.second;
+    check_keys(vnode, "variants." + vname, kJobSections, where);
+    for (const auto& [part_name, part_data] : parts)
+      for (uint64_t seed : seeds)
+        for (const Point& point : points) {
+          std::string name = vname + "/" + part_name + "/seed" + std::to_string(seed);
+          YAML::Node job;
+          if (root["preset"]) job["preset"] = root["preset"];
+          for (const auto& section : kJobSections) {
+            const YAML::Node node = merged(std::as_const(root)[section], std::as_const(vnode)[section]);
+            if (node && !node.IsNull()) job[section] = node;
+          }
+          job["data"] = merged(job["data"], part_data);
+          job["data"]["store"] = s.store;
+          job["train"]["seed"] = seed;
+          for (const auto& [key, value] : point) {
+            const auto [section, field] = split_axis_key(key, where);
+            job[section][field] = YAML::Load(value);
+            name += "/" + field + "=" + value;
+          }
+          job["output"] = (std::filesystem::path(s.output) / name).string();
+          job["name"] = name;
+          SweepJob j;
+          j.name = name;
+          j.variant = vname;
+          j.config = trainer::parse_job_config(YAML::Dump(job), where + ": job " + name);
+          j.id = job_id(j.config);
+          const auto [it, added] = seen_ids.emplace(j.id, name);
+          CHECK_OR_THROW(ConfigError, added, where, ": jobs '", it->second, "' and '", name,
+                         "' have the same settings; remove the duplicate variant or axis value");
+          s.jobs.push_back(std::move(j));
+        }
+  }
+  return s;
+}
+
+Sweep load_sweep(const std::string& path) { return parse_sweep(core::read_file(path), path); }
+
+}  // namespace fracsweep::sweeps

@@ -1,0 +1,69 @@
+// Sweep files and their expansion into jobs.
+//
+// A sweep is variants x protocol parts (folds or repeats) x seeds x
+// hyperparameter points, each a trainer::JobConfig with a readable name and a
+// stable id. The file:
+//
+//   name: tsccn-table3-tiny
+//   output: runs/table3-tiny          # one folder per job below it
+//   preset: tiny                      # the jobs' preset (trainer/job_config.h)
+//   dataset: {store: vcf.h5}          # or {phantom: {patients: 40, patch_size: 64,
+//                                     #   difficulty: 0.5, seed: 1, slices: 3}}
+//   protocol: {split: random, repeats: [0, 1, 2, 3, 4], split_seed: 0}
+//             # or {split: kfold, folds: 5, run_folds: [0, 1, 2, 3, 4], val_share: 0.1}
+//   seeds: [1, 2]
+//   variants:                         # name -> sections merged over the base ones
+//     tsccn: {model: {variant: tsccn}}
+//     resnet: {model: {variant: resnet18}, train: {lr: 3e-4}}
+//   axes:
+//     grid: {train.lr: [1e-4, 3e-4]}                   # every combination
+//     random: {count: 4, seed: 0,                      # `count` draws, per job seed
+//              params: {train.lr: {dist: loguniform, low: 1e-5, high: 1e-3}}}
+//   ranks_per_job: 1
+//   data: {...}  model: {...}  train: {...}             # base job sections
+//
+// Unknown keys fail with the file, the key's path and the nearest known key.
+// A job's name is "<variant>/<fold F|repeat R>/seed<S>[/<key>=<value>...]"; its
+// id is a hash of its resolved configuration (without its output folder), so
+// it is the same wherever and whenever the sweep is expanded.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "trainer/job_config.h"
+
+namespace fracsweep::sweeps {
+
+struct PhantomSpec {
+  int patients = 40, patch_size = 64, slices = 3;
+  double difficulty = 0.5;
+  uint64_t seed = 1;
+};
+
+struct SweepJob {
+  std::string name;  // e.g. "tsccn/repeat2/seed1/lr=0.0001"
+  std::string id;    // 16 hex digits
+  std::string variant;
+  trainer::JobConfig config;
+};
+
+struct Sweep {
+  std::string name;
+  std::string path;    // the sweep file
+  std::string output;  // the sweep's folder
+  int ranks_per_job = 1;
+  std::string store;   // the dataset; for a phantom, <output>/phantom.h5
+  bool synthesise = false;
+  PhantomSpec phantom;
+  std::vector<SweepJob> jobs;
+};
+
+// Reads, validates and expands a sweep file. Throws core::ConfigError naming
+// the file and the key (with the nearest known key for a typo), or the job
+// whose settings are invalid.
+Sweep load_sweep(const std::string& path);
+Sweep parse_sweep(const std::string& yaml_text, const std::string& where);
+
+}  // namespace fracsweep::sweeps

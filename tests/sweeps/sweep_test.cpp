@@ -1,0 +1,115 @@
+#include "sweeps/sweep.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/error.h"
+
+namespace fracsweep::sweeps {
+namespace {
+
+#define EXPECT_HAS(haystack, needle) \
+  EXPECT_NE((haystack).find(needle), std::string::npos) << "message: " << (haystack)
+
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_sweep(yaml, "s.yaml");
+  } catch (const core::ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted:\n" << yaml;
+  return "";
+}
+
+constexpr const char* kTable3 = R"(
+name: t3
+output: runs/t3
+preset: tiny
+dataset: {store: vcf.h5}
+protocol: {split: random, repeats: [0, 1]}
+seeds: [1, 2]
+variants:
+  tsccn: {model: {variant: tsccn}}
+  two-stream: {model: {variant: two-stream}, train: {lr: 0.002}}
+train: {epochs: 2}
+)";
+
+TEST(Sweep, ExpandsVariantsPartsAndSeeds) {
+  const Sweep s = parse_sweep(kTable3, "s.yaml");
+  ASSERT_EQ(s.jobs.size(), 2u * 2 * 2);
+  EXPECT_EQ(s.jobs[0].name, "tsccn/repeat0/seed1");
+  EXPECT_EQ(s.jobs[3].name, "tsccn/repeat1/seed2");
+  EXPECT_EQ(s.jobs[4].name, "two-stream/repeat0/seed1");
+  const auto& j = s.jobs[5].config;
+  EXPECT_EQ(j.model.variant, "two-stream");
+  EXPECT_DOUBLE_EQ(j.train.lr, 0.002);   // the variant's value over the preset's
+  EXPECT_EQ(j.train.epochs, 2);          // the base section over the preset's
+  EXPECT_EQ(j.model.width, 4);           // the preset's
+  EXPECT_EQ(j.train.seed, 2u);
+  EXPECT_EQ(j.data.repeat, 0);
+  EXPECT_EQ(j.data.store, "vcf.h5");
+  EXPECT_EQ(j.output, "runs/t3/two-stream/repeat0/seed2");
+  std::set<std::string> ids;
+  for (const auto& job : s.jobs) ids.insert(job.id);
+  EXPECT_EQ(ids.size(), s.jobs.size());
+}
+
+TEST(Sweep, IdsDependOnSettingsNotOnTheOutputFolder) {
+  const Sweep a = parse_sweep(kTable3, "s.yaml");
+  std::string moved = kTable3;
+  moved.replace(moved.find("output: runs/t3"), 15, "output: elsewhere/t3");
+  const Sweep b = parse_sweep(moved, "s.yaml");
+  for (size_t i = 0; i < a.jobs.size(); ++i) EXPECT_EQ(a.jobs[i].id, b.jobs[i].id);
+  std::string other = kTable3;
+  other.replace(other.find("epochs: 2"), 9, "epochs: 3");
+  EXPECT_NE(parse_sweep(other, "s.yaml").jobs[0].id, a.jobs[0].id);
+}
+
+TEST(Sweep, KfoldGridAndRandomAxes) {
+  const Sweep s = parse_sweep(R"(
+output: o
+dataset: {phantom: {patients: 20, patch_size: 32}}
+protocol: {split: kfold, folds: 5, run_folds: [2], val_share: 0.1}
+variants: {resnet: {model: {variant: resnet18}}}
+axes:
+  grid: {train.lr: [1e-4, 3e-4], model.width: [8, 16]}
+  random: {count: 3, seed: 7, params: {train.weight_decay: {dist: loguniform, low: 1e-6, high: 1e-3}}}
+)", "s.yaml");
+  ASSERT_EQ(s.jobs.size(), 2u * 2 * 3);
+  EXPECT_TRUE(s.synthesise);
+  EXPECT_EQ(s.store, "o/phantom.h5");
+  EXPECT_EQ(s.jobs[0].config.data.fold, 2);
+  EXPECT_EQ(s.jobs[0].config.data.split, "kfold");
+  EXPECT_EQ(s.jobs[0].name.rfind("resnet/fold2/seed1/lr=1e-4/width=8/weight_decay=", 0), 0u)
+      << s.jobs[0].name;
+  // The same draws for every grid point; the names carry the drawn value.
+  for (size_t k = 0; k < 3; ++k) {
+    const double wd = s.jobs[k].config.train.weight_decay;
+    EXPECT_GE(wd, 1e-6);
+    EXPECT_LE(wd, 1e-3);
+    EXPECT_DOUBLE_EQ(s.jobs[3 + k].config.train.weight_decay, wd);
+  }
+  EXPECT_EQ(s.jobs[3].config.model.width, 16);
+  EXPECT_DOUBLE_EQ(s.jobs[6].config.train.lr, 3e-4);
+}
+
+TEST(Sweep, ErrorsNameTheKeyAndTheNearestOne) {
+  EXPECT_HAS(error_of("output: o\ndataset: {store: s}\nvariants: {a: {}}\nseed: [1]\n"),
+             "s.yaml: unknown key 'seed' (did you mean 'seeds'?)");
+  EXPECT_HAS(error_of("output: o\ndataset: {store: s}\nprotocol: {repeat: [1]}\nvariants: {a: {}}\n"),
+             "unknown key 'protocol.repeat' (did you mean 'repeats'?)");
+  EXPECT_HAS(error_of("output: o\ndataset: {store: s}\nvariants: {a: {modle: {}}}\n"),
+             "unknown key 'variants.a.modle' (did you mean 'model'?)");
+  EXPECT_HAS(error_of("output: o\ndataset: {store: s}\nvariants: {a: {train: {epoch: 3}}}\n"),
+             "s.yaml: job a/repeat0/seed1: unknown key 'train.epoch' (did you mean 'epochs'?)");
+  EXPECT_HAS(error_of("output: o\ndataset: {store: s, phantom: {}}\nvariants: {a: {}}\n"),
+             "exactly one of store and phantom");
+  EXPECT_HAS(error_of("output: o\ndataset: {store: s}\nvariants: {a: {}}\naxes: {grid: {lr: [1]}}\n"),
+             "must be <section>.<key>");
+  EXPECT_HAS(error_of("output: o\ndataset: {store: s}\nvariants: {a: {}, b: {}}\n"),
+             "have the same settings");
+}
+
+}  // namespace
+}  // namespace fracsweep::sweeps
