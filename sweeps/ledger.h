@@ -1,0 +1,172 @@
+// The ledger: the durable record of what a sweep has run, and the lock on its output folder.
+//
+// Each sweep's output folder holds `ledger.jsonl`, an append-only file with one JSON object per
+// line: a job started, finished (with its metrics) or failed (with why). `fracsweep run` reads
+// it on start to skip finished jobs and to restart interrupted ones; summarize() turns the
+// records into the latest state of every job. SweepLock keeps two sweeps from writing into the
+// same folder at once. See Note [Ledger durability] in ledger.cpp for what survives a crash.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+
+namespace fracsweep::sweeps {
+
+// The ledger's file name inside a sweep's output folder.
+inline constexpr std::string_view kLedgerFileName = "ledger.jsonl";
+
+// <output_dir>/ledger.jsonl.
+std::string ledger_path(const std::string& output_dir);
+
+enum class LedgerEvent { kStarted, kFinished, kFailed };
+
+// "started", "finished" or "failed": the spelling in the file.
+std::string_view event_name(LedgerEvent event);
+
+// One line of the ledger. A value type: copyable and comparable.
+struct LedgerRecord {
+  LedgerEvent event = LedgerEvent::kStarted;
+  std::string job;   // the job's stable id
+  std::string name;  // the job's human-readable name
+  std::string time;  // when the record was made, ISO-8601 UTC, e.g. "2026-11-22T10:04:05.123Z"
+  int rank = 0;      // MPI rank of the process that wrote the record
+  std::string host;  // host name of that process
+  // kFinished only: the job's metrics, always a JSON object. NaN and infinite numbers are
+  // written as null, because JSON has no spelling for them.
+  nlohmann::json metrics = nlohmann::json::object();
+  std::string error;  // kFailed only: why the job failed
+
+  bool operator==(const LedgerRecord&) const = default;
+};
+
+// Who writes records: the rank and host of this process.
+struct LedgerOrigin {
+  int rank = 0;
+  std::string host;
+};
+
+// The current time as ISO-8601 UTC with milliseconds, e.g. "2026-11-22T10:04:05.123Z".
+std::string utc_now_iso8601();
+
+// This machine's host name (gethostname); throws core::IoError if it cannot be read.
+std::string local_host_name();
+
+// Builders for the three kinds of record. `time` defaults to now. make_finished requires
+// `metrics` to be a JSON object (anything else is a bug in the caller: core::InternalError).
+LedgerRecord make_started(std::string job, std::string name, const LedgerOrigin& origin,
+                          std::string time = utc_now_iso8601());
+LedgerRecord make_finished(std::string job, std::string name, const LedgerOrigin& origin,
+                           nlohmann::json metrics, std::string time = utc_now_iso8601());
+LedgerRecord make_failed(std::string job, std::string name, const LedgerOrigin& origin,
+                         std::string error, std::string time = utc_now_iso8601());
+
+// The record as one line of the file, ending in '\n'. Text that is not valid UTF-8 (an error
+// message quoting binary data) is written with U+FFFD in place of the bad bytes.
+std::string format_ledger_line(const LedgerRecord& record);
+
+// An open ledger file that records are appended to.
+//
+// The constructor opens `path` with O_APPEND, creating it if absent; if a crash left a torn
+// last line (no trailing newline), it cuts that line off with a warning through `log`, so
+// that later appends do not bury it in the middle of the file. append() writes a whole line
+// with one write() and fsync()s before it returns: once it returns, the record survives a
+// crash, and appends from several processes on one host never interleave within a line.
+// Across hosts on NFS, where O_APPEND is not atomic, keep a single writer per ledger.
+//
+// Move-only; the destructor closes the file. One Ledger may be shared by threads (each
+// append is one system call), but several processes should each open their own. Errors
+// throw core::IoError naming the path and the system error.
+class Ledger {
+ public:
+  Ledger(const std::string& path, core::Logger& log);
+  Ledger(Ledger&& o) noexcept;
+  Ledger& operator=(Ledger&& o) noexcept;
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+  ~Ledger();
+
+  void append(const LedgerRecord& record);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// Reads every record of the ledger at `path`, in file order. A missing file is an empty
+// ledger. A torn last line (no trailing newline, or not valid JSON), which a crash during an
+// append leaves behind, is skipped with a warning through `log` naming the file and line.
+// Anything wrong before the last line, or a last line that is valid JSON but not a valid
+// record, means the file was edited or corrupted: core::ConfigError naming file:line and
+// what was wrong. Fails with core::IoError if the file exists but cannot be read.
+std::vector<LedgerRecord> read_ledger(const std::string& path, core::Logger& log);
+
+enum class JobStatus {
+  kStarted,   // started and neither finished nor failed since: running now, or interrupted
+  kFinished,  // finished; a finished job is never run again
+  kFailed,    // its latest attempt failed
+};
+
+// The latest state of one job, from its records in file order.
+struct JobState {
+  JobStatus status = JobStatus::kStarted;
+  std::string name;                                   // from the job's latest record
+  nlohmann::json metrics = nlohmann::json::object();  // kFinished: the finished record's metrics
+  std::string error;  // the error of its latest failure, kept when it is started again
+  int failures = 0;   // how many failed records the job has (before it finished, if it did)
+  std::string time;   // time of the record that decided `status`
+  int rank = 0;       // rank and host that wrote that record
+  std::string host;
+
+  bool operator==(const JobState&) const = default;
+};
+
+// The state of every job the ledger mentions, keyed by job id.
+struct LedgerState {
+  std::map<std::string, JobState> jobs;
+
+  // True if the ledger records `job` as finished.
+  bool finished(const std::string& job) const;
+  // How many jobs are in `status`.
+  int count(JobStatus status) const;
+};
+
+// Folds records, in file order, into each job's latest state:
+//   - finished wins over anything after it (later records of that job are ignored);
+//   - failed after started (or after nothing) -> failed, counting one more failure;
+//   - started after failed or started -> started (running or interrupted).
+LedgerState summarize(const std::vector<LedgerRecord>& records);
+
+// An exclusive lock on a sweep's output folder, held through flock() on `<dir>/.lock`.
+//
+// The constructor locks without blocking and writes "host pid" into the file so that a second
+// process can say who holds it. If another process holds it, it throws core::ConfigError
+// naming that process; other failures throw core::IoError. The kernel releases flock locks
+// when the holding process exits, however it exits, so a crashed sweep never leaves the folder
+// locked. Move-only; the destructor releases the lock. The descriptor is close-on-exec, but a
+// child made by fork() without exec shares the lock until it exits.
+class SweepLock {
+ public:
+  explicit SweepLock(const std::string& dir);
+  SweepLock(SweepLock&& o) noexcept;
+  SweepLock& operator=(SweepLock&& o) noexcept;
+  SweepLock(const SweepLock&) = delete;
+  SweepLock& operator=(const SweepLock&) = delete;
+  ~SweepLock();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void release() noexcept;
+
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace fracsweep::sweeps
