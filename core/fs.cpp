@@ -15,29 +15,28 @@
 namespace fracsweep::core {
 namespace {
 
-// Closes a file descriptor when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);  // errors on close of a read-only fd carry no data loss
-  }
-  int get() const { return fd_; }
-  // Closes now and reports the error, for files that were written.
-  int close() { return ::close(std::exchange(fd_, -1)); }
-
- private:
-  int fd_;
-};
-
 std::string errno_text() { return std::strerror(errno); }
 
 }  // namespace
 
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int UniqueFd::release() { return std::exchange(fd_, -1); }
+
+int UniqueFd::close() { return ::close(std::exchange(fd_, -1)); }
+
 std::string read_file(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   CHECK_OR_THROW(IoError, fd.get() >= 0, path, ": cannot open for reading: ", errno_text());
   struct stat st {};
   CHECK_OR_THROW(IoError, ::fstat(fd.get(), &st) == 0, path, ": cannot stat: ", errno_text());
@@ -66,7 +65,7 @@ void write_file_atomic(const std::string& path, std::string_view content) {
   const std::filesystem::path target(path);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     CHECK_OR_THROW(IoError, fd.get() >= 0, tmp, ": cannot create: ", errno_text(),
                    " (does the folder exist and is it writable?)");
     size_t done = 0;
@@ -87,7 +86,7 @@ void write_file_atomic(const std::string& path, std::string_view content) {
 
 void rename_durably(const std::string& from, const std::string& to) {
   {
-    Fd fd(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
     CHECK_OR_THROW(IoError, fd.get() >= 0, from, ": cannot open to sync: ", errno_text());
     CHECK_OR_THROW(IoError, ::fsync(fd.get()) == 0, from, ": fsync failed: ", errno_text());
   }
@@ -100,7 +99,7 @@ void rename_durably(const std::string& from, const std::string& to) {
   const std::filesystem::path target(to);
   const std::string dir =
       target.has_parent_path() ? target.parent_path().string() : std::string(".");
-  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: some file systems refuse fsync on dirs
 }
 

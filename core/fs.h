@@ -21,6 +21,25 @@ void write_file_atomic(const std::string& path, std::string_view content);
 // it to `to` and fsyncs the folder, so `to` is either absent or complete.
 void rename_durably(const std::string& from, const std::string& to);
 
+// Owns a POSIX file descriptor and closes it on destruction. Move-only.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();  // a failed close here cannot be reported; close() written files first
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release();  // gives up ownership, returns the descriptor
+  int close();    // closes now and returns close()'s result, for files that were written
+
+ private:
+  int fd_;
+};
+
 // A file opened read-only for positioned reads. pread() does not move a shared
 // file position, so any number of threads may read through one ReadOnlyFile.
 class ReadOnlyFile {

@@ -47,22 +47,6 @@ using core::str_cat;
 
 std::string errno_text() { return std::strerror(errno); }
 
-// Closes a file descriptor when it goes out of scope, unless it was released to an owner.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);  // only reached on error paths, where a second error adds nothing
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
 // Holds an exclusive flock() on `fd` for one scope.
 class FileLock {
  public:
@@ -141,7 +125,7 @@ void cut_torn_tail(int fd, const std::string& path, core::Logger& log) {
 void sync_parent_dir(const std::string& path) {
   const std::filesystem::path p(path);
   const std::string dir = p.has_parent_path() ? p.parent_path().string() : std::string(".");
-  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  core::UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: some file systems refuse fsync on dirs
 }
 
@@ -302,7 +286,7 @@ std::string format_ledger_line(const LedgerRecord& record) {
 
 Ledger::Ledger(const std::string& path, core::Logger& log) : path_(path) {
   // Read-write rather than write-only: cutting a torn tail needs to read it.
-  Fd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+  core::UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
   CHECK_OR_THROW(IoError, fd.get() >= 0, path, ": cannot open the ledger for appending: ",
                  errno_text(), " (does the folder exist and is it writable?)");
   {
@@ -461,7 +445,7 @@ std::string describe_holder(int fd, const std::string& path) {
 
 SweepLock::SweepLock(const std::string& dir)
     : path_((std::filesystem::path(dir) / ".lock").string()) {
-  Fd fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  core::UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   CHECK_OR_THROW(IoError, fd.get() >= 0, path_, ": cannot open the sweep lock: ", errno_text(),
                  " (does the folder exist and is it writable?)");
   int rc;

@@ -16,6 +16,7 @@
 #include "core/fs.h"
 #include "core/seed.h"
 #include "core/text.h"
+#include "trainer/yaml_load.h"
 
 namespace fracsweep::sweeps {
 namespace {
@@ -180,13 +181,7 @@ std::string job_id(trainer::JobConfig config) {
 }  // namespace
 
 Sweep parse_sweep(const std::string& text, const std::string& where) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(core::str_cat(where, ":", e.mark.line + 1, ":", e.mark.column + 1,
-                                    ": not valid YAML: ", e.msg));
-  }
+  const YAML::Node root = trainer::load_yaml(text, where);
   check_keys(root, "", kTopKeys, where);
   Sweep s;
   s.path = where;

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/text.h"
+#include "trainer/yaml_load.h"
 
 namespace fracsweep::trainer {
 namespace {
@@ -193,13 +194,7 @@ void validate(const JobConfig& j, const std::string& where) {
 }
 
 JobConfig parse_job_config(const std::string& text, const std::string& where) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(core::str_cat(where, ":", e.mark.line + 1, ":", e.mark.column + 1,
-                                    ": not valid YAML: ", e.msg));
-  }
+  const YAML::Node root = load_yaml(text, where);
   CHECK_OR_THROW(ConfigError, root.IsMap(), where, ": expected a mapping of sections (preset, "
                  "output, data, model, train)");
   JobConfig job;
