@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+// Expects `haystack` (a std::string) to contain `needle`, printing it if not.
+#define EXPECT_HAS(haystack, needle) \
+  EXPECT_NE((haystack).find(needle), std::string::npos) << "text: " << (haystack)
+
 namespace fracsweep::testing {
 
 // A fresh folder under the system temp dir, removed with its content on destruction.

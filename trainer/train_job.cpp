@@ -142,8 +142,9 @@ metrics::Predictions predict(JobModel& model, std::shared_ptr<const datastore::P
     const BatchTensors t = to_tensors(std::move(*batch));
     const torch::Tensor probs = model.probabilities(t).to(torch::kFloat64).contiguous();
     const double* pr = probs.data_ptr<double>();
+    const int64_t* samples = t.samples.data_ptr<int64_t>();
     for (int64_t k = 0; k < probs.size(0); ++k) {
-      const auto i = static_cast<uint32_t>(t.samples[k].item<int64_t>());
+      const auto i = static_cast<uint32_t>(samples[k]);
       p.ids.push_back(sample_id(ix, i));
       const int32_t patient = ix.patient[i];
       auto [it, added] = patient_row.emplace(patient, static_cast<int32_t>(p.patient_names.size()));

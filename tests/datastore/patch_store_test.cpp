@@ -42,9 +42,6 @@ std::string open_error(const std::string& path) {
   return "";
 }
 
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE((haystack).find(needle), std::string::npos) << "message: " << (haystack)
-
 class PatchStoreTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(PatchStoreTest, WritesAndReadsBack) {

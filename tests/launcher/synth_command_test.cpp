@@ -7,9 +7,6 @@
 namespace fracsweep {
 namespace {
 
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE((haystack).find(needle), std::string::npos) << "output: " << (haystack)
-
 TEST(SynthCommand, WritesAStoreInspectAcceptsAndAPreview) {
   testing::TempDir dir;
   const std::string out = (dir.path() / "vcf.h5").string();

@@ -15,9 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE((haystack).find(needle), std::string::npos) << "output: " << (haystack)
-
 TEST(TrainCommand, StopSignalCheckpointsAndRunningAgainResumes) {
   testing::TempDir dir;
   const std::string store = (dir.path() / "s.h5").string();

@@ -19,9 +19,6 @@ std::string error_of(const std::string& text) {
   return "";
 }
 
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE((haystack).find(needle), std::string::npos) << "message: " << (haystack)
-
 TEST(ParsePredictions, MulticlassFile) {
   const Predictions p = parse_predictions(
       "id,patient,label,p0,p1,p2\n"

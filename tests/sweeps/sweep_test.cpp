@@ -5,12 +5,10 @@
 #include <set>
 
 #include "core/error.h"
+#include "test_util.h"
 
 namespace fracsweep::sweeps {
 namespace {
-
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE((haystack).find(needle), std::string::npos) << "message: " << (haystack)
 
 std::string error_of(const std::string& yaml) {
   try {

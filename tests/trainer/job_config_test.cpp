@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "test_util.h"
 
 namespace fracsweep::trainer {
 namespace {
@@ -16,9 +17,6 @@ std::string error_of(const std::string& yaml) {
   ADD_FAILURE() << "accepted:\n" << yaml;
   return "";
 }
-
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE((haystack).find(needle), std::string::npos) << "message: " << (haystack)
 
 constexpr const char* kMinimal = "output: runs/a/fold0\ndata: {store: vcf.h5}\n";
 
