@@ -68,6 +68,15 @@ int total_patients(const VcfPhantomOptions& options) {
   return options.benign_patients + options.malignant_patients;
 }
 
+void set_patients_as_paper(VcfPhantomOptions& options, int patients) {
+  CHECK_OR_THROW(core::ConfigError, patients >= 1, "a phantom needs at least 1 patient, not ",
+                 patients);
+  int benign = static_cast<int>(std::lround(patients * 136.0 / 239.0));
+  if (patients >= 2) benign = std::clamp(benign, 1, patients - 1);
+  options.benign_patients = benign;
+  options.malignant_patients = patients - benign;
+}
+
 PhantomPatient synth_vcf_patient(const VcfPhantomOptions& options, int patient_index) {
   const int total = total_patients(options);
   CHECK_OR_THROW(core::ConfigError, patient_index >= 0 && patient_index < total,

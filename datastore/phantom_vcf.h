@@ -80,6 +80,11 @@ void validate(const VcfPhantomOptions& options);
 // benign_patients + malignant_patients. Throws like validate().
 int total_patients(const VcfPhantomOptions& options);
 
+// Sets the benign and malignant counts of `options` from a total, in the
+// paper's ratio (136:103), keeping at least one of each when there are at
+// least two patients. Throws core::ConfigError for fewer than one patient.
+void set_patients_as_paper(VcfPhantomOptions& options, int patients);
+
 // Generates patient `patient_index` (0-based): indices below benign_patients are
 // benign, the rest malignant. The result depends only on the options and the
 // index, through core::derive_seed(options.seed, "vcf-phantom/patient/<index>",

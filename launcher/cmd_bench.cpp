@@ -1,6 +1,7 @@
 // `fracsweep bench read|loader STORE`, `fracsweep bench train JOB.yaml`:
 // throughput of patch reads, of the batch loader and of training steps,
-// printed as a table (or JSON for bench/ scripts).
+// printed as a table (or JSON for bench/ scripts); `bench allreduce|handout`
+// (launcher/bench_*.h) measure the MPI side.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,6 +17,8 @@
 #include "datastore/loader.h"
 #include "datastore/patch_store.h"
 #include "datastore/sampler.h"
+#include "launcher/bench_allreduce.h"
+#include "launcher/bench_handout.h"
 #include "launcher/cli.h"
 #include "launcher/commands.h"
 #include "trainer/job_config.h"
@@ -192,7 +195,9 @@ int run_bench(const Args& args) {
       "usage: fracsweep bench <what> STORE.h5 [options]\n\n"
       "  read     random single-patch reads per second\n"
       "  loader   batches per second from the prefetching loader\n"
-      "  train    seconds per training step of a job (JOB.yaml instead of STORE.h5)\n";
+      "  train    seconds per training step of a job (JOB.yaml instead of STORE.h5)\n"
+      "  allreduce  (under mpirun) the gradient all-reduce's share of a ResNet-18 step\n"
+      "  handout    (under mpirun) latency of handing a job to a rank group\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << kHelp;
     return args.empty() ? kExitBadInput : kExitOk;
@@ -201,6 +206,8 @@ int run_bench(const Args& args) {
   if (args[0] == "read") return bench_read(rest);
   if (args[0] == "loader") return bench_loader(rest);
   if (args[0] == "train") return bench_train(rest);
+  if (args[0] == "allreduce") return bench_allreduce(rest);
+  if (args[0] == "handout") return bench_handout(rest);
   throw core::ConfigError(core::str_cat("unknown benchmark '", args[0], "' (see fracsweep bench --help)"));
 }
 

@@ -18,15 +18,6 @@ namespace {
 
 constexpr const char* kUsage = "fracsweep synth vcf OUT.h5 [options]";
 
-// The paper's 136 benign : 103 malignant, rounded, each class at least 1
-// when there are at least 2 patients.
-void split_patients(int patients, int& benign, int& malignant) {
-  CHECK_OR_THROW(core::ConfigError, patients >= 1, "--patients ", patients, " must be >= 1");
-  benign = static_cast<int>(std::lround(patients * 136.0 / 239.0));
-  if (patients >= 2) benign = std::clamp(benign, 1, patients - 1);
-  malignant = patients - benign;
-}
-
 int run_synth_vcf(const Args& args) {
   namespace po = boost::program_options;
   datastore::VcfSynthOptions o;
@@ -62,7 +53,7 @@ int run_synth_vcf(const Args& args) {
   if (vm.count("patients")) {
     CHECK_OR_THROW(core::ConfigError, vm["benign"].defaulted() && vm["malignant"].defaulted(),
                    "give either --patients or --benign/--malignant, not both");
-    split_patients(patients, ph.benign_patients, ph.malignant_patients);
+    datastore::set_patients_as_paper(ph, patients);
   }
   const bool quiet = vm.count("quiet") > 0;
 

@@ -16,6 +16,7 @@
 #include <ctime>
 #include <filesystem>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "core/error.h"
@@ -448,9 +449,15 @@ SweepLock::SweepLock(const std::string& dir)
   core::UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   CHECK_OR_THROW(IoError, fd.get() >= 0, path_, ": cannot open the sweep lock: ", errno_text(),
                  " (does the folder exist and is it writable?)");
-  int rc;
-  do rc = ::flock(fd.get(), LOCK_EX | LOCK_NB);
-  while (rc != 0 && errno == EINTR);
+  // `fracsweep status` probes the lock with a shared flock for a few system
+  // calls; a short retry keeps that probe from refusing a run that starts then.
+  int rc = -1;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    do rc = ::flock(fd.get(), LOCK_EX | LOCK_NB);
+    while (rc != 0 && errno == EINTR);
+    if (rc == 0 || errno != EWOULDBLOCK) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   if (rc != 0) {
     CHECK_OR_THROW(IoError, errno == EWOULDBLOCK, path_, ": cannot lock: ", errno_text());
     throw ConfigError(str_cat(

@@ -1,12 +1,15 @@
 #include "test_util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 #include "core/fs.h"
@@ -34,8 +37,10 @@ std::string fixture(const std::string& relative) {
   return std::string(FRACSWEEP_FIXTURES) + "/" + relative;
 }
 
-CommandResult run_fracsweep(const std::vector<std::string>& args,
-                            const std::function<void(int pid)>& while_running) {
+namespace {
+
+CommandResult run_program(const std::string& program, const std::vector<std::string>& args,
+                          bool mpi, const std::function<void(int pid)>& while_running) {
   TempDir dir;
   const std::string out_path = (dir.path() / "out").string();
   const std::string err_path = (dir.path() / "err").string();
@@ -46,8 +51,13 @@ CommandResult run_fracsweep(const std::vector<std::string>& args,
     const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    if (mpi) {
+      ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+      ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+      ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    }
     std::vector<char*> argv;
-    std::string binary = FRACSWEEP_BINARY;
+    std::string binary = program;
     argv.push_back(binary.data());
     std::vector<std::string> copy(args);
     for (std::string& a : copy) argv.push_back(a.data());
@@ -63,6 +73,45 @@ CommandResult run_fracsweep(const std::vector<std::string>& args,
   result.out = core::read_file(out_path);
   result.err = core::read_file(err_path);
   return result;
+}
+
+// The parent pid of `pid` from /proc, or -1.
+int parent_of(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(text.substr(close + 2));
+  char state = 0;
+  int ppid = -1;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+}  // namespace
+
+CommandResult run_fracsweep(const std::vector<std::string>& args,
+                            const std::function<void(int pid)>& while_running) {
+  return run_program(FRACSWEEP_BINARY, args, false, while_running);
+}
+
+CommandResult run_fracsweep_mpi(int ranks, const std::vector<std::string>& args,
+                                const std::function<void(int pid)>& while_running) {
+  std::vector<std::string> full = {"--oversubscribe", "-np", std::to_string(ranks), FRACSWEEP_BINARY};
+  full.insert(full.end(), args.begin(), args.end());
+  return run_program(FRACSWEEP_MPIEXEC, full, true, while_running);
+}
+
+void kill_tree(int pid, int signal) {
+  std::vector<int> tree = {pid};
+  for (size_t k = 0; k < tree.size(); ++k)
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      const int child = std::stoi(name);
+      if (parent_of(child) == tree[k]) tree.push_back(child);
+    }
+  for (int p : tree) ::kill(p, signal);
 }
 
 }  // namespace fracsweep::testing

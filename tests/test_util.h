@@ -43,4 +43,13 @@ struct CommandResult {
 CommandResult run_fracsweep(const std::vector<std::string>& args,
                             const std::function<void(int pid)>& while_running = {});
 
+// Runs `mpirun -np ranks build/fracsweep args` (allowed to run as root,
+// OMP_WAIT_POLICY=PASSIVE), like run_fracsweep.
+CommandResult run_fracsweep_mpi(int ranks, const std::vector<std::string>& args,
+                                const std::function<void(int pid)>& while_running = {});
+
+// Sends `signal` to `pid` and every process descending from it (mpirun and
+// its ranks), as a scheduler killing a job would.
+void kill_tree(int pid, int signal);
+
 }  // namespace fracsweep::testing

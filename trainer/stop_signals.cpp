@@ -24,8 +24,10 @@ void install(int sig, struct sigaction& old) {
 
 }  // namespace
 
+// The flag is not reset here: a request that arrived while an outer
+// StopSignals was installed (between two jobs of a sweep) must still stop the
+// inner one.
 StopSignals::StopSignals() {
-  g_stop_signal = 0;
   install(SIGINT, old_int_);
   install(SIGTERM, old_term_);
   install(SIGUSR1, old_usr1_);

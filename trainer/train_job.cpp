@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -47,6 +48,26 @@ struct State {
   std::array<double, kTerms> sums{};
   int64_t samples = 0;
 };
+
+// What a rank tells its group through GradientSync::any() before a step.
+constexpr uint32_t kStepFailed = 1;     // its batch or loss threw
+constexpr uint32_t kStepNonFinite = 2;  // its loss is NaN or infinite
+
+// The model's parameter count and shapes and the job's configuration, which
+// every rank of a group must agree on before the first step.
+ModelSignature signature_of(JobModel& model, const std::string& resolved_config) {
+  ModelSignature sig;
+  std::string shapes;
+  for (const auto& item : model.module().named_parameters()) {
+    sig.parameters += item.value().numel();
+    shapes += item.key();
+    for (int64_t d : item.value().sizes()) shapes += core::str_cat(",", d);
+    shapes += ";";
+  }
+  sig.shapes_hash = core::hash_string(shapes);
+  sig.config_hash = core::hash_string(resolved_config);
+  return sig;
+}
 
 uint64_t seed_for(const JobConfig& job, const std::string& purpose) {
   return core::derive_seed(job.train.seed, "", 0, purpose);
@@ -205,17 +226,28 @@ void append_line(const std::string& path, const std::string& line) {
 }  // namespace
 
 int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& options) {
+  LocalSync local;
+  GradientSync& sync = options.sync ? *options.sync : local;
+  // Only the group's first rank writes the job's folder; the others read the
+  // checkpoint it left, which is only ever replaced by an atomic rename.
+  const bool writer = sync.group_rank() == 0;
   validate(job, job.output);
-  fs::create_directories(job.output);
+  CHECK_OR_THROW(core::ConfigError, job.train.batch_size % sync.group_size() == 0, job.output,
+                 ": train.batch_size ", job.train.batch_size, " cannot be split evenly over ",
+                 sync.group_size(), " data-parallel ranks; choose a multiple of ",
+                 sync.group_size());
   const fs::path dir(job.output);
   const std::string config_path = (dir / "config.yaml").string();
   const std::string resolved = to_yaml(job);
-  if (fs::exists(config_path)) {
-    CHECK_OR_THROW(core::ConfigError, core::read_file(config_path) == resolved, job.output,
-                   ": the folder holds a different job (config.yaml differs); choose another "
-                   "output folder or delete this one");
-  } else {
-    core::write_file_atomic(config_path, resolved);
+  if (writer) {
+    fs::create_directories(job.output);
+    if (fs::exists(config_path)) {
+      CHECK_OR_THROW(core::ConfigError, core::read_file(config_path) == resolved, job.output,
+                     ": the folder holds a different job (config.yaml differs); choose another "
+                     "output folder or delete this one");
+    } else {
+      core::write_file_atomic(config_path, resolved);
+    }
   }
   if (fs::exists(dir / "metrics.json")) {
     log.info(job.output, ": finished already (metrics.json exists)");
@@ -227,7 +259,7 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
       datastore::PatchStore::open(job.data.store));
   const auto& ix = store->index();
   const JobSplit split = resolve_split(ix, job.data);
-  core::write_file_atomic((dir / "split.json").string(), split_json(ix, split, job.data));
+  if (writer) core::write_file_atomic((dir / "split.json").string(), split_json(ix, split, job.data));
   std::array<int64_t, 3> counts{};
   for (uint32_t i : split.train_samples) ++counts[static_cast<size_t>(ix.label[i])];
 
@@ -244,18 +276,21 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
     st = load_checkpoint(last_path, *model, &optimizer);
     log.info(job.output, ": resuming at epoch ", st.epoch + 1, " step ", st.step);
   }
-  truncate_log(log_path, st.epoch);
+  if (writer) truncate_log(log_path, st.epoch);
+  sync.check_agreement(signature_of(*model, resolved));
 
+  const int group_rank = sync.group_rank();
+  const int group_size = sync.group_size();
+  std::vector<torch::Tensor> params = model->module().parameters();
+  if (group_size > 1) sync.attach(params);
   datastore::LoaderOptions lo;
-  lo.batch_size = job.train.batch_size;
+  lo.batch_size = job.train.batch_size / group_size;
   lo.neighbours = model->uses_neighbours();
   lo.augment = {job.train.rotation, job.train.hflip, job.train.vflip};
   lo.seed = seed_for(job, "augment");
   lo.workers = job.train.loader_workers;
   datastore::BatchLoader loader(store, lo);
   const datastore::SamplerKind sampler = sampler_of(job);
-  const int group_rank = options.sync ? options.sync->group_rank() : 0;
-  const int group_size = options.sync ? options.sync->group_size() : 1;
 
   StopSignals stop;
   Progress progress(stderr);
@@ -269,7 +304,7 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
         sampler, split.train_samples, ix.label, 3,
         seed_for(job, core::str_cat("order/", st.epoch)));
     order = datastore::rank_slice(order, group_rank, group_size);
-    const size_t batch = static_cast<size_t>(job.train.batch_size);
+    const size_t batch = static_cast<size_t>(lo.batch_size);
     const size_t steps = (order.size() + batch - 1) / batch;
     order.erase(order.begin(),
                 order.begin() + std::min(order.size(), static_cast<size_t>(st.step) * batch));
@@ -277,22 +312,51 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
     if (options.progress) progress.start_epoch(static_cast<int>(st.epoch), job.train.epochs, steps);
     size_t seen = 0;
     model->module().train();
-    while (auto b = loader.next()) {
-      const BatchTensors t = to_tensors(std::move(*b));
-      LossTerms terms = model->loss(t, static_cast<int>(st.epoch));
+    while (true) {
+      // A rank that cannot take this step (its batch failed, its loss is not
+      // finite) tells the group first, so that no rank waits in average().
+      std::optional<datastore::Batch> b;
+      LossTerms terms;
+      std::string failure;
+      int64_t taken = 0;
+      uint32_t bits = 0;
       try {
-        check_finite(terms);
+        b = loader.next();
+        if (b) {
+          const BatchTensors t = to_tensors(std::move(*b));
+          terms = model->loss(t, static_cast<int>(st.epoch));
+          check_finite(terms);
+          taken = t.labels.size(0);
+        }
       } catch (const NonFiniteLossError& e) {
-        throw core::Error(core::str_cat(job.output, ": epoch ", st.epoch + 1, " step ",
-                                        st.step + 1, ": ", e.what()));
+        failure = e.what();
+        bits |= kStepNonFinite;
+      } catch (const std::exception& e) {
+        failure = e.what();
+        bits |= kStepFailed;
       }
-      optimizer.zero_grad();
+      if (group_size > 1) bits = sync.any(bits);
+      if (bits != 0) {
+        if (failure.empty()) failure = "another rank of the data-parallel group failed";
+        const std::string where = core::str_cat(job.output, ": epoch ", st.epoch + 1, " step ",
+                                                st.step + 1, ": ");
+        throw core::Error(where + failure);
+      }
+      if (!b) break;
+      if (group_size > 1) {
+        // In place: the gradients may be views into the sync's buffer.
+        torch::NoGradGuard no_grad;
+        for (auto& p : params)
+          if (p.grad().defined()) p.mutable_grad().zero_();
+      } else {
+        optimizer.zero_grad();
+      }
       terms.total.backward();
-      if (options.sync) {
+      if (group_size > 1) {
         std::vector<torch::Tensor> grads;
-        for (auto& p : model->module().parameters())
+        for (auto& p : params)
           if (p.grad().defined()) grads.push_back(p.grad());
-        options.sync->average(grads);
+        sync.average(grads);
       }
       optimizer.step();
       const torch::Tensor* parts[] = {&terms.ce, &terms.d, &terms.ce2,
@@ -300,16 +364,21 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
       for (int k = 0; k < kTerms; ++k)
         if (parts[k]->defined()) st.sums[k] += parts[k]->item<double>();
       ++st.step;
-      st.samples += t.labels.size(0);
-      seen += static_cast<size_t>(t.labels.size(0));
+      st.samples += taken;
+      seen += static_cast<size_t>(taken);
       if (options.progress) {
         const double s = std::chrono::duration<double>(Clock::now() - started).count();
         progress.step(static_cast<size_t>(st.step), st.sums[5] / st.step, s > 0 ? seen / s : 0);
       }
+      if (options.on_step)
+        options.on_step({st.epoch, job.train.epochs, st.step, static_cast<int64_t>(steps),
+                         st.sums[5] / st.step});
       ++steps_this_run;
-      if (stop.requested() ||
-          (options.stop_after_steps >= 0 && steps_this_run >= options.stop_after_steps)) {
-        save_checkpoint(last_path, *model, &optimizer, st);
+      uint32_t stop_bits = stop.requested() || (options.stop_after_steps >= 0 &&
+                                                steps_this_run >= options.stop_after_steps);
+      if (group_size > 1) stop_bits = sync.any(stop_bits);
+      if (stop_bits) {
+        if (writer) save_checkpoint(last_path, *model, &optimizer, st);
         log.warn(job.output, ": stopped", stop.requested() ? " on signal " : "",
                  stop.requested() ? std::to_string(stop.signal()) : std::string(), " at epoch ",
                  st.epoch + 1, " step ", st.step, "; checkpoint written, run again to resume");
@@ -322,7 +391,7 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
     if (best) {
       st.best_score = score;
       st.best_epoch = st.epoch;
-      save_checkpoint(best_path, *model, nullptr, st);
+      if (writer) save_checkpoint(best_path, *model, nullptr, st);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     nlohmann::json line;
@@ -336,17 +405,19 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
     line["best"] = best;
     line["seconds"] = seconds;
     line["samples_per_s"] = seconds > 0 ? seen / seconds : 0.0;
-    append_line(log_path, line.dump());
+    if (writer) append_line(log_path, line.dump());
     if (options.progress)
       progress.end_epoch(core::str_cat("loss ", train["total"].get<double>(), "  val ",
                                        job.train.selection_metric, " ", score,
                                        best ? " (best)" : ""));
     st.step = 0;
     st.sums = {};
-    save_checkpoint(last_path, *model, &optimizer, State{st.epoch + 1, 0, st.best_score,
+    if (writer)
+      save_checkpoint(last_path, *model, &optimizer, State{st.epoch + 1, 0, st.best_score,
                                                          st.best_epoch, {}, st.samples});
   }
 
+  if (!writer) return 0;
   // Predictions and test metrics come from the best validation epoch.
   load_checkpoint(best_path, *model, nullptr);
   const metrics::Predictions val = predict(*model, store, split.val_samples, job);

@@ -17,20 +17,35 @@
 // run again.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+
 #include "core/log.h"
 #include "trainer/grad_sync.h"
 #include "trainer/job_config.h"
 
 namespace fracsweep::trainer {
 
+// Where a running job stands, reported after every step.
+struct StepReport {
+  int64_t epoch = 0, epochs = 0;  // epoch is 0-based
+  int64_t step = 0, steps = 0;    // steps of this epoch taken, and in all
+  double loss = 0;                // mean total loss of the epoch so far
+};
+
 struct TrainRunOptions {
   bool progress = true;           // a progress bar or lines on stderr
-  GradientSync* sync = nullptr;   // nullptr: one rank
+  // The data-parallel group (nullptr: one rank). Every rank of the group calls
+  // train_job with the same job; each takes its share of every batch
+  // (train.batch_size / group size samples), and only group rank 0 writes the
+  // job's folder.
+  GradientSync* sync = nullptr;
   int stop_after_steps = -1;      // tests: behave as if a stop signal came after this many steps
+  std::function<void(const StepReport&)> on_step;  // called after every step
 };
 
 // Returns 0 when the job is finished (now or before), kExitInterrupted after a
-// stop signal (a checkpoint was written). Throws core::ConfigError for a bad
+// stop signal reached any rank of the group (a checkpoint was written). Throws core::ConfigError for a bad
 // job or store, core::Error for a non-finite loss (naming epoch, step, term)
 // and I/O failures.
 int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& options = {});

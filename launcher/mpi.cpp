@@ -1,0 +1,82 @@
+#include "launcher/mpi.h"
+
+#include <cstdlib>
+
+namespace fracsweep::launcher {
+
+std::string mpi_error_text(int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  if (MPI_Error_string(code, text, &len) != MPI_SUCCESS) return "MPI error " + std::to_string(code);
+  return std::string(text, static_cast<size_t>(len));
+}
+
+MpiSession::MpiSession(int required) {
+  int initialised = 0;
+  FRACSWEEP_MPI_CHECK(MPI_Initialized(&initialised));
+  CHECK_OR_THROW(core::InternalError, !initialised, "MPI is initialised already: one MpiSession per process");
+  int provided = MPI_THREAD_SINGLE;
+  FRACSWEEP_MPI_CHECK(MPI_Init_thread(nullptr, nullptr, required, &provided));
+  if (provided < required) {
+    MPI_Finalize();
+    throw core::CommError(core::str_cat(
+        "this MPI library provides thread level ", provided, " but fracsweep needs ", required,
+        " (MPI_THREAD_MULTIPLE): use an MPI built with thread support (Open MPI 4 is)"));
+  }
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  FRACSWEEP_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
+  FRACSWEEP_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+}
+
+MpiSession::~MpiSession() {
+  int finalised = 0;
+  MPI_Finalized(&finalised);
+  if (!finalised) MPI_Finalize();
+}
+
+void MpiSession::abort(int code) const {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // MPI_Abort does not return; this is for the compiler
+}
+
+MpiComm MpiComm::dup(MPI_Comm parent) {
+  MPI_Comm c = MPI_COMM_NULL;
+  FRACSWEEP_MPI_CHECK(MPI_Comm_dup(parent, &c));
+  MPI_Comm_set_errhandler(c, MPI_ERRORS_RETURN);
+  return MpiComm(c);
+}
+
+MpiComm MpiComm::split(MPI_Comm parent, int color, int key) {
+  MPI_Comm c = MPI_COMM_NULL;
+  FRACSWEEP_MPI_CHECK(MPI_Comm_split(parent, color, key, &c));
+  if (c != MPI_COMM_NULL) MPI_Comm_set_errhandler(c, MPI_ERRORS_RETURN);
+  return MpiComm(c);
+}
+
+int MpiComm::rank() const {
+  int r = 0;
+  FRACSWEEP_MPI_CHECK(MPI_Comm_rank(comm_, &r));
+  return r;
+}
+
+int MpiComm::size() const {
+  int s = 0;
+  FRACSWEEP_MPI_CHECK(MPI_Comm_size(comm_, &s));
+  return s;
+}
+
+void MpiComm::reset() noexcept {
+  int finalised = 0;
+  MPI_Finalized(&finalised);
+  if (comm_ != MPI_COMM_NULL && !finalised) MPI_Comm_free(&comm_);
+  comm_ = MPI_COMM_NULL;
+}
+
+std::string mpi_host_name() {
+  char name[MPI_MAX_PROCESSOR_NAME];
+  int len = 0;
+  FRACSWEEP_MPI_CHECK(MPI_Get_processor_name(name, &len));
+  return std::string(name, static_cast<size_t>(len));
+}
+
+}  // namespace fracsweep::launcher

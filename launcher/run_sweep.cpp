@@ -1,0 +1,427 @@
+// See run_sweep.h.
+#include "launcher/run_sweep.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "datastore/synth_vcf.h"
+#include "launcher/commands.h"
+#include "launcher/mpi_sync.h"
+#include "launcher/scheduler.h"
+#include "sweeps/ledger.h"
+#include "sweeps/results.h"
+#include "sweeps/status.h"
+#include "sweeps/sweep.h"
+#include "trainer/stop_signals.h"
+#include "trainer/train_job.h"
+
+namespace fracsweep::launcher {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Rank 0 decides, every rank follows: a decision is broadcast as one int.
+int broadcast_int(int value) {
+  FRACSWEEP_MPI_CHECK(MPI_Bcast(&value, 1, MPI_INT, 0, MPI_COMM_WORLD));
+  return value;
+}
+
+// A barrier that sleeps instead of spinning: ranks that run out of jobs wait
+// here while others train, and must not take their cores.
+void quiet_barrier(MPI_Comm comm) {
+  MPI_Request request;
+  FRACSWEEP_MPI_CHECK(MPI_Ibarrier(comm, &request));
+  for (int done = 0;;) {
+    FRACSWEEP_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+// The same for a broadcast of one int inside a group: members wait here while
+// their leader asks for the next job.
+int quiet_broadcast(int value, MPI_Comm comm) {
+  MPI_Request request;
+  FRACSWEEP_MPI_CHECK(MPI_Ibcast(&value, 1, MPI_INT, 0, comm, &request));
+  for (int done = 0;;) {
+    FRACSWEEP_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
+    if (done) return value;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
+// The phantom's settings, kept next to it so that a changed spec is not
+// silently trained on an old store.
+std::string phantom_spec_text(const sweeps::PhantomSpec& p) {
+  return fmt::format("patients {} patch_size {} slices {} difficulty {} seed {}\n", p.patients,
+                     p.patch_size, p.slices, p.difficulty, p.seed);
+}
+
+void ensure_phantom(const sweeps::Sweep& sweep, core::Logger& log) {
+  const std::string spec_path = sweep.store + ".spec";
+  const std::string spec = phantom_spec_text(sweep.phantom);
+  if (fs::exists(sweep.store)) {
+    CHECK_OR_THROW(core::ConfigError,
+                   fs::exists(spec_path) && core::read_file(spec_path) == spec, sweep.store,
+                   " was written for another phantom spec than the one in ", sweep.path,
+                   " (see ", spec_path, "); use a new output folder, or delete the store and "
+                   "the jobs trained on it");
+    return;
+  }
+  datastore::VcfSynthOptions o;
+  datastore::set_patients_as_paper(o.phantom, sweep.phantom.patients);
+  o.phantom.patch_size = sweep.phantom.patch_size;
+  o.phantom.slices = sweep.phantom.slices;
+  o.phantom.difficulty = sweep.phantom.difficulty;
+  o.phantom.seed = sweep.phantom.seed;
+  o.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+  log.info("writing the phantom data set ", sweep.store, " (", sweep.phantom.patients,
+           " patients, ", sweep.phantom.patch_size, " px)");
+  core::write_file_atomic(spec_path, spec);
+  const auto summary = datastore::write_vcf_phantom_store(sweep.store, o);
+  log.info("phantom written: ", summary.patches, " patches");
+}
+
+// Longest first: the estimate is epochs times the share of training data.
+double job_cost(const sweeps::SweepJob& job) {
+  return job.config.train.epochs * job.config.data.subset;
+}
+
+// The jobs to run, in hand-out order: interrupted ones first (they resume
+// from a checkpoint), then the rest longest first, ties in sweep order.
+std::deque<int> make_queue(const sweeps::Sweep& sweep, const sweeps::LedgerState& state,
+                           bool retry_failed, int* finished, int* failed_skipped) {
+  std::vector<int> interrupted, fresh;
+  for (int i = 0; i < static_cast<int>(sweep.jobs.size()); ++i) {
+    const auto it = state.jobs.find(sweep.jobs[static_cast<size_t>(i)].id);
+    if (it == state.jobs.end()) {
+      fresh.push_back(i);
+    } else if (it->second.status == sweeps::JobStatus::kFinished) {
+      ++*finished;
+    } else if (it->second.status == sweeps::JobStatus::kFailed && !retry_failed) {
+      ++*failed_skipped;
+    } else {
+      interrupted.push_back(i);
+    }
+  }
+  std::stable_sort(fresh.begin(), fresh.end(), [&](int a, int b) {
+    return job_cost(sweep.jobs[static_cast<size_t>(a)]) > job_cost(sweep.jobs[static_cast<size_t>(b)]);
+  });
+  std::deque<int> queue(interrupted.begin(), interrupted.end());
+  queue.insert(queue.end(), fresh.begin(), fresh.end());
+  return queue;
+}
+
+std::string ranks_text(const std::vector<int>& ranks) {
+  return ranks.size() == 1 ? fmt::format("rank {}", ranks[0])
+                           : fmt::format("ranks {}-{}", ranks.front(), ranks.back());
+}
+
+// Rank 0's view of the run: the ledger, the files for `fracsweep status`, and
+// the live lines. Called from the coordinator's thread only.
+class RunBook {
+ public:
+  RunBook(const sweeps::Sweep& sweep, sweeps::SweepManifest manifest,
+          std::vector<sweeps::LedgerRecord> records, core::Logger& log)
+      : sweep_(sweep),
+        manifest_(std::move(manifest)),
+        records_(std::move(records)),
+        ledger_(sweeps::ledger_path(sweep.output), log),
+        log_(log) {}
+
+  void started(int job, const GroupState& g) {
+    const auto& j = sweep_.jobs[static_cast<size_t>(job)];
+    append(sweeps::make_started(j.id, j.name, {g.ranks.at(0), g.host}));
+    log_.info("start ", j.name, " on group ", g.group, " (", ranks_text(g.ranks), ", ", g.host, ")");
+    started_at_[job] = Clock::now();
+  }
+
+  void reported(const JobReport& r, const GroupState& g) {
+    const auto& j = sweep_.jobs[static_cast<size_t>(r.job)];
+    const double seconds = std::chrono::duration<double>(Clock::now() - started_at_[r.job]).count();
+    switch (r.outcome) {
+      case Outcome::kFinished: {
+        append(sweeps::make_finished(j.id, j.name, {g.ranks.at(0), g.host}, r.metrics));
+        const auto auc = r.metrics.find("aAUC");
+        log_.info("done  ", j.name, " in ", sweeps::format_duration(seconds),
+                  auc != r.metrics.end() && auc->is_number()
+                      ? fmt::format(", test aAUC {:.3f}", auc->get<double>())
+                      : std::string());
+        ++finished_;
+        break;
+      }
+      case Outcome::kFailed:
+        append(sweeps::make_failed(j.id, j.name, {g.ranks.at(0), g.host}, r.error));
+        log_.error("FAILED ", j.name, ": ", r.error);
+        ++failed_;
+        break;
+      case Outcome::kInterrupted:
+        log_.warn("interrupted ", j.name, " (checkpoint written; the next run resumes it)");
+        break;
+    }
+    changed_ = true;
+  }
+
+  void tick(const std::vector<GroupState>& groups) {
+    sweeps::ProgressSnapshot snap;
+    snap.time = sweeps::utc_now_iso8601();
+    snap.host = sweeps::local_host_name();
+    snap.pid = ::getpid();
+    const auto now_steady = Clock::now();
+    const auto now_system = std::chrono::system_clock::now();
+    auto iso_of = [&](Clock::time_point t) {
+      return t == Clock::time_point{} ? std::string()
+                                      : iso8601(now_system - (now_steady - t));
+    };
+    for (const GroupState& g : groups) {
+      sweeps::GroupProgress p;
+      p.group = g.group;
+      p.ranks = g.ranks;
+      p.host = g.host;
+      if (g.job >= 0) {
+        const auto& j = sweep_.jobs[static_cast<size_t>(g.job)];
+        p.job = j.id;
+        p.name = j.name;
+        p.epoch = static_cast<int>(g.progress.epoch);
+        p.epochs = static_cast<int>(g.progress.epochs);
+        p.step = g.progress.step;
+        p.steps = g.progress.steps;
+        p.started = iso_of(g.started);
+      }
+      p.heard = iso_of(g.heard);
+      snap.groups.push_back(std::move(p));
+    }
+    sweeps::write_progress(sweep_.output, snap);
+    // A live line when something changed, and at least every 30 s.
+    if (!changed_ && now_steady - last_line_ < std::chrono::seconds(30)) return;
+    const sweeps::SweepStatus s =
+        sweeps::sweep_status(manifest_, records_, snap, /*run_active=*/true, snap.time);
+    log_.info(fmt::format("{}: {}/{} done, {} running, {} failed, {} to go; {}", sweep_.name,
+                          s.total.done, s.total.jobs, s.total.running, s.total.failed,
+                          s.total.pending + s.total.interrupted,
+                          s.eta_s ? "ETA " + sweeps::format_duration(*s.eta_s) : "ETA unknown"));
+    changed_ = false;
+    last_line_ = now_steady;
+  }
+
+  int finished() const { return finished_; }
+  const std::vector<sweeps::LedgerRecord>& records() const { return records_; }
+  int failed() const { return failed_; }
+
+ private:
+  static std::string iso8601(std::chrono::system_clock::time_point t) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+  }
+
+  void append(const sweeps::LedgerRecord& r) {
+    ledger_.append(r);
+    records_.push_back(r);
+    changed_ = true;
+  }
+
+  const sweeps::Sweep& sweep_;
+  sweeps::SweepManifest manifest_;
+  std::vector<sweeps::LedgerRecord> records_;
+  sweeps::Ledger ledger_;
+  core::Logger& log_;
+  std::map<int, Clock::time_point> started_at_;
+  int finished_ = 0, failed_ = 0;
+  bool changed_ = true;
+  Clock::time_point last_line_{};
+};
+
+// Trains one job on this rank as part of its group; the leader turns the
+// outcome into a report.
+JobReport run_job(const sweeps::SweepJob& job, int index, trainer::GradientSync* sync,
+                  CoordinatorClient* client, bool progress, core::Logger& log) {
+  JobReport report;
+  report.job = index;
+  trainer::TrainRunOptions run;
+  run.progress = progress;
+  run.sync = sync;
+  Clock::time_point last_beat{};
+  if (client) {
+    run.on_step = [&](const trainer::StepReport& s) {
+      const auto now = Clock::now();
+      if (now - last_beat < std::chrono::seconds(1) && s.step != s.steps) return;
+      last_beat = now;
+      client->heartbeat({index, s.epoch, s.epochs, s.step, s.steps});
+    };
+  }
+  try {
+    const int code = trainer::train_job(job.config, log, run);
+    if (code == trainer::kExitInterrupted) {
+      report.outcome = Outcome::kInterrupted;
+      return report;
+    }
+    if (client) {
+      const fs::path metrics = fs::path(job.config.output) / "metrics.json";
+      report.metrics = nlohmann::json::parse(core::read_file(metrics.string()));
+    }
+    report.outcome = Outcome::kFinished;
+  } catch (const core::CommError&) {
+    throw;  // the group's communicator is broken: nothing else can run
+  } catch (const std::exception& e) {
+    report.outcome = Outcome::kFailed;
+    report.error = e.what();
+  }
+  return report;
+}
+
+struct Setup {
+  sweeps::Sweep sweep;
+  int ranks_per_job = 1;
+};
+
+}  // namespace
+
+int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& log) {
+  const bool root = mpi.world_rank() == 0;
+  // Every rank reads the sweep; rank 0 alone prepares the folder. Whatever
+  // fails, every rank learns the exit code from rank 0 and leaves together.
+  Setup setup;
+  std::optional<sweeps::SweepLock> lock;
+  std::optional<RunBook> book;
+  std::deque<int> queue;
+  int code = kExitOk;
+  std::string error;
+  try {
+    setup.sweep = sweeps::load_sweep(options.sweep_path);
+    setup.ranks_per_job = options.ranks_per_job > 0 ? options.ranks_per_job : setup.sweep.ranks_per_job;
+    group_layout(mpi.world_rank(), mpi.world_size(), setup.ranks_per_job);
+  } catch (const core::ConfigError& e) {
+    code = kExitBadInput;
+    error = e.what();
+  }
+  int worst = code;
+  FRACSWEEP_MPI_CHECK(MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+  if (worst != kExitOk) {
+    if (!error.empty() && root) log.error(error);
+    return worst;
+  }
+  const sweeps::Sweep& sweep = setup.sweep;
+  const GroupLayout layout = group_layout(mpi.world_rank(), mpi.world_size(), setup.ranks_per_job);
+
+  int finished_before = 0, failed_skipped = 0;
+  if (root) {
+    try {
+      fs::create_directories(sweep.output);
+      lock.emplace(sweep.output);
+      if (sweep.synthesise) ensure_phantom(sweep, log);
+      CHECK_OR_THROW(core::ConfigError, fs::exists(sweep.store), sweep.path, ": dataset.store ",
+                     sweep.store, " does not exist");
+      auto records = sweeps::read_ledger(sweeps::ledger_path(sweep.output), log);
+      const sweeps::LedgerState state = sweeps::summarize(records);
+      queue = make_queue(sweep, state, options.retry_failed, &finished_before, &failed_skipped);
+      auto manifest = sweeps::make_manifest(sweep, mpi.world_size(), setup.ranks_per_job);
+      sweeps::write_manifest(sweep.output, manifest);
+      book.emplace(sweep, std::move(manifest), std::move(records), log);
+    } catch (const core::ConfigError& e) {
+      code = kExitBadInput;
+      log.error(e.what());
+    } catch (const std::exception& e) {
+      code = kExitFailure;
+      log.error(e.what());
+    }
+  }
+  code = broadcast_int(code);
+  if (code != kExitOk) return code;
+  if (root) {
+    log.info(fmt::format("sweep {}: {} jobs; {} finished before, {} to run{}; {} group(s) of {} "
+                         "rank(s)", sweep.name, sweep.jobs.size(), finished_before, queue.size(),
+                         failed_skipped ? fmt::format(", {} failed skipped (--retry-failed reruns "
+                                                      "them)", failed_skipped)
+                                        : std::string(),
+                         layout.groups, layout.group_size));
+  }
+  if (broadcast_int(static_cast<int>(queue.size())) == 0) {
+    if (root)
+      std::cout << fmt::format("sweep {}: nothing to run: {} of {} jobs finished{}; results in {}\n",
+                               sweep.name, finished_before, sweep.jobs.size(),
+                               failed_skipped ? fmt::format(", {} failed", failed_skipped) : "",
+                               sweep.output)
+                << "\n" << sweeps::results_table(sweep, book->records());
+    return failed_skipped ? kExitFailure : kExitOk;
+  }
+
+  MpiComm up = MpiComm::dup(MPI_COMM_WORLD), down = MpiComm::dup(MPI_COMM_WORLD);
+  const CoordinatorChannels channels{up.get(), down.get()};
+  MpiComm group_comm = MpiComm::split(MPI_COMM_WORLD, layout.group, layout.group_rank);
+  MpiSyncOptions sync_options;
+  if (options.bucket_bytes > 0) sync_options.bucket_bytes = options.bucket_bytes;
+  std::unique_ptr<trainer::GradientSync> sync;
+  if (layout.group_size > 1) sync = std::make_unique<MpiGradientSync>(group_comm.get(), sync_options);
+
+  trainer::StopSignals stop;
+  std::optional<Coordinator> coordinator;
+  if (root) {
+    CoordinatorEvents events;
+    events.started = [&](int job, const GroupState& g) { book->started(job, g); };
+    events.reported = [&](const JobReport& r, const GroupState& g) { book->reported(r, g); };
+    events.tick = [&](const std::vector<GroupState>& g) { book->tick(g); };
+    events.stuck = [&](const GroupState& g, double silent) {
+      log.warn(fmt::format("group {} ({}, host {}) has not reported for {} while training {}; it "
+                           "may be stuck (a hung collective, a dead node)", g.group,
+                           ranks_text(g.ranks), g.host, sweeps::format_duration(silent),
+                           sweep.jobs[static_cast<size_t>(g.job)].name));
+    };
+    events.should_stop = [&] { return stop.requested(); };
+    CoordinatorOptions co;
+    co.tick_seconds = options.tick_seconds;
+    co.timeout_seconds = options.timeout_seconds;
+    coordinator.emplace(channels, layout.groups, std::move(queue), std::move(events), co, log);
+  }
+
+  bool interrupted = false;
+  {
+    std::optional<CoordinatorClient> client;
+    if (layout.leader()) client.emplace(channels, layout, mpi_host_name());
+    std::optional<JobReport> previous;
+    for (;;) {
+      int job = -1;
+      if (client) job = client->next_job(previous).value_or(-1);
+      if (layout.group_size > 1) job = quiet_broadcast(job, group_comm.get());
+      if (job < 0) break;
+      previous = run_job(sweep.jobs[static_cast<size_t>(job)], job, sync.get(),
+                         client ? &*client : nullptr, options.job_progress && root, log);
+      interrupted = interrupted || previous->outcome == Outcome::kInterrupted;
+    }
+  }
+  if (coordinator) coordinator->join();
+  quiet_barrier(MPI_COMM_WORLD);
+
+  int result = kExitOk;
+  if (root) {
+    interrupted = interrupted || coordinator->interrupted();
+    const int failed = book->failed() + failed_skipped;
+    std::cout << fmt::format("sweep {}: {} job(s) finished in this run, {} failed{}; results in {} "
+                             "(one folder per job, ledger.jsonl)\n",
+                             sweep.name, book->finished(), failed,
+                             interrupted ? "; interrupted, run the same command again to resume"
+                                         : "",
+                             sweep.output)
+              << "\n" << sweeps::results_table(sweep, book->records());
+    result = interrupted ? trainer::kExitInterrupted : failed ? kExitFailure : kExitOk;
+  }
+  return broadcast_int(result);
+}
+
+}  // namespace fracsweep::launcher

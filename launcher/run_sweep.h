@@ -1,0 +1,37 @@
+// `fracsweep run SWEEP.yaml`: one MPI job runs a whole sweep, resumably.
+//
+// Every rank calls run_sweep. World rank 0 takes the output folder's lock,
+// writes the phantom store on first use, reads the ledger and queues the jobs
+// that are not finished (interrupted ones first, then the longest first, so
+// the last jobs to finish are short ones), and coordinates (launcher/
+// scheduler.h). Groups of ranks train the jobs they are handed, data-parallel
+// inside a group (MPI on CPUs; NCCL on GPUs when built with it). Rank 0 writes
+// every ledger record, so one file has one writer even on a shared file
+// system, and rewrites <output>/progress.json every few seconds for
+// `fracsweep status`.
+#pragma once
+
+#include <string>
+
+#include "core/log.h"
+#include "launcher/mpi.h"
+
+namespace fracsweep::launcher {
+
+struct RunOptions {
+  std::string sweep_path;
+  int ranks_per_job = 0;         // 0: the sweep file's ranks_per_job
+  bool retry_failed = false;     // run jobs whose latest attempt failed again
+  double timeout_seconds = 600;  // a group silent for longer is named in the log
+  double tick_seconds = 2;       // how often progress.json and the live line are renewed
+  size_t bucket_bytes = 0;       // gradient all-reduce bucket; 0: the sync's default
+  bool job_progress = false;     // each job's own progress lines (rank 0's group only)
+};
+
+// Returns the process's exit code, the same on every rank: 0 when every job is
+// finished, 1 when some failed (the others ran), 2 for a bad sweep or command
+// line, 3 when a stop signal interrupted the sweep (run it again to resume).
+// Only rank 0 prints the error of a bad sweep.
+int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& log);
+
+}  // namespace fracsweep::launcher

@@ -1,0 +1,198 @@
+// See scheduler.h.
+#include "launcher/scheduler.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "launcher/mpi.h"
+
+namespace fracsweep::launcher {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kTagRequest = 1;    // {"group", "ranks", "host", "report"?}
+constexpr int kTagHeartbeat = 2;  // {"group", "job", "epoch", "epochs", "step", "steps"}
+constexpr int kTagReply = 3;      // one int: the job, or -1
+
+const char* outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::kFinished: return "finished";
+    case Outcome::kFailed: return "failed";
+    case Outcome::kInterrupted: return "interrupted";
+  }
+  return "?";
+}
+
+Outcome parse_outcome(const std::string& s) {
+  if (s == "finished") return Outcome::kFinished;
+  if (s == "failed") return Outcome::kFailed;
+  CHECK_OR_THROW(core::InternalError, s == "interrupted", "unknown job outcome '", s, "'");
+  return Outcome::kInterrupted;
+}
+
+void send_text(MPI_Comm comm, int tag, const std::string& text) {
+  FRACSWEEP_MPI_CHECK(MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, 0, tag, comm));
+}
+
+}  // namespace
+
+GroupLayout group_layout(int world_rank, int world_size, int ranks_per_job) {
+  CHECK_OR_THROW(core::ConfigError, ranks_per_job >= 1, "ranks per job must be at least 1, not ",
+                 ranks_per_job);
+  CHECK_OR_THROW(core::ConfigError, world_size % ranks_per_job == 0, "the ", world_size,
+                 " MPI ranks cannot form groups of ", ranks_per_job,
+                 " ranks per job; start a multiple of ", ranks_per_job,
+                 " ranks (mpirun -np) or change --ranks-per-job");
+  GroupLayout g;
+  g.group_size = ranks_per_job;
+  g.groups = world_size / ranks_per_job;
+  g.group = world_rank / ranks_per_job;
+  g.group_rank = world_rank % ranks_per_job;
+  for (int r = 0; r < ranks_per_job; ++r) g.ranks.push_back(g.group * ranks_per_job + r);
+  return g;
+}
+
+CoordinatorClient::CoordinatorClient(CoordinatorChannels channels, const GroupLayout& layout,
+                                     std::string host)
+    : channels_(channels), group_(layout.group), ranks_(layout.ranks), host_(std::move(host)) {}
+
+std::optional<int> CoordinatorClient::next_job(const std::optional<JobReport>& previous) {
+  nlohmann::json m = {{"group", group_}, {"ranks", ranks_}, {"host", host_}};
+  if (previous) {
+    m["report"] = {{"job", previous->job},
+                   {"outcome", outcome_name(previous->outcome)},
+                   {"metrics", previous->metrics},
+                   {"error", previous->error}};
+  }
+  // Metrics may hold NaN, which JSON cannot spell; dump() writes it as null.
+  send_text(channels_.up, kTagRequest, m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  int job = -1;
+  FRACSWEEP_MPI_CHECK(MPI_Recv(&job, 1, MPI_INT, 0, kTagReply, channels_.down, MPI_STATUS_IGNORE));
+  if (job < 0) return std::nullopt;
+  return job;
+}
+
+void CoordinatorClient::heartbeat(const Heartbeat& b) {
+  const nlohmann::json m = {{"group", group_}, {"job", b.job},     {"epoch", b.epoch},
+                            {"epochs", b.epochs}, {"step", b.step}, {"steps", b.steps}};
+  send_text(channels_.up, kTagHeartbeat, m.dump());
+}
+
+Coordinator::Coordinator(CoordinatorChannels channels, int groups, std::deque<int> queue,
+                         CoordinatorEvents events, CoordinatorOptions options, core::Logger& log)
+    : channels_(channels),
+      queue_(std::move(queue)),
+      events_(std::move(events)),
+      options_(options),
+      log_(log),
+      groups_(static_cast<size_t>(groups)) {
+  for (int g = 0; g < groups; ++g) groups_[static_cast<size_t>(g)].group = g;
+  thread_ = std::thread([this] { loop(); });
+}
+
+Coordinator::~Coordinator() { join(); }
+
+void Coordinator::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Coordinator::loop() {
+  try {
+    auto next_tick = Clock::now();
+    std::string text;
+    while (!std::all_of(groups_.begin(), groups_.end(), [](const GroupState& g) { return g.done; })) {
+      int flag = 0;
+      MPI_Message message;
+      MPI_Status status;
+      FRACSWEEP_MPI_CHECK(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, channels_.up, &flag, &message, &status));
+      if (flag) {
+        int count = 0;
+        FRACSWEEP_MPI_CHECK(MPI_Get_count(&status, MPI_CHAR, &count));
+        text.resize(static_cast<size_t>(count));
+        FRACSWEEP_MPI_CHECK(MPI_Mrecv(text.data(), count, MPI_CHAR, &message, MPI_STATUS_IGNORE));
+        handle(status.MPI_TAG, text);
+        continue;  // drain what is waiting before sleeping
+      }
+      const auto now = Clock::now();
+      if (now >= next_tick) {
+        check_silence(now);
+        if (events_.tick) events_.tick(groups_);
+        next_tick = now + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(options_.tick_seconds));
+      }
+      std::this_thread::sleep_for(options_.poll);
+    }
+    if (events_.tick) events_.tick(groups_);
+  } catch (const std::exception& e) {
+    log_.error("the job coordinator failed: ", e.what(),
+               "; aborting every rank (run the same command again to resume)");
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+}
+
+void Coordinator::handle(int tag, const std::string& text) {
+  const nlohmann::json m = nlohmann::json::parse(text);
+  const int g = m.at("group").get<int>();
+  CHECK_OR_THROW(core::InternalError, g >= 0 && g < static_cast<int>(groups_.size()),
+                 "message from unknown group ", g);
+  GroupState& group = groups_[static_cast<size_t>(g)];
+  group.heard = Clock::now();
+  if (group.stuck) {
+    log_.info("group ", g, " (host ", group.host, ") reports again");
+    group.stuck = false;
+  }
+  if (tag == kTagHeartbeat) {
+    if (m.at("job").get<int>() != group.job) return;
+    group.progress = {group.job, m.at("epoch").get<int64_t>(), m.at("epochs").get<int64_t>(),
+                      m.at("step").get<int64_t>(), m.at("steps").get<int64_t>()};
+    return;
+  }
+  CHECK_OR_THROW(core::InternalError, tag == kTagRequest, "unexpected message tag ", tag);
+  group.ranks = m.at("ranks").get<std::vector<int>>();
+  group.host = m.at("host").get<std::string>();
+  if (m.contains("report")) {
+    const nlohmann::json& r = m["report"];
+    JobReport report;
+    report.job = r.at("job").get<int>();
+    report.outcome = parse_outcome(r.at("outcome").get<std::string>());
+    report.metrics = r.at("metrics");
+    report.error = r.at("error").get<std::string>();
+    if (report.outcome == Outcome::kInterrupted) interrupted_ = true;
+    if (events_.reported) events_.reported(report, group);
+  }
+  group.job = -1;
+  if (events_.should_stop && events_.should_stop()) stop_requested_ = true;
+  if (interrupted_ || stop_requested_ || queue_.empty()) {
+    reply(g, -1);
+    group.done = true;
+    return;
+  }
+  const int job = queue_.front();
+  queue_.pop_front();
+  group.job = job;
+  group.progress = {job, 0, 0, 0, 0};
+  group.started = group.heard;
+  // The ledger records the start before the group hears of the job, so a job
+  // can never have run without a record of it.
+  if (events_.started) events_.started(job, group);
+  reply(g, job);
+}
+
+void Coordinator::reply(int group, int job) {
+  FRACSWEEP_MPI_CHECK(MPI_Send(&job, 1, MPI_INT, groups_[static_cast<size_t>(group)].ranks.at(0),
+                               kTagReply, channels_.down));
+}
+
+void Coordinator::check_silence(Clock::time_point now) {
+  for (GroupState& g : groups_) {
+    if (g.job < 0 || g.stuck) continue;
+    const double silent = std::chrono::duration<double>(now - g.heard).count();
+    if (silent > options_.timeout_seconds) {
+      g.stuck = true;
+      if (events_.stuck) events_.stuck(g, silent);
+    }
+  }
+}
+
+}  // namespace fracsweep::launcher

@@ -1,0 +1,51 @@
+// See results.h.
+#include "sweeps/results.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <map>
+
+#include "metrics/aggregate.h"
+
+namespace fracsweep::sweeps {
+
+std::string results_table(const Sweep& sweep, const std::vector<LedgerRecord>& records) {
+  static constexpr const char* kKeys[] = {"aSE", "aSP", "aAUC", "mAP"};
+  std::map<std::string, const LedgerRecord*> finished;  // job id -> its latest finished record
+  for (const LedgerRecord& r : records)
+    if (r.event == LedgerEvent::kFinished) finished[r.job] = &r;
+
+  std::vector<std::string> variants;
+  std::map<std::string, std::vector<const LedgerRecord*>> runs;
+  std::map<std::string, int> jobs;
+  for (const SweepJob& j : sweep.jobs) {
+    if (!jobs.count(j.variant)) variants.push_back(j.variant);
+    ++jobs[j.variant];
+    const auto it = finished.find(j.id);
+    if (it != finished.end()) runs[j.variant].push_back(it->second);
+  }
+  std::string out = "| variant | finished | aSE % | aSP % | aAUC % | mAP % |\n"
+                    "|---|---|---|---|---|---|\n";
+  for (const std::string& v : variants) {
+    out += fmt::format("| {} | {}/{} |", v, runs[v].size(), jobs[v]);
+    for (const char* key : kKeys) {
+      std::vector<double> values;
+      for (const LedgerRecord* r : runs[v]) {
+        const auto it = r->metrics.find(key);
+        if (it != r->metrics.end() && it->is_number()) values.push_back(100 * it->get<double>());
+      }
+      if (values.empty()) {
+        out += " - |";
+        continue;
+      }
+      const metrics::MeanStd m = metrics::mean_std(values);
+      out += values.size() < 2 ? fmt::format(" {:.2f} |", m.mean)
+                               : fmt::format(" {:.2f} ± {:.2f} |", m.mean, m.std);
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace fracsweep::sweeps

@@ -1,0 +1,212 @@
+// `fracsweep run` end to end: under mpirun, resumed after kill -9, and its
+// bookkeeping (lock, ledger, failed jobs).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "core/fs.h"
+#include "core/log.h"
+#include "sweeps/ledger.h"
+#include "sweeps/status.h"
+#include "test_util.h"
+
+namespace fracsweep {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_fracsweep;
+using testing::run_fracsweep_mpi;
+using testing::TempDir;
+
+// Four (or `variants` x 2) small jobs on a 12-patient phantom: a few seconds each.
+std::string mini_sweep(const fs::path& output, int epochs, const std::string& extra_variant = "") {
+  return "name: mini\n"
+         "output: " + output.string() + "\n"
+         "preset: tiny\n"
+         "dataset: {phantom: {patients: 12, patch_size: 32, seed: 1}}\n"
+         "protocol: {split: random, repeats: [0, 1]}\n"
+         "seeds: [1]\n"
+         "variants:\n"
+         "  tsccn: {model: {variant: tsccn}}\n"
+         "  resnet: {model: {variant: resnet18}}\n" +
+         extra_variant +
+         "train: {epochs: " + std::to_string(epochs) + ", threads: 1, loader_workers: 1}\n";
+}
+
+std::vector<sweeps::LedgerRecord> ledger_of(const fs::path& output) {
+  core::Logger quiet(core::LogLevel::kOff);
+  return sweeps::read_ledger(sweeps::ledger_path(output.string()), quiet);
+}
+
+// Job name -> number of finished records.
+std::map<std::string, int> finished_counts(const fs::path& output) {
+  std::map<std::string, int> n;
+  for (const auto& r : ledger_of(output))
+    if (r.event == sweeps::LedgerEvent::kFinished) ++n[r.name];
+  return n;
+}
+
+// Every job's results, file by file: what must not depend on how it was run.
+std::map<std::string, std::string> results_of(const fs::path& output) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(output)) {
+    const std::string name = e.path().filename().string();
+    if (name == "metrics.json" || name == "predictions_test.csv" || name == "predictions_val.csv")
+      files[fs::relative(e.path(), output).string()] = core::read_file(e.path().string());
+  }
+  return files;
+}
+
+// One uninterrupted single-rank run of the 2-epoch sweep, shared by the tests
+// that compare against it.
+class RunCommand : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    reference_dir_ = new TempDir;
+    const fs::path out = reference_dir_->path() / "out";
+    const std::string sweep = reference_dir_->write("sweep.yaml", mini_sweep(out, 2));
+    const auto r = run_fracsweep({"run", sweep});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    reference_ = new std::map<std::string, std::string>(results_of(out));
+  }
+  static void TearDownTestSuite() {
+    delete reference_;
+    delete reference_dir_;
+  }
+  static TempDir* reference_dir_;
+  static std::map<std::string, std::string>* reference_;
+};
+TempDir* RunCommand::reference_dir_ = nullptr;
+std::map<std::string, std::string>* RunCommand::reference_ = nullptr;
+
+TEST_F(RunCommand, TwoRanksGiveTheSameResultsAsOne) {
+  ASSERT_EQ(reference_->size(), 12u);  // 4 jobs x 3 files
+  TempDir dir;
+  const std::string sweep = dir.write("sweep.yaml", mini_sweep(dir.path() / "out", 2));
+  const auto r = run_fracsweep_mpi(2, {"run", sweep, "--ranks-per-job", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_HAS(r.out, "results in " + (dir.path() / "out").string());
+  EXPECT_HAS(r.err, "2 group(s) of 1 rank(s)");
+  // Both ranks took jobs.
+  std::set<int> ranks;
+  for (const auto& rec : ledger_of(dir.path() / "out")) ranks.insert(rec.rank);
+  EXPECT_EQ(ranks, (std::set<int>{0, 1}));
+  EXPECT_EQ(results_of(dir.path() / "out"), *reference_);
+}
+
+TEST_F(RunCommand, KillNineMidSweepThenRestartFinishesEveryJobOnceWithTheSameResults) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 2));
+  const auto killed = run_fracsweep_mpi(2, {"run", sweep}, [&](int pid) {
+    // Kill once one job is finished and another is under way.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (fs::exists(sweeps::ledger_path(out.string())) && finished_counts(out).size() >= 1) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    testing::kill_tree(pid, SIGKILL);
+  });
+  ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
+  const auto before = finished_counts(out);
+  ASSERT_GE(before.size(), 1u);
+  ASSERT_LT(before.size(), 4u) << "the sweep ended before it was killed; the test proves nothing";
+  // The kernel drops the dead rank 0's lock; wait until it has.
+  for (int i = 0; i < 500 && sweeps::sweep_running(out.string()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+
+  const auto r = run_fracsweep_mpi(2, {"run", sweep});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_HAS(r.err, before.size() == 1 ? "1 finished before" : "finished before");
+  const auto after = finished_counts(out);
+  EXPECT_EQ(after.size(), 4u);
+  for (const auto& [name, n] : after) EXPECT_EQ(n, 1) << name << " finished " << n << " times";
+  EXPECT_EQ(results_of(out), *reference_);
+
+  // A finished sweep does nothing and says so.
+  const auto again = run_fracsweep({"run", sweep});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_HAS(again.out, "nothing to run: 4 of 4 jobs finished");
+  EXPECT_EQ(finished_counts(out), after);
+}
+
+TEST_F(RunCommand, ASecondRunOnTheSameFolderIsRefusedNamingTheHolder) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 3));
+  testing::CommandResult second;
+  const auto first = run_fracsweep({"run", sweep}, [&](int pid) {
+    while (!fs::exists(sweeps::ledger_path(out.string())))
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    second = run_fracsweep({"run", sweep});
+    ::kill(pid, SIGTERM);
+  });
+  EXPECT_EQ(second.exit_code, 2) << second.err;
+  EXPECT_HAS(second.err, "held by pid");
+  // The first stopped on SIGTERM with checkpoints: exit code 3, resumable.
+  EXPECT_EQ(first.exit_code, 3) << first.err;
+  EXPECT_HAS(first.out, "run the same command again to resume");
+}
+
+TEST(RunCommandFailures, AFailedJobIsRecordedTheSweepGoesOnAndRetryFailedRerunsIt) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  // The weights file exists, so the sweep is valid, but it is not a model:
+  // the job fails when it loads it.
+  const std::string weights = dir.write("weights.pt", "not a TorchScript file");
+  const std::string sweep = dir.write(
+      "sweep.yaml", mini_sweep(out, 1, "  pretrained: {model: {variant: resnet18, width: 2, "
+                                       "init_weights: " + weights + "}}\n"));
+  const auto r = run_fracsweep({"run", sweep});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_HAS(r.err, "FAILED pretrained/repeat0/seed1");
+  EXPECT_EQ(finished_counts(out).size(), 4u);  // the other jobs ran
+  const auto state = sweeps::summarize(ledger_of(out));
+  EXPECT_EQ(state.count(sweeps::JobStatus::kFailed), 2);
+  const auto status = run_fracsweep({"status", out.string()});
+  EXPECT_HAS(status.out, "pretrained/repeat0/seed1");
+
+  // Without --retry-failed the failed jobs are skipped ...
+  const auto skipped = run_fracsweep({"run", sweep});
+  EXPECT_EQ(skipped.exit_code, 1);
+  EXPECT_HAS(skipped.err, "2 failed skipped (--retry-failed reruns them)");
+  // ... with it, they run again (and fail again: the file is still not a model).
+  const auto retried = run_fracsweep({"run", sweep, "--retry-failed"});
+  EXPECT_EQ(retried.exit_code, 1) << retried.err;
+  EXPECT_HAS(retried.err, "start pretrained/repeat0/seed1");
+  EXPECT_HAS(retried.err, "start pretrained/repeat1/seed1");
+  const auto retried_state = sweeps::summarize(ledger_of(out));
+  for (const auto& [id, job] : retried_state.jobs)
+    if (job.status == sweeps::JobStatus::kFailed) EXPECT_EQ(job.failures, 2) << job.name;
+  EXPECT_EQ(finished_counts(out).size(), 4u);  // finished jobs were not rerun
+}
+
+TEST(RunCommandFailures, RanksThatCannotFormGroupsAreBadInput) {
+  TempDir dir;
+  const std::string sweep = dir.write("sweep.yaml", mini_sweep(dir.path() / "out", 1));
+  const auto r = run_fracsweep({"run", sweep, "--ranks-per-job", "2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_HAS(r.err, "cannot form groups of 2 ranks per job");
+  EXPECT_FALSE(fs::exists(dir.path() / "out"));
+}
+
+TEST(RunCommandFailures, DataParallelGroupsOfTwoRunTheSweep) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 1));
+  const auto r = run_fracsweep_mpi(2, {"run", sweep, "--ranks-per-job", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_HAS(r.err, "1 group(s) of 2 rank(s)");
+  EXPECT_EQ(finished_counts(out).size(), 4u);
+  for (const auto& rec : ledger_of(out)) EXPECT_EQ(rec.rank, 0);  // the group's leader
+  // Only the leader writes a job's folder; its files are complete.
+  EXPECT_TRUE(fs::exists(out / "tsccn/repeat0/seed1/metrics.json"));
+}
+
+}  // namespace
+}  // namespace fracsweep

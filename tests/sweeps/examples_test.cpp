@@ -1,0 +1,87 @@
+// Every sweep file in examples/sweeps loads, expands to the jobs its table needs, and keeps the
+// paper's settings at paper scale.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+
+#include "sweeps/sweep.h"
+#include "test_util.h"
+
+namespace fracsweep::sweeps {
+namespace {
+
+namespace fs = std::filesystem;
+
+// tests/fixtures/../../examples/sweeps, in the source tree.
+fs::path examples_dir() {
+  return fs::path(FRACSWEEP_FIXTURES) / ".." / ".." / "examples" / "sweeps";
+}
+
+std::set<std::string> variants_of(const Sweep& s) {
+  std::set<std::string> out;
+  for (const SweepJob& j : s.jobs) out.insert(j.variant);
+  return out;
+}
+
+TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
+  // variants x repeats x seeds x axis points.
+  const std::map<std::string, size_t> expected = {
+      {"tsccn-table1", 9 * 5 * 1},      {"tsccn-table1-tiny", 9 * 2 * 1},
+      {"tsccn-table2", 2 * 5 * 1 * 3},  {"tsccn-table2-tiny", 2 * 2 * 1 * 3},
+      {"tsccn-table3", 6 * 5 * 1},      {"tsccn-table3-tiny", 6 * 2 * 1},
+  };
+  std::set<std::string> seen;
+  for (const auto& entry : fs::directory_iterator(examples_dir())) {
+    if (entry.path().extension() != ".yaml") continue;
+    const std::string stem = entry.path().stem().string();
+    SCOPED_TRACE(entry.path().string());
+    const Sweep s = load_sweep(entry.path().string());
+    EXPECT_EQ(s.name, stem);
+    EXPECT_EQ(s.output, "runs/" + stem);
+    const auto it = expected.find(stem);
+    ASSERT_NE(it, expected.end()) << "add the job count of the new example " << stem;
+    EXPECT_EQ(s.jobs.size(), it->second);
+    EXPECT_EQ(s.ranks_per_job, 1);
+    const bool tiny = stem.ends_with("-tiny");
+    EXPECT_EQ(s.phantom.patients, tiny ? 40 : 239);
+    EXPECT_EQ(s.phantom.patch_size, tiny ? 64 : 224);
+    for (const SweepJob& j : s.jobs) {
+      EXPECT_EQ(j.config.preset, tiny ? "tiny" : "paper");
+      EXPECT_EQ(j.config.data.split, "random");
+      EXPECT_EQ(j.config.train.epochs, tiny ? 2 : 100) << j.name;
+      EXPECT_EQ(j.config.model.width, tiny ? 4 : 64) << j.name;
+    }
+    seen.insert(stem);
+  }
+  EXPECT_EQ(seen.size(), expected.size());
+}
+
+TEST(ExampleSweeps, TablesHaveThePapersRows) {
+  const Sweep t1 = load_sweep((examples_dir() / "tsccn-table1-tiny.yaml").string());
+  EXPECT_EQ(variants_of(t1),
+            (std::set<std::string>{"resnet18", "rs", "cb-rw", "smote", "ldam", "ldam-drw",
+                                   "pc-net", "sdl-net", "tsccn"}));
+  const Sweep t2 = load_sweep((examples_dir() / "tsccn-table2.yaml").string());
+  EXPECT_EQ(variants_of(t2), (std::set<std::string>{"resnet18", "tsccn"}));
+  std::multiset<double> subsets;
+  for (const SweepJob& j : t2.jobs) {
+    subsets.insert(j.config.data.subset);
+    // Table II: the same over-sampling for both models.
+    if (j.variant == "resnet18") {
+      EXPECT_EQ(j.config.train.sampler, "oversample");
+    }
+  }
+  EXPECT_EQ(subsets.count(0.25), 10u);
+  EXPECT_EQ(subsets.count(0.5), 10u);
+  EXPECT_EQ(subsets.count(1.0), 10u);
+  EXPECT_EQ(t2.jobs[0].name, "resnet18/repeat0/seed1/subset=0.25");
+  const Sweep t3 = load_sweep((examples_dir() / "tsccn-table3.yaml").string());
+  EXPECT_EQ(variants_of(t3).size(), 6u);
+  EXPECT_EQ(t3.jobs.back().config.data.repeat, 4);
+}
+
+}  // namespace
+}  // namespace fracsweep::sweeps
