@@ -41,7 +41,7 @@ struct TrainRunOptions {
   // job's folder.
   GradientSync* sync = nullptr;
   int stop_after_steps = -1;      // tests: behave as if a stop signal came after this many steps
-  std::function<void(const StepReport&)> on_step;  // called after every step
+  std::function<void(const StepReport&)> on_step = nullptr;  // called after every step
 };
 
 // Returns 0 when the job is finished (now or before), kExitInterrupted after a

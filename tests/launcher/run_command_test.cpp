@@ -182,7 +182,9 @@ TEST(RunCommandFailures, AFailedJobIsRecordedTheSweepGoesOnAndRetryFailedRerunsI
   EXPECT_HAS(retried.err, "start pretrained/repeat1/seed1");
   const auto retried_state = sweeps::summarize(ledger_of(out));
   for (const auto& [id, job] : retried_state.jobs)
-    if (job.status == sweeps::JobStatus::kFailed) EXPECT_EQ(job.failures, 2) << job.name;
+    if (job.status == sweeps::JobStatus::kFailed) {
+      EXPECT_EQ(job.failures, 2) << job.name;
+    }
   EXPECT_EQ(finished_counts(out).size(), 4u);  // finished jobs were not rerun
 }
 
