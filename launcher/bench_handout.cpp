@@ -60,11 +60,11 @@ int bench_handout(const std::vector<std::string>& args) {
       std::filesystem::create_directories(ledger_dir);
       ledger.emplace(sweeps::ledger_path(ledger_dir), log);
       events.started = [&](int job, const GroupState& g) {
-        ledger->append(sweeps::make_started(std::to_string(job), "bench", {g.ranks.at(0), g.host}));
+        ledger->append(sweeps::make_started(std::to_string(job), "bench", {g.ranks.at(0), g.host, ""}));
       };
       events.reported = [&](const JobReport& r, const GroupState& g) {
         ledger->append(sweeps::make_finished(std::to_string(r.job), "bench",
-                                             {g.ranks.at(0), g.host}, r.metrics));
+                                             {g.ranks.at(0), g.host, ""}, r.metrics));
       };
     }
     coordinator.emplace(channels, layout.groups, std::move(queue), std::move(events),

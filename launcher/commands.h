@@ -23,6 +23,7 @@ int run_metrics(const Args& args);
 int run_plan(const Args& args);
 int run_status(const Args& args);
 int run_run(const Args& args);
+int run_slurm(const Args& args);
 int run_synth(const Args& args);
 int run_train(const Args& args);
 int run_version(const Args& args);

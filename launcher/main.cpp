@@ -33,6 +33,8 @@ constexpr Command kCommands[] = {
      fracsweep::launcher::run_plan},
     {"run", "run a whole sweep on the ranks of an MPI job ([mpirun -np N] run SWEEP.yaml)",
      fracsweep::launcher::run_run},
+    {"slurm", "run a sweep as a SLURM batch job: slurm submit SWEEP.yaml | status DIR | cancel DIR",
+     fracsweep::launcher::run_slurm},
     {"status", "show a sweep's jobs: done, running, failed, pending per variant, and an ETA",
      fracsweep::launcher::run_status},
     {"synth", "write a phantom data set (synth vcf OUT.h5) with the same schema as real data",

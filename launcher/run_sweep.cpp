@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -130,6 +131,16 @@ std::string ranks_text(const std::vector<int>& ranks) {
                            : fmt::format("ranks {}-{}", ranks.front(), ranks.back());
 }
 
+// SLURM's id of the job this runs in ("123", or "123_4" for an array task),
+// or "" outside SLURM.
+std::string slurm_job_id() {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (job == nullptr) return "";
+  const char* array = std::getenv("SLURM_ARRAY_JOB_ID");
+  const char* task = std::getenv("SLURM_ARRAY_TASK_ID");
+  return array && task ? core::str_cat(array, "_", task) : std::string(job);
+}
+
 // Rank 0's view of the run: the ledger, the files for `fracsweep status`, and
 // the live lines. Called from the coordinator's thread only.
 class RunBook {
@@ -142,9 +153,11 @@ class RunBook {
         ledger_(sweeps::ledger_path(sweep.output), log),
         log_(log) {}
 
+  sweeps::LedgerOrigin origin(const GroupState& g) const { return {g.ranks.at(0), g.host, slurm_job_}; }
+
   void started(int job, const GroupState& g) {
     const auto& j = sweep_.jobs[static_cast<size_t>(job)];
-    append(sweeps::make_started(j.id, j.name, {g.ranks.at(0), g.host}));
+    append(sweeps::make_started(j.id, j.name, origin(g)));
     log_.info("start ", j.name, " on group ", g.group, " (", ranks_text(g.ranks), ", ", g.host, ")");
     started_at_[job] = Clock::now();
   }
@@ -154,7 +167,7 @@ class RunBook {
     const double seconds = std::chrono::duration<double>(Clock::now() - started_at_[r.job]).count();
     switch (r.outcome) {
       case Outcome::kFinished: {
-        append(sweeps::make_finished(j.id, j.name, {g.ranks.at(0), g.host}, r.metrics));
+        append(sweeps::make_finished(j.id, j.name, origin(g), r.metrics));
         const auto auc = r.metrics.find("aAUC");
         log_.info("done  ", j.name, " in ", sweeps::format_duration(seconds),
                   auc != r.metrics.end() && auc->is_number()
@@ -164,7 +177,7 @@ class RunBook {
         break;
       }
       case Outcome::kFailed:
-        append(sweeps::make_failed(j.id, j.name, {g.ranks.at(0), g.host}, r.error));
+        append(sweeps::make_failed(j.id, j.name, origin(g), r.error));
         log_.error("FAILED ", j.name, ": ", r.error);
         ++failed_;
         break;
@@ -243,6 +256,7 @@ class RunBook {
   sweeps::Ledger ledger_;
   core::Logger& log_;
   std::map<int, Clock::time_point> started_at_;
+  std::string slurm_job_ = slurm_job_id();
   int finished_ = 0, failed_ = 0;
   bool changed_ = true;
   Clock::time_point last_line_{};

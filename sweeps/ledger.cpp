@@ -142,11 +142,11 @@ const std::string& string_field(const nlohmann::json& j, const char* key) {
 // without the location, which the caller adds.
 LedgerRecord record_from_json(const nlohmann::json& j) {
   CHECK_OR_THROW(ConfigError, j.is_object(), "expected a JSON object, found ", j.type_name());
-  static const std::set<std::string> kKnown = {"event", "job",  "name",    "time",
-                                               "rank",  "host", "metrics", "error"};
+  static const std::set<std::string> kKnown = {"event", "job",     "name",  "time",     "rank",
+                                               "host",  "metrics", "error", "slurm_job"};
   for (const auto& item : j.items()) {
     CHECK_OR_THROW(ConfigError, kKnown.count(item.key()), "unknown key \"", item.key(),
-                   "\" (known: event, job, name, time, rank, host, metrics, error)");
+                   "\" (known: event, job, name, time, rank, host, slurm_job, metrics, error)");
   }
   LedgerRecord r;
   const std::string& event = string_field(j, "event");
@@ -165,6 +165,7 @@ LedgerRecord record_from_json(const nlohmann::json& j) {
   r.name = string_field(j, "name");
   r.time = string_field(j, "time");
   r.host = string_field(j, "host");
+  if (j.contains("slurm_job")) r.slurm_job = string_field(j, "slurm_job");
   const auto rank = j.find("rank");
   CHECK_OR_THROW(ConfigError, rank != j.end(), "missing \"rank\"");
   CHECK_OR_THROW(ConfigError, rank->is_number_integer(), "\"rank\" must be an integer, found ",
@@ -238,6 +239,7 @@ LedgerRecord make_started(std::string job, std::string name, const LedgerOrigin&
   r.time = std::move(time);
   r.rank = origin.rank;
   r.host = origin.host;
+  r.slurm_job = origin.slurm_job;
   return r;
 }
 
@@ -272,6 +274,7 @@ std::string format_ledger_line(const LedgerRecord& record) {
   j["time"] = record.time;
   j["rank"] = record.rank;
   j["host"] = record.host;
+  if (!record.slurm_job.empty()) j["slurm_job"] = record.slurm_job;
   if (record.event == LedgerEvent::kFinished) {
     INTERNAL_ASSERT(record.metrics.is_object());
     j["metrics"] = nlohmann::ordered_json(record.metrics);

@@ -37,6 +37,7 @@ struct LedgerRecord {
   std::string time;  // when the record was made, ISO-8601 UTC, e.g. "2026-11-22T10:04:05.123Z"
   int rank = 0;      // MPI rank of the process that wrote the record
   std::string host;  // host name of that process
+  std::string slurm_job;  // SLURM's job id (with "_task" for an array task) when under SLURM
   // kFinished only: the job's metrics, always a JSON object. NaN and infinite numbers are
   // written as null, because JSON has no spelling for them.
   nlohmann::json metrics = nlohmann::json::object();
@@ -49,6 +50,7 @@ struct LedgerRecord {
 struct LedgerOrigin {
   int rank = 0;
   std::string host;
+  std::string slurm_job = {};  // empty outside SLURM
 };
 
 // The current time as ISO-8601 UTC with milliseconds, e.g. "2026-11-22T10:04:05.123Z".

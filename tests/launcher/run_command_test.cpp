@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -186,6 +187,19 @@ TEST(RunCommandFailures, AFailedJobIsRecordedTheSweepGoesOnAndRetryFailedRerunsI
       EXPECT_EQ(job.failures, 2) << job.name;
     }
   EXPECT_EQ(finished_counts(out).size(), 4u);  // finished jobs were not rerun
+}
+
+TEST(RunCommandFailures, UnderSlurmTheLedgerRecordsSlurmsJobId) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 1));
+  ::setenv("SLURM_JOB_ID", "4242", 1);
+  const auto r = run_fracsweep({"run", sweep});
+  ::unsetenv("SLURM_JOB_ID");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto records = ledger_of(out);
+  ASSERT_EQ(records.size(), 8u);
+  for (const auto& rec : records) EXPECT_EQ(rec.slurm_job, "4242");
 }
 
 TEST(RunCommandFailures, RanksThatCannotFormGroupsAreBadInput) {

@@ -1,0 +1,122 @@
+// See slurm_script.h.
+#include "cluster/slurm_script.h"
+
+#include <fmt/format.h>
+
+#include <regex>
+
+#include "cluster/shell.h"
+#include "core/error.h"
+
+namespace fracsweep::cluster {
+namespace {
+
+void check_matches(const std::string& value, const std::regex& pattern, const char* option,
+                   const char* expected) {
+  CHECK_OR_THROW(core::ConfigError, std::regex_match(value, pattern), option, " '", value,
+                 "' is not ", expected);
+}
+
+}  // namespace
+
+void validate(const SlurmOptions& o) {
+  using core::ConfigError;
+  CHECK_OR_THROW(ConfigError, o.nodes >= 1, "--nodes must be at least 1, not ", o.nodes);
+  CHECK_OR_THROW(ConfigError, o.gpus_per_node >= 0, "--gpus-per-node must not be negative");
+  CHECK_OR_THROW(ConfigError, o.tasks_per_node >= 0, "--tasks-per-node must not be negative");
+  CHECK_OR_THROW(ConfigError, o.cpus_per_task >= 0, "--cpus-per-task must not be negative");
+  CHECK_OR_THROW(ConfigError, o.signal_lead_s >= 1, "--signal-lead must be at least 1 second");
+  CHECK_OR_THROW(ConfigError, o.max_requeues >= 0, "--max-requeues must not be negative");
+  CHECK_OR_THROW(ConfigError, o.ranks_per_job >= 0, "--ranks-per-job must not be negative");
+  check_matches(o.time, std::regex(R"((\d+-)?\d{1,3}:\d{2}:\d{2})"), "--time",
+                "a time limit like 01:30:00 or 2-00:00:00");
+  const std::regex name(R"([A-Za-z0-9_.,-]*)");
+  check_matches(o.partition, name, "--partition", "a partition name (letters, digits, _ . , -)");
+  check_matches(o.account, name, "--account", "an account name (letters, digits, _ . , -)");
+  check_matches(o.mem, std::regex(R"((\d+[KMGT]?)?)"), "--mem", "a size like 16G or 4000M");
+  check_matches(o.mpi, std::regex(R"([a-z0-9_]+)"), "--mpi", "an srun MPI type like pmix");
+}
+
+std::string cancel_marker(const std::string& output) { return output + "/slurm/cancelled"; }
+
+int slurm_ranks(const SlurmOptions& o) {
+  const int per_node = o.tasks_per_node > 0 ? o.tasks_per_node : std::max(o.gpus_per_node, 1);
+  return o.nodes * per_node;
+}
+
+std::string batch_script(const SlurmOptions& o, const SweepPaths& p) {
+  validate(o);
+  const int per_node = o.tasks_per_node > 0 ? o.tasks_per_node : std::max(o.gpus_per_node, 1);
+  std::string s = "#!/bin/bash\n";
+  s += fmt::format("#SBATCH --job-name={}\n", slurm_job_name("fracsweep-" + p.name));
+  s += fmt::format("#SBATCH --nodes={}\n#SBATCH --ntasks-per-node={}\n", o.nodes, per_node);
+  if (o.gpus_per_node > 0) s += fmt::format("#SBATCH --gpus-per-node={}\n", o.gpus_per_node);
+  if (o.cpus_per_task > 0) s += fmt::format("#SBATCH --cpus-per-task={}\n", o.cpus_per_task);
+  s += fmt::format("#SBATCH --time={}\n", o.time);
+  if (!o.partition.empty()) s += fmt::format("#SBATCH --partition={}\n", o.partition);
+  if (!o.account.empty()) s += fmt::format("#SBATCH --account={}\n", o.account);
+  if (!o.mem.empty()) s += fmt::format("#SBATCH --mem={}\n", o.mem);
+  s += fmt::format("#SBATCH --signal=B:USR1@{}\n#SBATCH --requeue\n#SBATCH --open-mode=append\n",
+                   o.signal_lead_s);
+  std::string run = fmt::format("srun --mpi={} {} run {}", o.mpi, shell_quote(p.binary),
+                                shell_quote(p.sweep));
+  if (o.ranks_per_job > 0) run += fmt::format(" --ranks-per-job {}", o.ranks_per_job);
+  s += fmt::format(R"SH(
+# Written by `fracsweep slurm submit` for the sweep {name_clean}; it resumes
+# the sweep when requeued.
+set -u
+cd {workdir_q} || exit 2
+export OMP_WAIT_POLICY=PASSIVE
+max_requeues={max}
+restart=${{SLURM_RESTART_COUNT:-0}}
+echo "fracsweep-slurm: job ${{SLURM_JOB_ID}} start $((restart + 1)) on $(hostname) at $(date -u +%FT%TZ)"
+
+# SLURM signals the batch shell only (--signal=B:...): pass the signal on to
+# the step, whose ranks checkpoint and exit with code 3. USR1 comes before the
+# time limit; TERM comes on preemption or scancel.
+reason=""
+step=""
+on_signal() {{
+  reason=$1
+  echo "fracsweep-slurm: $1 ($2) at $(date -u +%FT%TZ); checkpointing"
+  [ -n "$step" ] && kill -s "$2" "$step" 2>/dev/null
+}}
+trap 'on_signal "time limit near" USR1' USR1
+trap 'on_signal "preempted or cancelled" TERM' TERM
+
+{run} &
+step=$!
+# `wait` returns early when a trapped signal arrives; wait again until the step is gone.
+while true; do
+  wait "$step"
+  code=$?
+  kill -0 "$step" 2>/dev/null || break
+done
+
+if [ "$code" -eq 3 ]; then
+  if [ -e {cancel_q} ]; then
+    echo "fracsweep-slurm: cancelled with fracsweep slurm cancel; not requeueing"
+  elif [ "$restart" -lt "$max_requeues" ]; then
+    echo "fracsweep-slurm: interrupted (${{reason:-signal}}); requeueing (requeue $((restart + 1)) of $max_requeues)"
+    scontrol requeue "${{SLURM_JOB_ID}}"
+    exit 0
+  fi
+  echo "fracsweep-slurm: interrupted and requeued $max_requeues times already; not requeueing. Resume with: fracsweep slurm submit again"
+fi
+echo "fracsweep-slurm: fracsweep run exited with code $code"
+exit "$code"
+)SH",
+                   fmt::arg("name_clean", slurm_job_name(p.name)),
+                   fmt::arg("workdir_q", shell_quote(p.workdir)),
+                   fmt::arg("cancel_q", shell_quote(cancel_marker(p.output))), fmt::arg("max", o.max_requeues),
+                   fmt::arg("run", run));
+  return s;
+}
+
+std::vector<std::string> sbatch_command(const SlurmOptions& o, const SweepPaths& p,
+                                        const std::string& script_path) {
+  validate(o);
+  return {"sbatch", "--parsable", "--output=" + p.output + "/slurm/slurm-%j.log", script_path};
+}
+
+}  // namespace fracsweep::cluster

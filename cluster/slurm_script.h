@@ -1,0 +1,63 @@
+// The batch script that runs a sweep under SLURM, and the sbatch command line
+// that submits it.
+//
+// The script runs `srun fracsweep run SWEEP.yaml` with one rank per GPU (or
+// per task on CPU partitions). SLURM is asked to send SIGUSR1 a lead time
+// before the time limit (--signal=B:USR1@lead); the script forwards USR1 or
+// TERM to the step, so every rank checkpoints its job and `fracsweep run`
+// exits with code 3, and then requeues itself (scontrol requeue) up to a
+// limit; the requeued job resumes the sweep. USR1 (time limit near) and TERM
+// (preemption or scancel) are logged as what they are. The log is appended to
+// across requeues.
+//
+// Nothing the user wrote reaches the script as code: paths are single-quoted
+// (shell.h), and #SBATCH values are checked against narrow character sets
+// (validate()) or, for the job name, cleaned.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace fracsweep::cluster {
+
+struct SlurmOptions {
+  int nodes = 1;
+  int gpus_per_node = 0;   // 0: a CPU partition
+  int tasks_per_node = 0;  // ranks per node; 0: gpus_per_node, or 1 without GPUs
+  int cpus_per_task = 0;   // 0: SLURM's default
+  std::string time = "01:00:00";  // [D-]HH:MM:SS
+  std::string partition, account, mem;  // empty: SLURM's default
+  int signal_lead_s = 300;  // USR1 this long before the time limit
+  int max_requeues = 10;    // the script requeues itself at most this often
+  int ranks_per_job = 0;    // passed to `fracsweep run`; 0: the sweep's
+  std::string mpi = "pmix";  // srun --mpi
+};
+
+// Throws core::ConfigError naming the option whose value is out of range or
+// holds characters SLURM options cannot (e.g. a partition with a space).
+void validate(const SlurmOptions& options);
+
+// Ranks of the SLURM job: nodes × tasks per node.
+int slurm_ranks(const SlurmOptions& options);
+
+struct SweepPaths {
+  std::string name;     // the sweep's name (becomes the job name, cleaned)
+  std::string sweep;    // the sweep file, absolute
+  std::string output;   // the sweep's output folder, absolute
+  std::string binary;   // the fracsweep binary, absolute
+  std::string workdir;  // where `fracsweep run` runs (relative paths in the sweep resolve here)
+};
+
+// <output>/slurm/cancelled: while it exists, an interrupted batch script does
+// not requeue itself (written by `fracsweep slurm cancel`).
+std::string cancel_marker(const std::string& output);
+
+// The batch script's text.
+std::string batch_script(const SlurmOptions& options, const SweepPaths& paths);
+
+// The sbatch command line (argv, no shell) for `script_path`; --parsable so
+// that sbatch prints just the job id. The log goes to <output>/slurm/slurm-%j.log.
+std::vector<std::string> sbatch_command(const SlurmOptions& options, const SweepPaths& paths,
+                                        const std::string& script_path);
+
+}  // namespace fracsweep::cluster
