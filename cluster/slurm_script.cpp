@@ -67,6 +67,8 @@ std::string batch_script(const SlurmOptions& o, const SweepPaths& p) {
 set -u
 cd {workdir_q} || exit 2
 export OMP_WAIT_POLICY=PASSIVE
+# Open MPI refuses to start as root unless told to (test clusters run as root).
+if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 max_requeues={max}
 restart=${{SLURM_RESTART_COUNT:-0}}
 echo "fracsweep-slurm: job ${{SLURM_JOB_ID}} start $((restart + 1)) on $(hostname) at $(date -u +%FT%TZ)"

@@ -207,7 +207,7 @@ SlurmUser=$slurm_user
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-# socket: our munged; cred_expire: a requeued job may start again after ~16 s, not ~121 s.
+# socket: our munged; cred_expire: a requeued job may start again after ~12 s, not ~121 s.
 AuthInfo=socket=$sock,cred_expire=10
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool/slurmd-%n

@@ -1,0 +1,102 @@
+// A sweep through a real single-node SLURM (tests/cluster/local_slurm.sh):
+// submitted with `fracsweep slurm submit`, preempted mid-way with USR1 to the
+// batch shell, requeued by its script, and finished with every job finished
+// exactly once. Skipped (never passed) where SLURM cannot start.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "cluster/process.h"
+#include "cluster/shell.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "sweeps/ledger.h"
+#include "test_util.h"
+
+namespace fracsweep::cluster {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string script() { return testing::fixture("../cluster/local_slurm.sh"); }
+
+std::map<std::string, int> finished_counts(const fs::path& out) {
+  core::Logger quiet(core::LogLevel::kOff);
+  std::map<std::string, int> n;
+  if (!fs::exists(sweeps::ledger_path(out.string()))) return n;
+  for (const auto& r : sweeps::read_ledger(sweeps::ledger_path(out.string()), quiet))
+    if (r.event == sweeps::LedgerEvent::kFinished) ++n[r.name];
+  return n;
+}
+
+class LocalSlurm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The daemons run as other users (munge, slurm), who must reach the folder.
+    fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read |
+                                     fs::perms::group_exec | fs::perms::others_read |
+                                     fs::perms::others_exec);
+    const auto up = run_process({"bash", script(), "up", (dir_.path() / "slurm").string()});
+    if (up.exit_code == 77) GTEST_SKIP() << "SLURM cannot run here: " << up.err;
+    ASSERT_EQ(up.exit_code, 0) << up.err;
+    ::setenv("SLURM_CONF", (dir_.path() / "slurm/slurm.conf").c_str(), 1);
+    started_ = true;
+  }
+  void TearDown() override {
+    if (!started_) return;
+    run_process({"bash", script(), "down", (dir_.path() / "slurm").string()});
+    ::unsetenv("SLURM_CONF");
+  }
+  testing::TempDir dir_;
+  bool started_ = false;
+};
+
+TEST_F(LocalSlurm, APreemptedSweepIsRequeuedAndFinishesEveryJobOnce) {
+  const fs::path out = dir_.path() / "out dir";
+  const std::string sweep = dir_.write(
+      "sweep.yaml",
+      "name: slurm-mini\noutput: '" + out.string() + "'\npreset: tiny\n"
+      "dataset: {phantom: {patients: 12, patch_size: 32, seed: 1}}\n"
+      "protocol: {split: random, repeats: [0, 1]}\nseeds: [1]\n"
+      "variants:\n  tsccn: {model: {variant: tsccn}}\n  resnet: {model: {variant: resnet18}}\n"
+      "train: {epochs: 12, threads: 1, loader_workers: 1}\n");
+  const auto submitted = testing::run_fracsweep(
+      {"slurm", "submit", sweep, "--tasks-per-node", "2", "--time", "00:20:00", "--signal-lead", "60"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err << submitted.out;
+  EXPECT_HAS(submitted.out, "submitted SLURM job ");
+  const std::string id = submitted.out.substr(20, submitted.out.find(' ', 20) - 20);
+
+  // Preempt once the first job has finished and others are under way.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  while (finished_counts(out).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_FALSE(finished_counts(out).empty()) << "no job finished; see " << out << "/slurm";
+  ASSERT_LT(finished_counts(out).size(), 4u) << "the sweep ended before it could be preempted";
+  const auto signalled = run_process({"scancel", "--signal=USR1", "--batch", id});
+  ASSERT_EQ(signalled.exit_code, 0) << signalled.err;
+
+  while (finished_counts(out).size() < 4 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::string log = core::read_file((out / "slurm" / ("slurm-" + id + ".log")).string());
+  const auto counts = finished_counts(out);
+  ASSERT_EQ(counts.size(), 4u) << log;
+  for (const auto& [name, n] : counts) EXPECT_EQ(n, 1) << name;
+  EXPECT_HAS(log, "time limit near (USR1)");
+  EXPECT_HAS(log, "requeueing (requeue 1 of 10)");
+  EXPECT_HAS(log, "start 2 on");
+  // The ledger names the SLURM job that ran each record.
+  core::Logger quiet(core::LogLevel::kOff);
+  for (const auto& r : sweeps::read_ledger(sweeps::ledger_path(out.string()), quiet))
+    EXPECT_EQ(r.slurm_job, id);
+
+  const auto status = testing::run_fracsweep({"slurm", "status", out.string()});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_HAS(status.out, "SLURM jobs " + id);
+}
+
+}  // namespace
+}  // namespace fracsweep::cluster
