@@ -28,6 +28,7 @@ void validate(const SlurmOptions& o) {
   CHECK_OR_THROW(ConfigError, o.signal_lead_s >= 1, "--signal-lead must be at least 1 second");
   CHECK_OR_THROW(ConfigError, o.max_requeues >= 0, "--max-requeues must not be negative");
   CHECK_OR_THROW(ConfigError, o.ranks_per_job >= 0, "--ranks-per-job must not be negative");
+  CHECK_OR_THROW(ConfigError, o.array >= 0, "--array must not be negative");
   check_matches(o.time, std::regex(R"((\d+-)?\d{1,3}:\d{2}:\d{2})"), "--time",
                 "a time limit like 01:30:00 or 2-00:00:00");
   const std::regex name(R"([A-Za-z0-9_.,-]*)");
@@ -58,9 +59,11 @@ std::string batch_script(const SlurmOptions& o, const SweepPaths& p) {
   if (!o.mem.empty()) s += fmt::format("#SBATCH --mem={}\n", o.mem);
   s += fmt::format("#SBATCH --signal=B:USR1@{}\n#SBATCH --requeue\n#SBATCH --open-mode=append\n",
                    o.signal_lead_s);
+  if (o.array > 0) s += fmt::format("#SBATCH --array=0-{}\n", o.array - 1);
   std::string run = fmt::format("srun --mpi={} {} run {}", o.mpi, shell_quote(p.binary),
                                 shell_quote(p.sweep));
   if (o.ranks_per_job > 0) run += fmt::format(" --ranks-per-job {}", o.ranks_per_job);
+  if (o.array > 0) run += fmt::format(" --shard \"${{SLURM_ARRAY_TASK_ID}}/{}\"", o.array);
   s += fmt::format(R"SH(
 # Written by `fracsweep slurm submit` for the sweep {name_clean}; it resumes
 # the sweep when requeued.
@@ -71,7 +74,10 @@ export OMP_WAIT_POLICY=PASSIVE
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 max_requeues={max}
 restart=${{SLURM_RESTART_COUNT:-0}}
-echo "fracsweep-slurm: job ${{SLURM_JOB_ID}} start $((restart + 1)) on $(hostname) at $(date -u +%FT%TZ)"
+# An array task is requeued by its own id, not the whole array's.
+self=${{SLURM_JOB_ID}}
+if [ -n "${{SLURM_ARRAY_TASK_ID:-}}" ]; then self="${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}"; fi
+echo "fracsweep-slurm: job $self start $((restart + 1)) on $(hostname) at $(date -u +%FT%TZ)"
 
 # SLURM signals the batch shell only (--signal=B:...): pass the signal on to
 # the step, whose ranks checkpoint and exit with code 3. USR1 comes before the
@@ -100,7 +106,7 @@ if [ "$code" -eq 3 ]; then
     echo "fracsweep-slurm: cancelled with fracsweep slurm cancel; not requeueing"
   elif [ "$restart" -lt "$max_requeues" ]; then
     echo "fracsweep-slurm: interrupted (${{reason:-signal}}); requeueing (requeue $((restart + 1)) of $max_requeues)"
-    scontrol requeue "${{SLURM_JOB_ID}}"
+    scontrol requeue "$self"
     exit 0
   fi
   echo "fracsweep-slurm: interrupted and requeued $max_requeues times already; not requeueing. Resume with: fracsweep slurm submit again"
@@ -118,7 +124,9 @@ exit "$code"
 std::vector<std::string> sbatch_command(const SlurmOptions& o, const SweepPaths& p,
                                         const std::string& script_path) {
   validate(o);
-  return {"sbatch", "--parsable", "--output=" + p.output + "/slurm/slurm-%j.log", script_path};
+  return {"sbatch", "--parsable",
+          "--output=" + p.output + (o.array > 0 ? "/slurm/slurm-%A_%a.log" : "/slurm/slurm-%j.log"),
+          script_path};
 }
 
 }  // namespace fracsweep::cluster

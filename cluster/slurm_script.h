@@ -31,13 +31,17 @@ struct SlurmOptions {
   int max_requeues = 10;    // the script requeues itself at most this often
   int ranks_per_job = 0;    // passed to `fracsweep run`; 0: the sweep's
   std::string mpi = "pmix";  // srun --mpi
+  // > 0: a job array of this many tasks, each running the shard of the sweep
+  // whose job indices equal its task id modulo `array` (fracsweep run --shard)
+  // with the resources above; the tasks share the sweep's ledger.
+  int array = 0;
 };
 
 // Throws core::ConfigError naming the option whose value is out of range or
 // holds characters SLURM options cannot (e.g. a partition with a space).
 void validate(const SlurmOptions& options);
 
-// Ranks of the SLURM job: nodes × tasks per node.
+// Ranks of the SLURM job (of each task of an array): nodes × tasks per node.
 int slurm_ranks(const SlurmOptions& options);
 
 struct SweepPaths {
@@ -56,7 +60,8 @@ std::string cancel_marker(const std::string& output);
 std::string batch_script(const SlurmOptions& options, const SweepPaths& paths);
 
 // The sbatch command line (argv, no shell) for `script_path`; --parsable so
-// that sbatch prints just the job id. The log goes to <output>/slurm/slurm-%j.log.
+// that sbatch prints just the job id. The log goes to <output>/slurm/slurm-%j.log
+// (slurm-%A_%a.log for an array task).
 std::vector<std::string> sbatch_command(const SlurmOptions& options, const SweepPaths& paths,
                                         const std::string& script_path);
 

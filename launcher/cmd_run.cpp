@@ -32,6 +32,8 @@ int run_run(const Args& args) {
        "seconds of silence after which a group is named as possibly stuck")
       ("bucket-mib", po::value(&bucket_mib), "gradient all-reduce bucket size in MiB (default 8)")
       ("job-progress", "also show rank 0's per-step progress of its jobs")
+      ("shard", po::value<std::string>(),
+       "I/K: run only the jobs whose index is I modulo K (one SLURM array task each)")
       ("log-level", po::value(&level)->default_value(level), "debug, info, warn, error or off");
   po::variables_map vm;
   if (!parse_with_positional(args, options, o.sweep_path, "fracsweep run SWEEP.yaml", &vm))
@@ -44,6 +46,22 @@ int run_run(const Args& args) {
   o.bucket_bytes = static_cast<size_t>(bucket_mib * (1 << 20));
   o.retry_failed = vm.count("retry-failed") > 0;
   o.job_progress = vm.count("job-progress") > 0;
+  if (vm.count("shard")) {
+    const std::string text = vm["shard"].as<std::string>();
+    const auto slash = text.find('/');
+    try {
+      CHECK_OR_THROW(core::ConfigError, slash != std::string::npos, "no slash");
+      size_t used = 0;
+      o.shard = std::stoi(text.substr(0, slash), &used);
+      CHECK_OR_THROW(core::ConfigError, used == slash, "junk");
+      o.shards = std::stoi(text.substr(slash + 1), &used);
+      CHECK_OR_THROW(core::ConfigError, used == text.size() - slash - 1, "junk");
+    } catch (const std::exception&) {
+      o.shards = 0;
+    }
+    CHECK_OR_THROW(core::ConfigError, o.shards >= 1 && o.shard >= 0 && o.shard < o.shards,
+                   "--shard '", text, "' is not I/K with 0 <= I < K (e.g. 3/8)");
+  }
 
   MpiSession mpi;
   core::Logger log(*log_level, std::cerr);

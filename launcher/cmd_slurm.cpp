@@ -76,6 +76,9 @@ int submit(const Args& args) {
       ("max-requeues", po::value(&o.max_requeues)->default_value(o.max_requeues),
        "how often the job may requeue itself")
       ("mpi", po::value(&o.mpi)->default_value(o.mpi), "srun --mpi type (Open MPI: pmix)")
+      ("array", po::value(&o.array),
+       "submit a job array of this many tasks, each running its share of the sweep's jobs "
+       "with the resources above")
       ("dry-run", "print the script and the sbatch command; submit nothing");
   po::variables_map vm;
   if (!parse_with_positional(args, options, path, "fracsweep slurm submit SWEEP.yaml", &vm))
@@ -111,9 +114,10 @@ int submit(const Args& args) {
   std::ofstream(jobs_file(p.output), std::ios::app)
       << id << " " << sweeps::utc_now_iso8601() << " " << script_path << "\n";
   std::cout << fmt::format(
-      "submitted SLURM job {} ({} ranks); log {}/slurm/slurm-{}.log\n"
+      "submitted SLURM job {} ({} ranks{}); log {}/slurm/slurm-{}.log\n"
       "watch it with: fracsweep slurm status {}\n",
-      id, cluster::slurm_ranks(o), p.output, id, cluster::shell_quote(p.output));
+      id, cluster::slurm_ranks(o), o.array > 0 ? fmt::format(" in each of {} array tasks", o.array) : "",
+      p.output, o.array > 0 ? id + "_TASK" : id, cluster::shell_quote(p.output));
   return kExitOk;
 }
 

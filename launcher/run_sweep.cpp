@@ -104,9 +104,11 @@ double job_cost(const sweeps::SweepJob& job) {
 // The jobs to run, in hand-out order: interrupted ones first (they resume
 // from a checkpoint), then the rest longest first, ties in sweep order.
 std::deque<int> make_queue(const sweeps::Sweep& sweep, const sweeps::LedgerState& state,
-                           bool retry_failed, int* finished, int* failed_skipped) {
+                           bool retry_failed, int shard, int shards, int* finished,
+                           int* failed_skipped) {
   std::vector<int> interrupted, fresh;
   for (int i = 0; i < static_cast<int>(sweep.jobs.size()); ++i) {
+    if (i % shards != shard) continue;
     const auto it = state.jobs.find(sweep.jobs[static_cast<size_t>(i)].id);
     if (it == state.jobs.end()) {
       fresh.push_back(i);
@@ -338,13 +340,18 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   if (root) {
     try {
       fs::create_directories(sweep.output);
-      lock.emplace(sweep.output);
+      if (options.shards > 1) {
+        lock.emplace(sweep.output, core::str_cat(".lock-shard-", options.shard));
+      } else {
+        lock.emplace(sweep.output);
+      }
       if (sweep.synthesise) ensure_phantom(sweep, log);
       CHECK_OR_THROW(core::ConfigError, fs::exists(sweep.store), sweep.path, ": dataset.store ",
                      sweep.store, " does not exist");
       auto records = sweeps::read_ledger(sweeps::ledger_path(sweep.output), log);
       const sweeps::LedgerState state = sweeps::summarize(records);
-      queue = make_queue(sweep, state, options.retry_failed, &finished_before, &failed_skipped);
+      queue = make_queue(sweep, state, options.retry_failed, options.shard, options.shards,
+                         &finished_before, &failed_skipped);
       auto manifest = sweeps::make_manifest(sweep, mpi.world_size(), setup.ranks_per_job);
       sweeps::write_manifest(sweep.output, manifest);
       book.emplace(sweep, std::move(manifest), std::move(records), log);
@@ -359,6 +366,9 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   code = broadcast_int(code);
   if (code != kExitOk) return code;
   if (root) {
+    if (options.shards > 1)
+      log.info("shard ", options.shard, " of ", options.shards, ": jobs whose index is ",
+               options.shard, " modulo ", options.shards);
     log.info(fmt::format("sweep {}: {} jobs; {} finished before, {} to run{}; {} group(s) of {} "
                          "rank(s)", sweep.name, sweep.jobs.size(), finished_before, queue.size(),
                          failed_skipped ? fmt::format(", {} failed skipped (--retry-failed reruns "

@@ -26,6 +26,10 @@ struct RunOptions {
   double tick_seconds = 2;       // how often progress.json and the live line are renewed
   size_t bucket_bytes = 0;       // gradient all-reduce bucket; 0: the sync's default
   bool job_progress = false;     // each job's own progress lines (rank 0's group only)
+  // Run only the jobs whose index in the sweep is `shard` modulo `shards`
+  // (one SLURM array task each); shards lock the folder separately and share
+  // its ledger (appends of whole lines, see sweeps/ledger.h).
+  int shard = 0, shards = 1;
 };
 
 // Returns the process's exit code, the same on every rank: 0 when every job is

@@ -447,8 +447,8 @@ std::string describe_holder(int fd, const std::string& path) {
 
 }  // namespace
 
-SweepLock::SweepLock(const std::string& dir)
-    : path_((std::filesystem::path(dir) / ".lock").string()) {
+SweepLock::SweepLock(const std::string& dir, const std::string& name)
+    : path_((std::filesystem::path(dir) / name).string()) {
   core::UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   CHECK_OR_THROW(IoError, fd.get() >= 0, path_, ": cannot open the sweep lock: ", errno_text(),
                  " (does the folder exist and is it writable?)");

@@ -155,7 +155,9 @@ LedgerState summarize(const std::vector<LedgerRecord>& records);
 // child made by fork() without exec shares the lock until it exits.
 class SweepLock {
  public:
-  explicit SweepLock(const std::string& dir);
+  // `name`: the lock file's name; a shard of a sweep (an array task) locks
+  // ".lock-shard-I" so that the shards run side by side.
+  explicit SweepLock(const std::string& dir, const std::string& name = ".lock");
   SweepLock(SweepLock&& o) noexcept;
   SweepLock& operator=(SweepLock&& o) noexcept;
   SweepLock(const SweepLock&) = delete;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "cluster/process.h"
@@ -96,6 +97,36 @@ TEST_F(LocalSlurm, APreemptedSweepIsRequeuedAndFinishesEveryJobOnce) {
   const auto status = testing::run_fracsweep({"slurm", "status", out.string()});
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_HAS(status.out, "SLURM jobs " + id);
+}
+
+TEST_F(LocalSlurm, AnArrayOfTwoTasksSharesTheSweepAndTheLedger) {
+  const fs::path out = dir_.path() / "out";
+  const std::string sweep = dir_.write(
+      "sweep.yaml",
+      "name: slurm-array\noutput: '" + out.string() + "'\npreset: tiny\n"
+      "dataset: {phantom: {patients: 12, patch_size: 32, seed: 1}}\n"
+      "protocol: {split: random, repeats: [0, 1]}\nseeds: [1]\n"
+      "variants:\n  tsccn: {model: {variant: tsccn}}\n  resnet: {model: {variant: resnet18}}\n"
+      "train: {epochs: 1, threads: 1, loader_workers: 1}\n");
+  // Both tasks may synthesise the phantom; write it first, as a real sweep would be.
+  const auto first = testing::run_fracsweep({"run", sweep, "--shard", "0/4"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto submitted =
+      testing::run_fracsweep({"slurm", "submit", sweep, "--array", "2", "--time", "00:20:00"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err << submitted.out;
+  EXPECT_HAS(submitted.out, "in each of 2 array tasks");
+  const std::string id = submitted.out.substr(20, submitted.out.find(' ', 20) - 20);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  while (finished_counts(out).size() < 4 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto counts = finished_counts(out);
+  ASSERT_EQ(counts.size(), 4u);
+  for (const auto& [name, n] : counts) EXPECT_EQ(n, 1) << name;
+  std::set<std::string> tasks;
+  core::Logger quiet(core::LogLevel::kOff);
+  for (const auto& r : sweeps::read_ledger(sweeps::ledger_path(out.string()), quiet))
+    if (!r.slurm_job.empty()) tasks.insert(r.slurm_job);
+  EXPECT_EQ(tasks, (std::set<std::string>{id + "_0", id + "_1"}));
 }
 
 }  // namespace

@@ -109,11 +109,16 @@ class ScriptRun : public ::testing::Test {
     fs::permissions(path, fs::perms::owner_all);
   }
 
-  ProcessResult run(const SlurmOptions& o, int restart, const std::string& extra = "") {
+  ProcessResult run(const SlurmOptions& o, int restart, const std::string& extra = "",
+                    const std::vector<std::string>& env = {}) {
     const std::string script = dir_.write("job.sh", batch_script(o, paths_));
-    return run_process({"env", "PATH=" + bin_.string() + ":/usr/bin:/bin", "SLURM_JOB_ID=42",
-                        "SLURM_RESTART_COUNT=" + std::to_string(restart), "bash", "-c",
-                        "bash " + shell_quote(script) + extra});
+    std::vector<std::string> argv = {"env", "PATH=" + bin_.string() + ":/usr/bin:/bin",
+                                     "SLURM_JOB_ID=42",
+                                     "SLURM_RESTART_COUNT=" + std::to_string(restart)};
+    argv.insert(argv.end(), env.begin(), env.end());
+    for (const char* tail : {"bash", "-c"}) argv.push_back(tail);
+    argv.push_back("bash " + shell_quote(script) + extra);
+    return run_process(argv);
   }
 
   std::vector<std::string> lines_of(const std::string& name) {
@@ -169,6 +174,22 @@ TEST_F(ScriptRun, AnInterruptedSweepRequeuesItselfUpToTheLimitUnlessCancelled) {
   EXPECT_HAS(r.out, "cancelled with fracsweep slurm cancel");
   EXPECT_EQ(lines_of("scontrol.args").size(), 1u);
   EXPECT_FALSE(pwned());
+}
+
+TEST_F(ScriptRun, AnArrayTaskRunsItsShardAndRequeuesItselfOnly) {
+  const std::string log = (dir_.path() / "srun.args").string();
+  stub("srun", "for a in \"$@\"; do echo \"$a\" >> " + shell_quote(log) + "; done\nexit 3\n");
+  stub("scontrol", "echo \"$@\" >> " + shell_quote((dir_.path() / "scontrol.args").string()) + "\n");
+  SlurmOptions o;
+  o.array = 4;
+  EXPECT_HAS(batch_script(o, paths_), "#SBATCH --array=0-3\n");
+  const auto r = run(o, 0, "", {"SLURM_ARRAY_JOB_ID=40", "SLURM_ARRAY_TASK_ID=3"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(lines_of("srun.args"), (std::vector<std::string>{"--mpi=pmix", paths_.binary, "run",
+                                                             paths_.sweep, "--shard", "3/4"}));
+  EXPECT_EQ(lines_of("scontrol.args"), (std::vector<std::string>{"requeue 40_3"}));
+  const auto cmd = sbatch_command(o, paths_, "/s.sh");
+  EXPECT_EQ(cmd.at(2), "--output=" + paths_.output + "/slurm/slurm-%A_%a.log");
 }
 
 TEST_F(ScriptRun, UsrOneAndTermReachTheStepAndAreToldApart) {

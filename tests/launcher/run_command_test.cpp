@@ -202,6 +202,32 @@ TEST(RunCommandFailures, UnderSlurmTheLedgerRecordsSlurmsJobId) {
   for (const auto& rec : records) EXPECT_EQ(rec.slurm_job, "4242");
 }
 
+TEST(RunCommandFailures, ShardsRunSideBySideAndShareTheLedger) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 1));
+  // Shard 0 is still running while shard 1 starts: separate locks.
+  testing::CommandResult second;
+  const auto first = run_fracsweep({"run", sweep, "--shard", "0/2"}, [&](int) {
+    while (!fs::exists(sweeps::ledger_path(out.string())))
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    second = run_fracsweep({"run", sweep, "--shard", "1/2"});
+  });
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_HAS(second.err, "shard 1 of 2");
+  const auto counts = finished_counts(out);
+  EXPECT_EQ(counts.size(), 4u);
+  for (const auto& [name, n] : counts) EXPECT_EQ(n, 1) << name;
+  // Jobs 0 and 2 (sweep order: tsccn/repeat0, resnet/repeat0) were shard 0's.
+  EXPECT_HAS(first.err, "start tsccn/repeat0/seed1");
+  EXPECT_HAS(first.err, "start resnet/repeat0/seed1");
+  EXPECT_HAS(second.err, "start tsccn/repeat1/seed1");
+  const auto bad = run_fracsweep({"run", sweep, "--shard", "2/2"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_HAS(bad.err, "--shard '2/2' is not I/K");
+}
+
 TEST(RunCommandFailures, RanksThatCannotFormGroupsAreBadInput) {
   TempDir dir;
   const std::string sweep = dir.write("sweep.yaml", mini_sweep(dir.path() / "out", 1));
