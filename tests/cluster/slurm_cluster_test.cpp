@@ -1,7 +1,8 @@
-// A sweep through a real single-node SLURM (tests/cluster/local_slurm.sh):
+// Sweeps through a real single-node SLURM (tests/cluster/local_slurm.sh):
 // submitted with `fracsweep slurm submit`, preempted mid-way with USR1 to the
 // batch shell, requeued by its script, and finished with every job finished
-// exactly once. Skipped (never passed) where SLURM cannot start.
+// exactly once; then a job array of two tasks shares another sweep. Skipped
+// (never passed) where SLURM cannot start.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -34,6 +35,9 @@ std::map<std::string, int> finished_counts(const fs::path& out) {
   return n;
 }
 
+std::string slurm_logs(const fs::path& out);
+void array_of_two_tasks(const testing::TempDir& dir);
+
 class LocalSlurm : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -56,7 +60,7 @@ class LocalSlurm : public ::testing::Test {
   bool started_ = false;
 };
 
-TEST_F(LocalSlurm, APreemptedSweepIsRequeuedAndFinishesEveryJobOnce) {
+TEST_F(LocalSlurm, APreemptedSweepIsRequeuedAndAnArrayOfTwoTasksSharesASweep) {
   const fs::path out = dir_.path() / "out dir";
   const std::string sweep = dir_.write(
       "sweep.yaml",
@@ -84,7 +88,7 @@ TEST_F(LocalSlurm, APreemptedSweepIsRequeuedAndFinishesEveryJobOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const std::string log = core::read_file((out / "slurm" / ("slurm-" + id + ".log")).string());
   const auto counts = finished_counts(out);
-  ASSERT_EQ(counts.size(), 4u) << log;
+  ASSERT_EQ(counts.size(), 4u) << slurm_logs(out);
   for (const auto& [name, n] : counts) EXPECT_EQ(n, 1) << name;
   EXPECT_HAS(log, "time limit near (USR1)");
   EXPECT_HAS(log, "requeueing (requeue 1 of 10)");
@@ -97,10 +101,23 @@ TEST_F(LocalSlurm, APreemptedSweepIsRequeuedAndFinishesEveryJobOnce) {
   const auto status = testing::run_fracsweep({"slurm", "status", out.string()});
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_HAS(status.out, "SLURM jobs " + id);
+
+  array_of_two_tasks(dir_);
 }
 
-TEST_F(LocalSlurm, AnArrayOfTwoTasksSharesTheSweepAndTheLedger) {
-  const fs::path out = dir_.path() / "out";
+// Every log SLURM wrote for the sweep, for failure messages.
+std::string slurm_logs(const fs::path& out) {
+  std::string text;
+  if (!fs::exists(out / "slurm")) return text;
+  for (const auto& e : fs::directory_iterator(out / "slurm"))
+    if (e.path().extension() == ".log")
+      text += "--- " + e.path().string() + "\n" + core::read_file(e.path().string());
+  return text;
+}
+
+// One cluster for both scenarios: two at once on one host (ctest -j) slow each other down.
+void array_of_two_tasks(const testing::TempDir& dir_) {
+  const fs::path out = dir_.path() / "out-array";
   const std::string sweep = dir_.write(
       "sweep.yaml",
       "name: slurm-array\noutput: '" + out.string() + "'\npreset: tiny\n"
@@ -116,11 +133,11 @@ TEST_F(LocalSlurm, AnArrayOfTwoTasksSharesTheSweepAndTheLedger) {
   ASSERT_EQ(submitted.exit_code, 0) << submitted.err << submitted.out;
   EXPECT_HAS(submitted.out, "in each of 2 array tasks");
   const std::string id = submitted.out.substr(20, submitted.out.find(' ', 20) - 20);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
   while (finished_counts(out).size() < 4 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const auto counts = finished_counts(out);
-  ASSERT_EQ(counts.size(), 4u);
+  ASSERT_EQ(counts.size(), 4u) << slurm_logs(out);
   for (const auto& [name, n] : counts) EXPECT_EQ(n, 1) << name;
   std::set<std::string> tasks;
   core::Logger quiet(core::LogLevel::kOff);
