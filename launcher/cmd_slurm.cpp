@@ -7,7 +7,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "cluster/process.h"
+#include "core/process.h"
 #include "cluster/shell.h"
 #include "cluster/slurm_script.h"
 #include "core/error.h"
@@ -106,7 +106,7 @@ int submit(const Args& args) {
   fs::remove(cluster::cancel_marker(p.output));
   core::write_file_atomic(script_path, script);
   fs::permissions(script_path, fs::perms::owner_exec, fs::perm_options::add);
-  const cluster::ProcessResult r = cluster::run_process(command);
+  const core::ProcessResult r = core::run_process(command);
   CHECK_OR_THROW(core::ClusterError, r.exit_code == 0, "sbatch failed (exit code ", r.exit_code,
                  "): ", r.err.empty() ? r.out : r.err);
   const std::string id = r.out.substr(0, r.out.find_first_of(";\n"));
@@ -138,7 +138,7 @@ int status(const Args& args) {
                  "fracsweep slurm submit SWEEP.yaml");
   std::string list;
   for (const std::string& id : ids) list += (list.empty() ? "" : ",") + id;
-  const auto queue = cluster::run_process({"squeue", "-h", "-j", list, "-o", "%i %T %M %l %R"});
+  const auto queue = core::run_process({"squeue", "-h", "-j", list, "-o", "%i %T %M %l %R"});
   std::cout << "SLURM jobs " << list << ":\n";
   if (queue.exit_code == 0 && !queue.out.empty()) {
     std::cout << queue.out;
@@ -146,7 +146,7 @@ int status(const Args& args) {
     std::cout << "  none in the queue now" << (queue.exit_code ? " (squeue: " + queue.err + ")" : "")
               << "\n";
   }
-  const auto acct = cluster::run_process({"sacct", "-n", "-X", "-P", "-j", list, "-o",
+  const auto acct = core::run_process({"sacct", "-n", "-X", "-P", "-j", list, "-o",
                                           "JobID,State,Elapsed,ExitCode"});
   if (acct.exit_code == 0 && !acct.out.empty()) std::cout << "accounting:\n" << acct.out;
   std::cout << "\n";
@@ -178,7 +178,7 @@ int cancel(const Args& args) {
   // TERM to the batch shell: it forwards it to the step, whose ranks checkpoint.
   std::vector<std::string> command = {"scancel", "--signal=TERM", "--batch"};
   command.insert(command.end(), ids.begin(), ids.end());
-  const auto r = cluster::run_process(command);
+  const auto r = core::run_process(command);
   std::cout << "asked SLURM jobs";
   for (const auto& id : ids) std::cout << " " << id;
   std::cout << " to stop (they checkpoint and are not requeued)"

@@ -21,6 +21,7 @@ int run_bench(const Args& args);
 int run_inspect(const Args& args);
 int run_metrics(const Args& args);
 int run_plan(const Args& args);
+int run_report(const Args& args);
 int run_status(const Args& args);
 int run_run(const Args& args);
 int run_slurm(const Args& args);

@@ -31,6 +31,8 @@ constexpr Command kCommands[] = {
      fracsweep::launcher::run_metrics},
     {"plan", "expand a sweep file (plan SWEEP.yaml): its jobs, ids and how many are done",
      fracsweep::launcher::run_plan},
+    {"report", "a sweep's paper table, tests, curves and HTML page (report OUT_DIR)",
+     fracsweep::launcher::run_report},
     {"run", "run a whole sweep on the ranks of an MPI job ([mpirun -np N] run SWEEP.yaml)",
      fracsweep::launcher::run_run},
     {"slurm", "run a sweep as a SLURM batch job: slurm submit SWEEP.yaml | status DIR | cancel DIR",

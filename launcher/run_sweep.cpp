@@ -354,6 +354,9 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
                          &finished_before, &failed_skipped);
       auto manifest = sweeps::make_manifest(sweep, mpi.world_size(), setup.ranks_per_job);
       sweeps::write_manifest(sweep.output, manifest);
+      // The sweep file as it was run, for reports: the original may be edited or moved later.
+      if (!sweep.path.empty())
+        core::write_file_atomic(sweep.output + "/sweep.yaml", core::read_file(sweep.path));
       book.emplace(sweep, std::move(manifest), std::move(records), log);
     } catch (const core::ConfigError& e) {
       code = kExitBadInput;

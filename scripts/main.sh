@@ -17,3 +17,6 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY
 mpirun --oversubscribe -np "$np" build/fracsweep run examples/sweeps/tsccn-table3-tiny.yaml
 echo
 build/fracsweep status runs/tsccn-table3-tiny
+echo
+echo "The paper's Table III, its tests, curves and an HTML page, from the predictions:"
+echo "  build/fracsweep report runs/tsccn-table3-tiny"

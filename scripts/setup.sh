@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ ccache pkg-config
           libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev libdeflate-dev libpng-dev
-          libboost-program-options-dev libfmt-dev libgtest-dev libyaml-cpp-dev
-          nlohmann-json3-dev slurm-wlm munge)
+          libboost-program-options-dev libboost-dev libfmt-dev libgtest-dev libyaml-cpp-dev
+          nlohmann-json3-dev slurm-wlm munge gnuplot-nox chromium)
 if [[ "${1:-}" == "--with-bench" ]]; then
   packages+=(python3-numpy python3-pandas python3-sklearn python3-h5py python3-torch)
 fi

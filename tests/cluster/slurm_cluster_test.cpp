@@ -12,7 +12,7 @@
 #include <set>
 #include <thread>
 
-#include "cluster/process.h"
+#include "core/process.h"
 #include "cluster/shell.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -21,6 +21,9 @@
 
 namespace fracsweep::cluster {
 namespace {
+
+using core::ProcessResult;
+using core::run_process;
 
 namespace fs = std::filesystem;
 

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "cluster/process.h"
+#include "core/process.h"
 #include "cluster/shell.h"
 #include "core/error.h"
 #include "core/fs.h"
@@ -16,6 +16,9 @@
 
 namespace fracsweep::cluster {
 namespace {
+
+using core::ProcessResult;
+using core::run_process;
 
 namespace fs = std::filesystem;
 

@@ -1,5 +1,5 @@
 // See process.h.
-#include "cluster/process.h"
+#include "core/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -15,14 +15,14 @@
 
 extern char** environ;
 
-namespace fracsweep::cluster {
+namespace fracsweep::core {
 
 ProcessResult run_process(const std::vector<std::string>& argv) {
   CHECK_OR_THROW(core::InternalError, !argv.empty(), "run_process needs a program");
   int out_pipe[2], err_pipe[2];
-  CHECK_OR_THROW(core::ClusterError, ::pipe2(out_pipe, O_CLOEXEC) == 0, "pipe: ", std::strerror(errno));
+  CHECK_OR_THROW(core::IoError, ::pipe2(out_pipe, O_CLOEXEC) == 0, "pipe: ", std::strerror(errno));
   core::UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
-  CHECK_OR_THROW(core::ClusterError, ::pipe2(err_pipe, O_CLOEXEC) == 0, "pipe: ", std::strerror(errno));
+  CHECK_OR_THROW(core::IoError, ::pipe2(err_pipe, O_CLOEXEC) == 0, "pipe: ", std::strerror(errno));
   core::UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
 
   posix_spawn_file_actions_t actions;
@@ -35,8 +35,8 @@ ProcessResult run_process(const std::vector<std::string>& argv) {
   pid_t pid = 0;
   const int rc = ::posix_spawnp(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  CHECK_OR_THROW(core::ClusterError, rc == 0, argv[0], ": cannot run it: ", std::strerror(rc),
-                 rc == ENOENT ? " (is SLURM installed and on PATH?)" : "");
+  CHECK_OR_THROW(core::IoError, rc == 0, argv[0], ": cannot run it: ", std::strerror(rc),
+                 rc == ENOENT ? " (is it installed and on PATH?)" : "");
   out_w.close();  // the child holds its own copies; EOF comes when it exits
   err_w.close();
 
@@ -67,4 +67,4 @@ ProcessResult run_process(const std::vector<std::string>& argv) {
   return result;
 }
 
-}  // namespace fracsweep::cluster
+}  // namespace fracsweep::core

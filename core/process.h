@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace fracsweep::cluster {
+namespace fracsweep::core {
 
 struct ProcessResult {
   int exit_code = -1;  // 128 + signal when killed by one
@@ -12,8 +12,8 @@ struct ProcessResult {
 };
 
 // Runs argv[0] (looked up in PATH) with argv, waits for it, and returns its
-// exit code and output. Throws core::ClusterError when it cannot be started
-// (e.g. "sbatch: not found: is SLURM installed and on PATH?").
+// exit code and output. Throws core::IoError when it cannot be started
+// (e.g. "sbatch: not found: is it installed and on PATH?").
 ProcessResult run_process(const std::vector<std::string>& argv);
 
-}  // namespace fracsweep::cluster
+}  // namespace fracsweep::core

@@ -1,0 +1,81 @@
+// `fracsweep report OUT_DIR`: the paper's table, significance tests, curves and an HTML page of
+// a sweep, recomputed from its jobs' predictions. Only reads the sweep's folder (and writes the
+// report folder), so it runs while the sweep is still going, on what has finished.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "core/error.h"
+#include "launcher/cli.h"
+#include "launcher/commands.h"
+#include "sweeps/report.h"
+
+namespace fracsweep::launcher {
+namespace {
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s + ",") {
+    if (c == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_report(const Args& args) {
+  namespace po = boost::program_options;
+  std::string dir, formats = "md,latex,csv,html", out, table, baseline;
+  double alpha = 0.05;
+  po::options_description options(
+      "usage: fracsweep report OUT_DIR [options]\n\n"
+      "Writes a sweep's results in the shape of its paper's table (mean ± std over folds x\n"
+      "seeds, best per column in bold, second underlined), paired t-tests and DeLong tests\n"
+      "against the best row, ROC / precision-recall / training curves (gnuplot, SVG and PNG)\n"
+      "and one self-contained HTML page, and prints the table. Metrics are recomputed from\n"
+      "each job's predictions_test.csv. An unfinished sweep is reported on what has finished,\n"
+      "with the missing jobs named per row.\n\noptions");
+  options.add_options()("help,h", "print this help")(
+      "format", po::value(&formats)->default_value(formats),
+      "comma-separated: md, latex, csv, html")(
+      "out", po::value(&out), "where to write (default: OUT_DIR/report)")(
+      "table", po::value(&table),
+      "the table's shape: tsccn-1, tsccn-2, tsccn-3, aasn-1, aasn-2 (default: inferred from "
+      "the predictions and the variants)")(
+      "baseline", po::value(&baseline), "aasn-2: the row gains are measured from (default: the first)")(
+      "alpha", po::value(&alpha)->default_value(alpha), "significance level of the † marks")(
+      "no-curves", "skip the curves (no gnuplot needed)");
+  po::variables_map vm;
+  if (!parse_with_positional(args, options, dir, "fracsweep report OUT_DIR", &vm)) return kExitOk;
+  CHECK_OR_THROW(core::ConfigError, alpha > 0 && alpha < 1, "--alpha ", alpha,
+                 " is not a level: give a number between 0 and 1, e.g. 0.05");
+  if (out.empty()) out = dir + "/report";
+
+  const sweeps::SweepResults results = sweeps::collect_results(dir);
+  const sweeps::Report report = sweeps::build_report(results, {table, baseline, alpha});
+  sweeps::WriteOptions write;
+  write.formats = split_commas(formats);
+  write.curves = !vm.count("no-curves");
+  const std::vector<std::string> files = sweeps::write_report(results, report, out, write);
+
+  std::cout << metrics::to_markdown(report.table) << "\n"
+            << metrics::to_markdown(report.significance);
+  if (!report.missing.empty()) {
+    std::cout << "\nMissing jobs:\n";
+    for (const std::string& m : report.missing) std::cout << "  " << m << "\n";
+  }
+  std::cout << "\nWrote " << files.size() << " files to " << out << "/";
+  for (const char* name : {"table.tex", "table.csv", "report.html"})
+    for (const std::string& f : files)
+      if (f == out + "/" + name) std::cout << " " << name;
+  if (write.curves) std::cout << " curves/";
+  std::cout << "\n";
+  return kExitOk;
+}
+
+}  // namespace fracsweep::launcher

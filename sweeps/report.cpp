@@ -1,0 +1,499 @@
+// See report.h.
+#include "sweeps/report.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "metrics/aggregate.h"
+#include "metrics/stats.h"
+#include "sweeps/ledger.h"
+
+namespace fracsweep::sweeps {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::set<std::string> kTable1Baselines = {"resnet18", "rs",       "cb-rw",  "smote",
+                                                "ldam",     "ldam-drw", "pc-net", "sdl-net"};
+const char* kDataSizeKey = "data.subset";
+
+bool is_part(const std::string& s) {
+  return (s.rfind("repeat", 0) == 0 && s.size() > 6) || (s.rfind("fold", 0) == 0 && s.size() > 4);
+}
+
+std::vector<std::string> split_path(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == '/') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+// A job's name is "<variant>/<part>/<seed>[/<key>=<value>...]" (sweep.h).
+void parse_name(ReportJob& j) {
+  const std::string& name = j.job.name;
+  const std::string prefix = j.job.variant + "/";
+  CHECK_OR_THROW(core::ConfigError, name.rfind(prefix, 0) == 0, "job '", name,
+                 "' does not start with its variant '", j.job.variant,
+                 "': the manifest is not one fracsweep wrote");
+  const std::vector<std::string> parts = split_path(name.substr(prefix.size()));
+  CHECK_OR_THROW(core::ConfigError, parts.size() >= 2 && is_part(parts[0]) &&
+                                        parts[1].rfind("seed", 0) == 0,
+                 "job '", name, "' is not named <variant>/<repeatR|foldF>/seed<S>[/key=value...]");
+  j.part = parts[0];
+  j.seed = parts[1];
+  for (size_t i = 2; i < parts.size(); ++i) j.hparams += (i > 2 ? "/" : "") + parts[i];
+}
+
+std::map<std::string, std::string> hparam_map(const std::string& hparams) {
+  std::map<std::string, std::string> out;
+  if (hparams.empty()) return out;
+  for (const std::string& kv : split_path(hparams)) {
+    const size_t eq = kv.find('=');
+    out[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+  }
+  return out;
+}
+
+std::string data_size_name(const std::string& value) {
+  const double v = std::stod(value);
+  if (v == 0.25) return "Quarter";
+  if (v == 0.5) return "Half";
+  if (v == 1.0) return "Full";
+  return fmt::format("{:g}%", 100 * v);
+}
+
+// The row of a job and its group: in Table II the data size is the group, not the row.
+std::pair<std::string, std::string> row_and_group(const ReportJob& j, bool by_data_size) {
+  std::string row = j.job.variant, rest, group;
+  for (const auto& [k, v] : hparam_map(j.hparams)) {
+    if (by_data_size && k == kDataSizeKey) {
+      group = data_size_name(v);
+      continue;
+    }
+    rest += (rest.empty() ? "" : ", ") + k + "=" + v;
+  }
+  if (!rest.empty()) row += " (" + rest + ")";
+  return {row, group};
+}
+
+std::vector<nlohmann::json> read_log(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    // A torn last line (a crash mid-write) is dropped: the log is for curves only.
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+struct ColumnSpec {
+  std::string key, text, latex;
+};
+
+std::vector<ColumnSpec> columns_of(const std::string& kind) {
+  const std::vector<ColumnSpec> headline = {{"aSE", "aSE (%)", "aSE(\\%)"},
+                                            {"aSP", "aSP (%)", "aSP(\\%)"},
+                                            {"aAUC", "aAUC (%)", "aAUC(\\%)"},
+                                            {"mAP", "mAP (%)", "mAP(\\%)"}};
+  if (kind == "tsccn-1") {
+    std::vector<ColumnSpec> out;
+    for (int k = 0; k < 3; ++k) {
+      out.push_back({fmt::format("SE_{}", k), fmt::format("SE_{}", k), fmt::format("$SE_{}$", k)});
+      out.push_back({fmt::format("SP_{}", k), fmt::format("SP_{}", k), fmt::format("$SP_{}$", k)});
+    }
+    out.insert(out.end(), headline.begin(), headline.end());
+    return out;
+  }
+  if (kind == "tsccn-2" || kind == "tsccn-3") return headline;
+  return {{"AUC", "AUC (%)", "AUC(\\%)"},
+          {"AP", "AP (%)", "AP(\\%)"},
+          {"recall@fp=0.01", "Recall@FP=1% (%)", "Recall$_{FP=1\\%}$(\\%)"},
+          {"recall@fp=0.1", "Recall@FP=10% (%)", "Recall$_{FP=10\\%}$(\\%)"}};
+}
+
+std::string title_of(const std::string& kind, const std::string& sweep) {
+  if (kind == "tsccn-1") return "Table I. Competing methods (" + sweep + ")";
+  if (kind == "tsccn-2") return "Table II. Amount of training data (" + sweep + ")";
+  if (kind == "tsccn-3") return "Table III. Ablation study (" + sweep + ")";
+  if (kind == "aasn-1") return "Table 1. Classification and localization (" + sweep + ")";
+  return "Table 2. Ablation study, gain over the baseline in parentheses (" + sweep + ")";
+}
+
+// A job's metrics, recomputed from its predictions.
+metrics::MetricValues job_metrics(const ReportJob& j) {
+  return metrics::compute_metrics(j.test, 0.5, j.dir + "/predictions_test.csv");
+}
+
+std::optional<double> find_value(const metrics::MetricValues& values, const std::string& key) {
+  for (const auto& [k, v] : values)
+    if (k == key) return v;
+  return std::nullopt;
+}
+
+std::string format_p(double p) {
+  if (!std::isfinite(p)) return "-";
+  return p < 0.001 ? "<0.001" : fmt::format("{:.3f}", p);
+}
+
+// Per sample id, the mean score of column `col` over the given jobs (one fold, many seeds).
+std::map<std::string, std::pair<double, int>> pooled_scores(const SweepResults& r,
+                                                            const std::vector<size_t>& jobs,
+                                                            int col, int positive_class) {
+  std::map<std::string, std::pair<double, int>> sum;  // id -> (sum, count); label in .second sign
+  std::map<std::string, std::pair<double, int>> out;
+  std::map<std::string, int> label;
+  for (size_t idx : jobs) {
+    const metrics::Predictions& p = r.jobs[idx].test;
+    for (size_t i = 0; i < p.size(); ++i) {
+      auto& s = sum[p.ids[i]];
+      s.first += p.row(i)[col];
+      ++s.second;
+      label[p.ids[i]] = p.label[i] == positive_class ? 1 : 0;
+    }
+  }
+  for (const auto& [id, s] : sum) out[id] = {s.first / s.second, label[id]};
+  return out;
+}
+
+}  // namespace
+
+SweepResults collect_results(const std::string& dir) {
+  SweepResults out;
+  out.dir = dir;
+  out.manifest = read_manifest(dir);
+  const fs::path copy = fs::path(dir) / "sweep.yaml";
+  if (fs::exists(copy))
+    out.sweep_text = core::read_file(copy.string());
+  else if (!out.manifest.sweep_file.empty() && fs::exists(out.manifest.sweep_file))
+    out.sweep_text = core::read_file(out.manifest.sweep_file);
+
+  const fs::path ledger_path = fs::path(dir) / std::string(kLedgerFileName);
+  const bool have_ledger = fs::exists(ledger_path);
+  std::map<std::string, LedgerEvent> latest;
+  if (have_ledger) {
+    core::Logger quiet(core::LogLevel::kError);
+    for (const LedgerRecord& rec : read_ledger(ledger_path.string(), quiet))
+      latest[rec.job] = rec.event;
+  }
+  for (const ManifestJob& mj : out.manifest.jobs) {
+    ReportJob j;
+    j.job = mj;
+    j.dir = (fs::path(dir) / mj.name).string();
+    parse_name(j);
+    const fs::path folder(j.dir);
+    if (fs::exists(folder / "config.yaml")) {
+      try {
+        const YAML::Node config = YAML::LoadFile((folder / "config.yaml").string());
+        if (config["model"] && config["model"]["variant"])
+          j.model_variant = config["model"]["variant"].as<std::string>();
+      } catch (const YAML::Exception&) {
+        // The variant only helps to pick a table; a damaged config is not a reason to stop.
+      }
+    }
+    const bool files = fs::exists(folder / "predictions_test.csv");
+    const auto it = latest.find(mj.id);
+    j.finished = files && (have_ledger ? it != latest.end() && it->second == LedgerEvent::kFinished
+                                       : fs::exists(folder / "metrics.json"));
+    if (j.finished) {
+      j.test = metrics::read_predictions((folder / "predictions_test.csv").string());
+      j.log = read_log((folder / "log.jsonl").string());
+    }
+    out.jobs.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::string infer_table(const SweepResults& r) {
+  const ReportJob* any = nullptr;
+  bool data_size = false, baseline = false, ablation = false;
+  std::set<std::string> subsets;
+  for (const ReportJob& j : r.jobs) {
+    if (j.finished && !any) any = &j;
+    const auto h = hparam_map(j.hparams);
+    if (h.count(kDataSizeKey)) subsets.insert(h.at(kDataSizeKey));
+    if (kTable1Baselines.count(j.model_variant) || kTable1Baselines.count(j.job.variant))
+      baseline = true;
+    std::string lower = j.job.variant;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    for (const std::string& token : split_path(lower + "/")) {
+      std::string t;
+      for (char c : token + "-") {
+        if (c == '-' || c == '+' || c == '_' || c == ' ') {
+          if (t == "ff" || t == "fa" || t == "cl") ablation = true;
+          t.clear();
+        } else {
+          t += c;
+        }
+      }
+    }
+  }
+  data_size = subsets.size() > 1;
+  CHECK_OR_THROW(core::ConfigError, any != nullptr, r.dir,
+                 ": no job has finished yet, so there is nothing to report; run the sweep first "
+                 "(fracsweep status ", r.dir, " shows where it stands)");
+  if (any->test.kind == metrics::PredictionKind::kMulticlass)
+    return data_size ? "tsccn-2" : baseline ? "tsccn-1" : "tsccn-3";
+  return ablation ? "aasn-2" : "aasn-1";
+}
+
+Report build_report(const SweepResults& r, const ReportOptions& options) {
+  static const std::set<std::string> kKinds = {"tsccn-1", "tsccn-2", "tsccn-3", "aasn-1",
+                                               "aasn-2"};
+  Report out;
+  out.table_kind = options.table.empty() ? infer_table(r) : options.table;
+  CHECK_OR_THROW(core::ConfigError, kKinds.count(out.table_kind), "unknown table '",
+                 out.table_kind, "': use tsccn-1, tsccn-2, tsccn-3, aasn-1 or aasn-2");
+  const bool tsccn = out.table_kind.rfind("tsccn", 0) == 0;
+  for (const ReportJob& j : r.jobs) {
+    if (!j.finished) continue;
+    const bool multiclass = j.test.kind == metrics::PredictionKind::kMulticlass;
+    CHECK_OR_THROW(core::ConfigError, multiclass == tsccn, "table ", out.table_kind, " needs ",
+                   tsccn ? "three-class (vertebra)" : "binary (pelvis)", " predictions, but ",
+                   j.dir, "/predictions_test.csv has ",
+                   multiclass ? "multi-class" : "binary", " ones");
+  }
+  const bool by_size = out.table_kind == "tsccn-2";
+
+  // Rows and groups in the order the sweep file lists them.
+  std::vector<std::string> row_order, group_order;
+  std::map<std::string, std::vector<size_t>> all_jobs;  // row key -> indices
+  std::map<std::string, std::string> group_of;
+  for (size_t i = 0; i < r.jobs.size(); ++i) {
+    auto [row, group] = row_and_group(r.jobs[i], by_size);
+    const std::string key = group + "\x1f" + row;
+    if (!all_jobs.count(key)) row_order.push_back(key);
+    if (std::find(group_order.begin(), group_order.end(), group) == group_order.end())
+      group_order.push_back(group);
+    all_jobs[key].push_back(i);
+    group_of[key] = group;
+  }
+  std::stable_sort(row_order.begin(), row_order.end(), [&](const auto& a, const auto& b) {
+    const auto ga = std::find(group_order.begin(), group_order.end(), group_of[a]);
+    const auto gb = std::find(group_order.begin(), group_order.end(), group_of[b]);
+    return ga < gb;
+  });
+
+  const std::vector<ColumnSpec> cols = columns_of(out.table_kind);
+  metrics::ResultTable& t = out.table;
+  t.id = out.table_kind;
+  t.title = title_of(out.table_kind, r.manifest.name);
+  if (by_size) t.group_header = "Data size";
+  for (const ColumnSpec& c : cols) t.columns.push_back({c.key, c.text, c.latex});
+
+  // Per row: per finished job its recomputed metrics, keyed by its pairing (split and seed).
+  std::vector<std::map<std::string, metrics::MetricValues>> row_values;
+  for (const std::string& key : row_order) {
+    const std::vector<size_t>& idx = all_jobs[key];
+    metrics::TableRow row;
+    row.method = key.substr(key.find('\x1f') + 1);
+    row.group = group_of[key];
+    row.jobs = static_cast<int>(idx.size());
+    std::map<std::string, metrics::MetricValues> values;
+    std::vector<size_t> finished;
+    std::vector<std::string> missing;
+    for (size_t i : idx) {
+      if (r.jobs[i].finished) {
+        values[r.jobs[i].part + "/" + r.jobs[i].seed] = job_metrics(r.jobs[i]);
+        finished.push_back(i);
+      } else {
+        missing.push_back(r.jobs[i].job.name);
+      }
+    }
+    row.finished = static_cast<int>(finished.size());
+    if (!missing.empty()) {
+      std::string names;
+      for (size_t m = 0; m < missing.size() && m < 5; ++m) names += (m ? ", " : "") + missing[m];
+      if (missing.size() > 5) names += fmt::format(", and {} more", missing.size() - 5);
+      out.missing.push_back(fmt::format("{}{}: {} of {} jobs missing: {}", row.method,
+                                        row.group.empty() ? "" : " (" + row.group + ")",
+                                        missing.size(), idx.size(), names));
+    }
+    for (const ColumnSpec& c : cols) {
+      metrics::TableCell cell;
+      std::vector<double> v;
+      for (const auto& [pair, mv] : values)
+        if (auto x = find_value(mv, c.key)) v.push_back(*x);
+      if (!v.empty()) cell.value = metrics::mean_std(v);
+      row.cells.push_back(cell);
+    }
+    const std::string label = row.method + (row.group.empty() ? "" : " (" + row.group + ")");
+    out.rows.push_back({label, finished});
+    t.rows.push_back(std::move(row));
+    row_values.push_back(std::move(values));
+  }
+
+  // AASN Table 2: each row's gain over the baseline row, in percentage points as printed.
+  if (out.table_kind == "aasn-2" && !t.rows.empty()) {
+    size_t base = 0;
+    if (!options.baseline.empty()) {
+      base = t.rows.size();
+      for (size_t i = 0; i < t.rows.size(); ++i)
+        if (t.rows[i].method == options.baseline) base = i;
+      CHECK_OR_THROW(core::ConfigError, base < t.rows.size(), "--baseline '", options.baseline,
+                     "' is not a row of the table");
+    }
+    for (size_t i = 0; i < t.rows.size(); ++i) {
+      if (i == base) continue;
+      for (size_t c = 0; c < cols.size(); ++c) {
+        const auto& a = t.rows[i].cells[c].value;
+        const auto& b = t.rows[base].cells[c].value;
+        if (!a || !b) continue;
+        const double gain = std::stod(metrics::percent(a->mean)) -
+                            std::stod(metrics::percent(b->mean));
+        t.rows[i].cells[c].gain = fmt::format("{:+.2f}%", gain);
+      }
+    }
+    t.footnotes.push_back("Gains in parentheses are over the baseline row, " +
+                          t.rows[base].method + ", in percentage points.");
+  }
+
+  metrics::rank_cells(t);
+
+  // Significance marks: each cell against its column's best in the same group, paired by
+  // (split, seed).
+  int tested = 0;
+  for (size_t c = 0; c < cols.size(); ++c) {
+    for (size_t i = 0; i < t.rows.size(); ++i) {
+      size_t best = t.rows.size();
+      for (size_t b = 0; b < t.rows.size(); ++b)
+        if (t.rows[b].group == t.rows[i].group && t.rows[b].cells[c].rank == 1) {
+          best = b;
+          break;
+        }
+      if (best == t.rows.size() || best == i || !t.rows[i].cells[c].value ||
+          t.rows[i].cells[c].rank == 1)
+        continue;
+      std::vector<double> a, b;
+      for (const auto& [pair, mv] : row_values[i]) {
+        const auto other = row_values[best].find(pair);
+        if (other == row_values[best].end()) continue;
+        const auto x = find_value(mv, cols[c].key), y = find_value(other->second, cols[c].key);
+        if (x && y) {
+          a.push_back(*x);
+          b.push_back(*y);
+        }
+      }
+      if (a.size() < 2) continue;
+      ++tested;
+      const metrics::PairedTTest test = metrics::paired_t_test(a, b);
+      t.rows[i].cells[c].significant = test.p < options.alpha;
+    }
+  }
+  t.footnotes.push_back(fmt::format(
+      "† differs from the column's best (bold) with p < {:g}: two-sided paired t-test over the "
+      "jobs of both rows with the same split and seed{}.",
+      options.alpha, tested == 0 ? "; no cell had the 2 pairs a test needs" : ""));
+  if (!out.missing.empty())
+    t.footnotes.push_back(fmt::format("Partial results: {} of the sweep's jobs are missing.",
+                                      [&] {
+                                        int m = 0;
+                                        for (const auto& row : t.rows) m += row.jobs - row.finished;
+                                        return m;
+                                      }()));
+
+  // The significance table: every row against the best row of the primary metric.
+  const std::string primary = tsccn ? "aAUC" : "AUC";
+  size_t primary_col = 0;
+  for (size_t c = 0; c < cols.size(); ++c)
+    if (cols[c].key == primary) primary_col = c;
+  const int classes = tsccn ? 3 : 1;
+  metrics::TextTable& s = out.significance;
+  s.id = out.table_kind + "-significance";
+  s.title = "Significance against the best row by " + primary;
+  s.header = {"Method", "Best", "Δ " + primary + " (pp)", "paired t: p (pairs)"};
+  for (int k = 0; k < classes; ++k)
+    s.header.push_back(tsccn ? fmt::format("DeLong AUC_{}: p (splits)", k) : "DeLong AUC: p (splits)");
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    size_t best = t.rows.size();
+    for (size_t b = 0; b < t.rows.size(); ++b)
+      if (t.rows[b].group == t.rows[i].group && t.rows[b].cells[primary_col].rank == 1) {
+        best = b;
+        break;
+      }
+    if (best == t.rows.size() || best == i || !t.rows[i].cells[primary_col].value) continue;
+    std::vector<std::string> line = {out.rows[i].first, out.rows[best].first};
+    line.push_back(fmt::format("{:+.2f}", 100 * (t.rows[i].cells[primary_col].value->mean -
+                                                  t.rows[best].cells[primary_col].value->mean)));
+    std::vector<double> a, b;
+    for (const auto& [pair, mv] : row_values[i]) {
+      const auto other = row_values[best].find(pair);
+      if (other == row_values[best].end()) continue;
+      a.push_back(*find_value(mv, primary));
+      b.push_back(*find_value(other->second, primary));
+    }
+    if (a.size() >= 2) {
+      const auto test = metrics::paired_t_test(a, b);
+      line.push_back(fmt::format("{} ({})", format_p(test.p), test.n));
+    } else {
+      line.push_back(fmt::format("- ({})", a.size()));
+    }
+    // DeLong per split on the scores averaged over seeds, then combined over splits.
+    std::map<std::string, std::vector<size_t>> parts_i, parts_b;
+    for (size_t idx : out.rows[i].second) parts_i[r.jobs[idx].part].push_back(idx);
+    for (size_t idx : out.rows[best].second) parts_b[r.jobs[idx].part].push_back(idx);
+    for (int k = 0; k < classes; ++k) {
+      std::vector<metrics::DelongResult> folds;
+      for (const auto& [part, jobs_i] : parts_i) {
+        const auto jb = parts_b.find(part);
+        if (jb == parts_b.end()) continue;
+        const int col = tsccn ? k : 0;
+        const auto si = pooled_scores(r, jobs_i, col, tsccn ? k : 1);
+        const auto sb = pooled_scores(r, jb->second, col, tsccn ? k : 1);
+        std::vector<double> x, y;
+        std::vector<uint8_t> pos;
+        for (const auto& [id, v] : si) {
+          const auto o = sb.find(id);
+          if (o == sb.end()) continue;
+          x.push_back(v.first);
+          y.push_back(o->second.first);
+          pos.push_back(static_cast<uint8_t>(v.second));
+        }
+        try {
+          folds.push_back(metrics::delong_test(x, y, pos));
+        } catch (const core::ConfigError&) {
+          // A split whose test set has fewer than 2 samples of a class cannot be tested.
+        }
+      }
+      if (folds.empty()) {
+        line.push_back("- (0)");
+        continue;
+      }
+      const size_t n = folds.size();
+      const auto combined = metrics::combine_delong(std::move(folds));
+      line.push_back(fmt::format("{} ({})", format_p(combined.p), n));
+    }
+    s.rows.push_back(std::move(line));
+  }
+  s.footnotes.push_back(
+      "paired t: two-sided paired t-test of " + primary +
+      " over the pairs of jobs of both rows with the same split and seed. DeLong: DeLong's test of "
+      "correlated AUCs" + std::string(tsccn ? " (class k against the rest)" : "") +
+      " on each split's test samples, scores averaged over seeds, combined over splits as "
+      "Σ Δ / √Σ var(Δ); the combination treats splits as independent, which holds for k-fold "
+      "test sets and makes p optimistic for repeated random splits, whose test sets overlap.");
+  return out;
+}
+
+}  // namespace fracsweep::sweeps

@@ -1,0 +1,91 @@
+// `fracsweep report`: a sweep's tables, significance tests and curves, from its job folders.
+//
+// Metrics are recomputed from each job's predictions_test.csv (never taken from
+// metrics.json or the ledger), so a new metric or a fixed formula needs no retraining.
+// A job counts when its folder has its predictions and the ledger's latest word on it is
+// "finished" (or, in a folder without a ledger, when its metrics.json exists); the others are
+// reported as missing, per row.
+//
+// Which paper table a sweep gets is inferred (see infer_table) or named:
+//   tsccn-1  TSCCN Table I: SE/SP per class, aSE, aSP, aAUC, mAP
+//   tsccn-2  TSCCN Table II: aSE, aSP, aAUC, mAP, rows grouped by data size (data.subset)
+//   tsccn-3  TSCCN Table III: aSE, aSP, aAUC, mAP
+//   aasn-1   AASN Table 1: AUC, AP, recall at FP ratio 1% and 10%
+//   aasn-2   AASN Table 2: the same, with each row's gain over the baseline row
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "metrics/predictions.h"
+#include "metrics/report.h"
+#include "metrics/table.h"
+#include "sweeps/status.h"
+
+namespace fracsweep::sweeps {
+
+// One job of the sweep as the report sees it.
+struct ReportJob {
+  ManifestJob job;
+  std::string dir;            // its folder
+  std::string row;            // its table row: the variant, plus hyperparameters (not the group's)
+  std::string hparams;        // "data.subset=0.25/train.lr=0.001", "" without axes
+  std::string part;           // "repeat0" or "fold2": which split
+  std::string seed;           // "seed1"
+  std::string model_variant;  // model.variant of its config.yaml ("" when unknown)
+  bool finished = false;
+  metrics::Predictions test;        // when finished
+  std::vector<nlohmann::json> log;  // log.jsonl, one object per epoch
+};
+
+struct SweepResults {
+  std::string dir;
+  SweepManifest manifest;
+  std::string sweep_text;  // the sweep file: <dir>/sweep.yaml, else the manifest's path, else ""
+  std::vector<ReportJob> jobs;  // in the manifest's (the sweep file's) order
+};
+
+// Reads the manifest, the ledger and every job folder. Throws core::ConfigError when `dir` is
+// not a sweep's output folder or a finished job's predictions are not valid.
+SweepResults collect_results(const std::string& dir);
+
+// "tsccn-2" when the jobs vary data.subset; else "tsccn-1" when a row is a Table I baseline
+// (resnet18, rs, cb-rw, smote, ldam, ldam-drw, pc-net, sdl-net) and "tsccn-3" otherwise, for
+// three-class predictions; for binary (pelvis) predictions "aasn-2" when a row's name has the
+// ablation's components (ff, fa, cl, as in "ff-fa-cl"), else "aasn-1". Throws
+// core::ConfigError when no job has finished (nothing tells the task).
+std::string infer_table(const SweepResults& results);
+
+struct ReportOptions {
+  std::string table;     // "" to infer
+  std::string baseline;  // aasn-2's baseline row; "" for the first row
+  double alpha = 0.05;   // significance level of the marks
+};
+
+struct Report {
+  std::string table_kind;
+  metrics::ResultTable table;
+  metrics::TextTable significance;
+  std::vector<std::string> missing;  // "tsccn: 1 of 2 jobs missing: tsccn/repeat1/seed1"
+  // Per row, its finished jobs (indices into SweepResults::jobs), in table order.
+  std::vector<std::pair<std::string, std::vector<size_t>>> rows;
+};
+
+// Throws core::ConfigError on an unknown table name, a table that does not fit the
+// predictions (e.g. tsccn-1 on binary predictions), or an unknown baseline.
+Report build_report(const SweepResults& results, const ReportOptions& options);
+
+struct WriteOptions {
+  std::vector<std::string> formats = {"md", "latex", "csv", "html"};
+  bool curves = true;
+};
+
+// Writes table.{md,tex,csv}, significance.{md,tex,csv}, curves/*.{svg,png,dat,gp} and
+// report.html (as `formats` ask) into `out_dir`, and returns the files written.
+std::vector<std::string> write_report(const SweepResults& results, const Report& report,
+                                      const std::string& out_dir, const WriteOptions& options);
+
+}  // namespace fracsweep::sweeps

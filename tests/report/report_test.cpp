@@ -1,0 +1,310 @@
+// `fracsweep report` on a hand-made sweep folder: the aggregates against scikit-learn and SciPy
+// (tests/fixtures/report/expected.json), golden files per format, partial sweeps, table
+// inference, and the command end to end with its HTML page checked in headless Chromium.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/process.h"
+#include "sweeps/ledger.h"
+#include "sweeps/report.h"
+#include "test_util.h"
+
+namespace fracsweep::sweeps {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A copy of the hand-made folder, so tests may write into it.
+fs::path copy_fixture(const testing::TempDir& dir) {
+  const fs::path to = dir.path() / "run";
+  fs::copy(testing::fixture("report/tsccn-run"), to, fs::copy_options::recursive);
+  return to;
+}
+
+nlohmann::json expected() {
+  return nlohmann::json::parse(core::read_file(testing::fixture("report/expected.json")));
+}
+
+TEST(ReportFixture, AggregatesMatchScikitLearn) {
+  testing::TempDir dir;
+  const SweepResults r = collect_results(copy_fixture(dir).string());
+  const Report report = build_report(r, {});
+  EXPECT_EQ(report.table_kind, "tsccn-3");
+  const nlohmann::json want = expected();
+  // tsccn-3 has the four headline columns; check all ten through tsccn-1 as well.
+  for (const std::string kind : {"tsccn-3", "tsccn-1"}) {
+    const Report rep = build_report(r, {kind, "", 0.05});
+    ASSERT_EQ(rep.table.rows.size(), 3u);
+    for (const metrics::TableRow& row : rep.table.rows) {
+      const auto& v = want["variants"][row.method];
+      EXPECT_EQ(row.finished, v["finished"].get<int>()) << row.method;
+      EXPECT_EQ(row.jobs, 4);
+      for (size_t c = 0; c < rep.table.columns.size(); ++c) {
+        const std::string& key = rep.table.columns[c].key;
+        ASSERT_TRUE(row.cells[c].value) << row.method << " " << key;
+        EXPECT_NEAR(row.cells[c].value->mean, v["mean"][key].get<double>(), 1e-12)
+            << row.method << " " << key;
+        EXPECT_NEAR(row.cells[c].value->std, v["std"][key].get<double>(), 1e-12)
+            << row.method << " " << key;
+      }
+    }
+  }
+}
+
+TEST(ReportFixture, PartialSweepNamesTheMissingJobs) {
+  testing::TempDir dir;
+  const Report report = build_report(collect_results(copy_fixture(dir).string()), {});
+  ASSERT_EQ(report.missing.size(), 1u);
+  EXPECT_EQ(report.missing[0], "tsccn: 1 of 4 jobs missing: tsccn/repeat1/seed2");
+  EXPECT_EQ(report.table.rows[2].finished, 3);
+  bool noted = false;
+  for (const std::string& f : report.table.footnotes)
+    noted |= f.find("1 of the sweep's jobs are missing") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
+TEST(ReportFixture, LedgerDecidesWhatCounts) {
+  // With a ledger, a job whose latest record is a failure does not count even if files exist.
+  testing::TempDir dir;
+  const fs::path run = copy_fixture(dir);
+  const SweepResults before = collect_results(run.string());
+  {
+    core::Logger quiet(core::LogLevel::kError);
+    Ledger ledger(ledger_path(run.string()), quiet);
+    for (const ReportJob& j : before.jobs) {
+      LedgerRecord rec;
+      rec.job = j.job.id;
+      rec.name = j.job.name;
+      rec.event = j.job.name == "single-stream/repeat0/seed1" ? LedgerEvent::kFailed
+                                                              : LedgerEvent::kFinished;
+      rec.time = "2026-01-01T00:00:00.000Z";
+      if (rec.event == LedgerEvent::kFailed) rec.error = "x";
+      ledger.append(rec);
+    }
+  }
+  const Report report = build_report(collect_results(run.string()), {});
+  EXPECT_EQ(report.table.rows[0].finished, 3);
+  ASSERT_EQ(report.missing.size(), 2u);
+  EXPECT_EQ(report.missing[0], "single-stream: 1 of 4 jobs missing: single-stream/repeat0/seed1");
+}
+
+TEST(ReportFixture, SignificanceAgainstScipy) {
+  testing::TempDir dir;
+  const Report report = build_report(collect_results(copy_fixture(dir).string()), {});
+  const nlohmann::json want = expected()["ttest_aAUC_single_vs_two"];
+  // The best aAUC row is tsccn, so the table tests every row against it; the two-stream row
+  // against single-stream is checked through the one-column paired test of the † marks by
+  // making two-stream the best: drop tsccn.
+  testing::TempDir dir2;
+  const fs::path run = copy_fixture(dir2);
+  fs::remove_all(run / "tsccn");
+  const Report two = build_report(collect_results(run.string()), {"", "", 0.2});
+  ASSERT_EQ(two.significance.rows.size(), 1u);
+  EXPECT_EQ(two.significance.rows[0][0], "single-stream");
+  EXPECT_EQ(two.significance.rows[0][1], "two-stream");
+  char p[32];
+  std::snprintf(p, sizeof p, "%.3f (4)", want["p"].get<double>());
+  EXPECT_EQ(two.significance.rows[0][3], p);
+  // p ~ 0.108: significant at 0.2, the † sits on the single-stream aAUC cell.
+  const size_t aauc = 2;
+  EXPECT_EQ(two.table.columns[aauc].key, "aAUC");
+  EXPECT_EQ(two.table.rows[0].cells[aauc].significant, want["p"].get<double>() < 0.2);
+  const Report strict = build_report(collect_results(run.string()), {"", "", 0.05});
+  EXPECT_FALSE(strict.table.rows[0].cells[aauc].significant);
+  EXPECT_EQ(report.significance.header.size(), 7u);  // + DeLong per class
+}
+
+std::string golden_path(const std::string& name) { return testing::fixture("report/golden/" + name); }
+
+TEST(ReportGolden, EveryFormatMatchesItsGoldenFile) {
+  testing::TempDir dir;
+  const fs::path run = copy_fixture(dir);
+  const SweepResults r = collect_results(run.string());
+  const Report report = build_report(r, {});
+  WriteOptions w;
+  w.curves = false;
+  w.formats = {"md", "latex", "csv"};
+  const std::string out = (dir.path() / "report").string();
+  write_report(r, report, out, w);
+  // The table also in Table I's shape, whose per-class columns Table III lacks.
+  const Report table1 = build_report(r, {"tsccn-1", "", 0.05});
+  const bool update = std::getenv("FRACSWEEP_UPDATE_GOLDEN") != nullptr;
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const char* name : {"table.md", "table.tex", "table.csv", "significance.md",
+                           "significance.tex", "significance.csv"})
+    files.push_back({name, core::read_file(out + "/" + name)});
+  files.push_back({"table1.tex", metrics::to_latex(table1.table)});
+  files.push_back({"table1.md", metrics::to_markdown(table1.table)});
+  for (const auto& [name, text] : files) {
+    if (update) {
+      fs::create_directories(fs::path(golden_path(name)).parent_path());
+      core::write_file_atomic(golden_path(name), text);
+      continue;
+    }
+    ASSERT_TRUE(fs::exists(golden_path(name)))
+        << name << ": no golden file; run with FRACSWEEP_UPDATE_GOLDEN=1 to write it";
+    EXPECT_EQ(text, core::read_file(golden_path(name))) << name << " differs from its golden file";
+  }
+}
+
+// In-memory sweeps for inference and the other table shapes.
+ReportJob job(const std::string& variant, const std::string& rest, int quality,
+              bool binary = false) {
+  ReportJob j;
+  j.job.variant = variant;
+  j.job.name = variant + "/" + rest;
+  j.job.id = j.job.name;
+  j.dir = "mem/" + j.job.name;
+  const size_t s1 = rest.find('/');
+  j.part = rest.substr(0, s1);
+  const size_t s2 = rest.find('/', s1 + 1);
+  j.seed = rest.substr(s1 + 1, s2 == std::string::npos ? std::string::npos : s2 - s1 - 1);
+  if (s2 != std::string::npos) j.hparams = rest.substr(s2 + 1);
+  j.finished = true;
+  metrics::Predictions& p = j.test;
+  p.kind = binary ? metrics::PredictionKind::kBinary : metrics::PredictionKind::kMulticlass;
+  p.num_classes = binary ? 2 : 3;
+  p.patient_names = {"P0"};
+  const int n = 30;
+  for (int i = 0; i < n; ++i) {
+    const int label = binary ? i % 2 : i % 3;
+    p.ids.push_back("s" + std::to_string(i));
+    p.patient.push_back(0);
+    p.label.push_back(label);
+    // Higher quality: the true class gets more of the score; a sample-dependent wobble keeps
+    // the rankings from being perfect.
+    const double wobble = ((i * 7 + quality * 3 + static_cast<int>(j.seed.back())) % 11) / 11.0;
+    if (binary) {
+      p.scores.push_back(label == 1 ? 0.3 + 0.05 * quality + 0.4 * wobble : 0.6 * wobble);
+    } else {
+      double row[3];
+      for (int k = 0; k < 3; ++k) row[k] = k == label ? 0.1 + 0.08 * quality + 0.3 * wobble
+                                                      : 0.5 * ((i + k * 5) % 7) / 7.0;
+      const double sum = row[0] + row[1] + row[2];
+      for (double x : row) p.scores.push_back(x / sum);
+    }
+  }
+  return j;
+}
+
+TEST(ReportInference, DataSizesMakeTableTwoWithGroups) {
+  SweepResults r;
+  r.dir = "mem";
+  r.manifest.name = "t2";
+  for (const char* v : {"resnet18", "tsccn"})
+    for (const char* size : {"0.25", "0.5", "1"})
+      for (const char* part : {"repeat0/seed1", "repeat1/seed1"})
+        r.jobs.push_back(job(v, std::string(part) + "/data.subset=" + size,
+                             (std::string(v) == "tsccn" ? 2 : 0) + std::stoi(size) + 1));
+  r.jobs[0].model_variant = "resnet18";
+  EXPECT_EQ(infer_table(r), "tsccn-2");
+  const Report rep = build_report(r, {});
+  ASSERT_EQ(rep.table.rows.size(), 6u);
+  EXPECT_EQ(rep.table.group_header, "Data size");
+  const std::vector<std::string> groups = {"Quarter", "Quarter", "Half", "Half", "Full", "Full"};
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(rep.table.rows[i].group, groups[i]);
+    EXPECT_EQ(rep.table.rows[i].method, i % 2 ? "tsccn" : "resnet18");
+    EXPECT_EQ(rep.table.rows[i].finished, 2);
+  }
+  // Each data size has its own best.
+  int best = 0;
+  for (const auto& row : rep.table.rows) best += row.cells[2].rank == 1;
+  EXPECT_GE(best, 3);
+}
+
+TEST(ReportInference, BaselinesMakeTableOneAndAblationsTableThree) {
+  SweepResults r;
+  r.dir = "mem";
+  r.jobs = {job("resnet18", "repeat0/seed1", 0), job("tsccn", "repeat0/seed1", 1)};
+  EXPECT_EQ(infer_table(r), "tsccn-1");
+  r.jobs = {job("two-stream", "repeat0/seed1", 0), job("tsccn", "repeat0/seed1", 1)};
+  EXPECT_EQ(infer_table(r), "tsccn-3");
+  r.jobs[0].finished = r.jobs[1].finished = false;
+  EXPECT_THROW(infer_table(r), core::ConfigError);
+}
+
+TEST(ReportInference, PelvisTablesAndGainsOverTheBaseline) {
+  SweepResults r;
+  r.dir = "mem";
+  r.manifest.name = "aasn";
+  for (const auto& [v, q] : std::vector<std::pair<std::string, int>>{
+           {"vanilla", 0}, {"ff", 1}, {"ff-fa-cl", 3}})
+    for (const char* part : {"fold0/seed1", "fold1/seed1", "fold2/seed1"})
+      r.jobs.push_back(job(v, part, q, true));
+  EXPECT_EQ(infer_table(r), "aasn-2");
+  const Report rep = build_report(r, {});
+  ASSERT_EQ(rep.table.columns.size(), 4u);
+  EXPECT_EQ(rep.table.columns[0].key, "AUC");
+  EXPECT_TRUE(rep.table.rows[0].cells[0].gain.empty());
+  // The gain of the printed values, as the paper's "(+0.41%)" are.
+  const double gain = std::stod(metrics::percent(rep.table.rows[2].cells[0].value->mean)) -
+                      std::stod(metrics::percent(rep.table.rows[0].cells[0].value->mean));
+  char want[32];
+  std::snprintf(want, sizeof want, "%+.2f%%", gain);
+  EXPECT_EQ(rep.table.rows[2].cells[0].gain, want);
+  EXPECT_FALSE(rep.table.rows[2].cells[2].value);  // no heatmaps: no localization
+  const Report named = build_report(r, {"", "ff", 0.05});
+  EXPECT_TRUE(named.table.rows[1].cells[0].gain.empty());
+  EXPECT_THROW(build_report(r, {"", "nope", 0.05}), core::ConfigError);
+  EXPECT_THROW(build_report(r, {"tsccn-3", "", 0.05}), core::ConfigError);
+  r.jobs.resize(3);  // vanilla only
+  EXPECT_EQ(infer_table(r), "aasn-1");
+}
+
+TEST(ReportCommand, WritesEveryFormatCurvesAndAPageChromiumLoads) {
+  testing::TempDir dir;
+  const fs::path run = copy_fixture(dir);
+  const auto res = testing::run_fracsweep({"report", run.string()});
+  ASSERT_EQ(res.exit_code, 0) << res.out << res.err;
+  EXPECT_HAS(res.out, "Table III. Ablation study (handmade-table3)");
+  EXPECT_HAS(res.out, "tsccn: 1 of 4 jobs missing");
+  const fs::path out = run / "report";
+  for (const char* f : {"table.md", "table.tex", "table.csv", "report.html",
+                        "curves/roc_class0.svg", "curves/roc_class2.png", "curves/pr_class1.svg",
+                        "curves/train_loss.png", "curves/val_aAUC.svg"})
+    EXPECT_TRUE(fs::exists(out / f)) << f << "\n" << res.out;
+  const std::string html = core::read_file((out / "report.html").string());
+  EXPECT_HAS(html, "handmade-table3");
+  EXPECT_HAS(html, "A hand-made sweep folder for the report tests.");  // the sweep file
+  EXPECT_HAS(html, "<svg");
+
+  const std::string check = testing::fixture("../report/check_html.sh");
+  const std::string shot = (dir.path() / "report.png").string();
+  const core::ProcessResult page =
+      core::run_process({"bash", check, (out / "report.html").string(), shot});
+  if (page.exit_code == 77) GTEST_SKIP() << "chromium is not installed: " << page.out << page.err;
+  ASSERT_EQ(page.exit_code, 0) << page.out << page.err;
+  EXPECT_HAS(page.out, "tables=2");  // the results and the significance table
+  // The screenshot: a PNG of the page's size, not one colour.
+  const std::string png = core::read_file(shot);
+  ASSERT_GT(png.size(), 10000u);
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+}
+
+TEST(ReportCommand, BadInputIsRefusedWithExitTwo) {
+  testing::TempDir dir;
+  auto r = testing::run_fracsweep({"report", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_HAS(r.err, "sweep.json");
+  const fs::path run = copy_fixture(dir);
+  r = testing::run_fracsweep({"report", run.string(), "--format", "md,pdf", "--no-curves"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_HAS(r.err, "unknown format 'pdf'");
+  r = testing::run_fracsweep({"report", run.string(), "--table", "aasn-1", "--no-curves"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_HAS(r.err, "binary (pelvis)");
+  r = testing::run_fracsweep({"report", run.string(), "--table", "tsccn-9", "--no-curves"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_HAS(r.err, "unknown table 'tsccn-9'");
+}
+
+}  // namespace
+}  // namespace fracsweep::sweeps
