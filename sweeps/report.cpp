@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "datastore/heatmaps.h"
 #include "metrics/aggregate.h"
 #include "metrics/stats.h"
 #include "sweeps/ledger.h"
@@ -143,7 +144,12 @@ std::string title_of(const std::string& kind, const std::string& sweep) {
 
 // A job's metrics, recomputed from its predictions.
 metrics::MetricValues job_metrics(const ReportJob& j) {
-  return metrics::compute_metrics(j.test, 0.5, j.dir + "/predictions_test.csv");
+  metrics::MetricValues v = metrics::compute_metrics(j.test, 0.5, j.dir + "/predictions_test.csv");
+  if (j.froc) {
+    v.emplace_back("recall@fp=0.01", j.froc->recall_at(0.01));
+    v.emplace_back("recall@fp=0.1", j.froc->recall_at(0.1));
+  }
+  return v;
 }
 
 std::optional<double> find_value(const metrics::MetricValues& values, const std::string& key) {
@@ -219,6 +225,14 @@ SweepResults collect_results(const std::string& dir) {
     if (j.finished) {
       j.test = metrics::read_predictions((folder / "predictions_test.csv").string());
       j.log = read_log((folder / "log.jsonl").string());
+      const fs::path heatmaps = folder / "heatmaps_test.h5";
+      if (j.test.kind == metrics::PredictionKind::kBinary && fs::exists(heatmaps)) {
+        const datastore::HeatmapSet set = datastore::read_heatmaps(heatmaps.string());
+        CHECK_OR_THROW(core::ConfigError, set.images.size() == j.test.size(), heatmaps.string(),
+                       ": ", set.images.size(), " heatmaps for the ", j.test.size(),
+                       " rows of predictions_test.csv; image i must be row i");
+        j.froc = metrics::area_froc(set.images, set.radius);
+      }
     }
     out.jobs.push_back(std::move(j));
   }

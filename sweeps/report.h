@@ -15,11 +15,13 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "metrics/froc.h"
 #include "metrics/predictions.h"
 #include "metrics/report.h"
 #include "metrics/table.h"
@@ -38,6 +40,9 @@ struct ReportJob {
   std::string model_variant;  // model.variant of its config.yaml ("" when unknown)
   bool finished = false;
   metrics::Predictions test;        // when finished
+  // Binary (pelvis) jobs with a heatmaps_test.h5 (datastore/heatmaps.h): the area FROC of their
+  // test heatmaps, from which recall at FP ratio 1% and 10% are read.
+  std::optional<metrics::AreaFrocCurve> froc;
   std::vector<nlohmann::json> log;  // log.jsonl, one object per epoch
 };
 

@@ -113,6 +113,23 @@ std::vector<Figure> draw_curves(const SweepResults& r, const Report& report,
       figures.push_back({pr.title + ": mean interpolated precision over folds × seeds, band ± 1 std",
                          metrics::render_plot(pr, dir + "/pr" + suffix)});
   }
+  if (!tsccn) {
+    metrics::PlotSpec froc;
+    froc.title = "FROC: fracture recall against false-positive area";
+    froc.xlabel = "ratio of false-positive area per image";
+    froc.ylabel = "recall of fracture points";
+    froc.log_x = true;
+    froc.xmin = 1e-4;
+    for (const auto& [label, jobs] : report.rows) {
+      std::vector<metrics::AreaFrocCurve> curves;
+      for (size_t j : jobs)
+        if (r.jobs[j].froc) curves.push_back(*r.jobs[j].froc);
+      if (!curves.empty()) froc.series.push_back({label, metrics::froc_band(curves, froc.xmin)});
+    }
+    if (!froc.series.empty())
+      figures.push_back({"FROC (AASN §4.1): mean recall over folds × seeds, band ± 1 std",
+                         metrics::render_plot(froc, dir + "/froc")});
+  }
   metrics::PlotSpec loss;
   loss.title = "Training loss";
   loss.xlabel = "epoch";

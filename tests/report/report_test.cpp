@@ -12,6 +12,8 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/process.h"
+#include "datastore/heatmaps.h"
+#include "metrics/aggregate.h"
 #include "sweeps/ledger.h"
 #include "sweeps/report.h"
 #include "test_util.h"
@@ -257,6 +259,116 @@ TEST(ReportInference, PelvisTablesAndGainsOverTheBaseline) {
   EXPECT_THROW(build_report(r, {"tsccn-3", "", 0.05}), core::ConfigError);
   r.jobs.resize(3);  // vanilla only
   EXPECT_EQ(infer_table(r), "aasn-1");
+}
+
+// A hand-made pelvis sweep folder: AASN ablation rows x 3 folds, binary predictions and
+// heatmaps whose fracture points light up more the better the row is.
+struct PelvisRun {
+  fs::path dir;
+  std::map<std::string, std::vector<double>> recall_1pct;  // row -> per job, from metrics
+};
+
+PelvisRun make_pelvis_run(const testing::TempDir& tmp) {
+  PelvisRun run;
+  run.dir = tmp.path() / "pelvis";
+  SweepManifest m;
+  m.name = "handmade-aasn";
+  const std::vector<std::pair<std::string, int>> rows = {{"vanilla", 0}, {"ff", 1}, {"ff-fa-cl", 3}};
+  for (const auto& [variant, quality] : rows) {
+    for (int fold = 0; fold < 3; ++fold) {
+      ManifestJob j;
+      j.name = variant + "/fold" + std::to_string(fold) + "/seed1";
+      j.id = j.name;
+      j.variant = variant;
+      j.epochs = 1;
+      m.jobs.push_back(j);
+      const fs::path d = run.dir / j.name;
+      fs::create_directories(d);
+      metrics::Predictions p;
+      p.kind = metrics::PredictionKind::kBinary;
+      p.num_classes = 2;
+      datastore::HeatmapSet set;
+      set.radius = 1.5;
+      for (int i = 0; i < 16; ++i) {
+        const int label = i % 2;
+        metrics::HeatmapImage im;
+        im.height = im.width = 12;
+        for (int px = 0; px < 144; ++px)
+          im.heatmap.push_back(0.5f * static_cast<float>((px * 37 + i * 11 + fold * 5) % 97) / 97.f);
+        if (label) {
+          const metrics::PixelPoint pt{2 + (i % 7), 3 + (i % 5)};
+          im.points.push_back(pt);
+          im.heatmap[pt.y * 12 + pt.x] =
+              0.35f + 0.1f * static_cast<float>(quality) + 0.02f * static_cast<float>(i % 4);
+        }
+        float peak = 0;
+        for (float v : im.heatmap) peak = std::max(peak, v);
+        p.ids.push_back("img" + std::to_string(fold) + "-" + std::to_string(i));
+        if (p.patient_names.size() <= static_cast<size_t>(i / 2))
+          p.patient_names.push_back("P" + std::to_string(i / 2));
+        p.patient.push_back(i / 2);
+        p.label.push_back(label);
+        p.scores.push_back(peak);
+        set.images.push_back(std::move(im));
+      }
+      metrics::write_predictions(p, (d / "predictions_test.csv").string());
+      datastore::write_heatmaps((d / "heatmaps_test.h5").string(), set);
+      core::write_file_atomic((d / "metrics.json").string(), "{}\n");
+      core::write_file_atomic((d / "log.jsonl").string(),
+                              "{\"epoch\":1,\"train\":{\"total\":1.5},\"val\":{\"AUC\":0.8}}\n");
+      run.recall_1pct[variant].push_back(
+          metrics::area_froc(set.images, set.radius).recall_at(0.01));
+    }
+  }
+  write_manifest(run.dir.string(), m);
+  return run;
+}
+
+TEST(ReportPelvis, TableTwoWithGainsLocalizationAndFroc) {
+  testing::TempDir tmp;
+  const PelvisRun run = make_pelvis_run(tmp);
+  const auto res = testing::run_fracsweep({"report", run.dir.string()});
+  ASSERT_EQ(res.exit_code, 0) << res.out << res.err;
+  EXPECT_HAS(res.out, "Table 2. Ablation study, gain over the baseline in parentheses");
+  EXPECT_HAS(res.out, "| Method | Jobs | AUC (%) | AP (%) | Recall@FP=1% (%) | Recall@FP=10% (%) |");
+  EXPECT_HAS(res.out, "DeLong AUC: p (splits)");
+  EXPECT_TRUE(fs::exists(run.dir / "report/curves/froc.svg"));
+  EXPECT_TRUE(fs::exists(run.dir / "report/curves/roc.png"));
+  // Recall at 1% FP area, mean over the folds, against the metrics computed here.
+  const std::string csv = core::read_file((run.dir / "report/table.csv").string());
+  for (const auto& [row, values] : run.recall_1pct) {
+    const double mean = metrics::mean_std(values).mean;
+    const size_t at = csv.find("\n" + row + ",");
+    ASSERT_NE(at, std::string::npos) << csv;
+    const std::string line = csv.substr(at + 1, csv.find('\n', at + 1) - at - 1);
+    std::vector<std::string> fields;
+    std::string cur;
+    for (char c : line + ",") {
+      if (c == ',') {
+        fields.push_back(cur);
+        cur.clear();
+      } else {
+        cur += c;
+      }
+    }
+    // method,group,finished,jobs, then 4 fields per column: recall@fp=0.01 is the third.
+    EXPECT_NEAR(std::stod(fields[4 + 2 * 4]), 100 * mean, 1e-4) << line;
+  }
+  const std::string md = core::read_file((run.dir / "report/table.md").string());
+  EXPECT_HAS(md, "| vanilla | 3/3 |");
+  EXPECT_HAS(md, "(+");
+}
+
+TEST(ReportPelvis, HeatmapsThatDoNotMatchThePredictionsAreRefused) {
+  testing::TempDir tmp;
+  const PelvisRun run = make_pelvis_run(tmp);
+  datastore::HeatmapSet few = datastore::read_heatmaps(
+      (run.dir / "ff/fold0/seed1/heatmaps_test.h5").string());
+  few.images.resize(3);
+  datastore::write_heatmaps((run.dir / "ff/fold0/seed1/heatmaps_test.h5").string(), few);
+  const auto res = testing::run_fracsweep({"report", run.dir.string(), "--no-curves"});
+  EXPECT_EQ(res.exit_code, 2);
+  EXPECT_HAS(res.err, "3 heatmaps for the 16 rows of predictions_test.csv");
 }
 
 TEST(ReportCommand, WritesEveryFormatCurvesAndAPageChromiumLoads) {

@@ -1,0 +1,115 @@
+// See heatmaps.h.
+#include "datastore/heatmaps.h"
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/error.h"
+#include "datastore/h5.h"
+
+namespace fracsweep::datastore {
+
+void write_heatmaps(const std::string& path, const HeatmapSet& set) {
+  const int n = static_cast<int>(set.images.size());
+  const int h = n ? set.images[0].height : 0, w = n ? set.images[0].width : 0;
+  std::vector<float> pixels;
+  std::vector<int32_t> points;
+  for (int i = 0; i < n; ++i) {
+    const metrics::HeatmapImage& im = set.images[i];
+    CHECK_OR_THROW(core::ConfigError, im.height == h && im.width == w, path, ": image ", i,
+                   " is ", im.height, "x", im.width, ", image 0 is ", h, "x", w,
+                   "; all heatmaps of a file have one size");
+    CHECK_OR_THROW(core::ConfigError, im.heatmap.size() == static_cast<size_t>(h) * w, path,
+                   ": image ", i, " has ", im.heatmap.size(), " values for ", h, "x", w);
+    pixels.insert(pixels.end(), im.heatmap.begin(), im.heatmap.end());
+    for (const metrics::PixelPoint& p : im.points) points.insert(points.end(), {i, p.x, p.y});
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    H5Quiet quiet;
+    H5File file(H5_CHECK(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), tmp));
+    const hsize_t dims[3] = {static_cast<hsize_t>(n), static_cast<hsize_t>(h),
+                             static_cast<hsize_t>(w)};
+    H5Dataspace space(H5_CHECK(H5Screate_simple(3, dims, nullptr), tmp));
+    H5PropertyList plist(H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), tmp));
+    if (n > 0 && h > 0 && w > 0) {
+      const hsize_t chunk[3] = {1, static_cast<hsize_t>(h), static_cast<hsize_t>(w)};
+      H5_CHECK(H5Pset_chunk(plist.get(), 3, chunk), tmp);
+      H5_CHECK(H5Pset_deflate(plist.get(), 4), tmp);
+    }
+    H5Dataset ds(H5_CHECK(H5Dcreate2(file.get(), "heatmaps", H5T_IEEE_F32LE, space.get(),
+                                     H5P_DEFAULT, plist.get(), H5P_DEFAULT),
+                          tmp));
+    if (!pixels.empty())
+      H5_CHECK(H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, pixels.data()),
+               tmp);
+    const hsize_t pdims[2] = {points.size() / 3, 3};
+    H5_CHECK(H5LTmake_dataset_int(file.get(), "points", 2, pdims, points.data()), tmp);
+    const int schema = kHeatmapSchema;
+    H5_CHECK(H5LTset_attribute_int(file.get(), "/", "schema", &schema, 1), tmp);
+    H5_CHECK(H5LTset_attribute_double(file.get(), "/", "radius", &set.radius, 1), tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  CHECK_OR_THROW(core::IoError, !ec, path, ": cannot rename ", tmp, " into place: ", ec.message());
+}
+
+HeatmapSet read_heatmaps(const std::string& path) {
+  H5Quiet quiet;
+  CHECK_OR_THROW(core::IoError, std::filesystem::exists(path), path, ": no such file");
+  H5File file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  CHECK_OR_THROW(core::ConfigError, file.valid(), path, ": not an HDF5 file");
+  int schema = 0;
+  CHECK_OR_THROW(core::ConfigError,
+                 H5LTget_attribute_int(file.get(), "/", "schema", &schema) >= 0 &&
+                     schema == kHeatmapSchema,
+                 path, ": not a heatmap file of schema ", kHeatmapSchema,
+                 " (attribute 'schema' is missing or different); was it written by fracsweep?");
+  HeatmapSet set;
+  CHECK_OR_THROW(core::ConfigError,
+                 H5LTget_attribute_double(file.get(), "/", "radius", &set.radius) >= 0 &&
+                     set.radius >= 0,
+                 path, ": attribute 'radius' is missing or negative");
+  int rank = 0;
+  CHECK_OR_THROW(core::ConfigError,
+                 H5LTget_dataset_ndims(file.get(), "heatmaps", &rank) >= 0 && rank == 3, path,
+                 ": dataset 'heatmaps' is missing or not (N, H, W)");
+  hsize_t dims[3] = {0, 0, 0};
+  H5_CHECK(H5LTget_dataset_info(file.get(), "heatmaps", dims, nullptr, nullptr), path);
+  std::vector<float> pixels(dims[0] * dims[1] * dims[2]);
+  if (!pixels.empty())
+    H5_CHECK(H5LTread_dataset_float(file.get(), "heatmaps", pixels.data()), path);
+  CHECK_OR_THROW(core::ConfigError,
+                 H5LTget_dataset_ndims(file.get(), "points", &rank) >= 0 && rank == 2, path,
+                 ": dataset 'points' is missing or not (M, 3)");
+  hsize_t pdims[2] = {0, 0};
+  H5_CHECK(H5LTget_dataset_info(file.get(), "points", pdims, nullptr, nullptr), path);
+  CHECK_OR_THROW(core::ConfigError, pdims[1] == 3, path, ": dataset 'points' has ", pdims[1],
+                 " columns; it needs 3 (image, x, y)");
+  std::vector<int32_t> points(pdims[0] * 3);
+  if (!points.empty()) H5_CHECK(H5LTread_dataset_int(file.get(), "points", points.data()), path);
+
+  const int h = static_cast<int>(dims[1]), w = static_cast<int>(dims[2]);
+  const size_t image = static_cast<size_t>(h) * w;
+  for (hsize_t i = 0; i < dims[0]; ++i) {
+    metrics::HeatmapImage im;
+    im.height = h;
+    im.width = w;
+    im.heatmap.assign(pixels.begin() + i * image, pixels.begin() + (i + 1) * image);
+    set.images.push_back(std::move(im));
+  }
+  for (size_t k = 0; k < pdims[0]; ++k) {
+    const int i = points[3 * k], x = points[3 * k + 1], y = points[3 * k + 2];
+    CHECK_OR_THROW(core::ConfigError, i >= 0 && static_cast<size_t>(i) < set.images.size(), path,
+                   ": point ", k, " names image ", i, " of ", set.images.size());
+    CHECK_OR_THROW(core::ConfigError, x >= 0 && x < w && y >= 0 && y < h, path, ": point ", k,
+                   " (", x, ", ", y, ") lies outside its ", w, "x", h, " image");
+    set.images[i].points.push_back({x, y});
+  }
+  return set;
+}
+
+}  // namespace fracsweep::datastore
