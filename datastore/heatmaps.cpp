@@ -19,8 +19,8 @@ void write_heatmaps(const std::string& path, const HeatmapSet& set) {
   std::vector<int32_t> points;
   for (int i = 0; i < n; ++i) {
     const metrics::HeatmapImage& im = set.images[i];
-    CHECK_OR_THROW(core::ConfigError, im.height == h && im.width == w, path, ": image ", i,
-                   " is ", im.height, "x", im.width, ", image 0 is ", h, "x", w,
+    CHECK_OR_THROW(core::ConfigError, im.height == h && im.width == w, path, ": image ", i, " is ",
+                   im.height, "x", im.width, ", image 0 is ", h, "x", w,
                    "; all heatmaps of a file have one size");
     CHECK_OR_THROW(core::ConfigError, im.heatmap.size() == static_cast<size_t>(h) * w, path,
                    ": image ", i, " has ", im.heatmap.size(), " values for ", h, "x", w);
@@ -63,16 +63,16 @@ HeatmapSet read_heatmaps(const std::string& path) {
   H5File file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   CHECK_OR_THROW(core::ConfigError, file.valid(), path, ": not an HDF5 file");
   int schema = 0;
-  CHECK_OR_THROW(core::ConfigError,
-                 H5LTget_attribute_int(file.get(), "/", "schema", &schema) >= 0 &&
-                     schema == kHeatmapSchema,
-                 path, ": not a heatmap file of schema ", kHeatmapSchema,
-                 " (attribute 'schema' is missing or different); was it written by fracsweep?");
+  CHECK_OR_THROW(
+      core::ConfigError,
+      H5LTget_attribute_int(file.get(), "/", "schema", &schema) >= 0 && schema == kHeatmapSchema,
+      path, ": not a heatmap file of schema ", kHeatmapSchema,
+      " (attribute 'schema' is missing or different); was it written by fracsweep?");
   HeatmapSet set;
-  CHECK_OR_THROW(core::ConfigError,
-                 H5LTget_attribute_double(file.get(), "/", "radius", &set.radius) >= 0 &&
-                     set.radius >= 0,
-                 path, ": attribute 'radius' is missing or negative");
+  CHECK_OR_THROW(
+      core::ConfigError,
+      H5LTget_attribute_double(file.get(), "/", "radius", &set.radius) >= 0 && set.radius >= 0,
+      path, ": attribute 'radius' is missing or negative");
   int rank = 0;
   CHECK_OR_THROW(core::ConfigError,
                  H5LTget_dataset_ndims(file.get(), "heatmaps", &rank) >= 0 && rank == 3, path,
@@ -105,8 +105,8 @@ HeatmapSet read_heatmaps(const std::string& path) {
     const int i = points[3 * k], x = points[3 * k + 1], y = points[3 * k + 2];
     CHECK_OR_THROW(core::ConfigError, i >= 0 && static_cast<size_t>(i) < set.images.size(), path,
                    ": point ", k, " names image ", i, " of ", set.images.size());
-    CHECK_OR_THROW(core::ConfigError, x >= 0 && x < w && y >= 0 && y < h, path, ": point ", k,
-                   " (", x, ", ", y, ") lies outside its ", w, "x", h, " image");
+    CHECK_OR_THROW(core::ConfigError, x >= 0 && x < w && y >= 0 && y < h, path, ": point ", k, " (",
+                   x, ", ", y, ") lies outside its ", w, "x", h, " image");
     set.images[i].points.push_back({x, y});
   }
   return set;

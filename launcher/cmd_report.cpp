@@ -40,14 +40,15 @@ int run_report(const Args& args) {
       "and one self-contained HTML page, and prints the table. Metrics are recomputed from\n"
       "each job's predictions_test.csv. An unfinished sweep is reported on what has finished,\n"
       "with the missing jobs named per row.\n\noptions");
-  options.add_options()("help,h", "print this help")(
-      "format", po::value(&formats)->default_value(formats),
-      "comma-separated: md, latex, csv, html")(
+  options.add_options()("help,h", "print this help")("format",
+                                                     po::value(&formats)->default_value(formats),
+                                                     "comma-separated: md, latex, csv, html")(
       "out", po::value(&out), "where to write (default: OUT_DIR/report)")(
       "table", po::value(&table),
       "the table's shape: tsccn-1, tsccn-2, tsccn-3, aasn-1, aasn-2 (default: inferred from "
       "the predictions and the variants)")(
-      "baseline", po::value(&baseline), "aasn-2: the row gains are measured from (default: the first)")(
+      "baseline", po::value(&baseline),
+      "aasn-2: the row gains are measured from (default: the first)")(
       "alpha", po::value(&alpha)->default_value(alpha), "significance level of the † marks")(
       "no-curves", "skip the curves (no gnuplot needed)");
   po::variables_map vm;

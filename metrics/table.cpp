@@ -26,8 +26,8 @@ const char* kDagger = "†";
 void check_shape(const ResultTable& t) {
   for (const TableRow& r : t.rows)
     CHECK_OR_THROW(core::InternalError, r.cells.size() == t.columns.size(), "table ", t.id,
-                   ": row '", r.method, "' has ", r.cells.size(), " cells for ",
-                   t.columns.size(), " columns");
+                   ": row '", r.method, "' has ", r.cells.size(), " cells for ", t.columns.size(),
+                   " columns");
 }
 
 // Rows of one group are printed together; the group's name only on its first row.
@@ -38,9 +38,13 @@ bool first_of_group(const ResultTable& t, size_t i) {
 std::string latex_text(const std::string& text) {
   std::string escaped = latex_escape(text);
   for (const auto& [from, to] : {std::pair<std::string, std::string>{"±", "$\\pm$"},
-                                 {"×", "$\\times$"}, {"Σ", "$\\Sigma$"}, {"√", "$\\surd$"},
-                                 {"Δ", "$\\Delta$"}, {kDagger, "$^\\dagger$"}})
-    for (size_t p = escaped.find(from); p != std::string::npos; p = escaped.find(from, p + to.size()))
+                                 {"×", "$\\times$"},
+                                 {"Σ", "$\\Sigma$"},
+                                 {"√", "$\\surd$"},
+                                 {"Δ", "$\\Delta$"},
+                                 {kDagger, "$^\\dagger$"}})
+    for (size_t p = escaped.find(from); p != std::string::npos;
+         p = escaped.find(from, p + to.size()))
       escaped.replace(p, from.size(), to);
   return escaped;
 }
@@ -112,9 +116,8 @@ std::string to_markdown(const ResultTable& t) {
       std::string mean = percent(cell.value->mean);
       if (cell.rank == 1) mean = "**" + mean + "**";
       if (cell.rank == 2) mean = "*" + mean + "*";
-      std::string text = has_std(*cell.value)
-                             ? fmt::format("{} ± {}", mean, percent(cell.value->std))
-                             : mean;
+      std::string text =
+          has_std(*cell.value) ? fmt::format("{} ± {}", mean, percent(cell.value->std)) : mean;
       if (cell.significant) text += kDagger;
       if (!cell.gain.empty()) text += fmt::format(" ({})", cell.gain);
       out += " " + text + " |";
@@ -122,10 +125,10 @@ std::string to_markdown(const ResultTable& t) {
     out += "\n";
   }
   std::vector<std::string> notes = t.footnotes;
-  notes.insert(notes.begin(), "Mean ± std over folds × seeds, in percent. Best per column in bold, "
-                              "second in italics" +
-                                  std::string(t.group_header.empty() ? "" : ", within each group") +
-                                  ".");
+  notes.insert(notes.begin(),
+               "Mean ± std over folds × seeds, in percent. Best per column in bold, "
+               "second in italics" +
+                   std::string(t.group_header.empty() ? "" : ", within each group") + ".");
   for (const std::string& n : notes) out += "\n" + n + "\n";
   return out;
 }
@@ -134,16 +137,33 @@ std::string latex_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': case '%': case '$': case '#': case '_': case '{': case '}':
+      case '&':
+      case '%':
+      case '$':
+      case '#':
+      case '_':
+      case '{':
+      case '}':
         out += '\\';
         out += c;
         break;
-      case '<': out += "\\textless{}"; break;
-      case '>': out += "\\textgreater{}"; break;
-      case '~': out += "\\textasciitilde{}"; break;
-      case '^': out += "\\textasciicircum{}"; break;
-      case '\\': out += "\\textbackslash{}"; break;
-      default: out += c;
+      case '<':
+        out += "\\textless{}";
+        break;
+      case '>':
+        out += "\\textgreater{}";
+        break;
+      case '~':
+        out += "\\textasciitilde{}";
+        break;
+      case '^':
+        out += "\\textasciicircum{}";
+        break;
+      case '\\':
+        out += "\\textbackslash{}";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -155,7 +175,8 @@ std::string to_latex(const ResultTable& t) {
   std::string spec = groups ? "ll" : "l";
   for (size_t c = 0; c < t.columns.size(); ++c) spec += "c";
   std::string out = "% Needs \\usepackage{booktabs}.\n\\begin{table}[t]\n\\centering\n";
-  out += fmt::format("\\caption{{{}}}\n\\label{{tab:{}}}\n", latex_escape(caption_of(t.title)), t.id);
+  out +=
+      fmt::format("\\caption{{{}}}\n\\label{{tab:{}}}\n", latex_escape(caption_of(t.title)), t.id);
   out += fmt::format("\\begin{{tabular}}{{{}}}\n\\toprule\nMethod", spec);
   if (groups) out += " & " + latex_escape(t.group_header);
   for (const TableColumn& col : t.columns) out += " & " + col.latex;
@@ -172,7 +193,7 @@ std::string to_latex(const ResultTable& t) {
         continue;
       }
       const std::string mean = percent(cell.value->mean);
-      out += cell.rank == 1 ? "\\textbf{" + mean + "}"
+      out += cell.rank == 1   ? "\\textbf{" + mean + "}"
              : cell.rank == 2 ? "\\underline{" + mean + "}"
                               : mean;
       if (has_std(*cell.value)) out += fmt::format("$_{{\\pm {}}}$", percent(cell.value->std));
@@ -187,7 +208,8 @@ std::string to_latex(const ResultTable& t) {
                "Mean ± std over folds × seeds, in percent. Best per column "
                "in bold, second underlined" +
                    std::string(groups ? ", within each group" : "") + ".");
-  for (const std::string& n : notes) out += "\\par\\smallskip\\footnotesize " + latex_text(n) + "\n";
+  for (const std::string& n : notes)
+    out += "\\par\\smallskip\\footnotesize " + latex_text(n) + "\n";
   out += "\\end{table}\n";
   return out;
 }
@@ -202,11 +224,13 @@ std::string to_csv(const ResultTable& t) {
     out += fmt::format("{},{},{},{}", csv_field(r.method), csv_field(r.group), r.finished, r.jobs);
     for (const TableCell& cell : r.cells) {
       const bool v = cell.value.has_value();
-      out += fmt::format(",{},{},{},{}", v ? fmt::format("{:.4f}", 100 * cell.value->mean) : "",
-                         v && has_std(*cell.value) ? fmt::format("{:.4f}", 100 * cell.value->std)
-                                                   : "",
-                         cell.rank == 1 ? "best" : cell.rank == 2 ? "second" : "",
-                         cell.significant ? 1 : 0);
+      out +=
+          fmt::format(",{},{},{},{}", v ? fmt::format("{:.4f}", 100 * cell.value->mean) : "",
+                      v && has_std(*cell.value) ? fmt::format("{:.4f}", 100 * cell.value->std) : "",
+                      cell.rank == 1   ? "best"
+                      : cell.rank == 2 ? "second"
+                                       : "",
+                      cell.significant ? 1 : 0);
     }
     out += "\n";
   }
@@ -245,9 +269,10 @@ std::string to_html(const ResultTable& t) {
     out += "</tr>\n";
   }
   out += "</tbody>\n</table>\n";
-  out += "<p class=\"footnote\">Mean<sub>±std</sub> over folds × seeds, in percent. Best per "
-         "column in bold, second underlined" +
-         std::string(groups ? ", within each group" : "") + ".</p>\n";
+  out +=
+      "<p class=\"footnote\">Mean<sub>±std</sub> over folds × seeds, in percent. Best per "
+      "column in bold, second underlined" +
+      std::string(groups ? ", within each group" : "") + ".</p>\n";
   for (const std::string& n : t.footnotes)
     out += "<p class=\"footnote\">" + html_escape(n) + "</p>\n";
   return out;
@@ -260,7 +285,6 @@ void check_shape(const TextTable& t) {
     CHECK_OR_THROW(core::InternalError, r.size() == t.header.size(), "table ", t.id, ": a row has ",
                    r.size(), " cells for ", t.header.size(), " columns");
 }
-
 
 }  // namespace
 
@@ -294,7 +318,8 @@ std::string to_latex(const TextTable& t) {
     out += " \\\\\n";
   }
   out += "\\bottomrule\n\\end{tabular}\n";
-  for (const std::string& n : t.footnotes) out += "\\par\\smallskip\\footnotesize " + latex_text(n) + "\n";
+  for (const std::string& n : t.footnotes)
+    out += "\\par\\smallskip\\footnotesize " + latex_text(n) + "\n";
   return out + "\\end{table}\n";
 }
 
@@ -312,18 +337,21 @@ std::string to_csv(const TextTable& t) {
 
 std::string to_html(const TextTable& t) {
   check_shape(t);
-  std::string out = fmt::format("<table class=\"results\" id=\"{}\">\n<caption>{}</caption>\n<thead><tr>",
-                                html_escape(t.id), html_escape(t.title));
+  std::string out =
+      fmt::format("<table class=\"results\" id=\"{}\">\n<caption>{}</caption>\n<thead><tr>",
+                  html_escape(t.id), html_escape(t.title));
   for (const std::string& h : t.header) out += "<th>" + html_escape(h) + "</th>";
   out += "</tr></thead>\n<tbody>\n";
   for (const auto& r : t.rows) {
     out += "<tr>";
     for (size_t i = 0; i < r.size(); ++i)
-      out += (i == 0 ? "<th scope=\"row\">" : "<td>") + html_escape(r[i]) + (i == 0 ? "</th>" : "</td>");
+      out += (i == 0 ? "<th scope=\"row\">" : "<td>") + html_escape(r[i]) +
+             (i == 0 ? "</th>" : "</td>");
     out += "</tr>\n";
   }
   out += "</tbody>\n</table>\n";
-  for (const std::string& n : t.footnotes) out += "<p class=\"footnote\">" + html_escape(n) + "</p>\n";
+  for (const std::string& n : t.footnotes)
+    out += "<p class=\"footnote\">" + html_escape(n) + "</p>\n";
   return out;
 }
 

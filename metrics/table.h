@@ -26,10 +26,10 @@ struct TableCell {
 };
 
 struct TableRow {
-  std::string method;  // the row's name
-  std::string group;   // e.g. "Quarter" in Table II; "" when the table has no groups
-  int finished = 0;    // jobs that count
-  int jobs = 0;        // jobs the sweep has for the row
+  std::string method;            // the row's name
+  std::string group;             // e.g. "Quarter" in Table II; "" when the table has no groups
+  int finished = 0;              // jobs that count
+  int jobs = 0;                  // jobs the sweep has for the row
   std::vector<TableCell> cells;  // one per column
 };
 

@@ -56,9 +56,9 @@ void parse_name(ReportJob& j) {
                  "' does not start with its variant '", j.job.variant,
                  "': the manifest is not one fracsweep wrote");
   const std::vector<std::string> parts = split_path(name.substr(prefix.size()));
-  CHECK_OR_THROW(core::ConfigError, parts.size() >= 2 && is_part(parts[0]) &&
-                                        parts[1].rfind("seed", 0) == 0,
-                 "job '", name, "' is not named <variant>/<repeatR|foldF>/seed<S>[/key=value...]");
+  CHECK_OR_THROW(core::ConfigError,
+                 parts.size() >= 2 && is_part(parts[0]) && parts[1].rfind("seed", 0) == 0, "job '",
+                 name, "' is not named <variant>/<repeatR|foldF>/seed<S>[/key=value...]");
   j.part = parts[0];
   j.seed = parts[1];
   for (size_t i = 2; i < parts.size(); ++i) j.hparams += (i > 2 ? "/" : "") + parts[i];
@@ -158,29 +158,89 @@ std::optional<double> find_value(const metrics::MetricValues& values, const std:
   return std::nullopt;
 }
 
+// The first row of row `i`'s group whose column `c` is marked best; rows.size() when none.
+size_t best_in_group(const metrics::ResultTable& t, size_t i, size_t c) {
+  for (size_t b = 0; b < t.rows.size(); ++b)
+    if (t.rows[b].group == t.rows[i].group && t.rows[b].cells[c].rank == 1) return b;
+  return t.rows.size();
+}
+
+using RowValues = std::map<std::string, metrics::MetricValues>;  // "repeat0/seed1" -> metrics
+
+// `key` of the jobs of two rows with the same split and seed, as two aligned lists.
+std::pair<std::vector<double>, std::vector<double>> paired_values(const RowValues& a,
+                                                                  const RowValues& b,
+                                                                  const std::string& key) {
+  std::pair<std::vector<double>, std::vector<double>> out;
+  for (const auto& [pair, mv] : a) {
+    const auto other = b.find(pair);
+    if (other == b.end()) continue;
+    const auto x = find_value(mv, key), y = find_value(other->second, key);
+    if (x && y) {
+      out.first.push_back(*x);
+      out.second.push_back(*y);
+    }
+  }
+  return out;
+}
+
 std::string format_p(double p) {
   if (!std::isfinite(p)) return "-";
   return p < 0.001 ? "<0.001" : fmt::format("{:.3f}", p);
 }
 
-// Per sample id, the mean score of column `col` over the given jobs (one fold, many seeds).
+// Per sample id, the mean score of column `col` over the given jobs (one split, many seeds)
+// and whether the sample is positive (label == `positive_class`).
 std::map<std::string, std::pair<double, int>> pooled_scores(const SweepResults& r,
                                                             const std::vector<size_t>& jobs,
                                                             int col, int positive_class) {
-  std::map<std::string, std::pair<double, int>> sum;  // id -> (sum, count); label in .second sign
-  std::map<std::string, std::pair<double, int>> out;
-  std::map<std::string, int> label;
+  std::map<std::string, std::pair<double, int>> out;  // id -> (score sum, then mean; positive)
+  std::map<std::string, int> count;
   for (size_t idx : jobs) {
     const metrics::Predictions& p = r.jobs[idx].test;
     for (size_t i = 0; i < p.size(); ++i) {
-      auto& s = sum[p.ids[i]];
-      s.first += p.row(i)[col];
-      ++s.second;
-      label[p.ids[i]] = p.label[i] == positive_class ? 1 : 0;
+      auto& entry = out[p.ids[i]];
+      entry.first += p.row(i)[col];
+      entry.second = p.label[i] == positive_class ? 1 : 0;
+      ++count[p.ids[i]];
     }
   }
-  for (const auto& [id, s] : sum) out[id] = {s.first / s.second, label[id]};
+  for (auto& [id, entry] : out) entry.first /= count[id];
   return out;
+}
+
+// DeLong's test of score column `col` (positive: label == `positive_class`) between the jobs
+// of two rows: per split on the scores averaged over seeds, then combined over splits, as
+// "p (splits)".
+std::string delong_over_splits(const SweepResults& r, const std::vector<size_t>& jobs_a,
+                               const std::vector<size_t>& jobs_b, int col, int positive_class) {
+  std::map<std::string, std::vector<size_t>> parts_a, parts_b;
+  for (size_t idx : jobs_a) parts_a[r.jobs[idx].part].push_back(idx);
+  for (size_t idx : jobs_b) parts_b[r.jobs[idx].part].push_back(idx);
+  std::vector<metrics::DelongResult> folds;
+  for (const auto& [part, in_a] : parts_a) {
+    const auto in_b = parts_b.find(part);
+    if (in_b == parts_b.end()) continue;
+    const auto sa = pooled_scores(r, in_a, col, positive_class);
+    const auto sb = pooled_scores(r, in_b->second, col, positive_class);
+    std::vector<double> x, y;
+    std::vector<uint8_t> pos;
+    for (const auto& [id, v] : sa) {
+      const auto o = sb.find(id);
+      if (o == sb.end()) continue;
+      x.push_back(v.first);
+      y.push_back(o->second.first);
+      pos.push_back(static_cast<uint8_t>(v.second));
+    }
+    try {
+      folds.push_back(metrics::delong_test(x, y, pos));
+    } catch (const core::ConfigError&) {
+      // A split whose test set has fewer than 2 samples of a class cannot be tested.
+    }
+  }
+  if (folds.empty()) return "- (0)";
+  const size_t n = folds.size();
+  return fmt::format("{} ({})", format_p(metrics::combine_delong(std::move(folds)).p), n);
 }
 
 }  // namespace
@@ -266,27 +326,27 @@ std::string infer_table(const SweepResults& r) {
   data_size = subsets.size() > 1;
   CHECK_OR_THROW(core::ConfigError, any != nullptr, r.dir,
                  ": no job has finished yet, so there is nothing to report; run the sweep first "
-                 "(fracsweep status ", r.dir, " shows where it stands)");
+                 "(fracsweep status ",
+                 r.dir, " shows where it stands)");
   if (any->test.kind == metrics::PredictionKind::kMulticlass)
     return data_size ? "tsccn-2" : baseline ? "tsccn-1" : "tsccn-3";
   return ablation ? "aasn-2" : "aasn-1";
 }
 
 Report build_report(const SweepResults& r, const ReportOptions& options) {
-  static const std::set<std::string> kKinds = {"tsccn-1", "tsccn-2", "tsccn-3", "aasn-1",
-                                               "aasn-2"};
+  static const std::set<std::string> kKinds = {"tsccn-1", "tsccn-2", "tsccn-3", "aasn-1", "aasn-2"};
   Report out;
   out.table_kind = options.table.empty() ? infer_table(r) : options.table;
-  CHECK_OR_THROW(core::ConfigError, kKinds.count(out.table_kind), "unknown table '",
-                 out.table_kind, "': use tsccn-1, tsccn-2, tsccn-3, aasn-1 or aasn-2");
+  CHECK_OR_THROW(core::ConfigError, kKinds.count(out.table_kind), "unknown table '", out.table_kind,
+                 "': use tsccn-1, tsccn-2, tsccn-3, aasn-1 or aasn-2");
   const bool tsccn = out.table_kind.rfind("tsccn", 0) == 0;
   for (const ReportJob& j : r.jobs) {
     if (!j.finished) continue;
     const bool multiclass = j.test.kind == metrics::PredictionKind::kMulticlass;
     CHECK_OR_THROW(core::ConfigError, multiclass == tsccn, "table ", out.table_kind, " needs ",
                    tsccn ? "three-class (vertebra)" : "binary (pelvis)", " predictions, but ",
-                   j.dir, "/predictions_test.csv has ",
-                   multiclass ? "multi-class" : "binary", " ones");
+                   j.dir, "/predictions_test.csv has ", multiclass ? "multi-class" : "binary",
+                   " ones");
   }
   const bool by_size = out.table_kind == "tsccn-2";
 
@@ -317,14 +377,14 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
   for (const ColumnSpec& c : cols) t.columns.push_back({c.key, c.text, c.latex});
 
   // Per row: per finished job its recomputed metrics, keyed by its pairing (split and seed).
-  std::vector<std::map<std::string, metrics::MetricValues>> row_values;
+  std::vector<RowValues> row_values;
   for (const std::string& key : row_order) {
     const std::vector<size_t>& idx = all_jobs[key];
     metrics::TableRow row;
     row.method = key.substr(key.find('\x1f') + 1);
     row.group = group_of[key];
     row.jobs = static_cast<int>(idx.size());
-    std::map<std::string, metrics::MetricValues> values;
+    RowValues values;
     std::vector<size_t> finished;
     std::vector<std::string> missing;
     for (size_t i : idx) {
@@ -374,13 +434,13 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
         const auto& a = t.rows[i].cells[c].value;
         const auto& b = t.rows[base].cells[c].value;
         if (!a || !b) continue;
-        const double gain = std::stod(metrics::percent(a->mean)) -
-                            std::stod(metrics::percent(b->mean));
+        const double gain =
+            std::stod(metrics::percent(a->mean)) - std::stod(metrics::percent(b->mean));
         t.rows[i].cells[c].gain = fmt::format("{:+.2f}%", gain);
       }
     }
-    t.footnotes.push_back("Gains in parentheses are over the baseline row, " +
-                          t.rows[base].method + ", in percentage points.");
+    t.footnotes.push_back("Gains in parentheses are over the baseline row, " + t.rows[base].method +
+                          ", in percentage points.");
   }
 
   metrics::rank_cells(t);
@@ -390,25 +450,11 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
   int tested = 0;
   for (size_t c = 0; c < cols.size(); ++c) {
     for (size_t i = 0; i < t.rows.size(); ++i) {
-      size_t best = t.rows.size();
-      for (size_t b = 0; b < t.rows.size(); ++b)
-        if (t.rows[b].group == t.rows[i].group && t.rows[b].cells[c].rank == 1) {
-          best = b;
-          break;
-        }
+      const size_t best = best_in_group(t, i, c);
       if (best == t.rows.size() || best == i || !t.rows[i].cells[c].value ||
           t.rows[i].cells[c].rank == 1)
         continue;
-      std::vector<double> a, b;
-      for (const auto& [pair, mv] : row_values[i]) {
-        const auto other = row_values[best].find(pair);
-        if (other == row_values[best].end()) continue;
-        const auto x = find_value(mv, cols[c].key), y = find_value(other->second, cols[c].key);
-        if (x && y) {
-          a.push_back(*x);
-          b.push_back(*y);
-        }
-      }
+      const auto [a, b] = paired_values(row_values[i], row_values[best], cols[c].key);
       if (a.size() < 2) continue;
       ++tested;
       const metrics::PairedTTest test = metrics::paired_t_test(a, b);
@@ -420,12 +466,11 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
       "jobs of both rows with the same split and seed{}.",
       options.alpha, tested == 0 ? "; no cell had the 2 pairs a test needs" : ""));
   if (!out.missing.empty())
-    t.footnotes.push_back(fmt::format("Partial results: {} of the sweep's jobs are missing.",
-                                      [&] {
-                                        int m = 0;
-                                        for (const auto& row : t.rows) m += row.jobs - row.finished;
-                                        return m;
-                                      }()));
+    t.footnotes.push_back(fmt::format("Partial results: {} of the sweep's jobs are missing.", [&] {
+      int m = 0;
+      for (const auto& row : t.rows) m += row.jobs - row.finished;
+      return m;
+    }()));
 
   // The significance table: every row against the best row of the primary metric.
   const std::string primary = tsccn ? "aAUC" : "AUC";
@@ -438,72 +483,31 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
   s.title = "Significance against the best row by " + primary;
   s.header = {"Method", "Best", "Δ " + primary + " (pp)", "paired t: p (pairs)"};
   for (int k = 0; k < classes; ++k)
-    s.header.push_back(tsccn ? fmt::format("DeLong AUC_{}: p (splits)", k) : "DeLong AUC: p (splits)");
+    s.header.push_back(tsccn ? fmt::format("DeLong AUC_{}: p (splits)", k)
+                             : "DeLong AUC: p (splits)");
   for (size_t i = 0; i < t.rows.size(); ++i) {
-    size_t best = t.rows.size();
-    for (size_t b = 0; b < t.rows.size(); ++b)
-      if (t.rows[b].group == t.rows[i].group && t.rows[b].cells[primary_col].rank == 1) {
-        best = b;
-        break;
-      }
+    const size_t best = best_in_group(t, i, primary_col);
     if (best == t.rows.size() || best == i || !t.rows[i].cells[primary_col].value) continue;
     std::vector<std::string> line = {out.rows[i].first, out.rows[best].first};
     line.push_back(fmt::format("{:+.2f}", 100 * (t.rows[i].cells[primary_col].value->mean -
-                                                  t.rows[best].cells[primary_col].value->mean)));
-    std::vector<double> a, b;
-    for (const auto& [pair, mv] : row_values[i]) {
-      const auto other = row_values[best].find(pair);
-      if (other == row_values[best].end()) continue;
-      a.push_back(*find_value(mv, primary));
-      b.push_back(*find_value(other->second, primary));
-    }
+                                                 t.rows[best].cells[primary_col].value->mean)));
+    const auto [a, b] = paired_values(row_values[i], row_values[best], primary);
     if (a.size() >= 2) {
       const auto test = metrics::paired_t_test(a, b);
       line.push_back(fmt::format("{} ({})", format_p(test.p), test.n));
     } else {
       line.push_back(fmt::format("- ({})", a.size()));
     }
-    // DeLong per split on the scores averaged over seeds, then combined over splits.
-    std::map<std::string, std::vector<size_t>> parts_i, parts_b;
-    for (size_t idx : out.rows[i].second) parts_i[r.jobs[idx].part].push_back(idx);
-    for (size_t idx : out.rows[best].second) parts_b[r.jobs[idx].part].push_back(idx);
-    for (int k = 0; k < classes; ++k) {
-      std::vector<metrics::DelongResult> folds;
-      for (const auto& [part, jobs_i] : parts_i) {
-        const auto jb = parts_b.find(part);
-        if (jb == parts_b.end()) continue;
-        const int col = tsccn ? k : 0;
-        const auto si = pooled_scores(r, jobs_i, col, tsccn ? k : 1);
-        const auto sb = pooled_scores(r, jb->second, col, tsccn ? k : 1);
-        std::vector<double> x, y;
-        std::vector<uint8_t> pos;
-        for (const auto& [id, v] : si) {
-          const auto o = sb.find(id);
-          if (o == sb.end()) continue;
-          x.push_back(v.first);
-          y.push_back(o->second.first);
-          pos.push_back(static_cast<uint8_t>(v.second));
-        }
-        try {
-          folds.push_back(metrics::delong_test(x, y, pos));
-        } catch (const core::ConfigError&) {
-          // A split whose test set has fewer than 2 samples of a class cannot be tested.
-        }
-      }
-      if (folds.empty()) {
-        line.push_back("- (0)");
-        continue;
-      }
-      const size_t n = folds.size();
-      const auto combined = metrics::combine_delong(std::move(folds));
-      line.push_back(fmt::format("{} ({})", format_p(combined.p), n));
-    }
+    for (int k = 0; k < classes; ++k)
+      line.push_back(delong_over_splits(r, out.rows[i].second, out.rows[best].second, tsccn ? k : 0,
+                                        tsccn ? k : 1));
     s.rows.push_back(std::move(line));
   }
   s.footnotes.push_back(
       "paired t: two-sided paired t-test of " + primary +
       " over the pairs of jobs of both rows with the same split and seed. DeLong: DeLong's test of "
-      "correlated AUCs" + std::string(tsccn ? " (class k against the rest)" : "") +
+      "correlated AUCs" +
+      std::string(tsccn ? " (class k against the rest)" : "") +
       " on each split's test samples, scores averaged over seeds, combined over splits as "
       "Σ Δ / √Σ var(Δ); the combination treats splits as independent, which holds for k-fold "
       "test sets and makes p optimistic for repeated random splits, whose test sets overlap.");

@@ -15,11 +15,10 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "metrics/froc.h"
 #include "metrics/predictions.h"
@@ -39,7 +38,7 @@ struct ReportJob {
   std::string seed;           // "seed1"
   std::string model_variant;  // model.variant of its config.yaml ("" when unknown)
   bool finished = false;
-  metrics::Predictions test;        // when finished
+  metrics::Predictions test;  // when finished
   // Binary (pelvis) jobs with a heatmaps_test.h5 (datastore/heatmaps.h): the area FROC of their
   // test heatmaps, from which recall at FP ratio 1% and 10% are read.
   std::optional<metrics::AreaFrocCurve> froc;

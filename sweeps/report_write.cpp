@@ -110,8 +110,9 @@ std::vector<Figure> draw_curves(const SweepResults& r, const Report& report,
     pr.ylabel = "precision";
     pr.series = series_of(r, report, pr_of, pr_band_default);
     if (!pr.series.empty())
-      figures.push_back({pr.title + ": mean interpolated precision over folds × seeds, band ± 1 std",
-                         metrics::render_plot(pr, dir + "/pr" + suffix)});
+      figures.push_back(
+          {pr.title + ": mean interpolated precision over folds × seeds, band ± 1 std",
+           metrics::render_plot(pr, dir + "/pr" + suffix)});
   }
   if (!tsccn) {
     metrics::PlotSpec froc;
@@ -155,8 +156,9 @@ std::vector<Figure> draw_curves(const SweepResults& r, const Report& report,
   if (!val.series.empty()) {
     val.xmin = 1;
     val.xmax = loss.xmax > 1 ? loss.xmax : 2;
-    figures.push_back({"Validation " + primary + " per epoch: mean over folds × seeds, band ± 1 std",
-                       metrics::render_plot(val, dir + "/val_" + primary)});
+    figures.push_back(
+        {"Validation " + primary + " per epoch: mean over folds × seeds, band ± 1 std",
+         metrics::render_plot(val, dir + "/val_" + primary)});
   }
   return figures;
 }
@@ -205,13 +207,14 @@ std::vector<std::string> write_report(const SweepResults& r, const Report& repor
     page.title = r.manifest.name + ": results";
     int finished = 0;
     for (const ReportJob& j : r.jobs) finished += j.finished ? 1 : 0;
-    page.subtitle = fmt::format("{} of {} jobs finished; {}", finished, r.jobs.size(),
-                                report.table.title);
+    page.subtitle =
+        fmt::format("{} of {} jobs finished; {}", finished, r.jobs.size(), report.table.title);
     page.sections.push_back({"Results", metrics::to_html(report.table), {}});
     page.sections.push_back({"Significance", metrics::to_html(report.significance), {}});
     if (!report.missing.empty()) {
       std::string list = "<ul>\n";
-      for (const std::string& m : report.missing) list += "<li>" + metrics::html_escape(m) + "</li>\n";
+      for (const std::string& m : report.missing)
+        list += "<li>" + metrics::html_escape(m) + "</li>\n";
       page.sections.push_back({"Missing jobs", list + "</ul>\n", {}});
     }
     if (!figures.empty()) {

@@ -2,7 +2,6 @@
 #include "datastore/heatmaps.h"
 
 #include <gtest/gtest.h>
-
 #include <hdf5.h>
 #include <hdf5_hl.h>
 

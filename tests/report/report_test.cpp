@@ -1,6 +1,8 @@
 // `fracsweep report` on a hand-made sweep folder: the aggregates against scikit-learn and SciPy
 // (tests/fixtures/report/expected.json), golden files per format, partial sweeps, table
 // inference, and the command end to end with its HTML page checked in headless Chromium.
+#include "sweeps/report.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,7 +17,6 @@
 #include "datastore/heatmaps.h"
 #include "metrics/aggregate.h"
 #include "sweeps/ledger.h"
-#include "sweeps/report.h"
 #include "test_util.h"
 
 namespace fracsweep::sweeps {
@@ -123,7 +124,9 @@ TEST(ReportFixture, SignificanceAgainstScipy) {
   EXPECT_EQ(report.significance.header.size(), 7u);  // + DeLong per class
 }
 
-std::string golden_path(const std::string& name) { return testing::fixture("report/golden/" + name); }
+std::string golden_path(const std::string& name) {
+  return testing::fixture("report/golden/" + name);
+}
 
 TEST(ReportGolden, EveryFormatMatchesItsGoldenFile) {
   testing::TempDir dir;
@@ -187,8 +190,8 @@ ReportJob job(const std::string& variant, const std::string& rest, int quality,
       p.scores.push_back(label == 1 ? 0.3 + 0.05 * quality + 0.4 * wobble : 0.6 * wobble);
     } else {
       double row[3];
-      for (int k = 0; k < 3; ++k) row[k] = k == label ? 0.1 + 0.08 * quality + 0.3 * wobble
-                                                      : 0.5 * ((i + k * 5) % 7) / 7.0;
+      for (int k = 0; k < 3; ++k)
+        row[k] = k == label ? 0.1 + 0.08 * quality + 0.3 * wobble : 0.5 * ((i + k * 5) % 7) / 7.0;
       const double sum = row[0] + row[1] + row[2];
       for (double x : row) p.scores.push_back(x / sum);
     }
@@ -237,8 +240,8 @@ TEST(ReportInference, PelvisTablesAndGainsOverTheBaseline) {
   SweepResults r;
   r.dir = "mem";
   r.manifest.name = "aasn";
-  for (const auto& [v, q] : std::vector<std::pair<std::string, int>>{
-           {"vanilla", 0}, {"ff", 1}, {"ff-fa-cl", 3}})
+  for (const auto& [v, q] :
+       std::vector<std::pair<std::string, int>>{{"vanilla", 0}, {"ff", 1}, {"ff-fa-cl", 3}})
     for (const char* part : {"fold0/seed1", "fold1/seed1", "fold2/seed1"})
       r.jobs.push_back(job(v, part, q, true));
   EXPECT_EQ(infer_table(r), "aasn-2");
@@ -273,7 +276,8 @@ PelvisRun make_pelvis_run(const testing::TempDir& tmp) {
   run.dir = tmp.path() / "pelvis";
   SweepManifest m;
   m.name = "handmade-aasn";
-  const std::vector<std::pair<std::string, int>> rows = {{"vanilla", 0}, {"ff", 1}, {"ff-fa-cl", 3}};
+  const std::vector<std::pair<std::string, int>> rows = {
+      {"vanilla", 0}, {"ff", 1}, {"ff-fa-cl", 3}};
   for (const auto& [variant, quality] : rows) {
     for (int fold = 0; fold < 3; ++fold) {
       ManifestJob j;
@@ -294,7 +298,8 @@ PelvisRun make_pelvis_run(const testing::TempDir& tmp) {
         metrics::HeatmapImage im;
         im.height = im.width = 12;
         for (int px = 0; px < 144; ++px)
-          im.heatmap.push_back(0.5f * static_cast<float>((px * 37 + i * 11 + fold * 5) % 97) / 97.f);
+          im.heatmap.push_back(0.5f * static_cast<float>((px * 37 + i * 11 + fold * 5) % 97) /
+                               97.f);
         if (label) {
           const metrics::PixelPoint pt{2 + (i % 7), 3 + (i % 5)};
           im.points.push_back(pt);
@@ -330,7 +335,8 @@ TEST(ReportPelvis, TableTwoWithGainsLocalizationAndFroc) {
   const auto res = testing::run_fracsweep({"report", run.dir.string()});
   ASSERT_EQ(res.exit_code, 0) << res.out << res.err;
   EXPECT_HAS(res.out, "Table 2. Ablation study, gain over the baseline in parentheses");
-  EXPECT_HAS(res.out, "| Method | Jobs | AUC (%) | AP (%) | Recall@FP=1% (%) | Recall@FP=10% (%) |");
+  EXPECT_HAS(res.out,
+             "| Method | Jobs | AUC (%) | AP (%) | Recall@FP=1% (%) | Recall@FP=10% (%) |");
   EXPECT_HAS(res.out, "DeLong AUC: p (splits)");
   EXPECT_TRUE(fs::exists(run.dir / "report/curves/froc.svg"));
   EXPECT_TRUE(fs::exists(run.dir / "report/curves/roc.png"));
@@ -362,8 +368,8 @@ TEST(ReportPelvis, TableTwoWithGainsLocalizationAndFroc) {
 TEST(ReportPelvis, HeatmapsThatDoNotMatchThePredictionsAreRefused) {
   testing::TempDir tmp;
   const PelvisRun run = make_pelvis_run(tmp);
-  datastore::HeatmapSet few = datastore::read_heatmaps(
-      (run.dir / "ff/fold0/seed1/heatmaps_test.h5").string());
+  datastore::HeatmapSet few =
+      datastore::read_heatmaps((run.dir / "ff/fold0/seed1/heatmaps_test.h5").string());
   few.images.resize(3);
   datastore::write_heatmaps((run.dir / "ff/fold0/seed1/heatmaps_test.h5").string(), few);
   const auto res = testing::run_fracsweep({"report", run.dir.string(), "--no-curves"});

@@ -1,8 +1,9 @@
 // The results table: marks on ties, groups, and the four renderings.
+#include "metrics/table.h"
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "metrics/table.h"
 #include "test_util.h"
 
 namespace fracsweep::metrics {
