@@ -128,6 +128,17 @@ std::string lower(std::string_view text) {
 // The <svg> element of an SVG file: the XML prolog, a DOCTYPE (older gnuplot
 // writes one naming the SVG 1.1 DTD by URL) and comments before it are
 // dropped, as is anything after the closing tag; none of it is valid inside HTML.
+// Every figure's ids and references to them get a prefix: each gnuplot SVG names its
+// elements alike (gnuplot_canvas, gpPt0, ...), and ids must be unique in one page.
+std::string prefix_ids(std::string body, const std::string& prefix) {
+  for (const char* key : {" id=\"", " id='", "href=\"#", "href='#", "url(#"}) {
+    const std::string k(key);
+    for (size_t p = body.find(k); p != std::string::npos; p = body.find(k, p + k.size()))
+      body.insert(p + k.size(), prefix);
+  }
+  return body;
+}
+
 std::string inline_svg(const HtmlFigure& figure) {
   const std::string_view svg = figure.svg;
   const size_t start = skip_prolog(svg);
@@ -142,7 +153,8 @@ std::string inline_svg(const HtmlFigure& figure) {
   // The page promises no script; gnuplot adds one (and a reference to its
   // gnuplot_svg.js) only with `set terminal svg mouse`.
   CHECK_OR_THROW(core::ConfigError, lower(body).find("<script") == std::string::npos, "figure '",
-                 figure.caption, "': the SVG contains a <script>; draw it with gnuplot's svg "
+                 figure.caption,
+                 "': the SVG contains a <script>; draw it with gnuplot's svg "
                  "terminal without the `mouse` option");
   return body;
 }
@@ -154,12 +166,23 @@ std::string html_escape(const std::string& text) {
   out.reserve(text.size() + text.size() / 8);
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -191,6 +214,7 @@ std::string html_page(const HtmlPage& page) {
   }
 
   out += "<main>\n";
+  int figures = 0;
   for (size_t i = 0; i < page.sections.size(); ++i) {
     const HtmlSection& s = page.sections[i];
     out += "<section id=\"" + section_id(i, s.heading) + "\">\n<h2>" + html_escape(s.heading) +
@@ -198,7 +222,8 @@ std::string html_page(const HtmlPage& page) {
     if (!s.html.empty()) out += "<div class=\"content\">\n" + s.html + "\n</div>\n";
     if (!s.figures.empty()) out += "<div class=\"figures\">\n";
     for (const HtmlFigure& f : s.figures) {
-      out += "<figure>\n" + inline_svg(f) + "\n";
+      out +=
+          "<figure>\n" + prefix_ids(inline_svg(f), "fig" + std::to_string(++figures) + "-") + "\n";
       if (!f.caption.empty()) out += "<figcaption>" + html_escape(f.caption) + "</figcaption>\n";
       out += "</figure>\n";
     }

@@ -136,11 +136,24 @@ TEST(HtmlPage, InlinesSvgFiguresWithCaptions) {
   EXPECT_EQ(count(html, "</svg>\n<figcaption>"), 2u);
   EXPECT_HAS(html, "<figcaption>ROC of fold &quot;1&quot; &lt;test&gt;</figcaption>");
   EXPECT_HAS(html, "<figcaption>Loss</figcaption>");
-  EXPECT_HAS(html, "<use xlink:href='#gpDot'");
+  EXPECT_HAS(html, "<use xlink:href='#fig1-gpDot'");
 }
 
 // Nothing is fetched: the only URIs are the namespace names gnuplot writes
 // (and XHTML's, should an SVG carry one), which browsers never load.
+TEST(HtmlPage, FiguresKeepTheirIdsApart) {
+  // Both figures are the same gnuplot SVG: their ids and the references to them are prefixed
+  // per figure, so the page has each id once and each <use> points into its own figure.
+  const std::string page = html_page(sample_page());
+  EXPECT_EQ(count(page, "id=\"gnuplot_canvas\""), 0u);
+  EXPECT_EQ(count(page, "id=\"fig1-gnuplot_canvas\""), 1u);
+  EXPECT_EQ(count(page, "id=\"fig2-gnuplot_canvas\""), 1u);
+  EXPECT_EQ(count(page, "id='fig1-gpDot'"), 1u);
+  EXPECT_EQ(count(page, "xlink:href='#fig1-gpDot'"), 1u);
+  EXPECT_EQ(count(page, "xlink:href='#fig2-gpDot'"), 1u);
+  EXPECT_EQ(count(page, "href='#gpDot'"), 0u);
+}
+
 TEST(HtmlPage, HasNoUrlsButXmlNamespaces) {
   HtmlPage page = sample_page();
   page.sections[1].figures.push_back(
