@@ -27,7 +27,8 @@ namespace fs = std::filesystem;
 
 const std::set<std::string> kTable1Baselines = {"resnet18", "rs",       "cb-rw",  "smote",
                                                 "ldam",     "ldam-drw", "pc-net", "sdl-net"};
-const char* kDataSizeKey = "data.subset";
+// A job name carries an axis by its field alone: "tsccn/repeat0/seed1/subset=0.25" (sweep.h).
+const char* kDataSizeKey = "subset";
 
 bool is_part(const std::string& s) {
   return (s.rfind("repeat", 0) == 0 && s.size() > 6) || (s.rfind("fold", 0) == 0 && s.size() > 4);

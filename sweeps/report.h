@@ -33,7 +33,7 @@ struct ReportJob {
   ManifestJob job;
   std::string dir;            // its folder
   std::string row;            // its table row: the variant, plus hyperparameters (not the group's)
-  std::string hparams;        // "data.subset=0.25/train.lr=0.001", "" without axes
+  std::string hparams;        // "subset=0.25/lr=0.001": the axes of its name, "" without
   std::string part;           // "repeat0" or "fold2": which split
   std::string seed;           // "seed1"
   std::string model_variant;  // model.variant of its config.yaml ("" when unknown)

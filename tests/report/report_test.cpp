@@ -2,6 +2,7 @@
 // (tests/fixtures/report/expected.json), golden files per format, partial sweeps, table
 // inference, and the command end to end with its HTML page checked in headless Chromium.
 #include "sweeps/report.h"
+#include "sweeps/sweep.h"
 
 #include <gtest/gtest.h>
 #include <png.h>
@@ -202,15 +203,18 @@ ReportJob job(const std::string& variant, const std::string& rest, int quality,
 }
 
 TEST(ReportInference, DataSizesMakeTableTwoWithGroups) {
+  // The job names of the example Table II sweep, as `run` names them.
+  const Sweep sweep = load_sweep(testing::fixture("../../examples/sweeps/tsccn-table2-tiny.yaml"));
   SweepResults r;
   r.dir = "mem";
-  r.manifest.name = "t2";
-  for (const char* v : {"resnet18", "tsccn"})
-    for (const char* size : {"0.25", "0.5", "1"})
-      for (const char* part : {"repeat0/seed1", "repeat1/seed1"})
-        r.jobs.push_back(job(v, std::string(part) + "/data.subset=" + size,
-                             (std::string(v) == "tsccn" ? 2 : 0) + std::stoi(size) + 1));
-  r.jobs[0].model_variant = "resnet18";
+  r.manifest.name = sweep.name;
+  for (const SweepJob& sj : sweep.jobs) {
+    const std::string rest = sj.name.substr(sj.variant.size() + 1);
+    const int size_quality = rest.find("subset=1") != std::string::npos ? 2 : 0;
+    r.jobs.push_back(job(sj.variant, rest, (sj.variant == "tsccn" ? 2 : 0) + size_quality));
+    r.jobs.back().model_variant = sj.config.model.variant;
+  }
+  ASSERT_EQ(r.jobs.size(), 12u);
   EXPECT_EQ(infer_table(r), "tsccn-2");
   const Report rep = build_report(r, {});
   ASSERT_EQ(rep.table.rows.size(), 6u);
