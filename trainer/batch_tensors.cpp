@@ -31,4 +31,12 @@ BatchTensors to_tensors(datastore::Batch&& b) {
   return t;
 }
 
+torch::Tensor current_view(const torch::Tensor& images) {
+  return images.size(1) == 3 ? images.narrow(1, 1, 1) : images;
+}
+
+torch::Tensor model_input(const torch::Tensor& gray, int in_channels) {
+  return in_channels == 3 ? gray.expand({gray.size(0), 3, gray.size(2), gray.size(3)}) : gray;
+}
+
 }  // namespace fracsweep::trainer

@@ -22,4 +22,11 @@ struct BatchTensors {
 
 BatchTensors to_tensors(datastore::Batch&& batch);
 
+// The current vertebra, [B, 1, H, W], from a batch with or without neighbours.
+torch::Tensor current_view(const torch::Tensor& images);
+
+// A gray batch [B, 1, H, W] as a model takes it: repeated to three channels for
+// RGB-pretrained weights (in_channels 3), else itself.
+torch::Tensor model_input(const torch::Tensor& gray, int in_channels);
+
 }  // namespace fracsweep::trainer

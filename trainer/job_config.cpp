@@ -87,7 +87,11 @@ std::vector<Field> train_fields(TrainConfig& t) {
           field("drw_epoch", t.drw_epoch),
           field("pc_weight", t.pc_weight),
           field("sdl_weight", t.sdl_weight),
-          field("smote_k", t.smote_k)};
+          field("smote_k", t.smote_k),
+          field("nts_proposals", t.nts_proposals),
+          field("nts_parts", t.nts_parts),
+          field("nts_part_scale", t.nts_part_scale),
+          field("nts_rank_weight", t.nts_rank_weight)};
 }
 
 void read_section(const YAML::Node& node, const std::string& section, std::vector<Field> fields,
@@ -136,7 +140,7 @@ const std::set<std::string>& known_variants() {
   static const std::set<std::string> names = {
       "single-stream", "single-stream+triplet", "two-stream", "two-stream+triplet",
       "two-stream+triplet+compare", "tsccn", "resnet18", "rs", "cb-rw", "smote", "ldam",
-      "ldam-drw", "pc-net", "sdl-net"};
+      "ldam-drw", "pc-net", "nts-net", "sdl-net"};
   return names;
 }
 
@@ -189,6 +193,10 @@ void validate(const JobConfig& j, const std::string& where) {
   bad(t.cb_beta > 0 && t.cb_beta < 1, "train.cb_beta: must be in (0, 1)");
   bad(t.drw_epoch >= 0, "train.drw_epoch: must be >= 0");
   bad(t.smote_k >= 1, "train.smote_k: must be >= 1");
+  bad(t.nts_parts >= 1 && t.nts_parts <= t.nts_proposals,
+      "train.nts_parts: must be >= 1 and at most train.nts_proposals");
+  bad(t.nts_part_scale > 0 && t.nts_part_scale <= 1, "train.nts_part_scale: must be in (0, 1]");
+  bad(t.nts_rank_weight >= 0, "train.nts_rank_weight: must be >= 0");
   for (double w : {t.loss_weights.ce, t.loss_weights.d, t.loss_weights.c, t.loss_weights.w})
     bad(w >= 0, "train.loss_weights: weights must be >= 0");
 }

@@ -41,7 +41,7 @@ struct DataConfig {
 struct ModelConfig {
   // A TSCCN ablation ("single-stream", "single-stream+triplet", "two-stream",
   // "two-stream+triplet", "two-stream+triplet+compare", "tsccn") or a baseline
-  // ("resnet18", "rs", "cb-rw", "smote", "ldam", "ldam-drw", "pc-net", "sdl-net").
+  // ("resnet18", "rs", "cb-rw", "smote", "ldam", "ldam-drw", "pc-net", "nts-net", "sdl-net").
   std::string variant = "tsccn";
   int width = 64;            // ResNet base width (torchvision: 64)
   int in_channels = 1;       // 3 repeats the grey channel, for RGB-pretrained weights
@@ -77,6 +77,10 @@ struct TrainConfig {
   double pc_weight = 10;     // PC-Net: weight of the pairwise confusion term
   double sdl_weight = 1;     // SDL-Net: weight of the synergic term
   int smote_k = 5;           // SMOTE: nearest neighbours per minority sample
+  int nts_proposals = 6;     // NTS-Net: parts the Teacher sees (the paper's M)
+  int nts_parts = 4;         // NTS-Net: parts the Scrutinizer concatenates (K)
+  double nts_part_scale = 0.5;   // NTS-Net: part image side / input side (224 of 448)
+  double nts_rank_weight = 1;    // NTS-Net: weight of the Navigator's ranking loss
 };
 
 struct JobConfig {

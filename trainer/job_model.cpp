@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "trainer/nts_net.h"
 #include "trainer/pair_baselines.h"
 #include "trainer/resnet.h"
 #include "trainer/tsccn.h"
@@ -20,10 +21,6 @@ torch::Tensor three_views(const torch::Tensor& images) {
                                                        images.size(3)});
 }
 
-// The current vertebra, [B, 1, H, W], from a batch with or without neighbours.
-torch::Tensor current_view(const torch::Tensor& images) {
-  return images.size(1) == 3 ? images.narrow(1, 1, 1) : images;
-}
 
 // ---------------------------------------------------------------- TSCCN family
 
@@ -163,7 +160,7 @@ std::string paper_sampler(const std::string& variant) {
   if (variant == "rs") return "balanced";
   if (variant == "resnet18" || variant == "cb-rw" || variant == "ldam" || variant == "ldam-drw")
     return "shuffle";
-  // TSCCN and its ablations, PC-Net, SDL-Net; and SMOTE, whose synthetic
+  // TSCCN and its ablations, PC-Net, NTS-Net, SDL-Net; and SMOTE, whose synthetic
   // minority samples are made inside over-sampled batches (pair_baselines.h).
   return "oversample";
 }
@@ -181,9 +178,10 @@ std::unique_ptr<JobModel> make_job_model(const JobConfig& job,
   if (v == "resnet18" || v == "rs" || v == "cb-rw" || v == "ldam" || v == "ldam-drw")
     return std::make_unique<BaselineJobModel>(job, class_counts);
   if (is_pair_baseline(v)) return make_pair_baseline(job);
+  if (v == "nts-net") return make_nts_net(job);
   throw core::ConfigError(core::str_cat(
       "model.variant '", v, "' cannot be trained by this build; available: the TSCCN variants, "
-      "resnet18, rs, cb-rw, smote, ldam, ldam-drw, pc-net, sdl-net"));
+      "resnet18, rs, cb-rw, smote, ldam, ldam-drw, pc-net, nts-net, sdl-net"));
 }
 
 }  // namespace fracsweep::trainer

@@ -17,14 +17,6 @@ namespace F = torch::nn::functional;
 
 torch::Tensor zero_like_loss(const torch::Tensor& any) { return any.sum() * 0; }
 
-// The model input from a batch: the current vertebra (these variants never ask
-// for neighbours), repeated to three channels for RGB-pretrained weights.
-torch::Tensor current_view(const torch::Tensor& images) {
-  return images.size(1) == 3 ? images.narrow(1, 1, 1) : images;
-}
-torch::Tensor model_input(const torch::Tensor& gray, int in_channels) {
-  return in_channels == 3 ? gray.expand({gray.size(0), 3, gray.size(2), gray.size(3)}) : gray;
-}
 
 // The most frequent label; the lowest such label on ties, so the choice does
 // not depend on the order of the batch.
