@@ -40,6 +40,7 @@ struct Field {
   std::string key;
   std::function<void(const YAML::Node&, const std::string&, const std::string&)> read;
   std::function<void(YAML::Emitter&)> write;
+  std::function<bool()> omit;  // when set and true, to_yaml leaves the field out
 };
 
 template <typename T>
@@ -48,7 +49,18 @@ Field field(std::string key, T& ref) {
           [&ref](const YAML::Node& n, const std::string& path, const std::string& where) {
             read(n, path, ref, where);
           },
-          [&ref](YAML::Emitter& e) { e << ref; }};
+          [&ref](YAML::Emitter& e) { e << ref; },
+          {}};
+}
+
+// A setting added after jobs were first run: written only when it differs from its default.
+// The resolved config, and with it every job's id and its folder's config.yaml, then stay the
+// same for the jobs that do not use the setting, so sweeps run before it still resume.
+template <typename T>
+Field added_field(std::string key, T& ref, T default_value) {
+  Field f = field(std::move(key), ref);
+  f.omit = [&ref, default_value] { return ref == default_value; };
+  return f;
 }
 
 std::vector<Field> data_fields(DataConfig& d) {
@@ -88,10 +100,10 @@ std::vector<Field> train_fields(TrainConfig& t) {
           field("pc_weight", t.pc_weight),
           field("sdl_weight", t.sdl_weight),
           field("smote_k", t.smote_k),
-          field("nts_proposals", t.nts_proposals),
-          field("nts_parts", t.nts_parts),
-          field("nts_part_scale", t.nts_part_scale),
-          field("nts_rank_weight", t.nts_rank_weight)};
+          added_field("nts_proposals", t.nts_proposals, TrainConfig{}.nts_proposals),
+          added_field("nts_parts", t.nts_parts, TrainConfig{}.nts_parts),
+          added_field("nts_part_scale", t.nts_part_scale, TrainConfig{}.nts_part_scale),
+          added_field("nts_rank_weight", t.nts_rank_weight, TrainConfig{}.nts_rank_weight)};
 }
 
 void read_section(const YAML::Node& node, const std::string& section, std::vector<Field> fields,
@@ -254,6 +266,7 @@ std::string to_yaml(const JobConfig& job) {
                            const std::function<void()>& more = {}) {
     e << YAML::Key << name << YAML::Value << YAML::BeginMap;
     for (auto& f : fields) {
+      if (f.omit && f.omit()) continue;
       e << YAML::Key << f.key << YAML::Value;
       f.write(e);
     }

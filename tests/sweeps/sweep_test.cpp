@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -62,6 +63,18 @@ TEST(Sweep, IdsDependOnSettingsNotOnTheOutputFolder) {
   std::string other = kTable3;
   other.replace(other.find("epochs: 2"), 9, "epochs: 3");
   EXPECT_NE(parse_sweep(other, "s.yaml").jobs[0].id, a.jobs[0].id);
+}
+
+TEST(Sweep, IdsOfExampleJobsStayTheSameAcrossVersions) {
+  // A finished sweep must stay finished when fracsweep is upgraded: its ledger names jobs by
+  // id. These are ids that runs of the example wrote; a change to the resolved config (a new
+  // setting written for every job, say) would change them and orphan every earlier run.
+  const Sweep s = load_sweep(testing::fixture("../../examples/sweeps/tsccn-table3-tiny.yaml"));
+  std::map<std::string, std::string> ids;
+  for (const SweepJob& j : s.jobs) ids[j.name] = j.id;
+  EXPECT_EQ(ids["single-stream/repeat0/seed1"], "e8f7ef5d4dbe4151");
+  EXPECT_EQ(ids["single-stream/repeat1/seed1"], "fe4a9ae58a26f444");
+  EXPECT_EQ(ids["single-stream+triplet/repeat0/seed1"], "6106b1b93e4b66e9");
 }
 
 TEST(Sweep, KfoldGridAndRandomAxes) {

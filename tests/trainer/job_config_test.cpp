@@ -47,6 +47,25 @@ TEST(JobConfig, TinyPresetThenOverrides) {
   EXPECT_DOUBLE_EQ(j.train.loss_weights.c, 1);
 }
 
+TEST(JobConfig, SettingsAddedLaterAreWrittenOnlyWhenSet) {
+  // Left at their defaults, later settings stay out of the resolved config, so the ids and
+  // config.yaml of jobs run before them do not change.
+  JobConfig j = parse_job_config("preset: tiny\noutput: o\ndata: {store: s.h5}\n", "job.yaml");
+  EXPECT_EQ(to_yaml(j).find("nts_"), std::string::npos) << to_yaml(j);
+  j = parse_job_config(
+      "preset: tiny\noutput: o\ndata: {store: s.h5}\nmodel: {variant: nts-net}\n"
+      "train: {nts_parts: 2, nts_part_scale: 0.25}\n",
+      "job.yaml");
+  const std::string text = to_yaml(j);
+  EXPECT_NE(text.find("nts_parts: 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("nts_part_scale: 0.25"), std::string::npos) << text;
+  EXPECT_EQ(text.find("nts_proposals"), std::string::npos) << text;
+  const JobConfig back = parse_job_config(text, "resolved");
+  EXPECT_EQ(back.train.nts_parts, 2);
+  EXPECT_EQ(back.train.nts_proposals, 6);
+  EXPECT_EQ(to_yaml(back), text);
+}
+
 TEST(JobConfig, ResolvedYamlRoundTrips) {
   JobConfig j = parse_job_config(
       "preset: tiny\noutput: o\ndata: {store: s.h5, subset: 0.25}\ntrain: {lr: 0.00031, seed: 9}\n",
