@@ -150,6 +150,9 @@ TEST(ReportGolden, EveryFormatMatchesItsGoldenFile) {
     files.push_back({name, core::read_file(out + "/" + name)});
   files.push_back({"table1.tex", metrics::to_latex(table1.table)});
   files.push_back({"table1.md", metrics::to_markdown(table1.table)});
+  // HTML: the tables as report.html holds them (the page around them is checked in Chromium).
+  files.push_back({"table.html", metrics::to_html(report.table)});
+  files.push_back({"significance.html", metrics::to_html(report.significance)});
   for (const auto& [name, text] : files) {
     if (update) {
       fs::create_directories(fs::path(golden_path(name)).parent_path());
