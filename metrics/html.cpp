@@ -44,6 +44,7 @@ th, td { padding: 0.3em 0.7em; border-bottom: 1px solid #d8dee4; white-space: no
 thead th { border-bottom: 2px solid #8c959f; background: #f6f8fa; text-align: center; }
 tbody th { text-align: left; font-weight: 500; }
 td { text-align: right; }
+td.flag { text-align: center; }
 tbody tr:nth-child(even) { background: #fafbfc; }
 tbody tr:hover { background: #eef4fb; }
 b { font-weight: 700; }

@@ -24,11 +24,17 @@ bool has_std(const MeanStd& m) { return m.n >= 2 && std::isfinite(m.std); }
 const char* kDagger = "†";
 
 void check_shape(const ResultTable& t) {
-  for (const TableRow& r : t.rows)
+  for (const TableRow& r : t.rows) {
     CHECK_OR_THROW(core::InternalError, r.cells.size() == t.columns.size(), "table ", t.id,
                    ": row '", r.method, "' has ", r.cells.size(), " cells for ", t.columns.size(),
                    " columns");
+    CHECK_OR_THROW(core::InternalError, r.flags.size() == t.flag_headers.size(), "table ", t.id,
+                   ": row '", r.method, "' has ", r.flags.size(), " flags for ",
+                   t.flag_headers.size(), " flag columns");
+  }
 }
+
+const char* kCheck = "✓";
 
 // Rows of one group are printed together; the group's name only on its first row.
 bool first_of_group(const ResultTable& t, size_t i) {
@@ -96,6 +102,10 @@ std::string to_markdown(const ResultTable& t) {
     out += fmt::format(" {} |", t.group_header);
     rule += "---|";
   }
+  for (const std::string& f : t.flag_headers) {
+    out += fmt::format(" {} |", f);
+    rule += ":---:|";
+  }
   out += " Jobs |";
   rule += "---:|";
   for (const TableColumn& col : t.columns) {
@@ -107,6 +117,7 @@ std::string to_markdown(const ResultTable& t) {
     const TableRow& r = t.rows[i];
     out += fmt::format("| {} |", r.method);
     if (!t.group_header.empty()) out += fmt::format(" {} |", first_of_group(t, i) ? r.group : "");
+    for (bool f : r.flags) out += fmt::format(" {} |", f ? kCheck : "");
     out += fmt::format(" {}/{} |", r.finished, r.jobs);
     for (const TableCell& cell : r.cells) {
       if (!cell.value) {
@@ -173,12 +184,17 @@ std::string to_latex(const ResultTable& t) {
   check_shape(t);
   const bool groups = !t.group_header.empty();
   std::string spec = groups ? "ll" : "l";
-  for (size_t c = 0; c < t.columns.size(); ++c) spec += "c";
-  std::string out = "% Needs \\usepackage{booktabs}.\n\\begin{table}[t]\n\\centering\n";
+  for (size_t c = 0; c < t.flag_headers.size() + t.columns.size(); ++c) spec += "c";
+  std::string out =
+      t.flag_headers.empty()
+          ? "% Needs \\usepackage{booktabs}.\n"
+          : "% Needs \\usepackage{booktabs} and \\usepackage{amssymb} (\\checkmark).\n";
+  out += "\\begin{table}[t]\n\\centering\n";
   out +=
       fmt::format("\\caption{{{}}}\n\\label{{tab:{}}}\n", latex_escape(caption_of(t.title)), t.id);
   out += fmt::format("\\begin{{tabular}}{{{}}}\n\\toprule\nMethod", spec);
   if (groups) out += " & " + latex_escape(t.group_header);
+  for (const std::string& f : t.flag_headers) out += " & " + latex_escape(f);
   for (const TableColumn& col : t.columns) out += " & " + col.latex;
   out += " \\\\\n\\midrule\n";
   for (size_t i = 0; i < t.rows.size(); ++i) {
@@ -186,6 +202,7 @@ std::string to_latex(const ResultTable& t) {
     if (groups && i > 0 && first_of_group(t, i)) out += "\\midrule\n";
     out += latex_escape(r.method);
     if (groups) out += " & " + (first_of_group(t, i) ? latex_escape(r.group) : std::string());
+    for (bool f : r.flags) out += f ? " & \\checkmark" : " & ";
     for (const TableCell& cell : r.cells) {
       out += " & ";
       if (!cell.value) {
@@ -217,11 +234,13 @@ std::string to_latex(const ResultTable& t) {
 std::string to_csv(const ResultTable& t) {
   check_shape(t);
   std::string out = "method,group,finished,jobs";
+  for (const std::string& f : t.flag_headers) out += "," + csv_field(f);
   for (const TableColumn& col : t.columns)
     out += fmt::format(",{0}_mean,{0}_std,{0}_mark,{0}_significant", csv_field(col.key));
   out += "\n";
   for (const TableRow& r : t.rows) {
     out += fmt::format("{},{},{},{}", csv_field(r.method), csv_field(r.group), r.finished, r.jobs);
+    for (bool f : r.flags) out += f ? ",1" : ",0";
     for (const TableCell& cell : r.cells) {
       const bool v = cell.value.has_value();
       out +=
@@ -244,6 +263,7 @@ std::string to_html(const ResultTable& t) {
                                 html_escape(t.id), html_escape(t.title));
   out += "<thead><tr><th>Method</th>";
   if (groups) out += "<th>" + html_escape(t.group_header) + "</th>";
+  for (const std::string& f : t.flag_headers) out += "<th>" + html_escape(f) + "</th>";
   out += "<th>Jobs</th>";
   for (const TableColumn& col : t.columns) out += "<th>" + html_escape(col.text) + "</th>";
   out += "</tr></thead>\n<tbody>\n";
@@ -251,6 +271,7 @@ std::string to_html(const ResultTable& t) {
     const TableRow& r = t.rows[i];
     out += "<tr><th scope=\"row\">" + html_escape(r.method) + "</th>";
     if (groups) out += "<td>" + (first_of_group(t, i) ? html_escape(r.group) : "") + "</td>";
+    for (bool f : r.flags) out += std::string("<td class=\"flag\">") + (f ? kCheck : "") + "</td>";
     out += fmt::format("<td>{}/{}</td>", r.finished, r.jobs);
     for (const TableCell& cell : r.cells) {
       if (!cell.value) {

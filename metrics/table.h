@@ -30,6 +30,7 @@ struct TableRow {
   std::string group;             // e.g. "Quarter" in Table II; "" when the table has no groups
   int finished = 0;              // jobs that count
   int jobs = 0;                  // jobs the sweep has for the row
+  std::vector<bool> flags;       // one per ResultTable::flag_headers: the row has that component
   std::vector<TableCell> cells;  // one per column
 };
 
@@ -43,6 +44,9 @@ struct ResultTable {
   std::string id;            // e.g. "tsccn-table3"
   std::string title;         // e.g. "Table III. Ablation study"
   std::string group_header;  // e.g. "Data size"; "" when rows have no groups
+  // Components a row has or not, as check-mark columns before the numbers (AASN Table 2's
+  // FF, FA, CL); empty for most tables.
+  std::vector<std::string> flag_headers;
   std::vector<TableColumn> columns;
   std::vector<TableRow> rows;
   std::vector<std::string> footnotes;  // plain text, one per line/paragraph
@@ -59,7 +63,7 @@ void rank_cells(ResultTable& table);
 std::string to_markdown(const ResultTable& table);
 // A complete `table` float for \usepackage{booktabs}; the std as a subscript.
 std::string to_latex(const ResultTable& table);
-// One row per table row: method, group, finished, jobs, then per column
+// One row per table row: method, group, finished, jobs, then each flag (0 or 1), then per column
 // <key>_mean, <key>_std (percent, 4 decimals; empty when unknown), <key>_mark
 // (best, second or empty) and <key>_significant (0 or 1).
 std::string to_csv(const ResultTable& table);

@@ -97,6 +97,22 @@ std::pair<std::string, std::string> row_and_group(const ReportJob& j, bool by_da
   return {row, group};
 }
 
+// The lower-case words of a variant's name ("FF-FA+cl" -> ff, fa, cl), for the AASN ablation's
+// components.
+std::set<std::string> name_tokens(const std::string& name) {
+  std::set<std::string> out;
+  std::string token;
+  for (char c : name + "-") {
+    if (c == '-' || c == '+' || c == '_' || c == ' ' || c == '/') {
+      if (!token.empty()) out.insert(token);
+      token.clear();
+    } else {
+      token += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
 std::vector<nlohmann::json> read_log(const std::string& path) {
   std::vector<nlohmann::json> out;
   std::ifstream in(path);
@@ -310,19 +326,8 @@ std::string infer_table(const SweepResults& r) {
     if (h.count(kDataSizeKey)) subsets.insert(h.at(kDataSizeKey));
     if (kTable1Baselines.count(j.model_variant) || kTable1Baselines.count(j.job.variant))
       baseline = true;
-    std::string lower = j.job.variant;
-    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    for (const std::string& token : split_path(lower + "/")) {
-      std::string t;
-      for (char c : token + "-") {
-        if (c == '-' || c == '+' || c == '_' || c == ' ') {
-          if (t == "ff" || t == "fa" || t == "cl") ablation = true;
-          t.clear();
-        } else {
-          t += c;
-        }
-      }
-    }
+    const std::set<std::string> tokens = name_tokens(j.job.variant);
+    ablation = ablation || tokens.count("ff") || tokens.count("fa") || tokens.count("cl");
   }
   data_size = subsets.size() > 1;
   CHECK_OR_THROW(core::ConfigError, any != nullptr, r.dir,
@@ -439,6 +444,12 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
             std::stod(metrics::percent(a->mean)) - std::stod(metrics::percent(b->mean));
         t.rows[i].cells[c].gain = fmt::format("{:+.2f}%", gain);
       }
+    }
+    // The paper's component columns: a row has FF, FA or CL when its variant's name says so.
+    t.flag_headers = {"FF", "FA", "CL"};
+    for (metrics::TableRow& row : t.rows) {
+      const std::set<std::string> tokens = name_tokens(row.method.substr(0, row.method.find(" (")));
+      row.flags = {tokens.count("ff") > 0, tokens.count("fa") > 0, tokens.count("cl") > 0};
     }
     t.footnotes.push_back("Gains in parentheses are over the baseline row, " + t.rows[base].method +
                           ", in percentage points.");

@@ -2,7 +2,6 @@
 // (tests/fixtures/report/expected.json), golden files per format, partial sweeps, table
 // inference, and the command end to end with its HTML page checked in headless Chromium.
 #include "sweeps/report.h"
-#include "sweeps/sweep.h"
 
 #include <gtest/gtest.h>
 #include <png.h>
@@ -20,6 +19,7 @@
 #include "datastore/heatmaps.h"
 #include "metrics/aggregate.h"
 #include "sweeps/ledger.h"
+#include "sweeps/sweep.h"
 #include "test_util.h"
 
 namespace fracsweep::sweeps {
@@ -265,6 +265,11 @@ TEST(ReportInference, PelvisTablesAndGainsOverTheBaseline) {
   std::snprintf(want, sizeof want, "%+.2f%%", gain);
   EXPECT_EQ(rep.table.rows[2].cells[0].gain, want);
   EXPECT_FALSE(rep.table.rows[2].cells[2].value);  // no heatmaps: no localization
+  // The paper's component columns, from the names.
+  EXPECT_EQ(rep.table.flag_headers, (std::vector<std::string>{"FF", "FA", "CL"}));
+  EXPECT_EQ(rep.table.rows[0].flags, (std::vector<bool>{false, false, false}));
+  EXPECT_EQ(rep.table.rows[1].flags, (std::vector<bool>{true, false, false}));
+  EXPECT_EQ(rep.table.rows[2].flags, (std::vector<bool>{true, true, true}));
   const Report named = build_report(r, {"", "ff", 0.05});
   EXPECT_TRUE(named.table.rows[1].cells[0].gain.empty());
   EXPECT_THROW(build_report(r, {"", "nope", 0.05}), core::ConfigError);
@@ -345,7 +350,8 @@ TEST(ReportPelvis, TableTwoWithGainsLocalizationAndFroc) {
   ASSERT_EQ(res.exit_code, 0) << res.out << res.err;
   EXPECT_HAS(res.out, "Table 2. Ablation study, gain over the baseline in parentheses");
   EXPECT_HAS(res.out,
-             "| Method | Jobs | AUC (%) | AP (%) | Recall@FP=1% (%) | Recall@FP=10% (%) |");
+             "| Method | FF | FA | CL | Jobs | AUC (%) | AP (%) | Recall@FP=1% (%) | "
+             "Recall@FP=10% (%) |");
   EXPECT_HAS(res.out, "DeLong AUC: p (splits)");
   EXPECT_TRUE(fs::exists(run.dir / "report/curves/froc.svg"));
   EXPECT_TRUE(fs::exists(run.dir / "report/curves/roc.png"));
@@ -366,11 +372,13 @@ TEST(ReportPelvis, TableTwoWithGainsLocalizationAndFroc) {
         cur += c;
       }
     }
-    // method,group,finished,jobs, then 4 fields per column: recall@fp=0.01 is the third.
-    EXPECT_NEAR(std::stod(fields[4 + 2 * 4]), 100 * mean, 1e-4) << line;
+    // method,group,finished,jobs, FF,FA,CL, then 4 fields per column: recall@fp=0.01 is the
+    // third.
+    EXPECT_NEAR(std::stod(fields[4 + 3 + 2 * 4]), 100 * mean, 1e-4) << line;
   }
   const std::string md = core::read_file((run.dir / "report/table.md").string());
-  EXPECT_HAS(md, "| vanilla | 3/3 |");
+  EXPECT_HAS(md, "| vanilla |  |  |  | 3/3 |");
+  EXPECT_HAS(md, "| ff-fa-cl | ✓ | ✓ | ✓ | 3/3 |");
   EXPECT_HAS(md, "(+");
 }
 

@@ -118,6 +118,26 @@ TEST(TableRender, RowsOfAGroupNameItOnce) {
   EXPECT_HAS(to_latex(t), "\\midrule\nm2 & Full");
 }
 
+TEST(TableRender, ComponentFlagsAsCheckMarks) {
+  ResultTable t = one_column({cell(0.7), cell(0.8)});
+  t.flag_headers = {"FF", "CL"};
+  t.rows[0].flags = {false, false};
+  t.rows[1].flags = {true, false};
+  EXPECT_HAS(to_markdown(t), "| Method | FF | CL | Jobs | aSE (%) |");
+  EXPECT_HAS(to_markdown(t), "| m1 | ✓ |  | 0/0 |");
+  const std::string tex = to_latex(t);
+  EXPECT_HAS(tex, "\\begin{tabular}{lccc}");
+  EXPECT_HAS(tex, "Method & FF & CL & aSE(\\%)");
+  EXPECT_HAS(tex, "m1 & \\checkmark &  & ");
+  EXPECT_HAS(tex, "amssymb");
+  EXPECT_HAS(to_csv(t), "method,group,finished,jobs,FF,CL,aSE_mean");
+  EXPECT_HAS(to_csv(t), "m1,,0,0,1,0,80.0000");
+  EXPECT_HAS(to_html(t), "<th>FF</th><th>CL</th><th>Jobs</th>");
+  EXPECT_HAS(to_html(t), "<td class=\"flag\">✓</td><td class=\"flag\"></td>");
+  t.rows[0].flags = {true};
+  EXPECT_THROW(to_csv(t), core::InternalError);
+}
+
 TEST(TableRender, RowOfTheWrongWidthIsABug) {
   ResultTable t = one_column({cell(0.7)});
   t.rows[0].cells.push_back(cell(0.1));
