@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "launcher/cli.h"
 #include "launcher/commands.h"
 #include "launcher/mpi.h"
 #include "launcher/mpi_sync.h"
@@ -196,13 +197,7 @@ int bench_allreduce(const std::vector<std::string>& args) {
       ("threads", po::value(&o.threads)->default_value(o.threads), "intra-op threads per rank")
       ("buckets", po::value(&o.buckets)->default_value(o.buckets),
        "bucket sizes to measure, in MiB, separated by commas");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return kExitOk;
-  }
-  po::notify(vm);
+  if (!parse_flags(args, options)) return kExitOk;
   CHECK_OR_THROW(core::ConfigError, o.width >= 1 && o.batch >= 1 && o.steps >= 1 &&
                                         o.warmup >= 0 && o.threads >= 1 && o.threads <= 256,
                  "--width, --batch and --steps must be >= 1, --warmup >= 0 and --threads in "

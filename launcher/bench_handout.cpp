@@ -36,13 +36,7 @@ int bench_handout(const std::vector<std::string>& args) {
       ("ledger", po::value(&ledger_dir),
        "also append (and fsync) a started and a finished record per job to DIR/ledger.jsonl, "
        "as `fracsweep run` does");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return kExitOk;
-  }
-  po::notify(vm);
+  if (!parse_flags(args, options)) return kExitOk;
   CHECK_OR_THROW(core::ConfigError, jobs >= 1, "--jobs must be at least 1");
 
   MpiSession mpi;

@@ -29,4 +29,18 @@ bool parse_with_positional(const Args& args, const boost::program_options::optio
   return true;
 }
 
+bool parse_flags(const Args& args, const boost::program_options::options_description& options,
+                 boost::program_options::variables_map* parsed) {
+  namespace po = boost::program_options;
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).run(), vm);
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return false;
+  }
+  po::notify(vm);
+  if (parsed) *parsed = vm;
+  return true;
+}
+
 }  // namespace fracsweep::launcher

@@ -17,4 +17,8 @@ bool parse_with_positional(const Args& args, const boost::program_options::optio
                            std::string& positional_value, const std::string& usage,
                            boost::program_options::variables_map* parsed = nullptr);
 
+// The same for a command that takes flags only.
+bool parse_flags(const Args& args, const boost::program_options::options_description& options,
+                 boost::program_options::variables_map* parsed = nullptr);
+
 }  // namespace fracsweep::launcher

@@ -129,9 +129,7 @@ int status(const Args& args) {
       "The SLURM jobs submitted for a sweep (from squeue, and sacct where accounting is on)\n"
       "and the sweep's own status.\n\noptions");
   options.add_options()("help,h", "print this help");
-  po::variables_map vm;
-  if (!parse_with_positional(args, options, dir, "fracsweep slurm status OUT_DIR", &vm))
-    return kExitOk;
+  if (!parse_with_positional(args, options, dir, "fracsweep slurm status OUT_DIR")) return kExitOk;
   const std::vector<std::string> ids = submitted_jobs(dir);
   CHECK_OR_THROW(core::ConfigError, !ids.empty(), dir,
                  ": no SLURM job was submitted for this folder (no slurm/jobs.txt); submit with "
@@ -151,12 +149,7 @@ int status(const Args& args) {
   if (acct.exit_code == 0 && !acct.out.empty()) std::cout << "accounting:\n" << acct.out;
   std::cout << "\n";
   core::Logger quiet(core::LogLevel::kError);
-  const auto manifest = sweeps::read_manifest(dir);
-  const auto records = sweeps::read_ledger(sweeps::ledger_path(dir), quiet);
-  std::cout << sweeps::format_status(sweeps::sweep_status(manifest, records,
-                                                          sweeps::read_progress(dir),
-                                                          sweeps::sweep_running(dir),
-                                                          sweeps::utc_now_iso8601()));
+  std::cout << sweeps::format_status(sweeps::read_sweep_status(dir, quiet));
   return kExitOk;
 }
 
@@ -168,9 +161,7 @@ int cancel(const Args& args) {
       "Cancels the sweep's SLURM jobs. Running jobs checkpoint and are not requeued; a later\n"
       "fracsweep slurm submit resumes the sweep.\n\noptions");
   options.add_options()("help,h", "print this help");
-  po::variables_map vm;
-  if (!parse_with_positional(args, options, dir, "fracsweep slurm cancel OUT_DIR", &vm))
-    return kExitOk;
+  if (!parse_with_positional(args, options, dir, "fracsweep slurm cancel OUT_DIR")) return kExitOk;
   const std::vector<std::string> ids = submitted_jobs(dir);
   CHECK_OR_THROW(core::ConfigError, !ids.empty(), dir,
                  ": no SLURM job was submitted for this folder (no slurm/jobs.txt)");

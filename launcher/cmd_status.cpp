@@ -28,14 +28,9 @@ int run_status(const Args& args) {
   po::variables_map vm;
   if (!parse_with_positional(args, options, dir, "fracsweep status OUT_DIR", &vm)) return kExitOk;
 
-  const sweeps::SweepManifest manifest = sweeps::read_manifest(dir);
   // Warnings (a torn last ledger line while a run appends) go to stderr, apart from the result.
   core::Logger log(core::LogLevel::kWarn, std::cerr);
-  const auto records = sweeps::read_ledger(sweeps::ledger_path(dir), log);
-  const auto progress = sweeps::read_progress(dir);
-  const bool active = sweeps::sweep_running(dir);
-  const sweeps::SweepStatus status =
-      sweeps::sweep_status(manifest, records, progress, active, sweeps::utc_now_iso8601());
+  const sweeps::SweepStatus status = sweeps::read_sweep_status(dir, log);
   if (vm.count("json")) {
     // `replace`: a name or an error quoting bytes that are not UTF-8 must not stop the report.
     std::cout << sweeps::to_json(status).dump(2, ' ', false,

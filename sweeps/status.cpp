@@ -286,6 +286,13 @@ SweepStatus sweep_status(const SweepManifest& manifest, const std::vector<Ledger
   return st;
 }
 
+SweepStatus read_sweep_status(const std::string& output_dir, core::Logger& log) {
+  const SweepManifest manifest = read_manifest(output_dir);
+  const std::vector<LedgerRecord> records = read_ledger(ledger_path(output_dir), log);
+  return sweep_status(manifest, records, read_progress(output_dir), sweep_running(output_dir),
+                      utc_now_iso8601());
+}
+
 OrderedJson to_json(const SweepStatus& st) {
   const auto counts = [](const StatusCounts& c) {
     OrderedJson j;

@@ -176,6 +176,11 @@ SweepStatus sweep_status(const SweepManifest& manifest, const std::vector<Ledger
                          const std::optional<ProgressSnapshot>& progress, bool run_active,
                          std::string now_iso);
 
+// The status of the sweep in `output_dir` now: reads its manifest, ledger and progress,
+// probes its lock, and calls sweep_status. Warnings on the ledger (a torn last line while a run
+// appends) go to `log`. Throws as read_manifest, read_ledger and read_progress do.
+SweepStatus read_sweep_status(const std::string& output_dir, core::Logger& log);
+
 nlohmann::ordered_json to_json(const SweepStatus& status);
 
 // The status as text for a terminal: a table of counts per variant with a total line, the
