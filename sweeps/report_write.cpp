@@ -2,7 +2,9 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <optional>
 #include <set>
+#include <type_traits>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -23,26 +25,20 @@ struct Figure {
   metrics::PlotFiles files;
 };
 
-// Per row, the band of one curve per finished job.
-template <typename CurveOf>
+// Per row, the band over its finished jobs' curves: `curve_of` gives a job's curve, or nullopt
+// when the job has none (no heatmaps, an empty log); rows without any curve are left out.
+template <typename CurveOf, typename BandOf>
 std::vector<metrics::PlotSeries> series_of(const SweepResults& r, const Report& report,
-                                           CurveOf curve_of,
-                                           metrics::Band (*band)(std::span<const metrics::Curve>,
-                                                                 int)) {
+                                           CurveOf curve_of, BandOf band_of) {
+  using Curve = typename std::invoke_result_t<CurveOf, const ReportJob&>::value_type;
   std::vector<metrics::PlotSeries> out;
   for (const auto& [label, jobs] : report.rows) {
-    std::vector<metrics::Curve> curves;
-    for (size_t j : jobs) curves.push_back(curve_of(r.jobs[j]));
-    if (!curves.empty()) out.push_back({label, band(curves, 101)});
+    std::vector<Curve> curves;
+    for (size_t j : jobs)
+      if (auto c = curve_of(r.jobs[j])) curves.push_back(std::move(*c));
+    if (!curves.empty()) out.push_back({label, band_of(std::span<const Curve>(curves))});
   }
   return out;
-}
-
-metrics::Band roc_band_default(std::span<const metrics::Curve> c, int n) {
-  return metrics::roc_band(c, n);
-}
-metrics::Band pr_band_default(std::span<const metrics::Curve> c, int n) {
-  return metrics::pr_band(c, n);
 }
 
 // One-vs-rest scores and truth of class k (binary files: the score and label 1).
@@ -61,22 +57,19 @@ std::pair<std::vector<double>, std::vector<uint8_t>> one_vs_rest(const metrics::
 // Training curves: a value of log.jsonl per epoch, e.g. {"train", "total"}.
 std::vector<metrics::PlotSeries> log_series(const SweepResults& r, const Report& report,
                                             const std::string& section, const std::string& key) {
-  std::vector<metrics::PlotSeries> out;
-  for (const auto& [label, jobs] : report.rows) {
-    std::vector<metrics::Curve> curves;
-    for (size_t j : jobs) {
-      metrics::Curve c;
-      for (const nlohmann::json& e : r.jobs[j].log) {
-        if (!e.contains("epoch") || !e.contains(section) || !e[section].contains(key)) continue;
-        if (!e[section][key].is_number()) continue;
-        c.x.push_back(e["epoch"].get<double>());
-        c.y.push_back(e[section][key].get<double>());
-      }
-      if (!c.x.empty()) curves.push_back(std::move(c));
+  const auto curve_of = [&](const ReportJob& job) -> std::optional<metrics::Curve> {
+    metrics::Curve c;
+    for (const nlohmann::json& e : job.log) {
+      if (!e.contains("epoch") || !e.contains(section) || !e[section].contains(key)) continue;
+      if (!e[section][key].is_number()) continue;
+      c.x.push_back(e["epoch"].get<double>());
+      c.y.push_back(e[section][key].get<double>());
     }
-    if (!curves.empty()) out.push_back({label, metrics::pointwise_band(curves)});
-  }
-  return out;
+    if (c.x.empty()) return std::nullopt;
+    return c;
+  };
+  return series_of(r, report, curve_of,
+                   [](std::span<const metrics::Curve> c) { return metrics::pointwise_band(c); });
 }
 
 std::vector<Figure> draw_curves(const SweepResults& r, const Report& report,
@@ -89,18 +82,19 @@ std::vector<Figure> draw_curves(const SweepResults& r, const Report& report,
     const std::string suffix = tsccn ? fmt::format("_class{}", k) : "";
     auto roc_of = [k](const ReportJob& j) {
       auto [s, pos] = one_vs_rest(j.test, k);
-      return metrics::roc_curve(s, pos);
+      return std::optional(metrics::roc_curve(s, pos));
     };
     auto pr_of = [k](const ReportJob& j) {
       auto [s, pos] = one_vs_rest(j.test, k);
-      return metrics::pr_curve(s, pos);
+      return std::optional(metrics::pr_curve(s, pos));
     };
     metrics::PlotSpec roc;
     roc.title = "ROC, " + cls;
     roc.xlabel = "false positive rate";
     roc.ylabel = "true positive rate";
     roc.diagonal = true;
-    roc.series = series_of(r, report, roc_of, roc_band_default);
+    roc.series = series_of(r, report, roc_of,
+                           [](std::span<const metrics::Curve> c) { return metrics::roc_band(c); });
     if (!roc.series.empty())
       figures.push_back({roc.title + ": mean over folds × seeds, band ± 1 std",
                          metrics::render_plot(roc, dir + "/roc" + suffix)});
@@ -108,7 +102,8 @@ std::vector<Figure> draw_curves(const SweepResults& r, const Report& report,
     pr.title = "Precision-recall, " + cls;
     pr.xlabel = "recall";
     pr.ylabel = "precision";
-    pr.series = series_of(r, report, pr_of, pr_band_default);
+    pr.series = series_of(r, report, pr_of,
+                          [](std::span<const metrics::Curve> c) { return metrics::pr_band(c); });
     if (!pr.series.empty())
       figures.push_back(
           {pr.title + ": mean interpolated precision over folds × seeds, band ± 1 std",
@@ -121,12 +116,9 @@ std::vector<Figure> draw_curves(const SweepResults& r, const Report& report,
     froc.ylabel = "recall of fracture points";
     froc.log_x = true;
     froc.xmin = 1e-4;
-    for (const auto& [label, jobs] : report.rows) {
-      std::vector<metrics::AreaFrocCurve> curves;
-      for (size_t j : jobs)
-        if (r.jobs[j].froc) curves.push_back(*r.jobs[j].froc);
-      if (!curves.empty()) froc.series.push_back({label, metrics::froc_band(curves, froc.xmin)});
-    }
+    froc.series = series_of(
+        r, report, [](const ReportJob& j) { return j.froc; },
+        [&](std::span<const metrics::AreaFrocCurve> c) { return metrics::froc_band(c, froc.xmin); });
     if (!froc.series.empty())
       figures.push_back({"FROC (AASN §4.1): mean recall over folds × seeds, band ± 1 std",
                          metrics::render_plot(froc, dir + "/froc")});
