@@ -514,6 +514,11 @@ def main():
     for name, py, c in (("compute only", med["py_c"], med["cpp_c"]),
                         ("end to end", med["py_e"], med["cpp_e"])):
         print(f"| {name} | {py:.3f} | {c:.3f} | {py / c:.2f}x |")
+    # What end to end could reach at this compute if fracsweep's data path cost
+    # nothing: Python's whole step over fracsweep's compute alone.
+    print(f"\nceiling with a free data path (python end to end / fracsweep compute only):"
+          f" {med['py_e'] / med['cpp_c']:.2f}x; python's data path adds"
+          f" {100 * (med['py_e'] / med['py_c'] - 1):.0f}% to its compute")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@
 #include "trainer/job_data.h"
 #include "trainer/job_model.h"
 #include "trainer/threads.h"
+#include "trainer/torch_compat.h"
 
 namespace fracsweep::trainer {
 
@@ -33,9 +34,10 @@ TrainBenchResult bench_training(const JobConfig& job, int steps, int warmup) {
   torch::optim::Adam optimizer(model->module().parameters(),
                                torch::optim::AdamOptions(job.train.lr));
   model->module().train();
+  std::vector<torch::Tensor> params = model->module().parameters();
   const auto step = [&](const BatchTensors& t) {
     LossTerms terms = model->loss(t, 0);
-    optimizer.zero_grad();
+    zero_gradients(params);
     terms.total.backward();
     optimizer.step();
   };

@@ -27,6 +27,7 @@
 #include "trainer/progress.h"
 #include "trainer/stop_signals.h"
 #include "trainer/threads.h"
+#include "trainer/torch_compat.h"
 
 namespace fracsweep::trainer {
 namespace {
@@ -92,6 +93,7 @@ void save_checkpoint(const std::string& path, JobModel& model, torch::optim::Opt
     opt->save(opt_archive);
     archive.write("optimizer", opt_archive);
   }
+  write_scalar(archive, "torch_version", kTorchVersion);
   write_scalar(archive, "epoch", static_cast<double>(s.epoch));
   write_scalar(archive, "step", static_cast<double>(s.step));
   write_scalar(archive, "best_score", s.best_score);
@@ -116,6 +118,11 @@ State load_checkpoint(const std::string& path, JobModel& model, torch::optim::Op
   archive.read("model", model_archive);
   model.module().load(model_archive);
   if (opt) {
+    // Checkpoints from before the version was recorded were all written by 1.13 builds.
+    torch::Tensor writer;
+    const int written_by =
+        archive.try_read("torch_version", writer) ? static_cast<int>(writer.item<double>()) : 113;
+    check_optimizer_state_portable(path, written_by);
     torch::serialize::InputArchive opt_archive;
     archive.read("optimizer", opt_archive);
     opt->load(opt_archive);
@@ -343,14 +350,9 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
         throw core::Error(where + failure);
       }
       if (!b) break;
-      if (group_size > 1) {
-        // In place: the gradients may be views into the sync's buffer.
-        torch::NoGradGuard no_grad;
-        for (auto& p : params)
-          if (p.grad().defined()) p.mutable_grad().zero_();
-      } else {
-        optimizer.zero_grad();
-      }
+      // In place, with one rank too: the gradients may be views into the sync's
+      // buffer, and the step must not depend on the LibTorch version.
+      zero_gradients(params);
       terms.total.backward();
       if (group_size > 1) {
         std::vector<torch::Tensor> grads;

@@ -16,6 +16,7 @@
 #include "trainer/batch_tensors.h"
 #include "trainer/job_model.h"
 #include "trainer/stop_signals.h"
+#include "trainer/torch_compat.h"
 
 #include <torch/torch.h>
 
@@ -135,6 +136,13 @@ TEST(TrainJob, ResumedJobEqualsUninterruptedOne) {
   JobConfig jb = tiny_job("tsccn", b, 2);
   EXPECT_EQ(train_job(jb, log, {.progress = false, .stop_after_steps = 3}), kExitInterrupted);
   EXPECT_FALSE(fs::exists(b / "metrics.json"));
+  {  // The checkpoint names the LibTorch that wrote it (see torch_compat.h).
+    torch::serialize::InputArchive archive;
+    archive.load_from((b / "checkpoint_last.pt").string());
+    torch::Tensor version;
+    ASSERT_TRUE(archive.try_read("torch_version", version));
+    EXPECT_EQ(version.item<double>(), kTorchVersion);
+  }
   EXPECT_EQ(train_job(jb, log, {.progress = false, .stop_after_steps = 9}), kExitInterrupted);
   ASSERT_EQ(train_job(jb, log, {.progress = false}), 0);
   EXPECT_EQ(core::read_file((a / "predictions_test.csv").string()),
