@@ -7,6 +7,8 @@
 #include "datastore/patch_store.h"
 #include "test_util.h"
 
+#include <torch/version.h>
+
 namespace fracsweep {
 namespace {
 
@@ -102,10 +104,13 @@ TEST(Cli, InspectPrintsCountsPerClassAndSplit) {
   EXPECT_NE(b.err.find(bad + ": not an HDF5 file"), std::string::npos) << b.err;
 }
 
-TEST(Cli, VersionNamesTheNcclBackendState) {
+TEST(Cli, VersionNamesLibTorchAndTheNcclBackendState) {
   const auto r = run_fracsweep({"version"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("nccl:"), std::string::npos) << r.out;
+  const std::string libtorch = "libtorch: " + std::to_string(TORCH_VERSION_MAJOR) + "." +
+                               std::to_string(TORCH_VERSION_MINOR) + "\n";
+  EXPECT_NE(r.out.find(libtorch), std::string::npos) << r.out;
 }
 
 }  // namespace
