@@ -9,7 +9,8 @@ namespace fracsweep::launcher {
 
 int run_version(const Args& args) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << "usage: fracsweep version\n\nPrints the version, the LibTorch it was built against and the compiled backends.\n";
+    std::cout << "usage: fracsweep version\n\nPrints the version, the LibTorch it was built "
+                 "against and the compiled backends.\n";
     return kExitOk;
   }
   // The LibTorch matters beyond the build: a checkpoint records it (torch_compat.h).
