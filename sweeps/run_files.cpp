@@ -47,6 +47,11 @@ const Json& member(const Json& j, const char* key, const std::string& where) {
   return *it;
 }
 
+void require_object(const Json& j, const std::string& where) {
+  CHECK_OR_THROW(ConfigError, j.is_object(), where, ": expected a JSON object, found ",
+                 j.type_name());
+}
+
 std::string get_string(const Json& j, const char* key, const std::string& where) {
   const Json& v = member(j, key, where);
   CHECK_OR_THROW(ConfigError, v.is_string(), where, ": \"", key, "\" must be a string, found ",
@@ -142,8 +147,7 @@ OrderedJson to_json(const SweepManifest& m) {
 }
 
 SweepManifest manifest_from_json(const Json& j, const std::string& where) {
-  CHECK_OR_THROW(ConfigError, j.is_object(), where, ": expected a JSON object, found ",
-                 j.type_name());
+  require_object(j, where);
   constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
   SweepManifest m;
   m.name = get_string(j, "name", where);
@@ -155,8 +159,7 @@ SweepManifest manifest_from_json(const Json& j, const std::string& where) {
   const Json& jobs = get_array(j, "jobs", where);
   for (size_t i = 0; i < jobs.size(); ++i) {
     const std::string at = str_cat(where, ": jobs[", i, "]");
-    CHECK_OR_THROW(ConfigError, jobs[i].is_object(), at, ": expected a JSON object, found ",
-                   jobs[i].type_name());
+    require_object(jobs[i], at);
     ManifestJob job;
     job.id = get_string(jobs[i], "id", at);
     CHECK_OR_THROW(ConfigError, !job.id.empty(), at, ": \"id\" is empty");
@@ -213,8 +216,7 @@ OrderedJson to_json(const ProgressSnapshot& s) {
 }
 
 ProgressSnapshot progress_from_json(const Json& j, const std::string& where) {
-  CHECK_OR_THROW(ConfigError, j.is_object(), where, ": expected a JSON object, found ",
-                 j.type_name());
+  require_object(j, where);
   constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
   ProgressSnapshot s;
   s.time = get_string(j, "time", where);
@@ -224,8 +226,7 @@ ProgressSnapshot progress_from_json(const Json& j, const std::string& where) {
   for (size_t i = 0; i < groups.size(); ++i) {
     const std::string at = str_cat(where, ": groups[", i, "]");
     const Json& e = groups[i];
-    CHECK_OR_THROW(ConfigError, e.is_object(), at, ": expected a JSON object, found ",
-                   e.type_name());
+    require_object(e, at);
     GroupProgress g;
     g.group = static_cast<int>(get_int(e, "group", at, 0, kMaxInt));
     const Json& ranks = get_array(e, "ranks", at);
