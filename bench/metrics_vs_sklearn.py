@@ -6,7 +6,7 @@ per-class SE/SP/AUC/AP and their means (the multi-class metrics of the
 fixtures in tests/fixtures/metrics). The script fails if any value differs by
 more than 1e-9, so a fast but wrong binary never produces a speed-up figure.
 
-    python3 bench/metrics_vs_sklearn.py [--binary build/fracsweep] [--rows 2000000]
+    .venv/bin/python bench/metrics_vs_sklearn.py [--binary build/fracsweep] [--rows 2000000]
         [--classes 3] [--repeats 3] [--workdir DIR] [--seed 0]
 
 Needs numpy, pandas and scikit-learn in the Python that runs it.

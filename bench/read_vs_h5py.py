@@ -11,15 +11,15 @@ and checks that both sides read the same pixels (per-class mean intensity of
 every patch, read by `fracsweep inspect` and by h5py), so a wrong reader never
 produces a speed-up figure. Then `fracsweep bench loader` (batches of 32,
 previous/current/next views, rotation and flips, minority over-sampling) and a
-ResNet-18 training step on 3 x 32 patches in python3-torch on the CPU, the work
+ResNet-18 training step on 3 x 32 patches in PyTorch on the CPU, the work
 TSCCN's streams do per batch, so the table says how many times over the loader
 feeds the trainer on this machine.
 
-    /usr/bin/python3 bench/read_vs_h5py.py [--binary build/fracsweep] [--patients 60]
+    .venv/bin/python bench/read_vs_h5py.py [--binary build/fracsweep] [--patients 60]
         [--reads 20000] [--gzip-reads 4000] [--threads 2] [--workdir DIR]
 
-Needs numpy, h5py and torch in the Python that runs it (Debian's python3-h5py,
-python3-torch; `scripts/setup.sh --with-bench` installs them).
+Needs numpy, h5py and torch in the Python that runs it (the project's .venv,
+torch 2.11 and pip's h5py; `scripts/setup.sh --with-bench` installs them).
 """
 
 import argparse

@@ -7,7 +7,7 @@ makespan is the last `finished` minus the first `started`; the ideal is the
 sum of the jobs' own times (started to finished) divided by the number of
 groups. A ratio of 1.00 means no group ever waited for work.
 
-  /usr/bin/python3 bench/sweep_makespan.py --binary build/fracsweep --np 2
+  .venv/bin/python bench/sweep_makespan.py --binary build/fracsweep --np 2
 """
 import argparse
 import datetime

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Training throughput: `fracsweep bench train` against the same model and data
-path in python3-torch (the same LibTorch underneath), on the same machine in
+path in PyTorch 2.11 from the project's .venv (the same LibTorch underneath), on the same machine in
 one run, at the same thread count.
 
 Models (--model):
@@ -32,7 +32,7 @@ With TSCCN, one transform per sample is applied to all three of its views
 Two figures per side: seconds per step on one batch held in memory (compute
 only), and seconds per step with batches from the data path (end to end).
 
-    /usr/bin/python3 bench/train_vs_pytorch.py [--binary build/fracsweep]
+    .venv/bin/python bench/train_vs_pytorch.py [--binary build/fracsweep]
         [--model resnet18|tsccn] [--patch-size 112] [--batch 32] [--steps 6]
         [--threads 2] [--workers 2] [--width 64] [--repeats 3] [--vflip 0]
 
@@ -509,7 +509,7 @@ def main():
           f" batch {args.batch} of {args.patch_size}x{args.patch_size}, {args.threads} threads,"
           f" {args.workers} loader workers, {args.steps} timed steps after {args.warmup},"
           f" median of {args.repeats} alternating runs\n")
-    print("| measure | python3-torch s/step | fracsweep s/step | python / fracsweep |")
+    print("| measure | torch s/step | fracsweep s/step | python / fracsweep |")
     print("|---|---:|---:|---:|")
     for name, py, c in (("compute only", med["py_c"], med["cpp_c"]),
                         ("end to end", med["py_e"], med["cpp_e"])):

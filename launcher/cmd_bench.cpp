@@ -166,7 +166,9 @@ int bench_train(const Args& args) {
   po::options_description options(
       "usage: fracsweep bench train JOB.yaml [options]\n\n"
       "Seconds per training step of the job's model and settings: on one batch held in\n"
-      "memory (compute only), and with batches from the loader (end to end).\n\noptions");
+      "memory (compute only), and with batches from the loader (end to end), on the job's\n"
+      "train.device and train.precision; data_wait_share is the part of an end-to-end step\n"
+      "spent waiting for the loader.\n\noptions");
   options.add_options()("help,h", "print this help")
       ("steps", po::value(&steps)->default_value(steps), "timed steps")
       ("warmup", po::value(&warmup)->default_value(warmup), "untimed steps first")
@@ -177,13 +179,15 @@ int bench_train(const Args& args) {
   const auto r = trainer::bench_training(job, steps, warmup);
   print({{"job", path},
          {"variant", job.model.variant},
+         {"device", r.device},
          {"batch_size", r.batch_size},
          {"threads", r.threads},
          {"steps", r.steps},
          {"compute_s_per_step", r.compute_s_per_step},
          {"end_to_end_s_per_step", r.end_to_end_s_per_step},
          {"compute_samples_per_s", r.batch_size / r.compute_s_per_step},
-         {"end_to_end_samples_per_s", r.batch_size / r.end_to_end_s_per_step}},
+         {"end_to_end_samples_per_s", r.batch_size / r.end_to_end_s_per_step},
+         {"data_wait_share", r.data_wait_s_per_step / r.end_to_end_s_per_step}},
         vm.count("json") > 0);
   return kExitOk;
 }

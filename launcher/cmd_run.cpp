@@ -32,6 +32,8 @@ int run_run(const Args& args) {
        "seconds of silence after which a group is named as possibly stuck")
       ("bucket-mib", po::value(&bucket_mib), "gradient all-reduce bucket size in MiB (default 8)")
       ("job-progress", "also show rank 0's per-step progress of its jobs")
+      ("exclusive-gpus", "give every rank of a node a GPU of its own and refuse to start with "
+       "more ranks than GPUs (default: ranks share GPUs, node-local rank mod GPUs)")
       ("shard", po::value<std::string>(),
        "I/K: run only the jobs whose index is I modulo K (one SLURM array task each)")
       ("log-level", po::value(&level)->default_value(level), "debug, info, warn, error or off");
@@ -46,6 +48,7 @@ int run_run(const Args& args) {
   o.bucket_bytes = static_cast<size_t>(bucket_mib * (1 << 20));
   o.retry_failed = vm.count("retry-failed") > 0;
   o.job_progress = vm.count("job-progress") > 0;
+  o.exclusive_gpus = vm.count("exclusive-gpus") > 0;
   if (vm.count("shard")) {
     const std::string text = vm["shard"].as<std::string>();
     const auto slash = text.find('/');

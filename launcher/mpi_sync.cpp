@@ -7,6 +7,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include <torch/csrc/autograd/functions/accumulate_grad.h>
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
+#include <torch/csrc/autograd/variable.h>
+
 #include "core/error.h"
 #include "launcher/mpi.h"
 
@@ -14,17 +18,26 @@ namespace fracsweep::launcher {
 
 // Note [Bucket order]
 // ~~~~~~~~~~~~~~~~~~~
-// The gradients are laid end to end, in the order given, in one staging
-// buffer, which is cut into buckets of bucket_floats floats (the last one may
-// be shorter); a tensor may straddle two buckets. Every rank passes the same
-// tensors, so every rank cuts the same buckets, and each rank starts bucket k
-// only after bucket k - 1: collectives are issued in the same order everywhere,
-// which MPI requires of non-blocking collectives on one communicator.
+// Packed (no attach()): the gradients are laid end to end, in the order given,
+// in one staging buffer, which is cut into buckets of bucket_floats floats (the
+// last one may be shorter); a tensor may straddle two buckets.
+// Attached: the parameters' gradients live in one flat buffer in reverse order,
+// since backward writes the last layers' gradients first, and buckets hold
+// whole gradients: a small first one (first_bucket_floats), then up to
+// bucket_floats each (a larger gradient gets a bucket of its own). A bucket is
+// ready when backward has written each of its gradients (a hook on each
+// parameter's gradient accumulator counts them down).
+// Either way every rank passes the same tensors, so every rank cuts the same
+// buckets, and each rank starts bucket k only after bucket k - 1 (a ready
+// bucket waits for its predecessors): collectives are issued in the same
+// order everywhere, which MPI requires of non-blocking collectives on one
+// communicator. A bucket whose gradients backward never wrote (parameters this
+// step did not use) is started by average(), still in order.
 //
 // Open MPI has no progress thread for non-blocking collectives: a started
-// MPI_Iallreduce advances only inside MPI calls. Packing therefore tests the
-// oldest pending bucket each time it starts a new one, which lets the earlier
-// reductions move while later buckets are still being filled.
+// MPI_Iallreduce advances only inside MPI calls. Packing, and each hook, test
+// the oldest pending bucket, which lets the earlier reductions move while
+// later buckets are still being filled.
 
 namespace {
 
@@ -67,6 +80,9 @@ MpiGradientSync::MpiGradientSync(MPI_Comm group, const MpiSyncOptions& options) 
                  "all-reduce bucket size ", options.bucket_bytes,
                  " bytes is smaller than one float (4 bytes): use at least 4 bytes (e.g. 8 MiB)");
   bucket_floats_ = options.bucket_bytes / sizeof(float);
+  first_bucket_floats_ =
+      std::clamp<size_t>(options.first_bucket_bytes / sizeof(float), 1, bucket_floats_);
+  overlap_ = options.overlap;
   // MPI counts are ints.
   CHECK_OR_THROW(core::ConfigError, bucket_floats_ <= static_cast<size_t>(INT_MAX),
                  "all-reduce bucket size ", options.bucket_bytes, " bytes holds more than ",
@@ -105,7 +121,7 @@ void MpiGradientSync::average(std::vector<torch::Tensor>& grads) {
   size_t total = 0;
   for (const torch::Tensor& t : grads) total += static_cast<size_t>(t.numel());
   if (size_ > 1 && total > 0 && in_flat_buffer(grads)) {
-    reduce_in_place(flat_.data_ptr<float>(), total);
+    reduce_attached();
   } else if (size_ > 1 && total > 0) {
     reduce_buckets(grads, total);
   } else {
@@ -208,44 +224,102 @@ void MpiGradientSync::check_agreement(const trainer::ModelSignature& mine) {
 }
 
 void MpiGradientSync::attach(std::vector<torch::Tensor>& params) {
-  int64_t total = 0;
-  for (const torch::Tensor& p : params) total += p.numel();
+  accumulators_.clear();  // the previous parameters' hooks go with them
+  const size_t n = params.size();
+  offsets_.assign(n, 0);
+  bucket_of_.assign(n, 0);
+  buckets_.clear();
+  size_t total = 0;
+  for (const torch::Tensor& p : params) total += static_cast<size_t>(p.numel());
   torch::NoGradGuard no_grad;
-  flat_ = torch::zeros({total}, torch::kFloat);
-  int64_t offset = 0;
-  for (torch::Tensor& p : params) {
-    p.mutable_grad() = flat_.narrow(0, offset, p.numel()).view(p.sizes());
-    offset += p.numel();
+  flat_ = torch::zeros({static_cast<int64_t>(total)}, torch::kFloat);
+  // Reverse order, whole gradients per bucket. See Note [Bucket order].
+  size_t offset = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = n - 1 - k;
+    const size_t count = static_cast<size_t>(params[i].numel());
+    const size_t limit = buckets_.size() == 1 ? first_bucket_floats_ : bucket_floats_;
+    if (buckets_.empty() || (buckets_.back().count > 0 && buckets_.back().count + count > limit))
+      buckets_.push_back({offset, 0, 0});
+    CHECK_OR_THROW(core::ConfigError, count <= static_cast<size_t>(INT_MAX),
+                   "a parameter of ", count, " floats is larger than one MPI call can reduce");
+    offsets_[i] = offset;
+    bucket_of_[i] = buckets_.size() - 1;
+    buckets_.back().count += count;
+    ++buckets_.back().parameters;
+    // The gradient takes the parameter's strides (channels-last weights too).
+    params[i].mutable_grad() =
+        flat_.as_strided(params[i].sizes(), params[i].strides(), static_cast<int64_t>(offset));
+    offset += count;
+  }
+  pending_.resize(buckets_.size());
+  for (size_t b = 0; b < buckets_.size(); ++b) pending_[b] = buckets_[b].parameters;
+  started_ = reduced_ = 0;
+  requests_.assign(buckets_.size(), MPI_REQUEST_NULL);
+  if (!overlap_ || size_ == 1) return;
+  for (size_t i = 0; i < n; ++i) {
+    std::shared_ptr<torch::autograd::Node> accumulator =
+        torch::autograd::impl::grad_accumulator(params[i]);
+    if (!accumulator) continue;  // a frozen parameter: average() starts its bucket
+    accumulator->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+        [this, i](const torch::autograd::variable_list& outputs,
+                  const torch::autograd::variable_list&) {
+          gradient_ready(i);
+          return outputs;
+        }));
+    accumulators_.push_back(std::move(accumulator));
   }
 }
 
 bool MpiGradientSync::in_flat_buffer(const std::vector<torch::Tensor>& grads) const {
-  if (!flat_.defined()) return false;
-  const float* next = flat_.data_ptr<float>();
-  for (const torch::Tensor& g : grads) {
-    if (g.data_ptr<float>() != next) return false;
-    next += g.numel();
-  }
-  return next == flat_.data_ptr<float>() + flat_.numel();
+  if (!flat_.defined() || grads.size() != offsets_.size()) return false;
+  const float* base = flat_.data_ptr<float>();
+  for (size_t i = 0; i < grads.size(); ++i)
+    if (grads[i].data_ptr<float>() != base + offsets_[i]) return false;
+  return true;
 }
 
-void MpiGradientSync::reduce_in_place(float* data, size_t total) {
-  // Every bucket is started at once (in the same order on every rank), then
-  // each is scaled as soon as it is reduced while the later ones go on.
-  const size_t buckets = (total + bucket_floats_ - 1) / bucket_floats_;
-  requests_.assign(buckets, MPI_REQUEST_NULL);
-  for (size_t k = 0; k < buckets; ++k) {
-    const size_t first = k * bucket_floats_, end = std::min(first + bucket_floats_, total);
-    FRACSWEEP_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data + first, static_cast<int>(end - first),
-                                       MPI_FLOAT, MPI_SUM, group_, &requests_[k]));
+void MpiGradientSync::gradient_ready(size_t param) {
+  const size_t bucket = bucket_of_[param];
+  INTERNAL_ASSERT(pending_[bucket] > 0);  // each gradient is written once per backward
+  if (--pending_[bucket] > 0) return;
+  while (started_ < buckets_.size() && pending_[started_] == 0) start_bucket(started_++);
+  finish_ready_buckets();
+}
+
+void MpiGradientSync::start_bucket(size_t bucket) {
+  const Bucket& b = buckets_[bucket];
+  FRACSWEEP_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, flat_.data_ptr<float>() + b.first,
+                                     static_cast<int>(b.count), MPI_FLOAT, MPI_SUM, group_,
+                                     &requests_[bucket]));
+}
+
+// Tests the oldest started bucket (which also moves the later ones along) and
+// scales every bucket that is done.
+void MpiGradientSync::finish_ready_buckets() {
+  for (int done = 1; done && reduced_ < started_;) {
+    FRACSWEEP_MPI_CHECK(MPI_Test(&requests_[reduced_], &done, MPI_STATUS_IGNORE));
+    if (done) scale_bucket(reduced_++);
   }
+}
+
+void MpiGradientSync::scale_bucket(size_t bucket) {
   const float scale = 1.0f / static_cast<float>(size_);
-  for (size_t k = 0; k < buckets; ++k) {
-    FRACSWEEP_MPI_CHECK(MPI_Wait(&requests_[k], MPI_STATUS_IGNORE));
-    const size_t first = k * bucket_floats_, end = std::min(first + bucket_floats_, total);
-    for (size_t j = first; j < end; ++j) data[j] *= scale;
+  float* data = flat_.data_ptr<float>() + buckets_[bucket].first;
+  for (size_t j = 0; j < buckets_[bucket].count; ++j) data[j] *= scale;
+}
+
+void MpiGradientSync::reduce_attached() {
+  last_early_buckets_ = started_;
+  // What backward did not start (no overlap, or unused parameters), in order.
+  while (started_ < buckets_.size()) start_bucket(started_++);
+  for (; reduced_ < buckets_.size(); ++reduced_) {
+    FRACSWEEP_MPI_CHECK(MPI_Wait(&requests_[reduced_], MPI_STATUS_IGNORE));
+    scale_bucket(reduced_);
   }
-  last_bucket_count_ = buckets;
+  last_bucket_count_ = buckets_.size();
+  for (size_t b = 0; b < buckets_.size(); ++b) pending_[b] = buckets_[b].parameters;
+  started_ = reduced_ = 0;
 }
 
 }  // namespace fracsweep::launcher

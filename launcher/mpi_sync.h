@@ -1,18 +1,24 @@
 // The CPU gradient all-reduce: trainer::GradientSync over an MPI communicator.
 //
-// average() packs the gradients, in order, into fixed-size buckets of one
-// staging buffer and starts a non-blocking MPI_Iallreduce on each bucket as
-// soon as it is full, so that packing bucket k + 1 overlaps the reduction of
-// bucket k; then it waits for the buckets in order, scaling each by 1 / size
-// as it is copied back. See Note [Bucket order] in mpi_sync.cpp.
+// attach() lays the parameters' gradients out in one flat buffer, in reverse
+// order (the order backward writes them), cut into buckets, and hooks each
+// parameter's gradient accumulator: as soon as backward has written the last
+// gradient of a bucket, that bucket's non-blocking MPI_Iallreduce starts, so
+// the communication hides behind the rest of backward, as PyTorch's DDP
+// reducer does; average() then starts what is left and waits. Without
+// attach(), average() packs the gradients into buckets of a staging buffer,
+// starting each as soon as it is full. See Note [Bucket order] in mpi_sync.cpp.
 #pragma once
 
 #include <mpi.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <torch/csrc/autograd/function.h>
 
 #include "trainer/grad_sync.h"
 
@@ -23,6 +29,12 @@ struct MpiSyncOptions {
   // Larger buckets mean fewer collectives and less per-call latency; smaller
   // ones start the first reduction earlier and overlap more of the packing.
   size_t bucket_bytes = size_t{8} << 20;
+  // attach(): the first bucket, which backward fills first (the last layers),
+  // is small, so that the first reduction starts early in backward.
+  size_t first_bucket_bytes = size_t{1} << 20;
+  // attach(): start each bucket from autograd hooks during backward (true),
+  // or only in average() (false: no overlap, for comparison).
+  bool overlap = true;
 };
 
 // Averages gradients over `group`, a communicator that the caller owns (a
@@ -45,9 +57,14 @@ class MpiGradientSync final : public trainer::GradientSync {
 
   // The staging buffer grows to the total gradient size on the first call
   // and is reused afterwards. With a group of one, nothing is communicated.
-  // Gives the parameters gradients that are consecutive views of one flat
-  // buffer; average() then reduces that buffer in place, bucket by bucket,
-  // when it is handed exactly those gradients (and packs copies otherwise).
+  // Gives the parameters gradients that are views of one flat buffer (in
+  // reverse order) and, with `overlap`, hooks on their gradient accumulators
+  // that start each bucket's reduction once backward has written it (the hooks
+  // run on the thread that runs backward: the caller's, on the CPU). average()
+  // then reduces that buffer in place when it is handed exactly those
+  // gradients (and packs copies otherwise). A later attach() drops the hooks
+  // of the previous parameters. Every backward between two average() calls
+  // must write each parameter's gradient at most once.
   void attach(std::vector<torch::Tensor>& params) override;
   void average(std::vector<torch::Tensor>& grads) override;
   uint32_t any(uint32_t bits) override;
@@ -64,6 +81,9 @@ class MpiGradientSync final : public trainer::GradientSync {
   int64_t average_calls() const { return average_calls_; }
   size_t last_bucket_count() const { return last_bucket_count_; }
   size_t bucket_floats() const { return bucket_floats_; }
+  // Attached: the buckets of the most recent call that hooks started during
+  // backward (the rest average() started).
+  size_t last_early_buckets() const { return last_early_buckets_; }
 
  private:
   // A run of floats that one tensor contributes to one bucket.
@@ -76,13 +96,19 @@ class MpiGradientSync final : public trainer::GradientSync {
   void check_tensors(const std::vector<torch::Tensor>& grads) const;
   void reduce_buckets(std::vector<torch::Tensor>& grads, size_t total);
   bool in_flat_buffer(const std::vector<torch::Tensor>& grads) const;
-  void reduce_in_place(float* data, size_t total);
+  void reduce_attached();
+  void gradient_ready(size_t param);
+  void start_bucket(size_t bucket);
+  void finish_ready_buckets();
+  void scale_bucket(size_t bucket);
 
   MPI_Comm group_;
   int rank_ = 0, size_ = 1;
   int world_rank_ = 0;
   std::string host_;
   size_t bucket_floats_ = 1;
+  size_t first_bucket_floats_ = 1;
+  bool overlap_ = true;
 
   // Reused across calls so that a step allocates nothing after the first.
   std::vector<float> staging_;
@@ -90,9 +116,24 @@ class MpiGradientSync final : public trainer::GradientSync {
   std::vector<MPI_Request> requests_;
   std::vector<std::vector<Segment>> segments_;  // per bucket
 
+  // attach(): the layout, and where the current backward stands.
+  struct Bucket {
+    size_t first = 0, count = 0;  // floats of flat_
+    int parameters = 0;           // gradients it holds
+  };
+  std::vector<size_t> offsets_;    // per attached parameter (in the caller's order)
+  std::vector<size_t> bucket_of_;  // per attached parameter
+  std::vector<Bucket> buckets_;
+  std::vector<int> pending_;       // per bucket: gradients backward has not written yet
+  size_t started_ = 0;             // buckets started this step (always a prefix)
+  size_t reduced_ = 0;             // buckets reduced and scaled this step (a prefix)
+  // The hooked gradient accumulators, kept alive while their hooks point here.
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+
   double average_seconds_ = 0;
   int64_t average_calls_ = 0;
   size_t last_bucket_count_ = 0;
+  size_t last_early_buckets_ = 0;
 };
 
 }  // namespace fracsweep::launcher

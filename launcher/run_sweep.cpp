@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <chrono>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "core/error.h"
@@ -20,11 +22,17 @@
 #include "datastore/synth_vcf.h"
 #include "launcher/commands.h"
 #include "launcher/mpi_sync.h"
+#include "launcher/placement.h"
+#ifdef FRACSWEEP_HAVE_NCCL
+#include "launcher/nccl_sync.h"
+#endif
 #include "launcher/scheduler.h"
 #include "sweeps/ledger.h"
 #include "sweeps/results.h"
 #include "sweeps/status.h"
 #include "sweeps/sweep.h"
+#include "trainer/backends.h"
+#include "trainer/device.h"
 #include "trainer/stop_signals.h"
 #include "trainer/train_job.h"
 
@@ -264,15 +272,109 @@ class RunBook {
   Clock::time_point last_line_{};
 };
 
+// A group's gradient syncs, each made the first time a job needs it: MPI for
+// jobs on the CPU, NCCL for jobs on CUDA (launcher/placement.h chooses).
+class GroupSyncs {
+ public:
+  GroupSyncs(MPI_Comm group, int group_size, const RankPlacement& placement,
+             const MpiSyncOptions& mpi_options, bool announce, core::Logger& log)
+      : group_(group), group_size_(group_size), placement_(placement),
+        mpi_options_(mpi_options), announce_(announce), log_(log) {}
+
+  // Collective over the group: every rank passes the same job. Throws
+  // core::ConfigError, on every rank of the group alike, when the job cannot
+  // train here or the ranks do not agree on its backend.
+  trainer::GradientSync* for_job(const trainer::JobConfig& job) {
+    int code = -1;
+    std::string error;
+    torch::Device device(torch::kCPU);
+    try {
+      device = trainer::resolve_device(job.train.device, placement_.cuda_devices,
+                                       placement_.device, job.output);
+      code = static_cast<int>(choose_sync(group_size_, device.type(), trainer::nccl_compiled()));
+    } catch (const core::ConfigError& e) {
+      error = e.what();
+    }
+    if (group_size_ > 1) code = agreed(code);
+    if (code < 0)
+      throw core::ConfigError(error.empty()
+                                  ? job.output + ": the ranks of this data-parallel group do not "
+                                                 "agree on where it trains (some see a GPU, some "
+                                                 "do not, or one failed); check each node's GPUs"
+                                  : error);
+    const auto backend = static_cast<SyncBackend>(code);
+    if (announce_ && announced_.insert(code).second)
+      log_.info("gradient sync: ", sync_name(backend), ", training on ", device.str());
+    switch (backend) {
+      case SyncBackend::kLocal: return nullptr;
+      case SyncBackend::kMpi:
+        if (!mpi_) mpi_ = std::make_unique<MpiGradientSync>(group_, mpi_options_);
+        return mpi_.get();
+      case SyncBackend::kNccl: return nccl();
+    }
+    return nullptr;
+  }
+
+ private:
+  // The backend every rank chose, or -1 when any failed or they differ.
+  int agreed(int code) {
+    int low = code, high = code;
+    FRACSWEEP_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &low, 1, MPI_INT, MPI_MIN, group_));
+    FRACSWEEP_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &high, 1, MPI_INT, MPI_MAX, group_));
+    return low == high ? low : -1;
+  }
+
+  trainer::GradientSync* nccl() {
+#ifdef FRACSWEEP_HAVE_NCCL
+    if (!nccl_) {
+      check_distinct_gpus(members());
+      nccl_ = std::make_unique<NcclGradientSync>(group_, placement_.device);
+    }
+    return nccl_.get();
+#else
+    INTERNAL_ASSERT(!"choose_sync picked NCCL in a build without it");
+    return nullptr;
+#endif
+  }
+
+  std::vector<GroupMember> members() const {
+    struct Row {
+      int world_rank, device;
+      char host[MPI_MAX_PROCESSOR_NAME];
+    } mine{};
+    FRACSWEEP_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &mine.world_rank));
+    mine.device = placement_.device;
+    std::snprintf(mine.host, sizeof(mine.host), "%s", mpi_host_name().c_str());
+    std::vector<Row> rows(static_cast<size_t>(group_size_));
+    FRACSWEEP_MPI_CHECK(MPI_Allgather(&mine, sizeof(Row), MPI_BYTE, rows.data(), sizeof(Row),
+                                      MPI_BYTE, group_));
+    std::vector<GroupMember> out;
+    for (const Row& r : rows) out.push_back({r.world_rank, r.host, r.device});
+    return out;
+  }
+
+  MPI_Comm group_;
+  int group_size_;
+  RankPlacement placement_;
+  MpiSyncOptions mpi_options_;
+  bool announce_;
+  core::Logger& log_;
+  std::set<int> announced_;
+  std::unique_ptr<MpiGradientSync> mpi_;
+#ifdef FRACSWEEP_HAVE_NCCL
+  std::unique_ptr<NcclGradientSync> nccl_;
+#endif
+};
+
 // Trains one job on this rank as part of its group; the leader turns the
 // outcome into a report.
-JobReport run_job(const sweeps::SweepJob& job, int index, trainer::GradientSync* sync,
+JobReport run_job(const sweeps::SweepJob& job, int index, GroupSyncs& syncs, int rank_device,
                   CoordinatorClient* client, bool progress, core::Logger& log) {
   JobReport report;
   report.job = index;
   trainer::TrainRunOptions run;
   run.progress = progress;
-  run.sync = sync;
+  run.rank_device = rank_device;
   Clock::time_point last_beat{};
   if (client) {
     run.on_step = [&](const trainer::StepReport& s) {
@@ -283,6 +385,7 @@ JobReport run_job(const sweeps::SweepJob& job, int index, trainer::GradientSync*
     };
   }
   try {
+    run.sync = syncs.for_job(job.config);
     const int code = trainer::train_job(job.config, log, run);
     if (code == trainer::kExitInterrupted) {
       report.outcome = Outcome::kInterrupted;
@@ -394,8 +497,8 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   MpiComm group_comm = MpiComm::split(MPI_COMM_WORLD, layout.group, layout.group_rank);
   MpiSyncOptions sync_options;
   if (options.bucket_bytes > 0) sync_options.bucket_bytes = options.bucket_bytes;
-  std::unique_ptr<trainer::GradientSync> sync;
-  if (layout.group_size > 1) sync = std::make_unique<MpiGradientSync>(group_comm.get(), sync_options);
+  const RankPlacement placement = place_rank(options.exclusive_gpus);
+  GroupSyncs syncs(group_comm.get(), layout.group_size, placement, sync_options, root, log);
 
   trainer::StopSignals stop;
   std::optional<Coordinator> coordinator;
@@ -427,7 +530,7 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
       if (client) job = client->next_job(previous).value_or(-1);
       if (layout.group_size > 1) job = quiet_broadcast(job, group_comm.get());
       if (job < 0) break;
-      previous = run_job(sweep.jobs[static_cast<size_t>(job)], job, sync.get(),
+      previous = run_job(sweep.jobs[static_cast<size_t>(job)], job, syncs, placement.device,
                          client ? &*client : nullptr, options.job_progress && root, log);
       interrupted = interrupted || previous->outcome == Outcome::kInterrupted;
     }

@@ -30,6 +30,9 @@ struct RunOptions {
   // (one SLURM array task each); shards lock the folder separately and share
   // its ledger (appends of whole lines, see sweeps/ledger.h).
   int shard = 0, shards = 1;
+  // Every rank of a node gets a GPU of its own (refused when the node has more
+  // ranks than GPUs); otherwise ranks share them (launcher/placement.h).
+  bool exclusive_gpus = false;
 };
 
 // Returns the process's exit code, the same on every rank: 0 when every job is

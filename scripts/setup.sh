@@ -1,36 +1,89 @@
 #!/usr/bin/env bash
-# Installs what fracsweep needs from Debian (only what is missing), then
-# configures and builds it (Release) into build/. Safe to run again: a
-# finished set-up costs a few seconds.
+# Installs what fracsweep needs (only what is missing), then configures and
+# builds it (Release) into build/, showing the build's progress. Safe to run
+# again: a finished set-up costs a few seconds.
 #
-#   scripts/setup.sh [--with-bench]   --with-bench adds the Python oracles the benchmarks use
+#   scripts/setup.sh [--with-bench]   --with-bench adds the Python peers the benchmarks use
+#
+# Phases: Debian packages (apt) -> LibTorch 2.11 in the project's virtual
+# environment (pip) -> CMake configure -> build.
+#
+# Environment:
+#   FRACSWEEP_VENV        the virtual environment (default: .venv in the checkout)
+#   FRACSWEEP_LIBTORCH    a LibTorch to build against instead of the venv's (a folder
+#                         holding share/cmake/Torch, e.g. a cluster's own install)
+#   FRACSWEEP_BUILD_JOBS  parallel compile jobs (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake ninja-build g++ ccache pkg-config
-          libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev libdeflate-dev libpng-dev
-          libboost-program-options-dev libboost-dev libfmt-dev libgtest-dev libyaml-cpp-dev
-          nlohmann-json3-dev slurm-wlm munge gnuplot-nox chromium)
-if [[ "${1:-}" == "--with-bench" ]]; then
-  packages+=(python3-numpy python3-pandas python3-sklearn python3-h5py python3-torch)
-fi
+readonly torch_version=2.11.0
+with_bench=0
+[[ "${1:-}" == "--with-bench" ]] && with_bench=1
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
+sudo_cmd=()
+[[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+
+apt_install_missing() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
   echo "setup: installing ${missing[*]}"
-  sudo_cmd=()
-  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
   export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# --- Debian packages --------------------------------------------------------
+packages=(cmake ninja-build g++ ccache pkg-config
+          libopenmpi-dev openmpi-bin libhdf5-dev libdeflate-dev libpng-dev
+          libboost-program-options-dev libboost-dev libfmt-dev libgtest-dev libyaml-cpp-dev
+          nlohmann-json3-dev slurm-wlm munge gnuplot-nox chromium)
+# A python3 without venv/ensurepip (Debian's own) needs python3-venv.
+python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3 python3-venv)
+apt_install_missing "${packages[@]}"
+
+# --- LibTorch ---------------------------------------------------------------
+# The torch wheel carries the CUDA LibTorch (headers, libraries, TorchConfig.cmake)
+# and the CUDA libraries it needs. pip keeps the downloads in its cache, so a second
+# venv (a fresh clone) installs without downloading them again.
+venv=${FRACSWEEP_VENV:-.venv}
+venv_has() {  # venv_has MODULE [VERSION]
+  "$venv/bin/python" - "$@" <<'EOF' 2>/dev/null
+import importlib, sys
+m = importlib.import_module(sys.argv[1])
+sys.exit(len(sys.argv) > 2 and m.__version__.split("+")[0] != sys.argv[2])
+EOF
+}
+if [[ -n "${FRACSWEEP_LIBTORCH:-}" ]]; then
+  torch_prefix=$FRACSWEEP_LIBTORCH/share/cmake
+  [[ -d "$torch_prefix/Torch" ]] || {
+    echo "setup: FRACSWEEP_LIBTORCH=$FRACSWEEP_LIBTORCH holds no share/cmake/Torch;" \
+         "point it at an unpacked LibTorch (the folder with include/, lib/, share/)" >&2
+    exit 2; }
+else
+  [[ -x "$venv/bin/python" ]] || { echo "setup: creating $venv"; python3 -m venv "$venv"; }
+  if ! venv_has torch "$torch_version"; then
+    echo "setup: installing torch==$torch_version into $venv (about 3 GB on first download)"
+    "$venv/bin/pip" install --disable-pip-version-check --progress-bar on "torch==$torch_version"
+  fi
+  torch_prefix=$("$venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null)
+fi
+if ((with_bench)); then
+  bench=(numpy pandas scikit-learn h5py)
+  venv_has numpy && venv_has pandas && venv_has sklearn && venv_has h5py ||
+    "$venv/bin/pip" install --disable-pip-version-check -q "${bench[@]}"
 fi
 
+# --- Configure and build ----------------------------------------------------
 jobs=${FRACSWEEP_BUILD_JOBS:-2}
-if [[ ! -f build/build.ninja ]]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+mkdir -p build
+if [[ ! -f build/build.ninja ]] || ! grep -qF "CMAKE_PREFIX_PATH:UNINITIALIZED=$torch_prefix" build/CMakeCache.txt; then
+  echo "setup: configuring build/ against $torch_prefix"
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_prefix" >build/configure.log 2>&1 ||
+    { cat build/configure.log >&2; echo "setup: configure failed (log: build/configure.log)" >&2; exit 1; }
 fi
-cmake --build build -j "$jobs" | grep -vE '^\[[0-9]+/[0-9]+\] ' || true
+# Ninja's status line, one per finished step: "[12/97 3m05s] Building CXX object ...".
+NINJA_STATUS="[%f/%t %es] " cmake --build build -j "$jobs" | sed -u -E 's/^(\[[0-9]+\/[0-9]+ [0-9.]+s\]) .* (\S+)$/\1 \2/'
 test -x build/fracsweep || { echo "setup: build failed: build/fracsweep is missing" >&2; exit 1; }

@@ -30,10 +30,14 @@ int cuda_device_count() {
 
 std::string backend_summary() {
 #ifdef FRACSWEEP_HAVE_NCCL
-  int version = 0;
+  int version = 0, runtime = 0;
   ncclGetVersion(&version);
+  // The runtime this process loaded (LibTorch's and fracsweep's are one library).
+  if (cudaRuntimeGetVersion(&runtime) != cudaSuccess) runtime = 0;
   return core::str_cat("nccl: compiled (NCCL ", version / 10000, ".", (version / 100) % 100, ".",
-                       version % 100, "), ", cuda_device_count(), " CUDA device(s) visible");
+                       version % 100, ", CUDA runtime ", runtime / 1000, ".",
+                       (runtime % 1000) / 10, "), ", cuda_device_count(),
+                       " CUDA device(s) visible");
 #else
   return "nccl: not compiled (CUDA or NCCL not found at configure time)";
 #endif

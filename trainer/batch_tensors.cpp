@@ -31,6 +31,20 @@ BatchTensors to_tensors(datastore::Batch&& b) {
   return t;
 }
 
+BatchTensors to_device(BatchTensors b, const torch::Device& device, bool channels_last) {
+  const bool cuda = device.is_cuda();
+  const auto move = [&](torch::Tensor& t) {
+    if (!t.defined() || t.device() == device) return;
+    t = (cuda ? t.pin_memory() : t).to(device, /*non_blocking=*/cuda);
+  };
+  for (torch::Tensor* t : {&b.images, &b.labels, &b.samples, &b.has_prev, &b.has_next,
+                           &b.prev_labels, &b.next_labels})
+    move(*t);
+  if (channels_last && b.images.defined() && b.images.dim() == 4)
+    b.images = b.images.contiguous(torch::MemoryFormat::ChannelsLast);
+  return b;
+}
+
 torch::Tensor current_view(const torch::Tensor& images) {
   return images.size(1) == 3 ? images.narrow(1, 1, 1) : images;
 }

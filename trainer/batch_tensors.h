@@ -22,6 +22,11 @@ struct BatchTensors {
 
 BatchTensors to_tensors(datastore::Batch&& batch);
 
+// The batch on `device` (itself on the CPU). To a GPU the host buffers are
+// pinned and copied without waiting, so the copy overlaps the previous step's
+// work on the device; images go channels-last when the model is.
+BatchTensors to_device(BatchTensors batch, const torch::Device& device, bool channels_last);
+
 // The current vertebra, [B, 1, H, W], from a batch with or without neighbours.
 torch::Tensor current_view(const torch::Tensor& images);
 

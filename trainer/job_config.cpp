@@ -63,6 +63,14 @@ Field added_field(std::string key, T& ref, T default_value) {
   return f;
 }
 
+// Where a job runs, not what it is: never written, so that a job keeps its id and
+// its folder on any device, and a checkpoint written on a GPU resumes on a CPU.
+Field placement_field(std::string key, std::string& ref) {
+  Field f = field(std::move(key), ref);
+  f.omit = [] { return true; };
+  return f;
+}
+
 std::vector<Field> data_fields(DataConfig& d) {
   return {field("store", d.store),         field("split", d.split),
           field("repeat", d.repeat),       field("folds", d.folds),
@@ -103,7 +111,10 @@ std::vector<Field> train_fields(TrainConfig& t) {
           added_field("nts_proposals", t.nts_proposals, TrainConfig{}.nts_proposals),
           added_field("nts_parts", t.nts_parts, TrainConfig{}.nts_parts),
           added_field("nts_part_scale", t.nts_part_scale, TrainConfig{}.nts_part_scale),
-          added_field("nts_rank_weight", t.nts_rank_weight, TrainConfig{}.nts_rank_weight)};
+          added_field("nts_rank_weight", t.nts_rank_weight, TrainConfig{}.nts_rank_weight),
+          placement_field("device", t.device),
+          added_field("precision", t.precision, TrainConfig{}.precision),
+          added_field("channels_last", t.channels_last, TrainConfig{}.channels_last)};
 }
 
 void read_section(const YAML::Node& node, const std::string& section, std::vector<Field> fields,
@@ -209,6 +220,10 @@ void validate(const JobConfig& j, const std::string& where) {
       "train.nts_parts: must be >= 1 and at most train.nts_proposals");
   bad(t.nts_part_scale > 0 && t.nts_part_scale <= 1, "train.nts_part_scale: must be in (0, 1]");
   bad(t.nts_rank_weight >= 0, "train.nts_rank_weight: must be >= 0");
+  bad(t.device == "auto" || t.device == "cpu" || t.device == "cuda",
+      "train.device: '", t.device, "' is unknown (auto, cpu, cuda)");
+  bad(t.precision == "fp32" || t.precision == "bf16",
+      "train.precision: '", t.precision, "' is unknown (fp32, bf16)");
   for (double w : {t.loss_weights.ce, t.loss_weights.d, t.loss_weights.c, t.loss_weights.w})
     bad(w >= 0, "train.loss_weights: weights must be >= 0");
 }

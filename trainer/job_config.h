@@ -20,7 +20,8 @@
 //           rotation: 10, hflip: 0.5, vflip: 0.5, seed: 1, threads: 0,
 //           loader_workers: 2, selection_metric: aAUC,
 //           loss_weights: {ce: 1, d: 0.2, c: 1, w: 1}, u_hat: 4,
-//           triplet_margin: 0.2, ...}
+//           triplet_margin: 0.2, device: auto, precision: fp32,
+//           channels_last: false, ...}
 #pragma once
 
 #include <cstdint>
@@ -81,6 +82,14 @@ struct TrainConfig {
   int nts_parts = 4;         // NTS-Net: parts the Scrutinizer concatenates (K)
   double nts_part_scale = 0.5;   // NTS-Net: part image side / input side (224 of 448)
   double nts_rank_weight = 1;    // NTS-Net: weight of the Navigator's ranking loss
+  // Where the job trains: auto (this rank's GPU when one is visible, else the CPU), cpu or
+  // cuda (refused where no GPU is visible). See trainer/device.h. Not part of the
+  // resolved job (to_yaml), so the job's id and folder are the same on every device.
+  std::string device = "auto";
+  // fp32, or bf16: forward and loss under bfloat16 autocast, parameters and gradients in
+  // fp32 (no loss scaling needed). Faster on GPUs with bf16 tensor cores; changes results.
+  std::string precision = "fp32";
+  bool channels_last = false;    // convolutions in NHWC layout (cuDNN's fast path on GPUs)
 };
 
 struct JobConfig {

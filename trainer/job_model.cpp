@@ -109,6 +109,11 @@ class BaselineJobModel final : public JobModel {
   }
   torch::nn::Module& module() override { return *net_; }
   bool uses_neighbours() const override { return false; }
+  void to(const torch::Device& device) override {
+    net_->to(device);
+    if (class_weights_.defined()) class_weights_ = class_weights_.to(device);
+    if (margins_.defined()) margins_ = margins_.to(device);
+  }
 
   LossTerms loss(const BatchTensors& b, int epoch) override {
     const torch::Tensor logits = net_->forward(input(b.images));
@@ -119,6 +124,7 @@ class BaselineJobModel final : public JobModel {
         const int start = job_.train.drw_epoch > 0 ? job_.train.drw_epoch
                                                    : (job_.train.epochs * 4) / 5;
         weights = drw_weights(counts_, epoch, start);
+        if (weights.defined()) weights = weights.to(logits.device());
       }
       t.ce = ldam_loss(logits, b.labels, margins_, LossOptions{}.ldam_scale, weights);
     } else {

@@ -24,6 +24,10 @@ class JobModel {
  public:
   virtual ~JobModel() = default;
   virtual torch::nn::Module& module() = 0;
+  // Moves the parameters and buffers, and any tensor the model keeps beside
+  // them (class weights, margins), to `device`. Every tensor loss() and
+  // probabilities() make follows the device of the batch they are given.
+  virtual void to(const torch::Device& device) { module().to(device); }
   // Whether batches must carry the previous and next vertebra.
   virtual bool uses_neighbours() const = 0;
   // The loss terms of one training batch (terms a variant lacks are zero);

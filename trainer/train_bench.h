@@ -4,8 +4,13 @@
 //          (forward, loss, backward, step): the model's cost alone;
 // end to end: `steps` batches from the job's sampler and prefetching loader
 //          (read, inflate, augment, normalise) through the same steps.
-// Both after `warmup` untimed steps, at the job's thread count.
+// Both after `warmup` untimed steps, at the job's thread count, on the job's
+// device (train.device, GPU 0) and precision; on a GPU the clock is read after
+// the device has finished. data wait: the part of an end-to-end step spent
+// waiting for the loader (the GPU idles then).
 #pragma once
+
+#include <string>
 
 #include "trainer/job_config.h"
 
@@ -14,6 +19,8 @@ namespace fracsweep::trainer {
 struct TrainBenchResult {
   int batch_size = 0, steps = 0, threads = 0;
   double compute_s_per_step = 0, end_to_end_s_per_step = 0;
+  double data_wait_s_per_step = 0;
+  std::string device;  // "cpu", "cuda:0"; " bf16" appended when autocast is on
 };
 
 TrainBenchResult bench_training(const JobConfig& job, int steps, int warmup);

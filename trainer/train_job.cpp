@@ -21,7 +21,9 @@
 #include "metrics/format.h"
 #include "metrics/predictions.h"
 #include "metrics/report.h"
+#include "trainer/backends.h"
 #include "trainer/batch_tensors.h"
+#include "trainer/device.h"
 #include "trainer/job_data.h"
 #include "trainer/job_model.h"
 #include "trainer/progress.h"
@@ -106,10 +108,12 @@ void save_checkpoint(const std::string& path, JobModel& model, torch::optim::Opt
   core::rename_durably(tmp, path);
 }
 
-State load_checkpoint(const std::string& path, JobModel& model, torch::optim::Optimizer* opt) {
+// Tensors are read onto the model's device, whatever device wrote them.
+State load_checkpoint(const std::string& path, JobModel& model, torch::optim::Optimizer* opt,
+                      const torch::Device& device) {
   torch::serialize::InputArchive archive, model_archive;
   try {
-    archive.load_from(path);
+    archive.load_from(path, device);
   } catch (const c10::Error& e) {
     throw core::ConfigError(core::str_cat(path, ": not a readable checkpoint (",
                                           e.what_without_backtrace(),
@@ -135,8 +139,25 @@ State load_checkpoint(const std::string& path, JobModel& model, torch::optim::Op
   s.samples = static_cast<int64_t>(read_scalar(archive, "samples"));
   torch::Tensor sums;
   archive.read("sums", sums);
+  sums = sums.to(torch::kCPU);
   for (int k = 0; k < kTerms; ++k) s.sums[k] = sums[k].item<double>();
   return s;
+}
+
+// Adds the step's loss terms to the epoch's sums, with one copy from the device.
+void add_terms(const LossTerms& terms, std::array<double, kTerms>& sums) {
+  const torch::Tensor* parts[] = {&terms.ce, &terms.d, &terms.ce2,
+                                  &terms.triplet, &terms.w, &terms.total};
+  std::vector<torch::Tensor> values;
+  std::vector<int> index;
+  for (int k = 0; k < kTerms; ++k)
+    if (parts[k]->defined()) {
+      values.push_back(parts[k]->detach().to(torch::kFloat64).reshape({}));
+      index.push_back(k);
+    }
+  if (values.empty()) return;
+  const torch::Tensor host = torch::stack(values).to(torch::kCPU).contiguous();
+  for (size_t i = 0; i < index.size(); ++i) sums[index[i]] += host.data_ptr<double>()[i];
 }
 
 datastore::SamplerKind sampler_of(const JobConfig& job) {
@@ -152,7 +173,8 @@ std::string sample_id(const datastore::SampleIndex& ix, uint32_t i) {
 
 // Class probabilities of `samples` (in that order) from the model in eval mode.
 metrics::Predictions predict(JobModel& model, std::shared_ptr<const datastore::PatchStore> store,
-                             const std::vector<uint32_t>& samples, const JobConfig& job) {
+                             const std::vector<uint32_t>& samples, const JobConfig& job,
+                             const torch::Device& device) {
   datastore::LoaderOptions o;
   o.batch_size = job.train.batch_size;
   o.neighbours = model.uses_neighbours();
@@ -167,10 +189,17 @@ metrics::Predictions predict(JobModel& model, std::shared_ptr<const datastore::P
   p.num_classes = 3;
   std::unordered_map<int32_t, int32_t> patient_row;
   while (auto batch = loader.next()) {
-    const BatchTensors t = to_tensors(std::move(*batch));
-    const torch::Tensor probs = model.probabilities(t).to(torch::kFloat64).contiguous();
+    BatchTensors t = to_tensors(std::move(*batch));
+    const torch::Tensor host_samples = t.samples;
+    t = to_device(std::move(t), device, job.train.channels_last);
+    torch::Tensor probs;
+    {
+      AutocastScope autocast(device.type(), uses_bf16(job.train.precision));
+      probs = model.probabilities(t);
+    }
+    probs = probs.to(torch::kCPU, torch::kFloat64).contiguous();
     const double* pr = probs.data_ptr<double>();
-    const int64_t* samples = t.samples.data_ptr<int64_t>();
+    const int64_t* samples = host_samples.data_ptr<int64_t>();
     for (int64_t k = 0; k < probs.size(0); ++k) {
       const auto i = static_cast<uint32_t>(samples[k]);
       p.ids.push_back(sample_id(ix, i));
@@ -270,8 +299,14 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
   std::array<int64_t, 3> counts{};
   for (uint32_t i : split.train_samples) ++counts[static_cast<size_t>(ix.label[i])];
 
+  const torch::Device device =
+      resolve_device(job.train.device, cuda_device_count(), options.rank_device, job.output);
+  configure_backend(device);
+  // Initialised on the CPU from the job's seed, then moved: the same weights on every device.
   torch::manual_seed(seed_for(job, "init"));
   std::unique_ptr<JobModel> model = make_job_model(job, counts);
+  model->to(device);
+  if (job.train.channels_last) to_channels_last(model->module());
   torch::optim::Adam optimizer(
       model->module().parameters(),
       torch::optim::AdamOptions(job.train.lr).weight_decay(job.train.weight_decay));
@@ -280,7 +315,7 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
   const std::string log_path = (dir / "log.jsonl").string();
   State st;
   if (fs::exists(last_path)) {
-    st = load_checkpoint(last_path, *model, &optimizer);
+    st = load_checkpoint(last_path, *model, &optimizer, device);
     log.info(job.output, ": resuming at epoch ", st.epoch + 1, " step ", st.step);
   }
   if (writer) truncate_log(log_path, st.epoch);
@@ -304,7 +339,8 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
   int steps_this_run = 0;
   log.info(job.output, ": ", job.model.variant, ", ", split.train_samples.size(),
            " training samples (", counts[0], " / ", counts[1], " / ", counts[2], "), sampler ",
-           datastore::sampler_name(sampler), ", ", job.train.epochs, " epochs");
+           datastore::sampler_name(sampler), ", ", job.train.epochs, " epochs, on ", device.str(),
+           uses_bf16(job.train.precision) ? " (bf16)" : "");
   for (; st.epoch < job.train.epochs; ++st.epoch) {
     const auto started = Clock::now();
     std::vector<uint32_t> order = datastore::epoch_order(
@@ -330,7 +366,9 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
       try {
         b = loader.next();
         if (b) {
-          const BatchTensors t = to_tensors(std::move(*b));
+          const BatchTensors t =
+              to_device(to_tensors(std::move(*b)), device, job.train.channels_last);
+          AutocastScope autocast(device.type(), uses_bf16(job.train.precision));
           terms = model->loss(t, static_cast<int>(st.epoch));
           check_finite(terms);
           taken = t.labels.size(0);
@@ -361,10 +399,7 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
         sync.average(grads);
       }
       optimizer.step();
-      const torch::Tensor* parts[] = {&terms.ce, &terms.d, &terms.ce2,
-                                      &terms.triplet, &terms.w, &terms.total};
-      for (int k = 0; k < kTerms; ++k)
-        if (parts[k]->defined()) st.sums[k] += parts[k]->item<double>();
+      add_terms(terms, st.sums);
       ++st.step;
       st.samples += taken;
       seen += static_cast<size_t>(taken);
@@ -387,7 +422,7 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
         return kExitInterrupted;
       }
     }
-    const metrics::Predictions val = predict(*model, store, split.val_samples, job);
+    const metrics::Predictions val = predict(*model, store, split.val_samples, job, device);
     auto [val_metrics, score] = validate_predictions(val, job);
     const bool best = score > st.best_score;
     if (best) {
@@ -421,9 +456,9 @@ int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& op
 
   if (!writer) return 0;
   // Predictions and test metrics come from the best validation epoch.
-  load_checkpoint(best_path, *model, nullptr);
-  const metrics::Predictions val = predict(*model, store, split.val_samples, job);
-  const metrics::Predictions test = predict(*model, store, split.test_samples, job);
+  load_checkpoint(best_path, *model, nullptr, device);
+  const metrics::Predictions val = predict(*model, store, split.val_samples, job, device);
+  const metrics::Predictions test = predict(*model, store, split.test_samples, job, device);
   metrics::write_predictions(val, (dir / "predictions_val.csv").string());
   metrics::write_predictions(test, (dir / "predictions_test.csv").string());
   nlohmann::json result = nlohmann::json::parse(

@@ -40,6 +40,9 @@ struct TrainRunOptions {
   // (train.batch_size / group size samples), and only group rank 0 writes the
   // job's folder.
   GradientSync* sync = nullptr;
+  // The CUDA device this rank was given (launcher: node-local rank mod visible
+  // GPUs); used when the job's train.device resolves to CUDA.
+  int rank_device = 0;
   int stop_after_steps = -1;      // tests: behave as if a stop signal came after this many steps
   std::function<void(const StepReport&)> on_step = nullptr;  // called after every step
 };

@@ -102,10 +102,10 @@ TEST(MpiGradientSync, AttachedGradientsAreReducedInPlaceInTheFlatBuffer) {
     std::vector<torch::Tensor> params;
     for (const auto& shape : kShapes) params.push_back(torch::zeros(shape).requires_grad_());
     sync.attach(params);
-    // Consecutive views of one buffer: backward() would accumulate into it.
+    // Consecutive views of one buffer, in reverse (the order backward writes them).
     for (size_t i = 1; i < params.size(); ++i)
-      EXPECT_EQ(params[i].grad().data_ptr<float>(),
-                params[i - 1].grad().data_ptr<float>() + params[i - 1].numel());
+      EXPECT_EQ(params[i - 1].grad().data_ptr<float>(),
+                params[i].grad().data_ptr<float>() + params[i].numel());
     for (int call = 0; call < 2; ++call) {
       const std::vector<torch::Tensor> values = gradients_of(world.rank(), call);
       std::vector<torch::Tensor> grads;
@@ -118,9 +118,60 @@ TEST(MpiGradientSync, AttachedGradientsAreReducedInPlaceInTheFlatBuffer) {
       EXPECT_EQ(grads[0].data_ptr<float>(), before);  // reduced where it was
       expect_mean(grads, world.size(), call);
     }
-    const size_t floats_per_bucket = bucket_bytes / sizeof(float);
-    EXPECT_EQ(sync.last_bucket_count(),
-              (total_floats() + floats_per_bucket - 1) / floats_per_bucket);
+    // Buckets hold whole gradients: one float each gives every gradient its own; a
+    // large bucket takes them all (the 1 MiB first bucket holds these few floats).
+    size_t non_empty = 0;
+    for (const auto& p : params) non_empty += p.numel() > 0;
+    if (bucket_bytes == 4) EXPECT_EQ(sync.last_bucket_count(), non_empty);
+    if (bucket_bytes == (size_t{64} << 20)) EXPECT_EQ(sync.last_bucket_count(), 1u);
+    EXPECT_EQ(sync.last_early_buckets(), 0u);  // no backward ran
+  }
+}
+
+// With a real backward, hooks start buckets while backward still runs, and the
+// result is the same mean as the packed all-reduce of copies of the gradients.
+TEST(MpiGradientSync, OverlappedBucketsStartDuringBackwardAndGiveTheMean) {
+  MpiComm world = MpiComm::dup(MPI_COMM_WORLD);
+  ASSERT_GE(world.size(), 2) << "run under mpirun -np 2 (or more)";
+  // The reference reduces on a communicator of its own, apart from the buckets in flight.
+  MpiComm reference = MpiComm::dup(MPI_COMM_WORLD);
+  for (const bool overlap : {true, false}) {
+    SCOPED_TRACE(overlap ? "overlap" : "no overlap");
+    // One model on every rank, and its twin, whose gradients stay local and are
+    // averaged by the packed all-reduce as the reference.
+    const auto make = [] {
+      torch::manual_seed(7);
+      return torch::nn::Sequential(torch::nn::Linear(8, 16), torch::nn::ReLU(),
+                                   torch::nn::Linear(16, 16), torch::nn::ReLU(),
+                                   torch::nn::Linear(16, 3));
+    };
+    torch::nn::Sequential net = make(), twin = make();
+    std::vector<torch::Tensor> params = net->parameters();
+    MpiSyncOptions o;
+    o.bucket_bytes = 4;  // a bucket per gradient: the most chances to start early
+    o.first_bucket_bytes = 4;
+    o.overlap = overlap;
+    MpiGradientSync sync(world.get(), o);
+    sync.attach(params);
+    torch::manual_seed(100 + static_cast<uint64_t>(world.rank()));  // each rank its own batch
+    for (int step = 0; step < 2; ++step) {
+      for (auto& p : params) p.mutable_grad().zero_();
+      twin->zero_grad();
+      const torch::Tensor x = torch::randn({4, 8});
+      net->forward(x).pow(2).sum().backward();
+      twin->forward(x).pow(2).sum().backward();
+      std::vector<torch::Tensor> copies, grads;
+      for (auto& p : twin->parameters()) copies.push_back(p.grad());
+      for (auto& p : params) grads.push_back(p.grad());
+      MpiGradientSync packed(reference.get());
+      packed.average(copies);
+      sync.average(grads);
+      for (size_t i = 0; i < grads.size(); ++i)
+        EXPECT_TRUE(torch::allclose(grads[i], copies[i], 1e-6, 1e-7)) << "gradient " << i;
+      EXPECT_EQ(sync.last_bucket_count(), params.size());  // one per gradient here
+      if (overlap) EXPECT_GT(sync.last_early_buckets(), 0u);
+      else EXPECT_EQ(sync.last_early_buckets(), 0u);
+    }
   }
 }
 
