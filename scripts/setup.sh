@@ -10,6 +10,7 @@
 #
 # Environment:
 #   FRACSWEEP_VENV        the virtual environment (default: .venv in the checkout)
+#   FRACSWEEP_WHEELS      where the downloaded wheels are kept (default ~/.cache/fracsweep/wheels)
 #   FRACSWEEP_LIBTORCH    a LibTorch to build against instead of the venv's (a folder
 #                         holding share/cmake/Torch, e.g. a cluster's own install)
 #   FRACSWEEP_BUILD_JOBS  parallel compile jobs (default 2)
@@ -46,9 +47,11 @@ apt_install_missing "${packages[@]}"
 
 # --- LibTorch ---------------------------------------------------------------
 # The torch wheel carries the CUDA LibTorch (headers, libraries, TorchConfig.cmake)
-# and the CUDA libraries it needs. pip keeps the downloads in its cache, so a second
-# venv (a fresh clone) installs without downloading them again.
+# and the CUDA libraries it needs. The wheels are kept in a wheelhouse outside the
+# checkout (the registry's answers may forbid pip's HTTP cache), so a second venv
+# (a fresh clone, a deleted .venv) installs them without downloading them again.
 venv=${FRACSWEEP_VENV:-.venv}
+wheels=${FRACSWEEP_WHEELS:-${XDG_CACHE_HOME:-$HOME/.cache}/fracsweep/wheels}
 venv_has() {  # venv_has MODULE [VERSION]
   "$venv/bin/python" - "$@" <<'EOF' 2>/dev/null
 import importlib, sys
@@ -65,8 +68,11 @@ if [[ -n "${FRACSWEEP_LIBTORCH:-}" ]]; then
 else
   [[ -x "$venv/bin/python" ]] || { echo "setup: creating $venv"; python3 -m venv "$venv"; }
   if ! venv_has torch "$torch_version"; then
-    echo "setup: installing torch==$torch_version into $venv (about 3 GB on first download)"
-    "$venv/bin/pip" install --disable-pip-version-check --progress-bar on "torch==$torch_version"
+    echo "setup: installing torch==$torch_version into $venv (about 3 GB on first download, kept in $wheels)"
+    mkdir -p "$wheels"
+    "$venv/bin/pip" download --disable-pip-version-check -q --dest "$wheels" "torch==$torch_version"
+    "$venv/bin/pip" install --disable-pip-version-check --no-index --find-links "$wheels" \
+      "torch==$torch_version"
   fi
   torch_prefix=$("$venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null)
 fi
