@@ -53,6 +53,13 @@ MpiComm MpiComm::split(MPI_Comm parent, int color, int key) {
   return MpiComm(c);
 }
 
+MpiComm MpiComm::node_local(MPI_Comm parent) {
+  MPI_Comm c = MPI_COMM_NULL;
+  FRACSWEEP_MPI_CHECK(MPI_Comm_split_type(parent, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &c));
+  MPI_Comm_set_errhandler(c, MPI_ERRORS_RETURN);
+  return MpiComm(c);
+}
+
 int MpiComm::rank() const {
   int r = 0;
   FRACSWEEP_MPI_CHECK(MPI_Comm_rank(comm_, &r));

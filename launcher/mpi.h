@@ -56,6 +56,8 @@ class MpiComm {
   static MpiComm dup(MPI_Comm parent);
   // MPI_Comm_split: ranks with the same `color` form one communicator, ordered by `key`.
   static MpiComm split(MPI_Comm parent, int color, int key);
+  // MPI_Comm_split_type(MPI_COMM_TYPE_SHARED): the ranks of `parent` on this node.
+  static MpiComm node_local(MPI_Comm parent);
 
   MpiComm(MpiComm&& o) noexcept : comm_(std::exchange(o.comm_, MPI_COMM_NULL)) {}
   MpiComm& operator=(MpiComm&& o) noexcept {

@@ -19,13 +19,9 @@ int rank_device(int node_rank, int node_size, int cuda_devices, bool exclusive) 
 
 RankPlacement place_rank(bool exclusive_gpus) {
   RankPlacement p;
-  MPI_Comm node = MPI_COMM_NULL;
-  FRACSWEEP_MPI_CHECK(
-      MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
-  MpiComm owned = MpiComm::dup(node);
-  FRACSWEEP_MPI_CHECK(MPI_Comm_free(&node));
-  p.node_rank = owned.rank();
-  p.node_size = owned.size();
+  const MpiComm node = MpiComm::node_local(MPI_COMM_WORLD);
+  p.node_rank = node.rank();
+  p.node_size = node.size();
   p.cuda_devices = trainer::cuda_device_count();
   p.device = rank_device(p.node_rank, p.node_size, p.cuda_devices, exclusive_gpus);
   return p;

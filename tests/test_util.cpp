@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "core/fs.h"
+#include "datastore/synth_vcf.h"
 
 namespace fracsweep::testing {
 
@@ -112,6 +113,23 @@ void kill_tree(int pid, int signal) {
       if (parent_of(child) == tree[k]) tree.push_back(child);
     }
   for (int p : tree) ::kill(p, signal);
+}
+
+const std::string& tiny_vcf_store() {
+  static TempDir dir;
+  static const std::string path = [] {
+    const std::string p = (dir.path() / "tiny.h5").string();
+    datastore::VcfSynthOptions o;
+    o.phantom.benign_patients = 7;
+    o.phantom.malignant_patients = 5;
+    o.phantom.patch_size = 32;
+    o.phantom.slices = 1;
+    o.phantom.difficulty = 0.2;
+    o.phantom.seed = 3;
+    datastore::write_vcf_phantom_store(p, o);
+    return p;
+  }();
+  return path;
 }
 
 }  // namespace fracsweep::testing

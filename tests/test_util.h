@@ -31,6 +31,11 @@ class TempDir {
 // tests/fixtures/<relative>.
 std::string fixture(const std::string& relative);
 
+// A vertebra phantom of 12 patients (7 benign, 5 malignant), 32x32 patches,
+// one slice each: about 140 vertebrae. Written once per test process into a
+// folder that lives as long as the process.
+const std::string& tiny_vcf_store();
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;  // stdout

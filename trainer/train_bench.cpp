@@ -5,8 +5,11 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "core/error.h"
 #include "core/seed.h"
@@ -22,84 +25,110 @@
 
 namespace fracsweep::trainer {
 
-TrainBenchResult bench_training(const JobConfig& job, int steps, int warmup) {
-  CHECK_OR_THROW(core::ConfigError, steps >= 1 && warmup >= 0, "steps must be >= 1, warmup >= 0");
-  const int threads = intra_op_threads(job.train.threads, std::thread::hardware_concurrency());
-  torch::set_num_threads(threads);
-  auto store = std::make_shared<const datastore::PatchStore>(
-      datastore::PatchStore::open(job.data.store));
-  const auto& ix = store->index();
-  const JobSplit split = resolve_split(ix, job.data);
-  std::array<int64_t, 3> counts{};
-  for (uint32_t i : split.train_samples) ++counts[static_cast<size_t>(ix.label[i])];
-  const torch::Device device =
-      resolve_device(job.train.device, cuda_device_count(), 0, job.data.store);
-  configure_backend(device);
-  const bool bf16 = uses_bf16(job.train.precision);
-  torch::manual_seed(core::derive_seed(job.train.seed, "", 0, "init"));
-  auto model = make_job_model(job, counts);
-  model->to(device);
-  if (job.train.channels_last) to_channels_last(model->module());
-  torch::optim::Adam optimizer(model->module().parameters(),
-                               torch::optim::AdamOptions(job.train.lr));
-  model->module().train();
-  std::vector<torch::Tensor> params = model->module().parameters();
-  const auto step = [&](const BatchTensors& t) {
-    LossTerms terms;
-    {
-      AutocastScope autocast(device.type(), bf16);
-      terms = model->loss(t, 0);
-    }
-    zero_gradients(params);
-    terms.total.backward();
-    optimizer.step();
-  };
+namespace {
 
-  datastore::LoaderOptions lo;
-  lo.batch_size = job.train.batch_size;
-  lo.neighbours = model->uses_neighbours();
-  lo.augment = {job.train.rotation, job.train.hflip, job.train.vflip};
-  lo.workers = job.train.loader_workers;
-  lo.drop_last = true;
-  const std::string sampler =
-      job.train.sampler == "auto" ? paper_sampler(job.model.variant) : job.train.sampler;
-  const auto epoch_order = [&](int epoch) {
-    return datastore::epoch_order(*datastore::parse_sampler(sampler), split.train_samples,
-                                  ix.label, 3, core::mix64(static_cast<uint64_t>(epoch) + 1));
-  };
+using Clock = std::chrono::steady_clock;
 
-  using Clock = std::chrono::steady_clock;
-  // Work on a GPU is queued: the clock is read once it is done.
-  const auto now = [&] {
-    if (device.is_cuda()) torch::cuda::synchronize(device.index());
-    return Clock::now();
-  };
-  const auto on_device = [&](datastore::Batch&& b) {
-    return to_device(to_tensors(std::move(b)), device, job.train.channels_last);
-  };
-  TrainBenchResult r;
-  r.device = device.str() + (bf16 ? " bf16" : "");
-  r.batch_size = job.train.batch_size;
-  r.steps = steps;
-  r.threads = threads;
-  {
-    // The batch comes from a loader that is gone before the clock starts, so
-    // no loader thread runs while compute alone is timed.
-    std::optional<datastore::Batch> first;
-    {
-      datastore::BatchLoader once(store, lo);
-      once.start_epoch(0, epoch_order(0));
-      first = once.next();
-    }
-    CHECK_OR_THROW(core::ConfigError, first.has_value(), job.data.store,
-                   ": the training part is smaller than one batch");
-    const BatchTensors t = on_device(std::move(*first));
-    for (int k = 0; k < warmup; ++k) step(t);
-    const auto start = now();
-    for (int k = 0; k < steps; ++k) step(t);
-    r.compute_s_per_step = std::chrono::duration<double>(now() - start).count() / steps;
+// The job's model, optimizer, data and device, set up once for both timings.
+class TrainBench {
+ public:
+  explicit TrainBench(const JobConfig& job);
+  // Seconds per step on one batch held on the device.
+  double time_compute(int steps, int warmup);
+  // Seconds per step with batches from the loader, and of those the seconds
+  // spent waiting for the loader.
+  std::pair<double, double> time_end_to_end(int steps, int warmup);
+  std::string device_name() const {
+    return device_.str() + (bf16_ ? " bf16" : "");
   }
-  datastore::BatchLoader loader(store, lo);
+
+ private:
+  void step(const BatchTensors& t);
+  std::vector<uint32_t> epoch_order(int epoch) const;
+  BatchTensors on_device(datastore::Batch&& b) const {
+    return to_device(to_tensors(std::move(b)), device_, job_.train.channels_last);
+  }
+  // Work on a GPU is queued: the clock is read once it is done.
+  Clock::time_point now() const {
+    if (device_.is_cuda()) torch::cuda::synchronize(device_.index());
+    return Clock::now();
+  }
+
+  const JobConfig& job_;
+  std::shared_ptr<const datastore::PatchStore> store_;
+  JobSplit split_;
+  torch::Device device_{torch::kCPU};
+  bool bf16_ = false;
+  std::unique_ptr<JobModel> model_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  std::vector<torch::Tensor> params_;
+  datastore::LoaderOptions loader_options_;
+  datastore::SamplerKind sampler_{};
+};
+
+TrainBench::TrainBench(const JobConfig& job) : job_(job) {
+  store_ = std::make_shared<const datastore::PatchStore>(
+      datastore::PatchStore::open(job.data.store));
+  const auto& ix = store_->index();
+  split_ = resolve_split(ix, job.data);
+  std::array<int64_t, 3> counts{};
+  for (uint32_t i : split_.train_samples) ++counts[static_cast<size_t>(ix.label[i])];
+  device_ = resolve_device(job.train.device, cuda_device_count(), 0, job.output);
+  configure_backend(device_);
+  bf16_ = uses_bf16(job.train.precision);
+  torch::manual_seed(core::derive_seed(job.train.seed, "", 0, "init"));
+  model_ = make_job_model(job, counts);
+  model_->to(device_);
+  if (job.train.channels_last) to_channels_last(model_->module());
+  optimizer_ = std::make_unique<torch::optim::Adam>(model_->module().parameters(),
+                                                    torch::optim::AdamOptions(job.train.lr));
+  model_->module().train();
+  params_ = model_->module().parameters();
+  loader_options_.batch_size = job.train.batch_size;
+  loader_options_.neighbours = model_->uses_neighbours();
+  loader_options_.augment = {job.train.rotation, job.train.hflip, job.train.vflip};
+  loader_options_.workers = job.train.loader_workers;
+  loader_options_.drop_last = true;
+  sampler_ = *datastore::parse_sampler(
+      job.train.sampler == "auto" ? paper_sampler(job.model.variant) : job.train.sampler);
+}
+
+void TrainBench::step(const BatchTensors& t) {
+  LossTerms terms;
+  {
+    AutocastScope autocast(device_.type(), bf16_);
+    terms = model_->loss(t, 0);
+  }
+  zero_gradients(params_);
+  terms.total.backward();
+  optimizer_->step();
+}
+
+std::vector<uint32_t> TrainBench::epoch_order(int epoch) const {
+  return datastore::epoch_order(sampler_, split_.train_samples, store_->index().label, 3,
+                                core::mix64(static_cast<uint64_t>(epoch) + 1));
+}
+
+double TrainBench::time_compute(int steps, int warmup) {
+  // The batch comes from a loader that is gone before the clock starts, so
+  // no loader thread runs while compute alone is timed.
+  std::optional<datastore::Batch> first;
+  {
+    datastore::BatchLoader once(store_, loader_options_);
+    once.start_epoch(0, epoch_order(0));
+    first = once.next();
+  }
+  CHECK_OR_THROW(core::ConfigError, first.has_value(), job_.data.store,
+                 ": the training part is smaller than one batch");
+  const BatchTensors t = on_device(std::move(*first));
+  for (int k = 0; k < warmup; ++k) step(t);
+  const auto start = now();
+  for (int k = 0; k < steps; ++k) step(t);
+  return std::chrono::duration<double>(now() - start).count() / steps;
+}
+
+std::pair<double, double> TrainBench::time_end_to_end(int steps, int warmup) {
+  datastore::BatchLoader loader(store_, loader_options_);
   int epoch = 1, done = -warmup;
   loader.start_epoch(epoch, epoch_order(epoch));
   Clock::time_point start = now();
@@ -116,8 +145,23 @@ TrainBenchResult bench_training(const JobConfig& job, int steps, int warmup) {
     step(on_device(std::move(*b)));
     if (++done == 0) start = now();
   }
-  r.end_to_end_s_per_step = std::chrono::duration<double>(now() - start).count() / steps;
-  r.data_wait_s_per_step = waited / steps;
+  return {std::chrono::duration<double>(now() - start).count() / steps, waited / steps};
+}
+
+}  // namespace
+
+TrainBenchResult bench_training(const JobConfig& job, int steps, int warmup) {
+  CHECK_OR_THROW(core::ConfigError, steps >= 1 && warmup >= 0, "steps must be >= 1, warmup >= 0");
+  const int threads = intra_op_threads(job.train.threads, std::thread::hardware_concurrency());
+  torch::set_num_threads(threads);
+  TrainBench bench(job);
+  TrainBenchResult r;
+  r.device = bench.device_name();
+  r.batch_size = job.train.batch_size;
+  r.steps = steps;
+  r.threads = threads;
+  r.compute_s_per_step = bench.time_compute(steps, warmup);
+  std::tie(r.end_to_end_s_per_step, r.data_wait_s_per_step) = bench.time_end_to_end(steps, warmup);
   return r;
 }
 

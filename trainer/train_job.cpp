@@ -259,216 +259,314 @@ void append_line(const std::string& path, const std::string& line) {
   core::write_file_atomic(path, text + line + "\n");
 }
 
+// One job's training on this rank, as phases: the folder, the set-up (data,
+// device, model, resume), the epochs (steps, then validation), the results.
+class JobRun {
+ public:
+  JobRun(const JobConfig& job, core::Logger& log, const TrainRunOptions& options,
+         GradientSync& sync)
+      : job_(job), log_(log), options_(options), sync_(sync),
+        // Only the group's first rank writes the job's folder; the others read the
+        // checkpoint it left, which is only ever replaced by an atomic rename.
+        writer_(sync.group_rank() == 0), dir_(job.output),
+        last_path_((dir_ / "checkpoint_last.pt").string()),
+        best_path_((dir_ / "checkpoint_best.pt").string()),
+        log_path_((dir_ / "log.jsonl").string()) {}
+
+  // Validates the job and writes (or checks) its config.yaml; false when the
+  // job finished before.
+  bool open_folder();
+  void set_up();
+  // Trains the remaining epochs; false when a stop signal (or the tests' step
+  // limit) interrupted them, after the checkpoint was written.
+  bool train_epochs();
+  // Predictions and test metrics from the best epoch (group rank 0 only).
+  void write_results();
+
+ private:
+  size_t start_epoch();
+  bool train_epoch();
+  std::optional<LossTerms> next_loss(int64_t& taken);
+  void apply(const LossTerms& terms);
+  void report_step(size_t steps, Clock::time_point started, size_t seen);
+  bool stopped();
+  void end_epoch(Clock::time_point started, size_t seen);
+
+  const JobConfig& job_;
+  core::Logger& log_;
+  const TrainRunOptions& options_;
+  GradientSync& sync_;
+  const bool writer_;
+  const fs::path dir_;
+  const std::string last_path_, best_path_, log_path_;
+  std::string resolved_;  // to_yaml(job_)
+
+  std::shared_ptr<const datastore::PatchStore> store_;
+  JobSplit split_;
+  std::array<int64_t, 3> counts_{};  // training samples per class
+  torch::Device device_{torch::kCPU};
+  std::unique_ptr<JobModel> model_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  std::vector<torch::Tensor> params_;
+  int64_t rank_batch_ = 0;  // this rank's share of a batch
+  std::unique_ptr<datastore::BatchLoader> loader_;
+  datastore::SamplerKind sampler_{};
+  State st_;
+  std::optional<StopSignals> stop_;
+  Progress progress_{stderr};
+  int steps_this_run_ = 0;
+};
+
+bool JobRun::open_folder() {
+  validate(job_, job_.output);
+  CHECK_OR_THROW(core::ConfigError, job_.train.batch_size % sync_.group_size() == 0, job_.output,
+                 ": train.batch_size ", job_.train.batch_size, " cannot be split evenly over ",
+                 sync_.group_size(), " data-parallel ranks; choose a multiple of ",
+                 sync_.group_size());
+  const std::string config_path = (dir_ / "config.yaml").string();
+  resolved_ = to_yaml(job_);
+  if (writer_) {
+    fs::create_directories(job_.output);
+    if (fs::exists(config_path)) {
+      CHECK_OR_THROW(core::ConfigError, core::read_file(config_path) == resolved_, job_.output,
+                     ": the folder holds a different job (config.yaml differs); choose another "
+                     "output folder or delete this one");
+    } else {
+      core::write_file_atomic(config_path, resolved_);
+    }
+  }
+  if (fs::exists(dir_ / "metrics.json")) {
+    log_.info(job_.output, ": finished already (metrics.json exists)");
+    return false;
+  }
+  return true;
+}
+
+void JobRun::set_up() {
+  torch::set_num_threads(intra_op_threads(job_.train.threads, std::thread::hardware_concurrency()));
+  store_ = std::make_shared<const datastore::PatchStore>(
+      datastore::PatchStore::open(job_.data.store));
+  const auto& ix = store_->index();
+  split_ = resolve_split(ix, job_.data);
+  if (writer_)
+    core::write_file_atomic((dir_ / "split.json").string(), split_json(ix, split_, job_.data));
+  for (uint32_t i : split_.train_samples) ++counts_[static_cast<size_t>(ix.label[i])];
+
+  device_ = resolve_device(job_.train.device, cuda_device_count(), options_.rank_device,
+                           job_.output);
+  configure_backend(device_);
+  // Initialised on the CPU from the job's seed, then moved: the same weights on every device.
+  torch::manual_seed(seed_for(job_, "init"));
+  model_ = make_job_model(job_, counts_);
+  model_->to(device_);
+  if (job_.train.channels_last) to_channels_last(model_->module());
+  optimizer_ = std::make_unique<torch::optim::Adam>(
+      model_->module().parameters(),
+      torch::optim::AdamOptions(job_.train.lr).weight_decay(job_.train.weight_decay));
+  if (fs::exists(last_path_)) {
+    st_ = load_checkpoint(last_path_, *model_, optimizer_.get(), device_);
+    log_.info(job_.output, ": resuming at epoch ", st_.epoch + 1, " step ", st_.step);
+  }
+  if (writer_) truncate_log(log_path_, st_.epoch);
+  sync_.check_agreement(signature_of(*model_, resolved_));
+
+  params_ = model_->module().parameters();
+  if (sync_.group_size() > 1) sync_.attach(params_);
+  datastore::LoaderOptions lo;
+  lo.batch_size = job_.train.batch_size / sync_.group_size();
+  lo.neighbours = model_->uses_neighbours();
+  lo.augment = {job_.train.rotation, job_.train.hflip, job_.train.vflip};
+  lo.seed = seed_for(job_, "augment");
+  lo.workers = job_.train.loader_workers;
+  rank_batch_ = lo.batch_size;
+  loader_ = std::make_unique<datastore::BatchLoader>(store_, lo);
+  sampler_ = sampler_of(job_);
+  stop_.emplace();
+  log_.info(job_.output, ": ", job_.model.variant, ", ", split_.train_samples.size(),
+            " training samples (", counts_[0], " / ", counts_[1], " / ", counts_[2],
+            "), sampler ", datastore::sampler_name(sampler_), ", ", job_.train.epochs,
+            " epochs, on ", device_.str(), uses_bf16(job_.train.precision) ? " (bf16)" : "");
+}
+
+bool JobRun::train_epochs() {
+  for (; st_.epoch < job_.train.epochs; ++st_.epoch)
+    if (!train_epoch()) return false;
+  return true;
+}
+
+// Starts the loader on this rank's share of the epoch's order, past the steps
+// a resumed epoch has taken; returns the epoch's steps.
+size_t JobRun::start_epoch() {
+  std::vector<uint32_t> order = datastore::epoch_order(
+      sampler_, split_.train_samples, store_->index().label, 3,
+      seed_for(job_, core::str_cat("order/", st_.epoch)));
+  order = datastore::rank_slice(order, sync_.group_rank(), sync_.group_size());
+  const size_t batch = static_cast<size_t>(rank_batch_);
+  const size_t steps = (order.size() + batch - 1) / batch;
+  order.erase(order.begin(),
+              order.begin() + std::min(order.size(), static_cast<size_t>(st_.step) * batch));
+  loader_->start_epoch(static_cast<int>(st_.epoch), std::move(order));
+  if (options_.progress)
+    progress_.start_epoch(static_cast<int>(st_.epoch), job_.train.epochs, steps);
+  return steps;
+}
+
+bool JobRun::train_epoch() {
+  const auto started = Clock::now();
+  const size_t steps = start_epoch();
+  size_t seen = 0;
+  model_->module().train();
+  int64_t taken = 0;
+  while (const std::optional<LossTerms> terms = next_loss(taken)) {
+    apply(*terms);
+    add_terms(*terms, st_.sums);
+    ++st_.step;
+    st_.samples += taken;
+    seen += static_cast<size_t>(taken);
+    report_step(steps, started, seen);
+    if (stopped()) return false;
+  }
+  end_epoch(started, seen);
+  return true;
+}
+
+// The loss terms of this rank's next batch, or nothing at the end of the
+// epoch. A rank that cannot take the step (its batch failed, its loss is not
+// finite) tells the group first, so that no rank waits in average(); then
+// every rank of the group throws.
+std::optional<LossTerms> JobRun::next_loss(int64_t& taken) {
+  std::optional<datastore::Batch> b;
+  LossTerms terms;
+  std::string failure;
+  uint32_t bits = 0;
+  try {
+    b = loader_->next();
+    if (b) {
+      const BatchTensors t =
+          to_device(to_tensors(std::move(*b)), device_, job_.train.channels_last);
+      AutocastScope autocast(device_.type(), uses_bf16(job_.train.precision));
+      terms = model_->loss(t, static_cast<int>(st_.epoch));
+      check_finite(terms);
+      taken = t.labels.size(0);
+    }
+  } catch (const NonFiniteLossError& e) {
+    failure = e.what();
+    bits |= kStepNonFinite;
+  } catch (const std::exception& e) {
+    failure = e.what();
+    bits |= kStepFailed;
+  }
+  if (sync_.group_size() > 1) bits = sync_.any(bits);
+  if (bits != 0) {
+    if (failure.empty()) failure = "another rank of the data-parallel group failed";
+    throw core::Error(core::str_cat(job_.output, ": epoch ", st_.epoch + 1, " step ",
+                                    st_.step + 1, ": ", failure));
+  }
+  if (!b) return std::nullopt;
+  return terms;
+}
+
+// Backward, the group's average of the gradients, the optimizer step.
+void JobRun::apply(const LossTerms& terms) {
+  // In place, with one rank too: the gradients may be views into the sync's
+  // buffer, and the step must not depend on the LibTorch version.
+  zero_gradients(params_);
+  terms.total.backward();
+  if (sync_.group_size() > 1) {
+    std::vector<torch::Tensor> grads;
+    for (auto& p : params_)
+      if (p.grad().defined()) grads.push_back(p.grad());
+    sync_.average(grads);
+  }
+  optimizer_->step();
+}
+
+void JobRun::report_step(size_t steps, Clock::time_point started, size_t seen) {
+  if (options_.progress) {
+    const double s = std::chrono::duration<double>(Clock::now() - started).count();
+    progress_.step(static_cast<size_t>(st_.step), st_.sums[5] / st_.step, s > 0 ? seen / s : 0);
+  }
+  if (options_.on_step)
+    options_.on_step({st_.epoch, job_.train.epochs, st_.step, static_cast<int64_t>(steps),
+                      st_.sums[5] / st_.step});
+}
+
+// Whether a stop signal reached any rank of the group (or the tests' step
+// limit passed); then the checkpoint is written.
+bool JobRun::stopped() {
+  ++steps_this_run_;
+  uint32_t stop_bits = stop_->requested() || (options_.stop_after_steps >= 0 &&
+                                              steps_this_run_ >= options_.stop_after_steps);
+  if (sync_.group_size() > 1) stop_bits = sync_.any(stop_bits);
+  if (!stop_bits) return false;
+  if (writer_) save_checkpoint(last_path_, *model_, optimizer_.get(), st_);
+  log_.warn(job_.output, ": stopped", stop_->requested() ? " on signal " : "",
+            stop_->requested() ? std::to_string(stop_->signal()) : std::string(), " at epoch ",
+            st_.epoch + 1, " step ", st_.step, "; checkpoint written, run again to resume");
+  return true;
+}
+
+// Validation, the best checkpoint, the epoch's log line and the checkpoint at
+// the start of the next epoch.
+void JobRun::end_epoch(Clock::time_point started, size_t seen) {
+  const metrics::Predictions val = predict(*model_, store_, split_.val_samples, job_, device_);
+  auto [val_metrics, score] = validate_predictions(val, job_);
+  const bool best = score > st_.best_score;
+  if (best) {
+    st_.best_score = score;
+    st_.best_epoch = st_.epoch;
+    if (writer_) save_checkpoint(best_path_, *model_, nullptr, st_);
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  nlohmann::json line;
+  line["epoch"] = st_.epoch + 1;
+  nlohmann::json train;
+  for (int k = 0; k < kTerms; ++k) train[kTermNames[k]] = st_.step ? st_.sums[k] / st_.step : 0.0;
+  line["train"] = train;
+  line["steps"] = st_.step;
+  line["lr"] = job_.train.lr;
+  line["val"] = val_metrics;
+  line["best"] = best;
+  line["seconds"] = seconds;
+  line["samples_per_s"] = seconds > 0 ? seen / seconds : 0.0;
+  if (writer_) append_line(log_path_, line.dump());
+  if (options_.progress)
+    progress_.end_epoch(core::str_cat("loss ", train["total"].get<double>(), "  val ",
+                                      job_.train.selection_metric, " ", score,
+                                      best ? " (best)" : ""));
+  st_.step = 0;
+  st_.sums = {};
+  if (writer_)
+    save_checkpoint(last_path_, *model_, optimizer_.get(),
+                    State{st_.epoch + 1, 0, st_.best_score, st_.best_epoch, {}, st_.samples});
+}
+
+void JobRun::write_results() {
+  if (!writer_) return;
+  load_checkpoint(best_path_, *model_, nullptr, device_);
+  const metrics::Predictions val = predict(*model_, store_, split_.val_samples, job_, device_);
+  const metrics::Predictions test = predict(*model_, store_, split_.test_samples, job_, device_);
+  metrics::write_predictions(val, (dir_ / "predictions_val.csv").string());
+  metrics::write_predictions(test, (dir_ / "predictions_test.csv").string());
+  nlohmann::json result = nlohmann::json::parse(metrics::to_json(
+      metrics::compute_metrics(test, 0.5, (dir_ / "predictions_test.csv").string())));
+  result["best_epoch"] = st_.best_epoch + 1;
+  result["selection_metric"] = job_.train.selection_metric;
+  result["val_score"] = st_.best_score;
+  core::write_file_atomic((dir_ / "metrics.json").string(), result.dump(1) + "\n");
+  log_.info(job_.output, ": done; best epoch ", st_.best_epoch + 1, ", test aAUC ",
+            result.value("aAUC", 0.0));
+}
+
 }  // namespace
 
 int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& options) {
   LocalSync local;
-  GradientSync& sync = options.sync ? *options.sync : local;
-  // Only the group's first rank writes the job's folder; the others read the
-  // checkpoint it left, which is only ever replaced by an atomic rename.
-  const bool writer = sync.group_rank() == 0;
-  validate(job, job.output);
-  CHECK_OR_THROW(core::ConfigError, job.train.batch_size % sync.group_size() == 0, job.output,
-                 ": train.batch_size ", job.train.batch_size, " cannot be split evenly over ",
-                 sync.group_size(), " data-parallel ranks; choose a multiple of ",
-                 sync.group_size());
-  const fs::path dir(job.output);
-  const std::string config_path = (dir / "config.yaml").string();
-  const std::string resolved = to_yaml(job);
-  if (writer) {
-    fs::create_directories(job.output);
-    if (fs::exists(config_path)) {
-      CHECK_OR_THROW(core::ConfigError, core::read_file(config_path) == resolved, job.output,
-                     ": the folder holds a different job (config.yaml differs); choose another "
-                     "output folder or delete this one");
-    } else {
-      core::write_file_atomic(config_path, resolved);
-    }
-  }
-  if (fs::exists(dir / "metrics.json")) {
-    log.info(job.output, ": finished already (metrics.json exists)");
-    return 0;
-  }
-  torch::set_num_threads(intra_op_threads(job.train.threads, std::thread::hardware_concurrency()));
-
-  auto store = std::make_shared<const datastore::PatchStore>(
-      datastore::PatchStore::open(job.data.store));
-  const auto& ix = store->index();
-  const JobSplit split = resolve_split(ix, job.data);
-  if (writer) core::write_file_atomic((dir / "split.json").string(), split_json(ix, split, job.data));
-  std::array<int64_t, 3> counts{};
-  for (uint32_t i : split.train_samples) ++counts[static_cast<size_t>(ix.label[i])];
-
-  const torch::Device device =
-      resolve_device(job.train.device, cuda_device_count(), options.rank_device, job.output);
-  configure_backend(device);
-  // Initialised on the CPU from the job's seed, then moved: the same weights on every device.
-  torch::manual_seed(seed_for(job, "init"));
-  std::unique_ptr<JobModel> model = make_job_model(job, counts);
-  model->to(device);
-  if (job.train.channels_last) to_channels_last(model->module());
-  torch::optim::Adam optimizer(
-      model->module().parameters(),
-      torch::optim::AdamOptions(job.train.lr).weight_decay(job.train.weight_decay));
-  const std::string last_path = (dir / "checkpoint_last.pt").string();
-  const std::string best_path = (dir / "checkpoint_best.pt").string();
-  const std::string log_path = (dir / "log.jsonl").string();
-  State st;
-  if (fs::exists(last_path)) {
-    st = load_checkpoint(last_path, *model, &optimizer, device);
-    log.info(job.output, ": resuming at epoch ", st.epoch + 1, " step ", st.step);
-  }
-  if (writer) truncate_log(log_path, st.epoch);
-  sync.check_agreement(signature_of(*model, resolved));
-
-  const int group_rank = sync.group_rank();
-  const int group_size = sync.group_size();
-  std::vector<torch::Tensor> params = model->module().parameters();
-  if (group_size > 1) sync.attach(params);
-  datastore::LoaderOptions lo;
-  lo.batch_size = job.train.batch_size / group_size;
-  lo.neighbours = model->uses_neighbours();
-  lo.augment = {job.train.rotation, job.train.hflip, job.train.vflip};
-  lo.seed = seed_for(job, "augment");
-  lo.workers = job.train.loader_workers;
-  datastore::BatchLoader loader(store, lo);
-  const datastore::SamplerKind sampler = sampler_of(job);
-
-  StopSignals stop;
-  Progress progress(stderr);
-  int steps_this_run = 0;
-  log.info(job.output, ": ", job.model.variant, ", ", split.train_samples.size(),
-           " training samples (", counts[0], " / ", counts[1], " / ", counts[2], "), sampler ",
-           datastore::sampler_name(sampler), ", ", job.train.epochs, " epochs, on ", device.str(),
-           uses_bf16(job.train.precision) ? " (bf16)" : "");
-  for (; st.epoch < job.train.epochs; ++st.epoch) {
-    const auto started = Clock::now();
-    std::vector<uint32_t> order = datastore::epoch_order(
-        sampler, split.train_samples, ix.label, 3,
-        seed_for(job, core::str_cat("order/", st.epoch)));
-    order = datastore::rank_slice(order, group_rank, group_size);
-    const size_t batch = static_cast<size_t>(lo.batch_size);
-    const size_t steps = (order.size() + batch - 1) / batch;
-    order.erase(order.begin(),
-                order.begin() + std::min(order.size(), static_cast<size_t>(st.step) * batch));
-    loader.start_epoch(static_cast<int>(st.epoch), std::move(order));
-    if (options.progress) progress.start_epoch(static_cast<int>(st.epoch), job.train.epochs, steps);
-    size_t seen = 0;
-    model->module().train();
-    while (true) {
-      // A rank that cannot take this step (its batch failed, its loss is not
-      // finite) tells the group first, so that no rank waits in average().
-      std::optional<datastore::Batch> b;
-      LossTerms terms;
-      std::string failure;
-      int64_t taken = 0;
-      uint32_t bits = 0;
-      try {
-        b = loader.next();
-        if (b) {
-          const BatchTensors t =
-              to_device(to_tensors(std::move(*b)), device, job.train.channels_last);
-          AutocastScope autocast(device.type(), uses_bf16(job.train.precision));
-          terms = model->loss(t, static_cast<int>(st.epoch));
-          check_finite(terms);
-          taken = t.labels.size(0);
-        }
-      } catch (const NonFiniteLossError& e) {
-        failure = e.what();
-        bits |= kStepNonFinite;
-      } catch (const std::exception& e) {
-        failure = e.what();
-        bits |= kStepFailed;
-      }
-      if (group_size > 1) bits = sync.any(bits);
-      if (bits != 0) {
-        if (failure.empty()) failure = "another rank of the data-parallel group failed";
-        const std::string where = core::str_cat(job.output, ": epoch ", st.epoch + 1, " step ",
-                                                st.step + 1, ": ");
-        throw core::Error(where + failure);
-      }
-      if (!b) break;
-      // In place, with one rank too: the gradients may be views into the sync's
-      // buffer, and the step must not depend on the LibTorch version.
-      zero_gradients(params);
-      terms.total.backward();
-      if (group_size > 1) {
-        std::vector<torch::Tensor> grads;
-        for (auto& p : params)
-          if (p.grad().defined()) grads.push_back(p.grad());
-        sync.average(grads);
-      }
-      optimizer.step();
-      add_terms(terms, st.sums);
-      ++st.step;
-      st.samples += taken;
-      seen += static_cast<size_t>(taken);
-      if (options.progress) {
-        const double s = std::chrono::duration<double>(Clock::now() - started).count();
-        progress.step(static_cast<size_t>(st.step), st.sums[5] / st.step, s > 0 ? seen / s : 0);
-      }
-      if (options.on_step)
-        options.on_step({st.epoch, job.train.epochs, st.step, static_cast<int64_t>(steps),
-                         st.sums[5] / st.step});
-      ++steps_this_run;
-      uint32_t stop_bits = stop.requested() || (options.stop_after_steps >= 0 &&
-                                                steps_this_run >= options.stop_after_steps);
-      if (group_size > 1) stop_bits = sync.any(stop_bits);
-      if (stop_bits) {
-        if (writer) save_checkpoint(last_path, *model, &optimizer, st);
-        log.warn(job.output, ": stopped", stop.requested() ? " on signal " : "",
-                 stop.requested() ? std::to_string(stop.signal()) : std::string(), " at epoch ",
-                 st.epoch + 1, " step ", st.step, "; checkpoint written, run again to resume");
-        return kExitInterrupted;
-      }
-    }
-    const metrics::Predictions val = predict(*model, store, split.val_samples, job, device);
-    auto [val_metrics, score] = validate_predictions(val, job);
-    const bool best = score > st.best_score;
-    if (best) {
-      st.best_score = score;
-      st.best_epoch = st.epoch;
-      if (writer) save_checkpoint(best_path, *model, nullptr, st);
-    }
-    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    nlohmann::json line;
-    line["epoch"] = st.epoch + 1;
-    nlohmann::json train;
-    for (int k = 0; k < kTerms; ++k) train[kTermNames[k]] = st.step ? st.sums[k] / st.step : 0.0;
-    line["train"] = train;
-    line["steps"] = st.step;
-    line["lr"] = job.train.lr;
-    line["val"] = val_metrics;
-    line["best"] = best;
-    line["seconds"] = seconds;
-    line["samples_per_s"] = seconds > 0 ? seen / seconds : 0.0;
-    if (writer) append_line(log_path, line.dump());
-    if (options.progress)
-      progress.end_epoch(core::str_cat("loss ", train["total"].get<double>(), "  val ",
-                                       job.train.selection_metric, " ", score,
-                                       best ? " (best)" : ""));
-    st.step = 0;
-    st.sums = {};
-    if (writer)
-      save_checkpoint(last_path, *model, &optimizer, State{st.epoch + 1, 0, st.best_score,
-                                                         st.best_epoch, {}, st.samples});
-  }
-
-  if (!writer) return 0;
-  // Predictions and test metrics come from the best validation epoch.
-  load_checkpoint(best_path, *model, nullptr, device);
-  const metrics::Predictions val = predict(*model, store, split.val_samples, job, device);
-  const metrics::Predictions test = predict(*model, store, split.test_samples, job, device);
-  metrics::write_predictions(val, (dir / "predictions_val.csv").string());
-  metrics::write_predictions(test, (dir / "predictions_test.csv").string());
-  nlohmann::json result = nlohmann::json::parse(
-      metrics::to_json(metrics::compute_metrics(test, 0.5, (dir / "predictions_test.csv").string())));
-  result["best_epoch"] = st.best_epoch + 1;
-  result["selection_metric"] = job.train.selection_metric;
-  result["val_score"] = st.best_score;
-  core::write_file_atomic((dir / "metrics.json").string(), result.dump(1) + "\n");
-  log.info(job.output, ": done; best epoch ", st.best_epoch + 1, ", test aAUC ",
-           result.value("aAUC", 0.0));
+  JobRun run(job, log, options, options.sync ? *options.sync : local);
+  if (!run.open_folder()) return 0;
+  run.set_up();
+  if (!run.train_epochs()) return kExitInterrupted;
+  run.write_results();
   return 0;
 }
 

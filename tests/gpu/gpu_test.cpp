@@ -13,7 +13,6 @@
 
 #include "core/fs.h"
 #include "core/log.h"
-#include "datastore/synth_vcf.h"
 #include "test_util.h"
 #include "trainer/backends.h"
 #include "trainer/job_config.h"
@@ -31,25 +30,10 @@ namespace fs = std::filesystem;
     if (cuda_device_count() < 1) GTEST_SKIP() << "needs CUDA: no GPU visible";         \
   } while (0)
 
-const std::string& tiny_store() {
-  static testing::TempDir dir;
-  static const std::string path = [] {
-    const std::string p = (dir.path() / "tiny.h5").string();
-    datastore::VcfSynthOptions o;
-    o.phantom.benign_patients = 7;
-    o.phantom.malignant_patients = 5;
-    o.phantom.patch_size = 32;
-    o.phantom.slices = 1;
-    o.phantom.seed = 3;
-    datastore::write_vcf_phantom_store(p, o);
-    return p;
-  }();
-  return path;
-}
 
 JobConfig gpu_job(const std::string& variant, const fs::path& out, const std::string& train) {
   return parse_job_config("preset: tiny\noutput: " + out.string() + "\ndata: {store: " +
-                              tiny_store() + "}\nmodel: {variant: " + variant +
+                              testing::tiny_vcf_store() + "}\nmodel: {variant: " + variant +
                               "}\ntrain: {epochs: 1, " + train + "}\n",
                           "gpu test job");
 }

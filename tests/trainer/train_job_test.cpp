@@ -10,7 +10,6 @@
 
 #include "core/error.h"
 #include "core/fs.h"
-#include "datastore/synth_vcf.h"
 #include "test_util.h"
 #include "datastore/loader.h"
 #include "trainer/batch_tensors.h"
@@ -25,27 +24,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// 12 patients of 32x32 patches, one slice each: about 140 vertebrae.
-const std::string& tiny_store() {
-  static testing::TempDir dir;
-  static const std::string path = [] {
-    const std::string p = (dir.path() / "tiny.h5").string();
-    datastore::VcfSynthOptions o;
-    o.phantom.benign_patients = 7;
-    o.phantom.malignant_patients = 5;
-    o.phantom.patch_size = 32;
-    o.phantom.slices = 1;
-    o.phantom.difficulty = 0.2;
-    o.phantom.seed = 3;
-    datastore::write_vcf_phantom_store(p, o);
-    return p;
-  }();
-  return path;
-}
-
 JobConfig tiny_job(const std::string& variant, const fs::path& out, int epochs = 1) {
   JobConfig j = parse_job_config(
-      "preset: tiny\noutput: " + out.string() + "\ndata: {store: " + tiny_store() + "}\n" +
+      "preset: tiny\noutput: " + out.string() + "\ndata: {store: " + testing::tiny_vcf_store() +
+          "}\n" +
           "model: {variant: " + variant + "}\ntrain: {epochs: " + std::to_string(epochs) + "}\n",
       "test job");
   return j;
@@ -90,7 +72,7 @@ INSTANTIATE_TEST_SUITE_P(Trainer, EveryVariant,
 // normal ones) by heart.
 TEST(TrainJob, TinyTsccnOverfits32Patches) {
   auto store = std::make_shared<const datastore::PatchStore>(
-      datastore::PatchStore::open(tiny_store()));
+      datastore::PatchStore::open(testing::tiny_vcf_store()));
   const auto& ix = store->index();
   std::vector<uint32_t> picked;
   for (uint32_t i = 0; i < ix.size() && picked.size() < 16; ++i)
