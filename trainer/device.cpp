@@ -27,8 +27,6 @@ torch::Device resolve_device(const std::string& setting, int cuda_devices, int r
   return torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(rank_device));
 }
 
-torch::Tensor to_host(const torch::Tensor& t) { return t.to(torch::kCPU); }
-
 bool uses_bf16(const std::string& precision) { return precision == "bf16"; }
 
 AutocastScope::AutocastScope(torch::DeviceType device, bool enabled) : device_(device) {

@@ -20,11 +20,6 @@ namespace fracsweep::trainer {
 torch::Device resolve_device(const std::string& setting, int cuda_devices, int rank_device,
                              const std::string& where);
 
-// A host copy of `t` for the few places that make a discrete choice from a
-// tensor's values on the CPU (NTS-Net's proposals, SMOTE's neighbours): `t`
-// itself on the CPU, a copy from a GPU (which waits for it).
-torch::Tensor to_host(const torch::Tensor& t);
-
 // Whether train.precision asks for bfloat16 autocast.
 bool uses_bf16(const std::string& precision);
 

@@ -8,7 +8,6 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "trainer/device.h"
 
 namespace fracsweep::trainer {
 namespace {
@@ -160,7 +159,7 @@ NtsOutput NtsNetImpl::forward(const torch::Tensor& x) {
 
   // Which anchors become parts is a discrete choice: no gradient flows through it, only
   // through the chosen anchors' scores (the ranking loss) and the parts' features.
-  const torch::Tensor host = to_host(scores.detach()).to(torch::kFloat32).contiguous();
+  const torch::Tensor host = scores.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   std::vector<std::vector<Box>> boxes(b);
   std::vector<int64_t> picked;
   for (int64_t i = 0; i < b; ++i) {

@@ -9,7 +9,6 @@
 
 #include "core/error.h"
 #include "core/seed.h"
-#include "trainer/device.h"
 
 namespace fracsweep::trainer {
 namespace {
@@ -31,7 +30,7 @@ int64_t majority_label(const std::vector<int64_t>& labels) {
 }
 
 std::vector<int64_t> to_vector(const torch::Tensor& t) {
-  const torch::Tensor c = to_host(t).to(torch::kLong).contiguous();
+  const torch::Tensor c = t.to(torch::kCPU, torch::kLong).contiguous();
   return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
 }
 
@@ -59,8 +58,8 @@ std::vector<SmoteDraw> smote_plan(const torch::Tensor& images, const torch::Tens
 
   // Distances in double with a fixed summation order: neighbour ranks, and so
   // the draws, must not depend on torch's thread count.
-  const torch::Tensor flat =
-      to_host(images.detach().reshape({b, -1})).to(torch::kDouble).contiguous();
+  const torch::Tensor flat = images.detach().reshape({b, -1}).to(torch::kCPU, torch::kDouble)
+                                 .contiguous();
   const int64_t n = flat.size(1);
   const double* px = flat.data_ptr<double>();
   auto distance2 = [&](int64_t i, int64_t j) {
