@@ -159,6 +159,8 @@ void apply_preset(JobConfig& job, const std::string& where) {
   job.train.loader_workers = 1;
 }
 
+}  // namespace
+
 const std::set<std::string>& known_variants() {
   static const std::set<std::string> names = {
       "single-stream", "single-stream+triplet", "two-stream", "two-stream+triplet",
@@ -166,8 +168,6 @@ const std::set<std::string>& known_variants() {
       "ldam-drw", "pc-net", "nts-net", "sdl-net"};
   return names;
 }
-
-}  // namespace
 
 void validate(const JobConfig& j, const std::string& where) {
   const auto bad = [&](bool ok, auto&&... parts) {

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 
 namespace fracsweep::trainer {
@@ -114,5 +115,8 @@ std::string to_yaml(const JobConfig& job);
 
 // Throws core::ConfigError when values are out of range or inconsistent.
 void validate(const JobConfig& job, const std::string& where);
+
+// Every model.variant a job may name: the papers' models, ablations and baselines.
+const std::set<std::string>& known_variants();
 
 }  // namespace fracsweep::trainer

@@ -352,8 +352,9 @@ void JobRun::set_up() {
     core::write_file_atomic((dir_ / "split.json").string(), split_json(ix, split_, job_.data));
   for (uint32_t i : split_.train_samples) ++counts_[static_cast<size_t>(ix.label[i])];
 
-  device_ = resolve_device(job_.train.device, cuda_device_count(), options_.rank_device,
-                           job_.output);
+  device_ = options_.device ? *options_.device
+                            : resolve_device(job_.train.device, cuda_device_count(),
+                                             options_.rank_device, job_.output);
   configure_backend(device_);
   // Initialised on the CPU from the job's seed, then moved: the same weights on every device.
   torch::manual_seed(seed_for(job_, "init"));

@@ -19,6 +19,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+
+#include <c10/core/Device.h>
 
 #include "core/log.h"
 #include "trainer/grad_sync.h"
@@ -43,6 +46,9 @@ struct TrainRunOptions {
   // The CUDA device this rank was given (launcher: node-local rank mod visible
   // GPUs); used when the job's train.device resolves to CUDA.
   int rank_device = 0;
+  // The device to train on, chosen by the caller instead of train.device
+  // (tests: a device that refuses mixed placement where no GPU is).
+  std::optional<c10::Device> device;
   int stop_after_steps = -1;      // tests: behave as if a stop signal came after this many steps
   std::function<void(const StepReport&)> on_step = nullptr;  // called after every step
 };

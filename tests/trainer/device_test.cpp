@@ -1,10 +1,6 @@
 // Devices: resolving train.device, the job settings for device and precision,
 // and a bf16 channels-last step on the CPU.
-//
-// Placement on PyTorch's meta device was tried and does not work from C++:
-// LibTorch's Module::to() refuses meta (set_data() accepts dense backends only),
-// and convolution has no meta kernel in C++ (PyTorch registers it in Python,
-// torch._meta_registrations). Placement is checked by the GPU tests instead.
+// Where each tensor lands is tested on the strict device (strict_device_test.cpp).
 #include "trainer/device.h"
 
 #include <ATen/autocast_mode.h>
