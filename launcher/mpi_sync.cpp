@@ -226,36 +226,24 @@ void MpiGradientSync::check_agreement(const trainer::ModelSignature& mine) {
 void MpiGradientSync::attach(std::vector<torch::Tensor>& params) {
   accumulators_.clear();  // the previous parameters' hooks go with them
   const size_t n = params.size();
-  offsets_.assign(n, 0);
-  bucket_of_.assign(n, 0);
-  buckets_.clear();
-  size_t total = 0;
-  for (const torch::Tensor& p : params) total += static_cast<size_t>(p.numel());
-  torch::NoGradGuard no_grad;
-  flat_ = torch::zeros({static_cast<int64_t>(total)}, torch::kFloat);
-  // Reverse order, whole gradients per bucket. See Note [Bucket order].
-  size_t offset = 0;
-  for (size_t k = 0; k < n; ++k) {
-    const size_t i = n - 1 - k;
-    const size_t count = static_cast<size_t>(params[i].numel());
-    const size_t limit = buckets_.size() == 1 ? first_bucket_floats_ : bucket_floats_;
-    if (buckets_.empty() || (buckets_.back().count > 0 && buckets_.back().count + count > limit))
-      buckets_.push_back({offset, 0, 0});
-    CHECK_OR_THROW(core::ConfigError, count <= static_cast<size_t>(INT_MAX),
-                   "a parameter of ", count, " floats is larger than one MPI call can reduce");
-    offsets_[i] = offset;
-    bucket_of_[i] = buckets_.size() - 1;
-    buckets_.back().count += count;
-    ++buckets_.back().parameters;
-    // The gradient takes the parameter's strides (channels-last weights too).
-    params[i].mutable_grad() =
-        flat_.as_strided(params[i].sizes(), params[i].strides(), static_cast<int64_t>(offset));
-    offset += count;
+  std::vector<size_t> counts;
+  for (const torch::Tensor& p : params) {
+    counts.push_back(static_cast<size_t>(p.numel()));
+    CHECK_OR_THROW(core::ConfigError, counts.back() <= static_cast<size_t>(INT_MAX),
+                   "a parameter of ", counts.back(),
+                   " floats is larger than one MPI call can reduce");
   }
-  pending_.resize(buckets_.size());
-  for (size_t b = 0; b < buckets_.size(); ++b) pending_[b] = buckets_[b].parameters;
+  plan_ = plan_buckets(counts, first_bucket_floats_, bucket_floats_);  // See Note [Bucket order].
+  torch::NoGradGuard no_grad;
+  flat_ = torch::zeros({static_cast<int64_t>(plan_.total)}, torch::kFloat);
+  // The gradients take the parameters' strides (channels-last weights too).
+  for (size_t i = 0; i < n; ++i)
+    params[i].mutable_grad() = flat_.as_strided(params[i].sizes(), params[i].strides(),
+                                                static_cast<int64_t>(plan_.offsets[i]));
+  pending_.resize(plan_.buckets.size());
+  for (size_t b = 0; b < plan_.buckets.size(); ++b) pending_[b] = plan_.buckets[b].parameters;
   started_ = reduced_ = 0;
-  requests_.assign(buckets_.size(), MPI_REQUEST_NULL);
+  requests_.assign(plan_.buckets.size(), MPI_REQUEST_NULL);
   if (!overlap_ || size_ == 1) return;
   for (size_t i = 0; i < n; ++i) {
     std::shared_ptr<torch::autograd::Node> accumulator =
@@ -272,23 +260,23 @@ void MpiGradientSync::attach(std::vector<torch::Tensor>& params) {
 }
 
 bool MpiGradientSync::in_flat_buffer(const std::vector<torch::Tensor>& grads) const {
-  if (!flat_.defined() || grads.size() != offsets_.size()) return false;
+  if (!flat_.defined() || grads.size() != plan_.offsets.size()) return false;
   const float* base = flat_.data_ptr<float>();
   for (size_t i = 0; i < grads.size(); ++i)
-    if (grads[i].data_ptr<float>() != base + offsets_[i]) return false;
+    if (grads[i].data_ptr<float>() != base + plan_.offsets[i]) return false;
   return true;
 }
 
 void MpiGradientSync::gradient_ready(size_t param) {
-  const size_t bucket = bucket_of_[param];
+  const size_t bucket = plan_.bucket_of[param];
   INTERNAL_ASSERT(pending_[bucket] > 0);  // each gradient is written once per backward
   if (--pending_[bucket] > 0) return;
-  while (started_ < buckets_.size() && pending_[started_] == 0) start_bucket(started_++);
+  while (started_ < plan_.buckets.size() && pending_[started_] == 0) start_bucket(started_++);
   finish_ready_buckets();
 }
 
 void MpiGradientSync::start_bucket(size_t bucket) {
-  const Bucket& b = buckets_[bucket];
+  const BucketPlan::Bucket& b = plan_.buckets[bucket];
   FRACSWEEP_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, flat_.data_ptr<float>() + b.first,
                                      static_cast<int>(b.count), MPI_FLOAT, MPI_SUM, group_,
                                      &requests_[bucket]));
@@ -305,20 +293,20 @@ void MpiGradientSync::finish_ready_buckets() {
 
 void MpiGradientSync::scale_bucket(size_t bucket) {
   const float scale = 1.0f / static_cast<float>(size_);
-  float* data = flat_.data_ptr<float>() + buckets_[bucket].first;
-  for (size_t j = 0; j < buckets_[bucket].count; ++j) data[j] *= scale;
+  float* data = flat_.data_ptr<float>() + plan_.buckets[bucket].first;
+  for (size_t j = 0; j < plan_.buckets[bucket].count; ++j) data[j] *= scale;
 }
 
 void MpiGradientSync::reduce_attached() {
   last_early_buckets_ = started_;
   // What backward did not start (no overlap, or unused parameters), in order.
-  while (started_ < buckets_.size()) start_bucket(started_++);
-  for (; reduced_ < buckets_.size(); ++reduced_) {
+  while (started_ < plan_.buckets.size()) start_bucket(started_++);
+  for (; reduced_ < plan_.buckets.size(); ++reduced_) {
     FRACSWEEP_MPI_CHECK(MPI_Wait(&requests_[reduced_], MPI_STATUS_IGNORE));
     scale_bucket(reduced_);
   }
-  last_bucket_count_ = buckets_.size();
-  for (size_t b = 0; b < buckets_.size(); ++b) pending_[b] = buckets_[b].parameters;
+  last_bucket_count_ = plan_.buckets.size();
+  for (size_t b = 0; b < plan_.buckets.size(); ++b) pending_[b] = plan_.buckets[b].parameters;
   started_ = reduced_ = 0;
 }
 

@@ -20,6 +20,7 @@
 
 #include <torch/csrc/autograd/function.h>
 
+#include "launcher/bucket_plan.h"
 #include "trainer/grad_sync.h"
 
 namespace fracsweep::launcher {
@@ -117,13 +118,7 @@ class MpiGradientSync final : public trainer::GradientSync {
   std::vector<std::vector<Segment>> segments_;  // per bucket
 
   // attach(): the layout, and where the current backward stands.
-  struct Bucket {
-    size_t first = 0, count = 0;  // floats of flat_
-    int parameters = 0;           // gradients it holds
-  };
-  std::vector<size_t> offsets_;    // per attached parameter (in the caller's order)
-  std::vector<size_t> bucket_of_;  // per attached parameter
-  std::vector<Bucket> buckets_;
+  BucketPlan plan_;
   std::vector<int> pending_;       // per bucket: gradients backward has not written yet
   size_t started_ = 0;             // buckets started this step (always a prefix)
   size_t reduced_ = 0;             // buckets reduced and scaled this step (a prefix)

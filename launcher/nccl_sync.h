@@ -3,20 +3,33 @@
 //
 // Compiled only when the build found CUDA and NCCL (FRACSWEEP_HAVE_NCCL). The
 // NCCL communicator is built from an MPI group communicator: the group's rank 0
-// makes the unique id and broadcasts it over MPI. average() packs the gradients
-// into fixed-size buckets of one device buffer (host-to-device copies for CPU
-// tensors, device-to-device for CUDA tensors), sums each bucket with
-// ncclAllReduce on a private stream, copies the sums back and scales them by
-// 1 / size. any() and check_agreement() go through MPI on the same group.
+// makes the unique id and broadcasts it over MPI. any() and check_agreement()
+// go through MPI on the same group.
+//
+// attach() gives the parameters (on this rank's device) gradients that are
+// views of one flat device buffer, laid out and cut into buckets as the MPI
+// sync does (launcher/bucket_plan.h), and hooks their gradient accumulators:
+// once backward has written a bucket, its ncclAllReduce is queued on a
+// private stream behind the work that wrote it, so it runs while backward
+// goes on. average() queues what is left, makes LibTorch's stream wait for
+// the reductions and scales the buffer there: in place, with no copy and no
+// host synchronisation. Without attach(), average() packs the gradients into
+// fixed-size buckets of a device buffer (host-to-device copies for CPU
+// tensors, device-to-device for CUDA tensors), reduces and copies back.
 #pragma once
 
 #include <mpi.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
+#include <ATen/cuda/CUDAEvent.h>
+#include <torch/csrc/autograd/function.h>
+
+#include "launcher/bucket_plan.h"
 #include "launcher/mpi_sync.h"
 #include "trainer/grad_sync.h"
 #include "trainer/nccl_comm.h"
@@ -27,6 +40,12 @@ struct NcclSyncOptions {
   // Bytes per bucket (whole floats, at least one). NCCL pipelines within one
   // call, so large buckets cost little; small ones only add launches.
   size_t bucket_bytes = size_t{8} << 20;
+  // attach(): the first bucket, filled first by backward, is small so that the
+  // first reduction starts early.
+  size_t first_bucket_bytes = size_t{1} << 20;
+  // attach(): queue each bucket from autograd hooks during backward (true), or
+  // only in average() (false).
+  bool overlap = true;
 };
 
 // Averages gradients over `group`, which the caller owns and which must outlive
@@ -49,6 +68,10 @@ class NcclGradientSync final : public trainer::GradientSync {
   NcclGradientSync(const NcclGradientSync&) = delete;
   NcclGradientSync& operator=(const NcclGradientSync&) = delete;
 
+  // As MpiGradientSync::attach(); parameters not on this rank's device are
+  // left alone (average() then packs). The hooks run on autograd's thread
+  // for the device.
+  void attach(std::vector<torch::Tensor>& params) override;
   void average(std::vector<torch::Tensor>& grads) override;
   uint32_t any(uint32_t bits) override { return mpi_.any(bits); }
   void check_agreement(const trainer::ModelSignature& mine) override {
@@ -62,10 +85,18 @@ class NcclGradientSync final : public trainer::GradientSync {
   double average_seconds() const { return average_seconds_; }
   int64_t average_calls() const { return average_calls_; }
   size_t last_bucket_count() const { return last_bucket_count_; }
+  size_t last_early_buckets() const { return last_early_buckets_; }
 
  private:
   void check_tensors(const std::vector<torch::Tensor>& grads) const;
   void reduce_buckets(std::vector<torch::Tensor>& grads, size_t total);
+  bool in_flat_buffer(const std::vector<torch::Tensor>& grads) const;
+  void gradient_ready(size_t param);
+  void start_bucket(size_t bucket);
+  void reduce_attached();
+  // Runs `step`; on failure aborts the communicator first (peers may be
+  // inside a collective waiting for this rank).
+  template <class F> void or_abort(F&& step);
 
   // Serves any() and check_agreement(); its average() is never called, so it holds no buffers.
   MpiGradientSync mpi_;
@@ -76,9 +107,21 @@ class NcclGradientSync final : public trainer::GradientSync {
   std::optional<trainer::DeviceBuffer> buffer_;  // grows to the total gradient size once
   bool aborted_ = false;
 
+  // attach(): the flat buffer, its buckets, and where the current backward stands.
+  size_t first_bucket_floats_;
+  bool overlap_;
+  torch::Tensor flat_;
+  BucketPlan plan_;
+  std::vector<int> pending_;  // per bucket: gradients backward has not written yet
+  size_t started_ = 0;        // buckets queued this step (a prefix)
+  at::cuda::CUDAEvent written_;  // backward's work up to a bucket's last gradient
+  at::cuda::CUDAEvent summed_;   // the reductions of a step
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+
   double average_seconds_ = 0;
   int64_t average_calls_ = 0;
   size_t last_bucket_count_ = 0;
+  size_t last_early_buckets_ = 0;
 };
 
 }  // namespace fracsweep::launcher

@@ -3,13 +3,17 @@
 // built; scripts/gpu-check.sh runs them on a GPU machine.
 //   - a training job per variant on CUDA, in fp32 and in bf16 (channels-last);
 //   - a job interrupted on the GPU resumes from its checkpoint on the CPU;
-//   - a tiny sweep under mpirun -np 4, four jobs side by side on one GPU.
+//   - a tiny sweep under mpirun -np 4, four jobs side by side on one GPU;
+//   - the NCCL sync of a group of one, attached: buckets queued during
+//     backward, the gradients unchanged (the mean over one rank).
 #include <gtest/gtest.h>
 
 #include <cctype>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include <torch/torch.h>
 
 #include "core/fs.h"
 #include "core/log.h"
@@ -18,6 +22,11 @@
 #include "trainer/job_config.h"
 #include "trainer/stop_signals.h"
 #include "trainer/train_job.h"
+
+#ifdef FRACSWEEP_HAVE_NCCL
+#include "launcher/mpi.h"
+#include "launcher/nccl_sync.h"
+#endif
 
 namespace fracsweep::trainer {
 namespace {
@@ -111,6 +120,46 @@ TEST(Gpu, FourRanksShareOneGpuInATinySweep) {
                           "resnet/repeat1/seed1"})
     EXPECT_TRUE(fs::exists(out / job / "metrics.json")) << job;
 }
+
+#ifdef FRACSWEEP_HAVE_NCCL
+TEST(Gpu, NcclSyncOfAGroupOfOneOverlapsBackwardAndKeepsTheGradients) {
+  SKIP_WITHOUT_GPU();
+  launcher::MpiSession mpi;  // a singleton world: this process alone
+  launcher::MpiComm self = launcher::MpiComm::dup(MPI_COMM_SELF);
+  const torch::Device gpu(torch::kCUDA, 0);
+  const auto make = [&] {
+    torch::manual_seed(7);
+    torch::nn::Sequential net(torch::nn::Linear(64, 256), torch::nn::ReLU(),
+                              torch::nn::Linear(256, 256), torch::nn::ReLU(),
+                              torch::nn::Linear(256, 3));
+    net->to(gpu);
+    return net;
+  };
+  torch::nn::Sequential net = make(), twin = make();
+  std::vector<torch::Tensor> params = net->parameters();
+  launcher::NcclSyncOptions o;
+  o.bucket_bytes = 4;  // a bucket per gradient
+  o.first_bucket_bytes = 4;
+  launcher::NcclGradientSync sync(self.get(), 0, o);
+  sync.attach(params);
+  for (int step = 0; step < 2; ++step) {
+    for (auto& p : params) p.mutable_grad().zero_();
+    twin->zero_grad();
+    const torch::Tensor x = torch::randn({32, 64}, gpu);
+    net->forward(x).pow(2).sum().backward();
+    twin->forward(x).pow(2).sum().backward();
+    std::vector<torch::Tensor> grads;
+    for (auto& p : params) grads.push_back(p.grad());
+    sync.average(grads);
+    const std::vector<torch::Tensor> expected = twin->parameters();
+    for (size_t i = 0; i < grads.size(); ++i)
+      EXPECT_TRUE(torch::allclose(grads[i].cpu(), expected[i].grad().cpu(), 1e-5, 1e-6))
+          << "gradient " << i;
+    EXPECT_EQ(sync.last_bucket_count(), params.size());
+    EXPECT_GT(sync.last_early_buckets(), 0u);
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace fracsweep::trainer
