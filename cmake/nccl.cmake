@@ -25,6 +25,14 @@ if(NOT FRACSWEEP_WITH_NCCL STREQUAL "OFF")
   if(FRACSWEEP_CUDA_INCLUDE_DIR AND FRACSWEEP_CUDART_LIBRARY AND FRACSWEEP_NCCL_INCLUDE_DIR
      AND FRACSWEEP_NCCL_LIBRARY)
     set(FRACSWEEP_HAVE_NCCL ON)
+    # The version, for `fracsweep version`, which loads no NCCL to ask it.
+    file(STRINGS ${FRACSWEEP_NCCL_INCLUDE_DIR}/nccl.h _nccl_defines
+         REGEX "^#define NCCL_(MAJOR|MINOR|PATCH) ")
+    foreach(_part MAJOR MINOR PATCH)
+      string(REGEX MATCH "NCCL_${_part} ([0-9]+)" _m "${_nccl_defines}")
+      set(_nccl_${_part} ${CMAKE_MATCH_1})
+    endforeach()
+    set(FRACSWEEP_NCCL_VERSION "${_nccl_MAJOR}.${_nccl_MINOR}.${_nccl_PATCH}")
     add_library(fracsweep_nccl_deps INTERFACE)
     target_include_directories(fracsweep_nccl_deps SYSTEM INTERFACE
                                ${FRACSWEEP_CUDA_INCLUDE_DIR} ${FRACSWEEP_NCCL_INCLUDE_DIR})

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "launcher/cli.h"
+#include "cli/options.h"
 #include "launcher/commands.h"
 #include "launcher/mpi.h"
 #include "launcher/mpi_sync.h"

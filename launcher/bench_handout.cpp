@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "core/error.h"
-#include "launcher/cli.h"
+#include "cli/options.h"
 #include "launcher/commands.h"
 #include "launcher/mpi.h"
 #include "launcher/scheduler.h"

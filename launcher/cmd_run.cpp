@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "launcher/cli.h"
+#include "cli/options.h"
 #include "launcher/commands.h"
 #include "launcher/mpi.h"
 #include "launcher/run_sweep.h"

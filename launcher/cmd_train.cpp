@@ -4,9 +4,9 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "launcher/cli.h"
+#include "cli/options.h"
 #include "launcher/commands.h"
-#include "trainer/job_config.h"
+#include "spec/job_config.h"
 #include "trainer/stop_signals.h"
 #include "trainer/train_job.h"
 
@@ -30,7 +30,7 @@ int run_train(const Args& args) {
   CHECK_OR_THROW(core::ConfigError, log_level.has_value(), "--log-level '", level,
                  "' is unknown (debug, info, warn, error, off)");
   core::Logger log(*log_level, std::cerr);
-  const trainer::JobConfig job = trainer::load_job_config(path);
+  const spec::JobConfig job = spec::load_job_config(path);
   log.set_context("job=" + job.name);
   trainer::TrainRunOptions run;
   run.progress = vm.count("no-progress") == 0;

@@ -1,32 +1,24 @@
-// The subcommands of the `fracsweep` binary.
-//
-// Each takes the arguments after its name and returns the process exit code.
-// Flags are parsed with Boost.Program_options; `--help` prints the command's
-// usage. Errors propagate as core::Error and are reported by main().
+// The commands of `fracsweep-train`, the executable behind `fracsweep train`,
+// `run` and the training benchmarks (see cli/commands.h): those that load
+// LibTorch and MPI.
 #pragma once
 
-#include <string>
-#include <vector>
+#include "cli/commands.h"
+#include "cli/options.h"
 
 namespace fracsweep::launcher {
 
-// Process exit codes, shared by every command.
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;  // a run-time failure: I/O, a transport, a bug
-constexpr int kExitBadInput = 2;  // bad flags or bad input files
+using cli::Args;
+using cli::kExitBadInput;
+using cli::kExitFailure;
+using cli::kExitOk;
+using cli::parse_flags;
+using cli::parse_with_positional;
+using cli::print_measures;
 
-using Args = std::vector<std::string>;
-
-int run_bench(const Args& args);
-int run_inspect(const Args& args);
-int run_metrics(const Args& args);
-int run_plan(const Args& args);
-int run_report(const Args& args);
-int run_status(const Args& args);
-int run_run(const Args& args);
-int run_slurm(const Args& args);
-int run_synth(const Args& args);
 int run_train(const Args& args);
-int run_version(const Args& args);
+int run_run(const Args& args);
+// bench train | allreduce | handout
+int run_bench(const Args& args);
 
 }  // namespace fracsweep::launcher

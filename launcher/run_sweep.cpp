@@ -284,7 +284,7 @@ class GroupSyncs {
   // Collective over the group: every rank passes the same job. Throws
   // core::ConfigError, on every rank of the group alike, when the job cannot
   // train here or the ranks do not agree on its backend.
-  trainer::GradientSync* for_job(const trainer::JobConfig& job) {
+  trainer::GradientSync* for_job(const spec::JobConfig& job) {
     int code = -1;
     std::string error;
     torch::Device device(torch::kCPU);

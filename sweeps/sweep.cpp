@@ -1,6 +1,6 @@
 // See sweep.h. Jobs are assembled as YAML documents (base sections, then the
 // variant's, then the protocol part, the seed and the axis values) and handed
-// to trainer::parse_job_config, so a sweep accepts exactly what a job file
+// to spec::parse_job_config, so a sweep accepts exactly what a job file
 // accepts and reports a bad setting the same way.
 #include "sweeps/sweep.h"
 
@@ -16,7 +16,7 @@
 #include "core/fs.h"
 #include "core/seed.h"
 #include "core/text.h"
-#include "trainer/yaml_load.h"
+#include "spec/yaml_load.h"
 
 namespace fracsweep::sweeps {
 namespace {
@@ -169,19 +169,19 @@ std::vector<Point> expand_axes(const YAML::Node& axes, const std::string& where)
   return points;
 }
 
-std::string job_id(trainer::JobConfig config) {
+std::string job_id(spec::JobConfig config) {
   config.output.clear();
   config.name.clear();
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx",
-                static_cast<unsigned long long>(core::hash_string(trainer::to_yaml(config))));
+                static_cast<unsigned long long>(core::hash_string(spec::to_yaml(config))));
   return buf;
 }
 
 }  // namespace
 
 Sweep parse_sweep(const std::string& text, const std::string& where) {
-  const YAML::Node root = trainer::load_yaml(text, where);
+  const YAML::Node root = spec::load_yaml(text, where);
   check_keys(root, "", kTopKeys, where);
   Sweep s;
   s.path = where;
@@ -287,7 +287,7 @@ Sweep parse_sweep(const std::string& text, const std::string& where) {
           SweepJob j;
           j.name = name;
           j.variant = vname;
-          j.config = trainer::parse_job_config(YAML::Dump(job), where + ": job " + name);
+          j.config = spec::parse_job_config(YAML::Dump(job), where + ": job " + name);
           j.id = job_id(j.config);
           const auto [it, added] = seen_ids.emplace(j.id, name);
           CHECK_OR_THROW(ConfigError, added, where, ": jobs '", it->second, "' and '", name,

@@ -1,12 +1,12 @@
 // Sweep files and their expansion into jobs.
 //
 // A sweep is variants x protocol parts (folds or repeats) x seeds x
-// hyperparameter points, each a trainer::JobConfig with a readable name and a
+// hyperparameter points, each a spec::JobConfig with a readable name and a
 // stable id. The file:
 //
 //   name: tsccn-table3-tiny
 //   output: runs/table3-tiny          # one folder per job below it
-//   preset: tiny                      # the jobs' preset (trainer/job_config.h)
+//   preset: tiny                      # the jobs' preset (spec/job_config.h)
 //   dataset: {store: vcf.h5}          # or {phantom: {patients: 40, patch_size: 64,
 //                                     #   difficulty: 0.5, seed: 1, slices: 3}}
 //   protocol: {split: random, repeats: [0, 1, 2, 3, 4], split_seed: 0}
@@ -32,7 +32,7 @@
 #include <string>
 #include <vector>
 
-#include "trainer/job_config.h"
+#include "spec/job_config.h"
 
 namespace fracsweep::sweeps {
 
@@ -46,7 +46,7 @@ struct SweepJob {
   std::string name;  // e.g. "tsccn/repeat2/seed1/lr=0.0001"
   std::string id;    // 16 hex digits
   std::string variant;
-  trainer::JobConfig config;
+  spec::JobConfig config;
 };
 
 struct Sweep {

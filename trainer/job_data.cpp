@@ -11,7 +11,7 @@
 
 namespace fracsweep::trainer {
 
-JobSplit resolve_split(const datastore::SampleIndex& index, const DataConfig& data) {
+JobSplit resolve_split(const datastore::SampleIndex& index, const spec::DataConfig& data) {
   datastore::Split s =
       data.split == "kfold"
           ? datastore::kfold_split(index.patient_label, data.folds, data.fold, data.val_share,
@@ -35,7 +35,7 @@ JobSplit resolve_split(const datastore::SampleIndex& index, const DataConfig& da
 }
 
 std::string split_json(const datastore::SampleIndex& index, const JobSplit& split,
-                       const DataConfig& data) {
+                       const spec::DataConfig& data) {
   const auto ids = [&](const std::vector<int32_t>& patients) {
     nlohmann::json a = nlohmann::json::array();
     for (int32_t p : patients) a.push_back(index.patient_ids[static_cast<size_t>(p)]);

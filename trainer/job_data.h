@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "datastore/patch_store.h"
-#include "trainer/job_config.h"
+#include "spec/job_config.h"
 
 namespace fracsweep::trainer {
 
@@ -20,10 +20,10 @@ struct JobSplit {
 };
 
 // Throws core::ConfigError when a part would be empty.
-JobSplit resolve_split(const datastore::SampleIndex& index, const DataConfig& data);
+JobSplit resolve_split(const datastore::SampleIndex& index, const spec::DataConfig& data);
 
 // {"train": [ids], "val": [...], "test": [...], plus the split settings} as JSON.
 std::string split_json(const datastore::SampleIndex& index, const JobSplit& split,
-                       const DataConfig& data);
+                       const spec::DataConfig& data);
 
 }  // namespace fracsweep::trainer

@@ -26,7 +26,7 @@ torch::Tensor three_views(const torch::Tensor& images) {
 
 class TsccnJobModel final : public JobModel {
  public:
-  TsccnJobModel(const JobConfig& job, TsccnOptions options)
+  TsccnJobModel(const spec::JobConfig& job, TsccnOptions options)
       : options_(options), net_(options), job_(job) {
     if (!job.model.init_weights.empty()) net_->load_backbone_weights(job.model.init_weights);
   }
@@ -59,7 +59,7 @@ class TsccnJobModel final : public JobModel {
  private:
   TsccnOptions options_;
   Tsccn net_;
-  const JobConfig& job_;
+  const spec::JobConfig& job_;
 };
 
 // ---------------------------------------------------------------- baselines
@@ -97,7 +97,7 @@ TORCH_MODULE(ClassifierNet);
 
 class BaselineJobModel final : public JobModel {
  public:
-  BaselineJobModel(const JobConfig& job, const std::array<int64_t, 3>& counts)
+  BaselineJobModel(const spec::JobConfig& job, const std::array<int64_t, 3>& counts)
       : job_(job),
         counts_(counts.begin(), counts.end()),
         ldam_(job.model.variant == "ldam" || job.model.variant == "ldam-drw"),
@@ -147,7 +147,7 @@ class BaselineJobModel final : public JobModel {
     return job_.model.in_channels == 3 ? x.expand({x.size(0), 3, x.size(2), x.size(3)}) : x;
   }
 
-  const JobConfig& job_;
+  const spec::JobConfig& job_;
   std::vector<int64_t> counts_;
   bool ldam_;
   ClassifierNet net_;
@@ -171,7 +171,7 @@ std::string paper_sampler(const std::string& variant) {
   return "oversample";
 }
 
-std::unique_ptr<JobModel> make_job_model(const JobConfig& job,
+std::unique_ptr<JobModel> make_job_model(const spec::JobConfig& job,
                                          const std::array<int64_t, 3>& class_counts) {
   const std::string& v = job.model.variant;
   if (is_tsccn_variant(v)) {

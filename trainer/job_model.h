@@ -15,7 +15,7 @@
 #include <torch/types.h>
 
 #include "trainer/batch_tensors.h"
-#include "trainer/job_config.h"
+#include "spec/job_config.h"
 #include "trainer/losses.h"
 
 namespace fracsweep::trainer {
@@ -44,7 +44,7 @@ std::string paper_sampler(const std::string& variant);
 // Builds the job's model. class_counts are the training samples per class
 // (for re-weighting and margins). The caller seeds torch first.
 // Throws core::ConfigError for a variant this build cannot train.
-std::unique_ptr<JobModel> make_job_model(const JobConfig& job,
+std::unique_ptr<JobModel> make_job_model(const spec::JobConfig& job,
                                          const std::array<int64_t, 3>& class_counts);
 
 }  // namespace fracsweep::trainer

@@ -210,7 +210,7 @@ namespace {
 
 class NtsJobModel final : public JobModel {
  public:
-  explicit NtsJobModel(const JobConfig& job)
+  explicit NtsJobModel(const spec::JobConfig& job)
       : in_channels_(job.model.in_channels),
         rank_weight_(job.train.nts_rank_weight),
         net_(NtsOptions{ResNetOptions{job.model.in_channels, job.model.width},
@@ -242,7 +242,7 @@ class NtsJobModel final : public JobModel {
 
 }  // namespace
 
-std::unique_ptr<JobModel> make_nts_net(const JobConfig& job) {
+std::unique_ptr<JobModel> make_nts_net(const spec::JobConfig& job) {
   return std::make_unique<NtsJobModel>(job);
 }
 

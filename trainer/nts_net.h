@@ -95,6 +95,6 @@ LossTerms nts_net_terms(const NtsOutput& out, const torch::Tensor& labels, doubl
 
 // The job model of variant "nts-net": train.nts_* set M, K, the part scale and the rank
 // weight; the prediction is the Scrutinizer's softmax. Over-sampled (Table I's caption).
-std::unique_ptr<JobModel> make_nts_net(const JobConfig& job);
+std::unique_ptr<JobModel> make_nts_net(const spec::JobConfig& job);
 
 }  // namespace fracsweep::trainer

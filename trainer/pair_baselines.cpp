@@ -184,7 +184,7 @@ namespace {
 
 // What every pair baseline copies from the job.
 struct PairJob {
-  explicit PairJob(const JobConfig& job)
+  explicit PairJob(const spec::JobConfig& job)
       : backbone{job.model.in_channels, job.model.width},
         init_weights(job.model.init_weights),
         seed(job.train.seed),
@@ -206,7 +206,7 @@ void maybe_load(ResNet18Impl& net, const PairJob& job) {
 // loss (PC-Net's pair term).
 class SingleNetJobModel final : public JobModel {
  public:
-  SingleNetJobModel(const JobConfig& job, bool smote)
+  SingleNetJobModel(const spec::JobConfig& job, bool smote)
       : job_(job), smote_(smote), net_(job_.backbone) {
     maybe_load(net_->backbone(), job_);
   }
@@ -244,7 +244,7 @@ class SingleNetJobModel final : public JobModel {
 
 class SdlJobModel final : public JobModel {
  public:
-  explicit SdlJobModel(const JobConfig& job) : job_(job), net_(job_.backbone) {
+  explicit SdlJobModel(const spec::JobConfig& job) : job_(job), net_(job_.backbone) {
     maybe_load(net_->net_a()->backbone(), job_);
     maybe_load(net_->net_b()->backbone(), job_);
   }
@@ -275,7 +275,7 @@ bool is_pair_baseline(const std::string& variant) {
   return variant == "smote" || variant == "pc-net" || variant == "sdl-net";
 }
 
-std::unique_ptr<JobModel> make_pair_baseline(const JobConfig& job) {
+std::unique_ptr<JobModel> make_pair_baseline(const spec::JobConfig& job) {
   const std::string& v = job.model.variant;
   if (v == "smote") return std::make_unique<SingleNetJobModel>(job, true);
   if (v == "pc-net") return std::make_unique<SingleNetJobModel>(job, false);

@@ -27,7 +27,7 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
-#include "trainer/job_config.h"
+#include "spec/job_config.h"
 #include "trainer/job_model.h"
 #include "trainer/losses.h"
 #include "trainer/resnet.h"
@@ -142,6 +142,6 @@ bool is_pair_baseline(const std::string& variant);
 // A's and B's softmax). Throws core::ConfigError for another variant, and
 // core::IoError / core::ConfigError from loading model.init_weights (loaded
 // into every backbone).
-std::unique_ptr<JobModel> make_pair_baseline(const JobConfig& job);
+std::unique_ptr<JobModel> make_pair_baseline(const spec::JobConfig& job);
 
 }  // namespace fracsweep::trainer

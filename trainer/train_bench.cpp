@@ -32,7 +32,7 @@ using Clock = std::chrono::steady_clock;
 // The job's model, optimizer, data and device, set up once for both timings.
 class TrainBench {
  public:
-  explicit TrainBench(const JobConfig& job);
+  explicit TrainBench(const spec::JobConfig& job);
   // Seconds per step on one batch held on the device.
   double time_compute(int steps, int warmup);
   // Seconds per step with batches from the loader, and of those the seconds
@@ -54,7 +54,7 @@ class TrainBench {
     return Clock::now();
   }
 
-  const JobConfig& job_;
+  const spec::JobConfig& job_;
   std::shared_ptr<const datastore::PatchStore> store_;
   JobSplit split_;
   torch::Device device_{torch::kCPU};
@@ -66,7 +66,7 @@ class TrainBench {
   datastore::SamplerKind sampler_{};
 };
 
-TrainBench::TrainBench(const JobConfig& job) : job_(job) {
+TrainBench::TrainBench(const spec::JobConfig& job) : job_(job) {
   store_ = std::make_shared<const datastore::PatchStore>(
       datastore::PatchStore::open(job.data.store));
   const auto& ix = store_->index();
@@ -150,7 +150,7 @@ std::pair<double, double> TrainBench::time_end_to_end(int steps, int warmup) {
 
 }  // namespace
 
-TrainBenchResult bench_training(const JobConfig& job, int steps, int warmup) {
+TrainBenchResult bench_training(const spec::JobConfig& job, int steps, int warmup) {
   CHECK_OR_THROW(core::ConfigError, steps >= 1 && warmup >= 0, "steps must be >= 1, warmup >= 0");
   const int threads = intra_op_threads(job.train.threads, std::thread::hardware_concurrency());
   torch::set_num_threads(threads);

@@ -12,7 +12,7 @@
 
 #include <string>
 
-#include "trainer/job_config.h"
+#include "spec/job_config.h"
 
 namespace fracsweep::trainer {
 
@@ -23,6 +23,6 @@ struct TrainBenchResult {
   std::string device;  // "cpu", "cuda:0"; " bf16" appended when autocast is on
 };
 
-TrainBenchResult bench_training(const JobConfig& job, int steps, int warmup);
+TrainBenchResult bench_training(const spec::JobConfig& job, int steps, int warmup);
 
 }  // namespace fracsweep::trainer

@@ -72,7 +72,7 @@ ModelSignature signature_of(JobModel& model, const std::string& resolved_config)
   return sig;
 }
 
-uint64_t seed_for(const JobConfig& job, const std::string& purpose) {
+uint64_t seed_for(const spec::JobConfig& job, const std::string& purpose) {
   return core::derive_seed(job.train.seed, "", 0, purpose);
 }
 
@@ -160,7 +160,7 @@ void add_terms(const LossTerms& terms, std::array<double, kTerms>& sums) {
   for (size_t i = 0; i < index.size(); ++i) sums[index[i]] += host.data_ptr<double>()[i];
 }
 
-datastore::SamplerKind sampler_of(const JobConfig& job) {
+datastore::SamplerKind sampler_of(const spec::JobConfig& job) {
   const std::string name =
       job.train.sampler == "auto" ? paper_sampler(job.model.variant) : job.train.sampler;
   return *datastore::parse_sampler(name);
@@ -173,7 +173,7 @@ std::string sample_id(const datastore::SampleIndex& ix, uint32_t i) {
 
 // Class probabilities of `samples` (in that order) from the model in eval mode.
 metrics::Predictions predict(JobModel& model, std::shared_ptr<const datastore::PatchStore> store,
-                             const std::vector<uint32_t>& samples, const JobConfig& job,
+                             const std::vector<uint32_t>& samples, const spec::JobConfig& job,
                              const torch::Device& device) {
   datastore::LoaderOptions o;
   o.batch_size = job.train.batch_size;
@@ -224,7 +224,7 @@ double cross_entropy_of(const metrics::Predictions& p) {
 
 // The validation metrics and the selection score (higher is better).
 std::pair<nlohmann::json, double> validate_predictions(const metrics::Predictions& p,
-                                                       const JobConfig& job) {
+                                                       const spec::JobConfig& job) {
   nlohmann::json out;
   const double ce = cross_entropy_of(p);
   out["loss"] = ce;
@@ -263,7 +263,7 @@ void append_line(const std::string& path, const std::string& line) {
 // device, model, resume), the epochs (steps, then validation), the results.
 class JobRun {
  public:
-  JobRun(const JobConfig& job, core::Logger& log, const TrainRunOptions& options,
+  JobRun(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options,
          GradientSync& sync)
       : job_(job), log_(log), options_(options), sync_(sync),
         // Only the group's first rank writes the job's folder; the others read the
@@ -292,7 +292,7 @@ class JobRun {
   bool stopped();
   void end_epoch(Clock::time_point started, size_t seen);
 
-  const JobConfig& job_;
+  const spec::JobConfig& job_;
   core::Logger& log_;
   const TrainRunOptions& options_;
   GradientSync& sync_;
@@ -561,7 +561,7 @@ void JobRun::write_results() {
 
 }  // namespace
 
-int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& options) {
+int train_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options) {
   LocalSync local;
   JobRun run(job, log, options, options.sync ? *options.sync : local);
   if (!run.open_folder()) return 0;

@@ -25,7 +25,7 @@
 
 #include "core/log.h"
 #include "trainer/grad_sync.h"
-#include "trainer/job_config.h"
+#include "spec/job_config.h"
 
 namespace fracsweep::trainer {
 
@@ -57,6 +57,6 @@ struct TrainRunOptions {
 // stop signal reached any rank of the group (a checkpoint was written). Throws core::ConfigError for a bad
 // job or store, core::Error for a non-finite loss (naming epoch, step, term)
 // and I/O failures.
-int train_job(const JobConfig& job, core::Logger& log, const TrainRunOptions& options = {});
+int train_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options = {});
 
 }  // namespace fracsweep::trainer

@@ -19,7 +19,7 @@
 #include "core/log.h"
 #include "test_util.h"
 #include "trainer/backends.h"
-#include "trainer/job_config.h"
+#include "spec/job_config.h"
 #include "trainer/stop_signals.h"
 #include "trainer/train_job.h"
 
@@ -40,8 +40,8 @@ namespace fs = std::filesystem;
   } while (0)
 
 
-JobConfig gpu_job(const std::string& variant, const fs::path& out, const std::string& train) {
-  return parse_job_config("preset: tiny\noutput: " + out.string() + "\ndata: {store: " +
+spec::JobConfig gpu_job(const std::string& variant, const fs::path& out, const std::string& train) {
+  return spec::parse_job_config("preset: tiny\noutput: " + out.string() + "\ndata: {store: " +
                               testing::tiny_vcf_store() + "}\nmodel: {variant: " + variant +
                               "}\ntrain: {epochs: 1, " + train + "}\n",
                           "gpu test job");
@@ -59,7 +59,7 @@ TEST_P(EveryVariantOnGpu, TrainsAJobToTheEnd) {
   testing::TempDir dir;
   const fs::path out = dir.path() / "job";
   core::Logger log(core::LogLevel::kWarn);
-  const JobConfig job = gpu_job(GetParam().variant, out, GetParam().train);
+  const spec::JobConfig job = gpu_job(GetParam().variant, out, GetParam().train);
   ASSERT_EQ(train_job(job, log, {.progress = false}), 0);
   const auto metrics = nlohmann::json::parse(core::read_file((out / "metrics.json").string()));
   EXPECT_TRUE(metrics.contains("aAUC"));
@@ -94,10 +94,10 @@ TEST(Gpu, CheckpointWrittenOnTheGpuResumesOnTheCpu) {
   testing::TempDir dir;
   const fs::path out = dir.path() / "job";
   core::Logger log(core::LogLevel::kWarn);
-  const JobConfig on_gpu = gpu_job("tsccn", out, "device: cuda");
+  const spec::JobConfig on_gpu = gpu_job("tsccn", out, "device: cuda");
   ASSERT_EQ(train_job(on_gpu, log, {.progress = false, .stop_after_steps = 1}), kExitInterrupted);
   ASSERT_TRUE(fs::exists(out / "checkpoint_last.pt"));
-  const JobConfig on_cpu = gpu_job("tsccn", out, "device: cpu");
+  const spec::JobConfig on_cpu = gpu_job("tsccn", out, "device: cpu");
   ASSERT_EQ(train_job(on_cpu, log, {.progress = false}), 0);
   EXPECT_TRUE(fs::exists(out / "metrics.json"));
 }

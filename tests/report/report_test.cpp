@@ -1,7 +1,7 @@
 // `fracsweep report` on a hand-made sweep folder: the aggregates against scikit-learn and SciPy
 // (tests/fixtures/report/expected.json), golden files per format, partial sweeps, table
 // inference, and the command end to end with its HTML page checked in headless Chromium.
-#include "sweeps/report.h"
+#include "report/report.h"
 
 #include <gtest/gtest.h>
 #include <png.h>
@@ -22,8 +22,18 @@
 #include "sweeps/sweep.h"
 #include "test_util.h"
 
-namespace fracsweep::sweeps {
+namespace fracsweep::report {
 namespace {
+
+using sweeps::Ledger;
+using sweeps::ledger_path;
+using sweeps::ManifestJob;
+using sweeps::SweepManifest;
+using sweeps::LedgerEvent;
+using sweeps::LedgerRecord;
+using sweeps::load_sweep;
+using sweeps::Sweep;
+using sweeps::SweepJob;
 
 namespace fs = std::filesystem;
 
@@ -456,4 +466,4 @@ TEST(ReportCommand, BadInputIsRefusedWithExitTwo) {
 }
 
 }  // namespace
-}  // namespace fracsweep::sweeps
+}  // namespace fracsweep::report

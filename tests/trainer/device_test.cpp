@@ -12,7 +12,7 @@
 
 #include "core/error.h"
 #include "trainer/batch_tensors.h"
-#include "trainer/job_config.h"
+#include "spec/job_config.h"
 #include "trainer/job_model.h"
 #include "test_util.h"
 
@@ -21,8 +21,8 @@ namespace {
 
 constexpr int64_t kBatch = 4;
 
-JobConfig tiny_job(const std::string& variant) {
-  return parse_job_config("preset: tiny\noutput: unused\ndata: {store: unused.h5}\n"
+spec::JobConfig tiny_job(const std::string& variant) {
+  return spec::parse_job_config("preset: tiny\noutput: unused\ndata: {store: unused.h5}\n"
                           "model: {variant: " + variant + "}\n",
                           "placement test");
 }
@@ -47,26 +47,26 @@ TEST(ResolveDevice, CudaWithoutAGpuIsRefusedNamingTheJob) {
 }
 
 TEST(JobConfigDevice, SettingsAreValidatedAndPrecisionIsWrittenOnlyWhenSet) {
-  const JobConfig plain = tiny_job("tsccn");
+  const spec::JobConfig plain = tiny_job("tsccn");
   EXPECT_EQ(plain.train.device, "auto");
   EXPECT_EQ(to_yaml(plain).find("device"), std::string::npos);  // old job ids stay
-  const JobConfig gpu = parse_job_config(
+  const spec::JobConfig gpu = spec::parse_job_config(
       "preset: tiny\noutput: o\ndata: {store: s.h5}\n"
       "train: {device: cuda, precision: bf16, channels_last: true}\n", "t");
   EXPECT_EQ(gpu.train.device, "cuda");
   EXPECT_TRUE(uses_bf16(gpu.train.precision));
   EXPECT_HAS(to_yaml(gpu), "precision: bf16");
   EXPECT_EQ(to_yaml(gpu).find("device"), std::string::npos);  // where, not what
-  EXPECT_THROW(parse_job_config("output: o\ndata: {store: s.h5}\ntrain: {precision: fp16}\n", "t"),
+  EXPECT_THROW(spec::parse_job_config("output: o\ndata: {store: s.h5}\ntrain: {precision: fp16}\n", "t"),
                core::ConfigError);
-  EXPECT_THROW(parse_job_config("output: o\ndata: {store: s.h5}\ntrain: {device: tpu}\n", "t"),
+  EXPECT_THROW(spec::parse_job_config("output: o\ndata: {store: s.h5}\ntrain: {device: tpu}\n", "t"),
                core::ConfigError);
 }
 
 // A step under channels-last weights and bf16 autocast on the CPU, where
 // autocast's casts are real.
 TEST(Precision, Bf16AutocastTrainsAStepOnTheCpuWithFp32Gradients) {
-  JobConfig job = tiny_job("tsccn");
+  spec::JobConfig job = tiny_job("tsccn");
   torch::manual_seed(1);
   std::unique_ptr<JobModel> model = make_job_model(job, {20, 7, 5});
   to_channels_last(model->module());

@@ -82,7 +82,7 @@ TEST(NtsNet, RankLossByHand) {
 
 TEST(NtsNet, ShapesGradientsAndPrediction) {
   torch::manual_seed(5);
-  JobConfig job;
+  spec::JobConfig job;
   job.model.variant = "nts-net";
   job.model.width = 4;
   auto model = make_job_model(job, {10, 5, 5});

@@ -117,8 +117,8 @@ TEST(PairBaselines, SmoteIsDeterministicForSeedEpochAndBatch) {
 
 // --- job models at width 4 -------------------------------------------------
 
-JobConfig tiny_config(const std::string& variant) {
-  JobConfig j;
+spec::JobConfig tiny_config(const std::string& variant) {
+  spec::JobConfig j;
   j.model.variant = variant;
   j.model.width = 4;
   return j;
@@ -135,7 +135,7 @@ BatchTensors random_batch(std::vector<int64_t> labels) {
 
 TEST(PairBaselines, SmoteModelLossIsReproducibleAndDependsOnTheEpoch) {
   torch::manual_seed(1);
-  const JobConfig j = tiny_config("smote");
+  const spec::JobConfig j = tiny_config("smote");
   auto model = make_job_model(j, {10, 5, 5});
   EXPECT_FALSE(model->uses_neighbours());
   const BatchTensors b = random_batch({0, 1, 1, 1, 2, 2, 2, 0});

@@ -16,7 +16,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "test_util.h"
-#include "trainer/job_config.h"
+#include "spec/job_config.h"
 #include "trainer/stop_signals.h"
 #include "trainer/train_job.h"
 
@@ -75,8 +75,8 @@ TEST(StrictDevice, AStepGivesTheCpusNumbersExactly) {
   for (size_t i = 0; i < cpu.size(); ++i) EXPECT_TRUE(torch::equal(cpu[i], dev[i])) << "tensor " << i;
 }
 
-JobConfig variant_job(const std::string& variant, const fs::path& out) {
-  return parse_job_config("preset: tiny\noutput: " + out.string() + "\ndata: {store: " +
+spec::JobConfig variant_job(const std::string& variant, const fs::path& out) {
+  return spec::parse_job_config("preset: tiny\noutput: " + out.string() + "\ndata: {store: " +
                               testing::tiny_vcf_store() + "}\nmodel: {variant: " + variant +
                               "}\ntrain: {epochs: 1, batch_size: 8}\n",
                           "placement test job");
@@ -97,8 +97,8 @@ TEST_P(EveryVariantOnTheStrictDevice, TrainsAJobToTheEnd) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Placement, EveryVariantOnTheStrictDevice,
-                         ::testing::ValuesIn(std::vector<std::string>(known_variants().begin(),
-                                                                      known_variants().end())),
+                         ::testing::ValuesIn(std::vector<std::string>(spec::known_variants().begin(),
+                                                                      spec::known_variants().end())),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& c : n)
@@ -128,7 +128,7 @@ TEST(Placement, ACheckpointWrittenOnTheDeviceResumesOnTheCpu) {
   testing::TempDir dir;
   const fs::path out = dir.path() / "job";
   core::Logger log(core::LogLevel::kWarn);
-  const JobConfig job = variant_job("tsccn", out);
+  const spec::JobConfig job = variant_job("tsccn", out);
   ASSERT_EQ(train_job(job, log, {.progress = false, .device = strict_device(), .stop_after_steps = 1}),
             kExitInterrupted);
   ASSERT_TRUE(fs::exists(out / "checkpoint_last.pt"));

@@ -24,8 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-JobConfig tiny_job(const std::string& variant, const fs::path& out, int epochs = 1) {
-  JobConfig j = parse_job_config(
+spec::JobConfig tiny_job(const std::string& variant, const fs::path& out, int epochs = 1) {
+  spec::JobConfig j = spec::parse_job_config(
       "preset: tiny\noutput: " + out.string() + "\ndata: {store: " + testing::tiny_vcf_store() +
           "}\n" +
           "model: {variant: " + variant + "}\ntrain: {epochs: " + std::to_string(epochs) + "}\n",
@@ -89,7 +89,7 @@ TEST(TrainJob, TinyTsccnOverfits32Patches) {
   EXPECT_GT(batch.labels.gt(0).sum().item<int64_t>(), 8);
 
   testing::TempDir dir;
-  JobConfig job = tiny_job("tsccn", dir.path() / "unused");
+  spec::JobConfig job = tiny_job("tsccn", dir.path() / "unused");
   torch::manual_seed(5);
   auto model = make_job_model(job, {16, 8, 8});
   torch::optim::Adam opt(model->module().parameters(), torch::optim::AdamOptions(3e-3));
@@ -115,7 +115,7 @@ TEST(TrainJob, ResumedJobEqualsUninterruptedOne) {
   const fs::path a = dir.path() / "a", b = dir.path() / "b";
   ASSERT_EQ(train_job(tiny_job("tsccn", a, 2), log, {.progress = false}), 0);
   // Stopped twice, mid-epoch both times, then finished.
-  JobConfig jb = tiny_job("tsccn", b, 2);
+  spec::JobConfig jb = tiny_job("tsccn", b, 2);
   EXPECT_EQ(train_job(jb, log, {.progress = false, .stop_after_steps = 3}), kExitInterrupted);
   EXPECT_FALSE(fs::exists(b / "metrics.json"));
   {  // The checkpoint names the LibTorch that wrote it (see torch_compat.h).
@@ -167,7 +167,7 @@ TEST(TrainJob, RefusesAFolderOfAnotherJob) {
 TEST(TrainJob, NonFiniteLossNamesEpochStepAndTerm) {
   testing::TempDir dir;
   auto log = quiet_log();
-  JobConfig j = tiny_job("tsccn", dir.path() / "job");
+  spec::JobConfig j = tiny_job("tsccn", dir.path() / "job");
   j.train.lr = 1e30;  // the first update overflows the weights
   try {
     train_job(j, log, {.progress = false});
@@ -181,7 +181,7 @@ TEST(TrainJob, NonFiniteLossNamesEpochStepAndTerm) {
 
 TEST(TrainJob, UnknownVariantIsRefusedWithTheKnownOnes) {
   try {
-    parse_job_config("output: x\ndata: {store: x.h5}\nmodel: {variant: b-cnn}\n", "test job");
+    spec::parse_job_config("output: x\ndata: {store: x.h5}\nmodel: {variant: b-cnn}\n", "test job");
     ADD_FAILURE() << "accepted";
   } catch (const core::ConfigError& e) {
     const std::string m = e.what();

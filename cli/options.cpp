@@ -1,11 +1,11 @@
-// See cli.h.
-#include "launcher/cli.h"
+// See options.h.
+#include "cli/options.h"
 
 #include <iostream>
 
 #include "core/error.h"
 
-namespace fracsweep::launcher {
+namespace fracsweep::cli {
 
 bool parse_with_positional(const Args& args, const boost::program_options::options_description& options,
                            std::string& positional_value, const std::string& usage,
@@ -43,4 +43,13 @@ bool parse_flags(const Args& args, const boost::program_options::options_descrip
   return true;
 }
 
-}  // namespace fracsweep::launcher
+void print_measures(const nlohmann::json& row, bool json) {
+  if (json) {
+    std::cout << row.dump() << "\n";
+    return;
+  }
+  std::cout << "| measure | value |\n|---|---|\n";
+  for (const auto& [k, v] : row.items()) std::cout << "| " << k << " | " << v.dump() << " |\n";
+}
+
+}  // namespace fracsweep::cli

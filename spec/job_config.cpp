@@ -1,6 +1,6 @@
 // See job_config.h. yaml-cpp parses; this file maps keys to fields, in one
 // table per section, so reading, unknown-key checks and writing back agree.
-#include "trainer/job_config.h"
+#include "spec/job_config.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -13,9 +13,9 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/text.h"
-#include "trainer/yaml_load.h"
+#include "spec/yaml_load.h"
 
-namespace fracsweep::trainer {
+namespace fracsweep::spec {
 namespace {
 
 using core::ConfigError;
@@ -302,4 +302,4 @@ std::string to_yaml(const JobConfig& job) {
   return std::string(e.c_str()) + "\n";
 }
 
-}  // namespace fracsweep::trainer
+}  // namespace fracsweep::spec

@@ -7,11 +7,11 @@
 #include <map>
 
 #include "core/error.h"
-#include "launcher/cli.h"
-#include "launcher/commands.h"
+#include "cli/options.h"
+#include "cli/commands.h"
 #include "sweeps/sweep.h"
 
-namespace fracsweep::launcher {
+namespace fracsweep::cli {
 
 int run_plan(const Args& args) {
   namespace po = boost::program_options;
@@ -48,4 +48,4 @@ int run_plan(const Args& args) {
   return kExitOk;
 }
 
-}  // namespace fracsweep::launcher
+}  // namespace fracsweep::cli

@@ -28,7 +28,7 @@
 #include <set>
 #include <string>
 
-namespace fracsweep::trainer {
+namespace fracsweep::spec {
 
 struct DataConfig {
   std::string store;         // the patch store (.h5)
@@ -119,4 +119,4 @@ void validate(const JobConfig& job, const std::string& where);
 // Every model.variant a job may name: the papers' models, ablations and baselines.
 const std::set<std::string>& known_variants();
 
-}  // namespace fracsweep::trainer
+}  // namespace fracsweep::spec

@@ -1,5 +1,5 @@
 // See report.h.
-#include "sweeps/report.h"
+#include "report/report.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -20,8 +20,14 @@
 #include "metrics/stats.h"
 #include "sweeps/ledger.h"
 
-namespace fracsweep::sweeps {
+namespace fracsweep::report {
 namespace {
+
+using sweeps::kLedgerFileName;
+using sweeps::LedgerEvent;
+using sweeps::LedgerRecord;
+using sweeps::read_ledger;
+using sweeps::read_manifest;
 
 namespace fs = std::filesystem;
 
@@ -280,7 +286,7 @@ SweepResults collect_results(const std::string& dir) {
     for (const LedgerRecord& rec : read_ledger(ledger_path.string(), quiet))
       latest[rec.job] = rec.event;
   }
-  for (const ManifestJob& mj : out.manifest.jobs) {
+  for (const sweeps::ManifestJob& mj : out.manifest.jobs) {
     ReportJob j;
     j.job = mj;
     j.dir = (fs::path(dir) / mj.name).string();
@@ -526,4 +532,4 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
   return out;
 }
 
-}  // namespace fracsweep::sweeps
+}  // namespace fracsweep::report

@@ -6,8 +6,8 @@
 
 #include <string>
 
-namespace fracsweep::trainer {
+namespace fracsweep::spec {
 
 YAML::Node load_yaml(const std::string& text, const std::string& where);
 
-}  // namespace fracsweep::trainer
+}  // namespace fracsweep::spec

@@ -1,12 +1,13 @@
-// Flag parsing shared by the subcommands.
+// Flag parsing and benchmark output shared by the subcommands.
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include "launcher/commands.h"
+#include "cli/commands.h"
 
-namespace fracsweep::launcher {
+namespace fracsweep::cli {
 
 // Parses `args` against `options` (which must declare "help") plus one
 // positional argument stored in `positional_value`. Returns false after
@@ -21,4 +22,8 @@ bool parse_with_positional(const Args& args, const boost::program_options::optio
 bool parse_flags(const Args& args, const boost::program_options::options_description& options,
                  boost::program_options::variables_map* parsed = nullptr);
 
-}  // namespace fracsweep::launcher
+// A benchmark's measures: a Markdown table of `row`'s keys and values, or the
+// object as one JSON line (for the scripts in bench/).
+void print_measures(const nlohmann::json& row, bool json);
+
+}  // namespace fracsweep::cli

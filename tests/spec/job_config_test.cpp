@@ -1,11 +1,11 @@
-#include "trainer/job_config.h"
+#include "spec/job_config.h"
 
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "test_util.h"
 
-namespace fracsweep::trainer {
+namespace fracsweep::spec {
 namespace {
 
 std::string error_of(const std::string& yaml) {
@@ -99,4 +99,4 @@ TEST(JobConfig, ErrorsNameTheFileAndTheKey) {
 }
 
 }  // namespace
-}  // namespace fracsweep::trainer
+}  // namespace fracsweep::spec

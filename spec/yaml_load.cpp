@@ -1,9 +1,9 @@
 // See yaml_load.h.
-#include "trainer/yaml_load.h"
+#include "spec/yaml_load.h"
 
 #include "core/error.h"
 
-namespace fracsweep::trainer {
+namespace fracsweep::spec {
 
 YAML::Node load_yaml(const std::string& text, const std::string& where) {
   try {
@@ -14,4 +14,4 @@ YAML::Node load_yaml(const std::string& text, const std::string& where) {
   }
 }
 
-}  // namespace fracsweep::trainer
+}  // namespace fracsweep::spec

@@ -4,13 +4,13 @@
 #include <iostream>
 
 #include "core/error.h"
-#include "launcher/cli.h"
-#include "launcher/commands.h"
+#include "cli/options.h"
+#include "cli/commands.h"
 #include "metrics/format.h"
 #include "metrics/predictions.h"
 #include "metrics/report.h"
 
-namespace fracsweep::launcher {
+namespace fracsweep::cli {
 
 int run_metrics(const Args& args) {
   namespace po = boost::program_options;
@@ -50,4 +50,4 @@ int run_metrics(const Args& args) {
   return kExitOk;
 }
 
-}  // namespace fracsweep::launcher
+}  // namespace fracsweep::cli

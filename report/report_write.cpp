@@ -11,9 +11,9 @@
 #include "metrics/curves.h"
 #include "metrics/html.h"
 #include "metrics/plot.h"
-#include "sweeps/report.h"
+#include "report/report.h"
 
-namespace fracsweep::sweeps {
+namespace fracsweep::report {
 namespace {
 
 namespace fs = std::filesystem;
@@ -221,4 +221,4 @@ std::vector<std::string> write_report(const SweepResults& r, const Report& repor
   return written;
 }
 
-}  // namespace fracsweep::sweeps
+}  // namespace fracsweep::report

@@ -9,10 +9,10 @@
 #include "core/error.h"
 #include "datastore/patch_store.h"
 #include "datastore/split.h"
-#include "launcher/cli.h"
-#include "launcher/commands.h"
+#include "cli/options.h"
+#include "cli/commands.h"
 
-namespace fracsweep::launcher {
+namespace fracsweep::cli {
 namespace {
 
 constexpr const char* kClassNames[] = {"normal", "benign VCF", "malignant VCF"};
@@ -116,4 +116,4 @@ int run_inspect(const Args& args) {
   return kExitOk;
 }
 
-}  // namespace fracsweep::launcher
+}  // namespace fracsweep::cli

@@ -10,10 +10,10 @@
 
 #include "core/error.h"
 #include "datastore/synth_vcf.h"
-#include "launcher/cli.h"
-#include "launcher/commands.h"
+#include "cli/options.h"
+#include "cli/commands.h"
 
-namespace fracsweep::launcher {
+namespace fracsweep::cli {
 namespace {
 
 constexpr const char* kUsage = "fracsweep synth vcf OUT.h5 [options]";
@@ -97,4 +97,4 @@ int run_synth(const Args& args) {
   throw core::ConfigError(core::str_cat("unknown kind '", args[0], "' (usage: ", kUsage, ")"));
 }
 
-}  // namespace fracsweep::launcher
+}  // namespace fracsweep::cli

@@ -26,11 +26,11 @@
 #include "metrics/table.h"
 #include "sweeps/status.h"
 
-namespace fracsweep::sweeps {
+namespace fracsweep::report {
 
 // One job of the sweep as the report sees it.
 struct ReportJob {
-  ManifestJob job;
+  sweeps::ManifestJob job;
   std::string dir;            // its folder
   std::string row;            // its table row: the variant, plus hyperparameters (not the group's)
   std::string hparams;        // "subset=0.25/lr=0.001": the axes of its name, "" without
@@ -47,7 +47,7 @@ struct ReportJob {
 
 struct SweepResults {
   std::string dir;
-  SweepManifest manifest;
+  sweeps::SweepManifest manifest;
   std::string sweep_text;  // the sweep file: <dir>/sweep.yaml, else the manifest's path, else ""
   std::vector<ReportJob> jobs;  // in the manifest's (the sweep file's) order
 };
@@ -92,4 +92,4 @@ struct WriteOptions {
 std::vector<std::string> write_report(const SweepResults& results, const Report& report,
                                       const std::string& out_dir, const WriteOptions& options);
 
-}  // namespace fracsweep::sweeps
+}  // namespace fracsweep::report

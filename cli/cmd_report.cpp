@@ -5,11 +5,11 @@
 #include <iostream>
 
 #include "core/error.h"
-#include "launcher/cli.h"
-#include "launcher/commands.h"
-#include "sweeps/report.h"
+#include "cli/options.h"
+#include "cli/commands.h"
+#include "report/report.h"
 
-namespace fracsweep::launcher {
+namespace fracsweep::cli {
 namespace {
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -57,18 +57,18 @@ int run_report(const Args& args) {
                  " is not a level: give a number between 0 and 1, e.g. 0.05");
   if (out.empty()) out = dir + "/report";
 
-  const sweeps::SweepResults results = sweeps::collect_results(dir);
-  const sweeps::Report report = sweeps::build_report(results, {table, baseline, alpha});
-  sweeps::WriteOptions write;
+  const report::SweepResults results = report::collect_results(dir);
+  const report::Report built = report::build_report(results, {table, baseline, alpha});
+  report::WriteOptions write;
   write.formats = split_commas(formats);
   write.curves = !vm.count("no-curves");
-  const std::vector<std::string> files = sweeps::write_report(results, report, out, write);
+  const std::vector<std::string> files = report::write_report(results, built, out, write);
 
-  std::cout << metrics::to_markdown(report.table) << "\n"
-            << metrics::to_markdown(report.significance);
-  if (!report.missing.empty()) {
+  std::cout << metrics::to_markdown(built.table) << "\n"
+            << metrics::to_markdown(built.significance);
+  if (!built.missing.empty()) {
     std::cout << "\nMissing jobs:\n";
-    for (const std::string& m : report.missing) std::cout << "  " << m << "\n";
+    for (const std::string& m : built.missing) std::cout << "  " << m << "\n";
   }
   std::cout << "\nWrote " << files.size() << " files to " << out << "/";
   for (const char* name : {"table.tex", "table.csv", "report.html"})
@@ -79,4 +79,4 @@ int run_report(const Args& args) {
   return kExitOk;
 }
 
-}  // namespace fracsweep::launcher
+}  // namespace fracsweep::cli

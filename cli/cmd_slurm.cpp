@@ -13,13 +13,13 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
-#include "launcher/cli.h"
-#include "launcher/commands.h"
+#include "cli/options.h"
+#include "cli/commands.h"
 #include "sweeps/ledger.h"
 #include "sweeps/status.h"
 #include "sweeps/sweep.h"
 
-namespace fracsweep::launcher {
+namespace fracsweep::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -197,4 +197,4 @@ int run_slurm(const Args& args) {
                                         "' (submit, status, cancel)"));
 }
 
-}  // namespace fracsweep::launcher
+}  // namespace fracsweep::cli

@@ -7,12 +7,12 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "launcher/cli.h"
-#include "launcher/commands.h"
+#include "cli/options.h"
+#include "cli/commands.h"
 #include "sweeps/ledger.h"
 #include "sweeps/status.h"
 
-namespace fracsweep::launcher {
+namespace fracsweep::cli {
 
 int run_status(const Args& args) {
   namespace po = boost::program_options;
@@ -42,4 +42,4 @@ int run_status(const Args& args) {
   return kExitOk;
 }
 
-}  // namespace fracsweep::launcher
+}  // namespace fracsweep::cli

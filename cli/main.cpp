@@ -1,0 +1,46 @@
+// Entry point of `fracsweep`. The commands that train are handed over to
+// fracsweep-train (cli/commands.h), so this executable links neither LibTorch
+// nor MPI.
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/dispatch.h"
+#include "cli/handoff.h"
+
+namespace {
+
+using fracsweep::cli::Args;
+using fracsweep::cli::Command;
+namespace cli = fracsweep::cli;
+
+constexpr Command kCommands[] = {
+    {"bench",
+     "measure (bench read|loader|metrics|startup|train|allreduce|handout; bench --help)",
+     cli::run_bench},
+    {"inspect", "validate a patch store (.h5) and print counts per class, patient and split",
+     cli::run_inspect},
+    {"metrics", "compute SE/SP/AUC/AP (aSE, aSP, aAUC, mAP) from a predictions CSV",
+     cli::run_metrics},
+    {"plan", "expand a sweep file (plan SWEEP.yaml): its jobs, ids and how many are done",
+     cli::run_plan},
+    {"report", "a sweep's paper table, tests, curves and HTML page (report OUT_DIR)",
+     cli::run_report},
+    {"run", "run a whole sweep on the ranks of an MPI job ([mpirun -np N] run SWEEP.yaml)",
+     [](const Args& a) { return cli::hand_off("run", a); }},
+    {"slurm", "run a sweep as a SLURM batch job: slurm submit SWEEP.yaml | status DIR | cancel DIR",
+     cli::run_slurm},
+    {"status", "show a sweep's jobs: done, running, failed, pending per variant, and an ETA",
+     cli::run_status},
+    {"synth", "write a phantom data set (synth vcf OUT.h5) with the same schema as real data",
+     cli::run_synth},
+    {"train", "train and evaluate one job (train JOB.yaml); run again to resume",
+     [](const Args& a) { return cli::hand_off("train", a); }},
+    {"version", "print the version and the compiled backends", cli::run_version},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "--version") return cli::run_version({});
+  return cli::dispatch(argc, argv, kCommands);
+}
