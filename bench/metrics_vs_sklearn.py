@@ -41,6 +41,19 @@ def python_worker(csv_path):
 
     t0 = time.perf_counter()
     df = pd.read_csv(csv_path, dtype={"id": str, "patient": str})
+    if "score" in df.columns:  # binary: AUC, AP, and SE, SP at the threshold 0.5
+        y = df["label"].to_numpy() == 1
+        score = df["score"].to_numpy(dtype=np.float64)
+        hit = score >= 0.5
+        out = {"AUC": float(roc_auc_score(y, score)),
+               "AP": float(average_precision_score(y, score)),
+               "SE": float(np.sum(y & hit) / np.sum(y)),
+               "SP": float(np.sum(~y & ~hit) / np.sum(~y))}
+        text = json.dumps(out)
+        elapsed = time.perf_counter() - t0
+        sys.stdout.write(text + "\n")
+        sys.stderr.write(f"compute_seconds={elapsed!r}\n")
+        return
     cols = [c for c in df.columns if c.startswith("p") and c[1:].isdigit()]
     k = len(cols)
     p = df[cols].to_numpy(dtype=np.float64)
@@ -78,6 +91,8 @@ def class_priors(k):
     # other K keep 80% in class 0 and split the rest geometrically.
     if k == 3:
         return [0.80, 0.12, 0.08]
+    if k == 2:
+        return [0.80, 0.20]
     rest = [0.6 ** i for i in range(k - 1)]
     return [0.80] + [0.20 * r / sum(rest) for r in rest]
 
@@ -91,8 +106,12 @@ def generate_csv(path, rows, k, seed):
     table = np.array([repr(i / 10000) for i in range(10001)], dtype=object)
     tmp = path + ".partial"
     chunk = 200_000
+    binary = k == 1  # one 'score' column of a two-class problem
+    if binary:
+        k = 2
     with open(tmp, "w", newline="\n") as f:
-        f.write("id,patient,label," + ",".join(f"p{c}" for c in range(k)) + "\n")
+        f.write("id,patient,label,"
+                + ("score" if binary else ",".join(f"p{c}" for c in range(k))) + "\n")
         for start in range(0, rows, chunk):
             n = min(chunk, rows - start)
             labels = rng.choice(k, size=n, p=class_priors(k))
@@ -103,7 +122,7 @@ def generate_csv(path, rows, k, seed):
             prob = e / e.sum(axis=1, keepdims=True)
             # Four decimals, as exported models often write, so ties are common.
             q = np.rint(prob * 10000).astype(np.int64)
-            cols = [table[q[:, c]] for c in range(k)]
+            cols = [table[q[:, c]] for c in (range(1, 2) if binary else range(k))]
             idx = range(start, start + n)
             lines = (
                 f"s{i},P{i // 6:07d},{lab}," + ",".join(vals)
@@ -195,7 +214,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--binary", default="build/fracsweep", help="the fracsweep executable")
     ap.add_argument("--rows", type=int, default=2_000_000)
-    ap.add_argument("--classes", type=int, default=3)
+    ap.add_argument("--classes", type=int, default=3,
+                    help="K probability columns, or 1 for a binary file with one 'score' column")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "fracsweep_metrics_bench"),
@@ -209,8 +229,8 @@ def main():
         python_worker(args.worker)
         return 0
 
-    if args.classes < 2:
-        sys.exit("error: --classes must be at least 2")
+    if args.classes < 1:
+        sys.exit("error: --classes must be 1 (a binary 'score' file) or at least 2")
     if args.rows < 4 * args.classes:
         sys.exit("error: --rows too small for every class to have positives and negatives")
     if args.repeats < 1:

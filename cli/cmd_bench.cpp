@@ -11,13 +11,20 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/handoff.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "core/fs.h"
+#include "core/process.h"
 #include "core/seed.h"
+#include "metrics/predictions.h"
+#include "metrics/report.h"
 #include "datastore/loader.h"
 #include "datastore/patch_store.h"
 #include "datastore/sampler.h"
@@ -146,6 +153,126 @@ int bench_loader(const Args& args) {
   return kExitOk;
 }
 
+// A fresh folder under $TMPDIR (or /tmp), removed with everything in it.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/fracsweep-bench-XXXXXX";
+    CHECK_OR_THROW(core::IoError, ::mkdtemp(pattern.data()) != nullptr, pattern,
+                   ": cannot make a scratch folder (is TMPDIR writable?)");
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// Scoring a predictions file in this process, phase by phase: reading,
+// parsing and validating, the metrics.
+int bench_metrics(const Args& args) {
+  namespace po = boost::program_options;
+  std::string path;
+  int repeats = 3;
+  po::options_description options(
+      "usage: fracsweep bench metrics PREDICTIONS.csv [options]\n\n"
+      "Seconds to read, parse and score a predictions file (as `fracsweep metrics`), the\n"
+      "median of --repeats runs in this process; bench/metrics_vs_sklearn.py compares whole\n"
+      "processes with pandas + scikit-learn.\n\noptions");
+  options.add_options()("help,h", "print this help")
+      ("repeats", po::value(&repeats)->default_value(repeats), "timed runs")
+      ("json", "print one JSON object instead of a table");
+  po::variables_map vm;
+  if (!parse_with_positional(args, options, path, "fracsweep bench metrics PREDICTIONS.csv", &vm))
+    return kExitOk;
+  CHECK_OR_THROW(core::ConfigError, repeats >= 1, "--repeats must be at least 1");
+  std::vector<double> read_s, parse_s, score_s;
+  size_t rows = 0;
+  for (int r = 0; r < repeats; ++r) {
+    auto t = Clock::now();
+    const std::string text = core::read_file(path);
+    read_s.push_back(seconds_since(t));
+    t = Clock::now();
+    const metrics::Predictions p = metrics::parse_predictions(text, path);
+    parse_s.push_back(seconds_since(t));
+    t = Clock::now();
+    (void)metrics::compute_metrics(p, 0.5, path);
+    score_s.push_back(seconds_since(t));
+    rows = p.size();
+  }
+  const double total = median(read_s) + median(parse_s) + median(score_s);
+  print_measures({{"file", path},
+                  {"rows", rows},
+                  {"read_s", median(read_s)},
+                  {"parse_s", median(parse_s)},
+                  {"metrics_s", median(score_s)},
+                  {"total_s", total},
+                  {"rows_per_s", static_cast<double>(rows) / total}},
+                 vm.count("json") > 0);
+  return kExitOk;
+}
+
+// How long commands take from exec to exit, each run --repeats times: the
+// commands that do not train, and fracsweep-train's --help (what every command
+// paid when one executable loaded LibTorch and MPI).
+int bench_startup(const Args& args) {
+  namespace po = boost::program_options;
+  int repeats = 20;
+  po::options_description options(
+      "usage: fracsweep bench startup [options]\n\n"
+      "Milliseconds from start to exit of light commands on tiny inputs (median and\n"
+      "fastest of --repeats runs), against fracsweep-train, which loads LibTorch and MPI.\n\n"
+      "options");
+  options.add_options()("help,h", "print this help")
+      ("repeats", po::value(&repeats)->default_value(repeats), "runs per command");
+  if (!parse_flags(args, options)) return kExitOk;
+  CHECK_OR_THROW(core::ConfigError, repeats >= 1, "--repeats must be at least 1");
+  std::error_code ec;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  CHECK_OR_THROW(core::IoError, !ec, "cannot find this executable (/proc/self/exe)");
+  const ScratchDir dir;
+  const std::string csv = (dir.path() / "p.csv").string();
+  core::write_file_atomic(csv, "id,patient,label,score\na,P1,0,0.2\nb,P1,1,0.7\nc,P2,1,0.6\n");
+  const std::string sweep = (dir.path() / "s.yaml").string();
+  core::write_file_atomic(sweep, "name: s\noutput: " + (dir.path() / "out").string() +
+                                     "\npreset: tiny\ndataset: {phantom: {patients: 12}}\n"
+                                     "protocol: {split: random, repeats: [0]}\nseeds: [1]\n"
+                                     "variants: {tsccn: {model: {variant: tsccn}}}\n");
+  const std::vector<std::vector<std::string>> commands = {
+      {self, "version"},          {self, "--help"},
+      {self, "metrics", csv},     {self, "plan", sweep},
+      {training_executable(), "--help"}};
+  std::cout << "| command | median ms | fastest ms |\n|---|---:|---:|\n";
+  for (const auto& argv : commands) {
+    std::vector<double> ms;
+    for (int r = 0; r < repeats; ++r) {
+      const auto t = Clock::now();
+      const core::ProcessResult run = core::run_process(argv);
+      CHECK_OR_THROW(core::Error, run.exit_code == 0, argv[0], " ", argv[1], " failed (exit code ",
+                     run.exit_code, "): ", run.err);
+      ms.push_back(seconds_since(t) * 1000);
+    }
+    std::string name = std::filesystem::path(argv[0]).filename().string();
+    for (size_t i = 1; i < argv.size(); ++i)
+      name += " " + (i == 1 ? argv[i] : std::filesystem::path(argv[i]).filename().string());
+    std::cout << "| " << name << " | " << fmt::format("{:.1f}", median(ms)) << " | "
+              << fmt::format("{:.1f}", *std::min_element(ms.begin(), ms.end())) << " |\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_bench(const Args& args) {
@@ -165,6 +292,8 @@ int run_bench(const Args& args) {
   const Args rest(args.begin() + 1, args.end());
   if (args[0] == "read") return bench_read(rest);
   if (args[0] == "loader") return bench_loader(rest);
+  if (args[0] == "metrics") return bench_metrics(rest);
+  if (args[0] == "startup") return bench_startup(rest);
   if (args[0] == "train" || args[0] == "allreduce" || args[0] == "handout")
     return hand_off("bench", args);
   throw core::ConfigError(

@@ -3,7 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 #include "core/fs.h"
+#include "core/process.h"
 #include "datastore/patch_store.h"
 #include "test_util.h"
 
@@ -111,6 +114,51 @@ TEST(Cli, VersionNamesLibTorchAndTheNcclBackendState) {
   const std::string libtorch = "libtorch: " + std::to_string(TORCH_VERSION_MAJOR) + "." +
                                std::to_string(TORCH_VERSION_MINOR) + "\n";
   EXPECT_NE(r.out.find(libtorch), std::string::npos) << r.out;
+}
+
+// The commands that do not train start at once because fracsweep links
+// neither LibTorch nor MPI; fracsweep-train, beside it, links both.
+TEST(Cli, TheCommandLoadsNeitherLibTorchNorMpiAndItsTrainingHalfDoes) {
+  const std::string light = FRACSWEEP_BINARY;
+  const std::string heavy = (std::filesystem::path(light).parent_path() / "fracsweep-train").string();
+  const core::ProcessResult l = core::run_process({"ldd", light});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  for (const char* lib : {"libtorch", "libc10", "libmpi", "libcudart", "libnccl"})
+    EXPECT_EQ(l.out.find(lib), std::string::npos) << lib << " in\n" << l.out;
+  const core::ProcessResult h = core::run_process({"ldd", heavy});
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  for (const char* lib : {"libtorch", "libc10", "libmpi"}) EXPECT_HAS(h.out, lib);
+}
+
+TEST(Cli, ATrainingCommandWithoutFracsweepTrainBesideItSaysWhereItLooked) {
+  testing::TempDir dir;
+  const std::filesystem::path alone = dir.path() / "bin" / "fracsweep";
+  std::filesystem::create_directories(alone.parent_path());
+  std::filesystem::copy_file(FRACSWEEP_BINARY, alone);
+  const core::ProcessResult r = core::run_process({alone.string(), "train", "job.yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_HAS(r.err, "fracsweep train: error: the training commands are in fracsweep-train");
+  EXPECT_HAS(r.err, (dir.path() / "bin" / "fracsweep-train").string());
+  EXPECT_HAS(r.err, (dir.path() / "libexec" / "fracsweep" / "fracsweep-train").string());
+  // The light commands need nothing beside them.
+  EXPECT_EQ(core::run_process({alone.string(), "version"}).exit_code, 0);
+}
+
+TEST(Cli, BenchStartupTimesTheLightCommandsAgainstTheTrainingExecutable) {
+  const auto r = run_fracsweep({"bench", "startup", "--repeats", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* row : {"| fracsweep version |", "| fracsweep plan s.yaml |",
+                          "| fracsweep metrics p.csv |", "| fracsweep-train --help |"})
+    EXPECT_HAS(r.out, row);
+}
+
+TEST(Cli, BenchMetricsScoresAFileInPhases) {
+  const auto r = run_fracsweep(
+      {"bench", "metrics", testing::fixture("metrics/cases/bin_large_3000.csv"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j.at("rows").get<int>(), 0);
+  for (const char* k : {"read_s", "parse_s", "metrics_s"}) EXPECT_GE(j.at(k).get<double>(), 0) << k;
 }
 
 }  // namespace
