@@ -10,6 +10,7 @@
 #include "core/process.h"
 #include "cluster/shell.h"
 #include "cluster/slurm_script.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -112,7 +113,7 @@ int submit(const Args& args) {
   const std::string id = r.out.substr(0, r.out.find_first_of(";\n"));
   CHECK_OR_THROW(core::ClusterError, !id.empty(), "sbatch printed no job id: ", r.out);
   std::ofstream(jobs_file(p.output), std::ios::app)
-      << id << " " << sweeps::utc_now_iso8601() << " " << script_path << "\n";
+      << id << " " << core::utc_now_iso8601() << " " << script_path << "\n";
   std::cout << fmt::format(
       "submitted SLURM job {} ({} ranks{}); log {}/slurm/slurm-{}.log\n"
       "watch it with: fracsweep slurm status {}\n",
@@ -165,7 +166,7 @@ int cancel(const Args& args) {
   const std::vector<std::string> ids = submitted_jobs(dir);
   CHECK_OR_THROW(core::ConfigError, !ids.empty(), dir,
                  ": no SLURM job was submitted for this folder (no slurm/jobs.txt)");
-  core::write_file_atomic(cluster::cancel_marker(dir), sweeps::utc_now_iso8601() + "\n");
+  core::write_file_atomic(cluster::cancel_marker(dir), core::utc_now_iso8601() + "\n");
   // TERM to the batch shell: it forwards it to the step, whose ranks checkpoint.
   std::vector<std::string> command = {"scancel", "--signal=TERM", "--batch"};
   command.insert(command.end(), ids.begin(), ids.end());

@@ -6,12 +6,17 @@
 // Messages say what was wrong, where, the value seen, and what to do about it.
 #pragma once
 
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 namespace fracsweep::core {
+
+// The text of the current errno, for "what went wrong" after a failed system call.
+inline std::string errno_text() { return std::strerror(errno); }
 
 class Error : public std::runtime_error {
  public:

@@ -13,11 +13,6 @@
 #include "core/error.h"
 
 namespace fracsweep::core {
-namespace {
-
-std::string errno_text() { return std::strerror(errno); }
-
-}  // namespace
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
   if (this != &o) {

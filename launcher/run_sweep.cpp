@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "datastore/synth_vcf.h"
@@ -200,14 +201,14 @@ class RunBook {
 
   void tick(const std::vector<GroupState>& groups) {
     sweeps::ProgressSnapshot snap;
-    snap.time = sweeps::utc_now_iso8601();
+    snap.time = core::utc_now_iso8601();
     snap.host = sweeps::local_host_name();
     snap.pid = ::getpid();
     const auto now_steady = Clock::now();
     const auto now_system = std::chrono::system_clock::now();
     auto iso_of = [&](Clock::time_point t) {
       return t == Clock::time_point{} ? std::string()
-                                      : iso8601(now_system - (now_steady - t));
+                                      : core::utc_iso8601(now_system - (now_steady - t));
     };
     for (const GroupState& g : groups) {
       sweeps::GroupProgress p;
@@ -245,15 +246,6 @@ class RunBook {
   int failed() const { return failed_; }
 
  private:
-  static std::string iso8601(std::chrono::system_clock::time_point t) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-  }
-
   void append(const sweeps::LedgerRecord& r) {
     ledger_.append(r);
     records_.push_back(r);

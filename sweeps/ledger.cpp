@@ -46,7 +46,6 @@ using core::ConfigError;
 using core::IoError;
 using core::str_cat;
 
-std::string errno_text() { return std::strerror(errno); }
 
 // Holds an exclusive flock() on `fd` for one scope.
 class FileLock {
@@ -56,7 +55,7 @@ class FileLock {
     // The sweep's stop signals (SIGUSR1, SIGTERM) may interrupt the wait; keep waiting.
     do rc = ::flock(fd_, LOCK_EX);
     while (rc != 0 && errno == EINTR);
-    CHECK_OR_THROW(IoError, rc == 0, path, ": cannot lock for appending: ", errno_text());
+    CHECK_OR_THROW(IoError, rc == 0, path, ": cannot lock for appending: ", core::errno_text());
   }
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
@@ -82,7 +81,7 @@ void pread_fully(int fd, char* out, size_t size, off_t offset, const std::string
   while (done < size) {
     const ssize_t n = ::pread(fd, out + done, size - done, offset + static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
-    CHECK_OR_THROW(IoError, n >= 0, path, ": read failed: ", errno_text());
+    CHECK_OR_THROW(IoError, n >= 0, path, ": read failed: ", core::errno_text());
     CHECK_OR_THROW(IoError, n > 0, path, ": the file shrank while being read");
     done += static_cast<size_t>(n);
   }
@@ -92,7 +91,7 @@ void pread_fully(int fd, char* out, size_t size, off_t offset, const std::string
 // See Note [Ledger durability].
 void cut_torn_tail(int fd, const std::string& path, core::Logger& log) {
   struct stat st {};
-  CHECK_OR_THROW(IoError, ::fstat(fd, &st) == 0, path, ": cannot stat: ", errno_text());
+  CHECK_OR_THROW(IoError, ::fstat(fd, &st) == 0, path, ": cannot stat: ", core::errno_text());
   const off_t size = st.st_size;
   if (size == 0) return;
   char last = 0;
@@ -116,8 +115,8 @@ void cut_torn_tail(int fd, const std::string& path, core::Logger& log) {
   std::string torn(static_cast<size_t>(std::min<off_t>(size - cut, 100)), '\0');
   pread_fully(fd, torn.data(), torn.size(), cut, path);
   CHECK_OR_THROW(IoError, ::ftruncate(fd, cut) == 0, path,
-                 ": cannot cut off the torn last line: ", errno_text());
-  CHECK_OR_THROW(IoError, ::fsync(fd) == 0, path, ": fsync failed: ", errno_text());
+                 ": cannot cut off the torn last line: ", core::errno_text());
+  CHECK_OR_THROW(IoError, ::fsync(fd) == 0, path, ": fsync failed: ", core::errno_text());
   log.warn(path, ": cut off a torn last line (", size - cut, " bytes from byte ", cut,
            ", no trailing newline), left by a crash during an append: ", excerpt(torn));
 }
@@ -208,25 +207,11 @@ std::string_view event_name(LedgerEvent event) {
   return "";
 }
 
-std::string utc_now_iso8601() {
-  using namespace std::chrono;
-  const auto now = system_clock::now();
-  const auto secs = floor<seconds>(now);
-  const auto millis = duration_cast<milliseconds>(now - secs).count();
-  const std::time_t t = system_clock::to_time_t(secs);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", stamp, static_cast<int>(millis));
-  return out;
-}
 
 std::string local_host_name() {
   char name[256] = {};
   CHECK_OR_THROW(IoError, ::gethostname(name, sizeof name - 1) == 0,
-                 "cannot read the host name: ", errno_text());
+                 "cannot read the host name: ", core::errno_text());
   return name;  // sizeof name - 1 above keeps a terminating NUL even if the name was cut
 }
 
@@ -292,7 +277,7 @@ Ledger::Ledger(const std::string& path, core::Logger& log) : path_(path) {
   // Read-write rather than write-only: cutting a torn tail needs to read it.
   core::UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
   CHECK_OR_THROW(IoError, fd.get() >= 0, path, ": cannot open the ledger for appending: ",
-                 errno_text(), " (does the folder exist and is it writable?)");
+                 core::errno_text(), " (does the folder exist and is it writable?)");
   {
     FileLock lock(fd.get(), path);
     cut_torn_tail(fd.get(), path, log);
@@ -325,7 +310,7 @@ void Ledger::append(const LedgerRecord& record) {
   // written, so trying again cannot duplicate part of the line.
   do n = ::write(fd_, line.data(), line.size());
   while (n < 0 && errno == EINTR);
-  CHECK_OR_THROW(IoError, n >= 0, path_, ": cannot append to the ledger: ", errno_text());
+  CHECK_OR_THROW(IoError, n >= 0, path_, ": cannot append to the ledger: ", core::errno_text());
   if (static_cast<size_t>(n) != line.size()) {
     // A full disk or a quota. Holding the lock, the partial line is the end of the file;
     // remove it so that later appends do not follow a torn line.
@@ -338,7 +323,7 @@ void Ledger::append(const LedgerRecord& record) {
                                    "off when the ledger is next opened"));
   }
   CHECK_OR_THROW(IoError, ::fsync(fd_) == 0, path_, ": fsync of the ledger failed: ",
-                 errno_text(), " (the record may not be on disk)");
+                 core::errno_text(), " (the record may not be on disk)");
 }
 
 std::vector<LedgerRecord> read_ledger(const std::string& path, core::Logger& log) {
@@ -432,7 +417,7 @@ std::string describe_holder(int fd, const std::string& path) {
   do n = ::pread(fd, buf, sizeof buf - 1, 0);
   while (n < 0 && errno == EINTR);
   if (n < 0) {
-    return str_cat("held by a process that cannot be named (", path, ": ", errno_text(), ")");
+    return str_cat("held by a process that cannot be named (", path, ": ", core::errno_text(), ")");
   }
   std::string text(buf, static_cast<size_t>(n));
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -450,7 +435,7 @@ std::string describe_holder(int fd, const std::string& path) {
 SweepLock::SweepLock(const std::string& dir, const std::string& name)
     : path_((std::filesystem::path(dir) / name).string()) {
   core::UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  CHECK_OR_THROW(IoError, fd.get() >= 0, path_, ": cannot open the sweep lock: ", errno_text(),
+  CHECK_OR_THROW(IoError, fd.get() >= 0, path_, ": cannot open the sweep lock: ", core::errno_text(),
                  " (does the folder exist and is it writable?)");
   // `fracsweep status` probes the lock with a shared flock for a few system
   // calls; a short retry keeps that probe from refusing a run that starts then.
@@ -462,7 +447,7 @@ SweepLock::SweepLock(const std::string& dir, const std::string& name)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (rc != 0) {
-    CHECK_OR_THROW(IoError, errno == EWOULDBLOCK, path_, ": cannot lock: ", errno_text());
+    CHECK_OR_THROW(IoError, errno == EWOULDBLOCK, path_, ": cannot lock: ", core::errno_text());
     throw ConfigError(str_cat(
         "output folder ", dir, " is in use by another sweep: its lock ", path_, " is ",
         describe_holder(fd.get(), path_),
@@ -473,12 +458,12 @@ SweepLock::SweepLock(const std::string& dir, const std::string& name)
   // Whatever an earlier holder wrote is stale now; replace it with who we are.
   const std::string who = str_cat(local_host_name(), " ", ::getpid(), "\n");
   CHECK_OR_THROW(IoError, ::ftruncate(fd.get(), 0) == 0, path_, ": cannot clear: ",
-                 errno_text());
+                 core::errno_text());
   ssize_t n;
   do n = ::pwrite(fd.get(), who.data(), who.size(), 0);
   while (n < 0 && errno == EINTR);
   CHECK_OR_THROW(IoError, n == static_cast<ssize_t>(who.size()), path_,
-                 ": cannot write the holder's pid: ", n < 0 ? errno_text() : "short write");
+                 ": cannot write the holder's pid: ", n < 0 ? core::errno_text() : "short write");
   fd_ = fd.release();
 }
 

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 namespace fracsweep::sweeps {
@@ -53,8 +54,6 @@ struct LedgerOrigin {
   std::string slurm_job = {};  // empty outside SLURM
 };
 
-// The current time as ISO-8601 UTC with milliseconds, e.g. "2026-11-22T10:04:05.123Z".
-std::string utc_now_iso8601();
 
 // This machine's host name (gethostname); throws core::IoError if it cannot be read.
 std::string local_host_name();
@@ -62,11 +61,11 @@ std::string local_host_name();
 // Builders for the three kinds of record. `time` defaults to now. make_finished requires
 // `metrics` to be a JSON object (anything else is a bug in the caller: core::InternalError).
 LedgerRecord make_started(std::string job, std::string name, const LedgerOrigin& origin,
-                          std::string time = utc_now_iso8601());
+                          std::string time = core::utc_now_iso8601());
 LedgerRecord make_finished(std::string job, std::string name, const LedgerOrigin& origin,
-                           nlohmann::json metrics, std::string time = utc_now_iso8601());
+                           nlohmann::json metrics, std::string time = core::utc_now_iso8601());
 LedgerRecord make_failed(std::string job, std::string name, const LedgerOrigin& origin,
-                         std::string error, std::string time = utc_now_iso8601());
+                         std::string error, std::string time = core::utc_now_iso8601());
 
 // The record as one line of the file, ending in '\n'. Text that is not valid UTF-8 (an error
 // message quoting binary data) is written with U+FFFD in place of the bad bytes.

@@ -35,7 +35,6 @@ using OrderedJson = nlohmann::ordered_json;
 // The lock file SweepLock holds (ledger.cpp).
 constexpr const char* kLockFileName = ".lock";
 
-std::string errno_text() { return std::strerror(errno); }
 
 std::string path_in(const std::string& dir, std::string_view name) {
   return (std::filesystem::path(dir) / name).string();
@@ -275,14 +274,14 @@ bool sweep_running(const std::string& output_dir) {
   if (!fd.valid()) {
     if (errno == ENOENT) return false;  // no run has ever locked this folder
     throw IoError(str_cat(path, ": cannot open the sweep lock to see whether a run holds it: ",
-                          errno_text()));
+                          core::errno_text()));
   }
   int rc;
   do rc = ::flock(fd.get(), LOCK_SH | LOCK_NB);
   while (rc != 0 && errno == EINTR);
   if (rc == 0) return false;  // closing `fd` releases the probe's lock
   CHECK_OR_THROW(IoError, errno == EWOULDBLOCK, path,
-                 ": cannot probe the sweep lock: ", errno_text());
+                 ": cannot probe the sweep lock: ", core::errno_text());
   return true;
 }
 

@@ -12,6 +12,7 @@
 #include <set>
 #include <utility>
 
+#include "core/clock.h"
 #include "core/error.h"
 
 // Note [Running or interrupted]
@@ -45,43 +46,6 @@ using OrderedJson = nlohmann::ordered_json;
 
 }  // namespace
 
-std::optional<double> parse_utc_iso8601(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS[.f+](Z|+00:00)
-  const auto digits = [&](size_t pos, size_t n) -> std::optional<int> {
-    if (pos + n > s.size()) return std::nullopt;
-    int v = 0;
-    for (size_t i = pos; i < pos + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return std::nullopt;
-      v = v * 10 + (s[i] - '0');
-    }
-    return v;
-  };
-  const auto at = [&](size_t pos, char c) { return pos < s.size() && s[pos] == c; };
-  const auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2);
-  const auto h = digits(11, 2), mi = digits(14, 2), se = digits(17, 2);
-  if (!y || !mo || !d || !h || !mi || !se || !at(4, '-') || !at(7, '-') || !at(10, 'T') ||
-      !at(13, ':') || !at(16, ':') || *h > 23 || *mi > 59 || *se > 60) {
-    return std::nullopt;
-  }
-  using namespace std::chrono;
-  const year_month_day date{year{*y}, month{static_cast<unsigned>(*mo)},
-                            day{static_cast<unsigned>(*d)}};
-  if (!date.ok()) return std::nullopt;
-  size_t pos = 19;
-  double fraction = 0, scale = 0.1;
-  if (at(pos, '.')) {
-    ++pos;
-    const size_t first = pos;
-    for (; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, scale /= 10) {
-      fraction += (s[pos] - '0') * scale;
-    }
-    if (pos == first) return std::nullopt;
-  }
-  const std::string_view zone = s.substr(pos);
-  if (zone != "Z" && zone != "+00:00") return std::nullopt;
-  const double days = static_cast<double>(sys_days{date}.time_since_epoch().count());
-  return days * 86400 + *h * 3600 + *mi * 60 + *se + fraction;
-}
 
 std::string format_duration(double seconds) {
   const auto s = static_cast<long long>(std::llround(std::max(0.0, seconds)));
@@ -95,7 +59,7 @@ namespace {
 
 // Seconds from `from` to `to`, both ISO-8601 UTC; nullopt if either cannot be read.
 std::optional<double> seconds_between(std::string_view from, std::string_view to) {
-  const auto a = parse_utc_iso8601(from), b = parse_utc_iso8601(to);
+  const auto a = core::parse_utc_iso8601(from), b = core::parse_utc_iso8601(to);
   if (!a || !b) return std::nullopt;
   return *b - *a;
 }
@@ -290,7 +254,7 @@ SweepStatus read_sweep_status(const std::string& output_dir, core::Logger& log) 
   const SweepManifest manifest = read_manifest(output_dir);
   const std::vector<LedgerRecord> records = read_ledger(ledger_path(output_dir), log);
   return sweep_status(manifest, records, read_progress(output_dir), sweep_running(output_dir),
-                      utc_now_iso8601());
+                      core::utc_now_iso8601());
 }
 
 OrderedJson to_json(const SweepStatus& st) {

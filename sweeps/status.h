@@ -170,7 +170,7 @@ struct SweepStatus {
 
 // The status of a sweep from its manifest, its ledger records (read_ledger), its latest
 // progress snapshot, whether a run is active (sweep_running) and the current time `now_iso`
-// (ISO-8601 UTC, as utc_now_iso8601()). See Note [Running or interrupted] and Note [ETA] in
+// (ISO-8601 UTC, as core::utc_now_iso8601()). See Note [Running or interrupted] and Note [ETA] in
 // status.cpp for how started jobs are told apart and how the estimate is made.
 SweepStatus sweep_status(const SweepManifest& manifest, const std::vector<LedgerRecord>& records,
                          const std::optional<ProgressSnapshot>& progress, bool run_active,
@@ -190,9 +190,5 @@ std::string format_status(const SweepStatus& status);
 
 // "45s", "12m 30s", "3h 05m", "2d 04h": a duration for people, rounded to whole seconds.
 std::string format_duration(double seconds);
-
-// Seconds since the Unix epoch of an ISO-8601 UTC time such as "2026-11-22T10:04:05.123Z"
-// (fraction optional, "Z" or "+00:00" required); nullopt if `iso` is not such a time.
-std::optional<double> parse_utc_iso8601(std::string_view iso);
 
 }  // namespace fracsweep::sweeps

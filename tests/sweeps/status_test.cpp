@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -237,20 +238,20 @@ TEST(Status, DurationsAndTimes) {
   EXPECT_EQ(format_duration(3 * 3600 + 5 * 60 + 7), "3h 05m");
   EXPECT_EQ(format_duration(2 * 86400 + 4 * 3600), "2d 04h");
   EXPECT_EQ(format_duration(-5), "0s");
-  EXPECT_DOUBLE_EQ(*parse_utc_iso8601("1970-01-02T00:00:01.5Z"), 86401.5);
-  EXPECT_DOUBLE_EQ(*parse_utc_iso8601("2026-11-22T10:04:05+00:00") -
-                       *parse_utc_iso8601("2026-11-22T10:04:00.000Z"),
+  EXPECT_DOUBLE_EQ(*core::parse_utc_iso8601("1970-01-02T00:00:01.5Z"), 86401.5);
+  EXPECT_DOUBLE_EQ(*core::parse_utc_iso8601("2026-11-22T10:04:05+00:00") -
+                       *core::parse_utc_iso8601("2026-11-22T10:04:00.000Z"),
                    5);
-  EXPECT_DOUBLE_EQ(*parse_utc_iso8601("2024-03-01T00:00:00Z") -
-                       *parse_utc_iso8601("2024-02-28T00:00:00Z"),
+  EXPECT_DOUBLE_EQ(*core::parse_utc_iso8601("2024-03-01T00:00:00Z") -
+                       *core::parse_utc_iso8601("2024-02-28T00:00:00Z"),
                    2 * 86400);  // a leap year
-  EXPECT_FALSE(parse_utc_iso8601("2026-11-22 10:04:05Z"));
-  EXPECT_FALSE(parse_utc_iso8601("2026-11-22T10:04:05"));  // no zone: not known to be UTC
-  EXPECT_FALSE(parse_utc_iso8601("2026-02-30T10:04:05Z"));
-  EXPECT_FALSE(parse_utc_iso8601("2026-11-22T10:04:05.Z"));
-  EXPECT_FALSE(parse_utc_iso8601(""));
+  EXPECT_FALSE(core::parse_utc_iso8601("2026-11-22 10:04:05Z"));
+  EXPECT_FALSE(core::parse_utc_iso8601("2026-11-22T10:04:05"));  // no zone: not known to be UTC
+  EXPECT_FALSE(core::parse_utc_iso8601("2026-02-30T10:04:05Z"));
+  EXPECT_FALSE(core::parse_utc_iso8601("2026-11-22T10:04:05.Z"));
+  EXPECT_FALSE(core::parse_utc_iso8601(""));
   // The ledger's own clock reads back.
-  EXPECT_TRUE(parse_utc_iso8601(utc_now_iso8601()));
+  EXPECT_TRUE(core::parse_utc_iso8601(core::utc_now_iso8601()));
 }
 
 constexpr const char* kSweep = R"(
