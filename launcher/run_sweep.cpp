@@ -105,6 +105,22 @@ void ensure_phantom(const sweeps::Sweep& sweep, core::Logger& log) {
   log.info("phantom written: ", summary.patches, " patches");
 }
 
+// Finished jobs of a sweep started by fracsweep 0.1, whose phantom sweeps gave
+// jobs other ids (sweeps::SweepJob::former_id), recorded again under their ids,
+// durably, before anything else is decided.
+void carry_over(const sweeps::Sweep& sweep, std::vector<sweeps::LedgerRecord>& records,
+                core::Logger& log) {
+  const std::vector<sweeps::LedgerRecord> again = sweeps::carried_over(sweep, records);
+  if (again.empty()) return;
+  sweeps::Ledger ledger(sweeps::ledger_path(sweep.output), log);
+  for (const sweeps::LedgerRecord& r : again) {
+    ledger.append(r);
+    records.push_back(r);
+  }
+  log.info(sweep.name, ": ", again.size(),
+           " finished job(s) carried over from the ids fracsweep 0.1 gave them");
+}
+
 // Longest first: the estimate is epochs times the share of training data.
 double job_cost(const sweeps::SweepJob& job) {
   return job.config.train.epochs * job.config.data.subset;
@@ -444,6 +460,7 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
       CHECK_OR_THROW(core::ConfigError, fs::exists(sweep.store), sweep.path, ": dataset.store ",
                      sweep.store, " does not exist");
       auto records = sweeps::read_ledger(sweeps::ledger_path(sweep.output), log);
+      carry_over(sweep, records, log);
       const sweeps::LedgerState state = sweeps::summarize(records);
       queue = make_queue(sweep, state, options.retry_failed, options.shard, options.shards,
                          &finished_before, &failed_skipped);

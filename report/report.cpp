@@ -33,52 +33,12 @@ namespace fs = std::filesystem;
 
 const std::set<std::string> kTable1Baselines = {"resnet18", "rs",       "cb-rw",  "smote",
                                                 "ldam",     "ldam-drw", "pc-net", "sdl-net"};
-// A job name carries an axis by its field alone: "tsccn/repeat0/seed1/subset=0.25" (sweep.h).
+// The data-size axis, by its field alone, as the manifest names axes (sweeps/status.h).
 const char* kDataSizeKey = "subset";
 
-bool is_part(const std::string& s) {
-  return (s.rfind("repeat", 0) == 0 && s.size() > 6) || (s.rfind("fold", 0) == 0 && s.size() > 4);
-}
-
-std::vector<std::string> split_path(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == '/') {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
-
-// A job's name is "<variant>/<part>/<seed>[/<key>=<value>...]" (sweep.h).
-void parse_name(ReportJob& j) {
-  const std::string& name = j.job.name;
-  const std::string prefix = j.job.variant + "/";
-  CHECK_OR_THROW(core::ConfigError, name.rfind(prefix, 0) == 0, "job '", name,
-                 "' does not start with its variant '", j.job.variant,
-                 "': the manifest is not one fracsweep wrote");
-  const std::vector<std::string> parts = split_path(name.substr(prefix.size()));
-  CHECK_OR_THROW(core::ConfigError,
-                 parts.size() >= 2 && is_part(parts[0]) && parts[1].rfind("seed", 0) == 0, "job '",
-                 name, "' is not named <variant>/<repeatR|foldF>/seed<S>[/key=value...]");
-  j.part = parts[0];
-  j.seed = parts[1];
-  for (size_t i = 2; i < parts.size(); ++i) j.hparams += (i > 2 ? "/" : "") + parts[i];
-}
-
-std::map<std::string, std::string> hparam_map(const std::string& hparams) {
-  std::map<std::string, std::string> out;
-  if (hparams.empty()) return out;
-  for (const std::string& kv : split_path(hparams)) {
-    const size_t eq = kv.find('=');
-    out[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
-  }
-  return out;
+// A job's hyperparameters by field (the manifest's axis values).
+std::map<std::string, std::string> hparam_map(const ReportJob& j) {
+  return {j.job.axes.begin(), j.job.axes.end()};
 }
 
 std::string data_size_name(const std::string& value) {
@@ -92,7 +52,7 @@ std::string data_size_name(const std::string& value) {
 // The row of a job and its group: in Table II the data size is the group, not the row.
 std::pair<std::string, std::string> row_and_group(const ReportJob& j, bool by_data_size) {
   std::string row = j.job.variant, rest, group;
-  for (const auto& [k, v] : hparam_map(j.hparams)) {
+  for (const auto& [k, v] : hparam_map(j)) {
     if (by_data_size && k == kDataSizeKey) {
       group = data_size_name(v);
       continue;
@@ -238,8 +198,8 @@ std::map<std::string, std::pair<double, int>> pooled_scores(const SweepResults& 
 std::string delong_over_splits(const SweepResults& r, const std::vector<size_t>& jobs_a,
                                const std::vector<size_t>& jobs_b, int col, int positive_class) {
   std::map<std::string, std::vector<size_t>> parts_a, parts_b;
-  for (size_t idx : jobs_a) parts_a[r.jobs[idx].part].push_back(idx);
-  for (size_t idx : jobs_b) parts_b[r.jobs[idx].part].push_back(idx);
+  for (size_t idx : jobs_a) parts_a[r.jobs[idx].job.part].push_back(idx);
+  for (size_t idx : jobs_b) parts_b[r.jobs[idx].job.part].push_back(idx);
   std::vector<metrics::DelongResult> folds;
   for (const auto& [part, in_a] : parts_a) {
     const auto in_b = parts_b.find(part);
@@ -290,7 +250,6 @@ SweepResults collect_results(const std::string& dir) {
     ReportJob j;
     j.job = mj;
     j.dir = (fs::path(dir) / mj.name).string();
-    parse_name(j);
     const fs::path folder(j.dir);
     if (fs::exists(folder / "config.yaml")) {
       try {
@@ -328,7 +287,7 @@ std::string infer_table(const SweepResults& r) {
   std::set<std::string> subsets;
   for (const ReportJob& j : r.jobs) {
     if (j.finished && !any) any = &j;
-    const auto h = hparam_map(j.hparams);
+    const auto h = hparam_map(j);
     if (h.count(kDataSizeKey)) subsets.insert(h.at(kDataSizeKey));
     if (kTable1Baselines.count(j.model_variant) || kTable1Baselines.count(j.job.variant))
       baseline = true;
@@ -401,7 +360,8 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
     std::vector<std::string> missing;
     for (size_t i : idx) {
       if (r.jobs[i].finished) {
-        values[r.jobs[i].part + "/" + r.jobs[i].seed] = job_metrics(r.jobs[i]);
+        values[r.jobs[i].job.part + "/seed" + std::to_string(r.jobs[i].job.seed)] =
+            job_metrics(r.jobs[i]);
         finished.push_back(i);
       } else {
         missing.push_back(r.jobs[i].job.name);

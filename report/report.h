@@ -33,9 +33,6 @@ struct ReportJob {
   sweeps::ManifestJob job;
   std::string dir;            // its folder
   std::string row;            // its table row: the variant, plus hyperparameters (not the group's)
-  std::string hparams;        // "subset=0.25/lr=0.001": the axes of its name, "" without
-  std::string part;           // "repeat0" or "fold2": which split
-  std::string seed;           // "seed1"
   std::string model_variant;  // model.variant of its config.yaml ("" when unknown)
   bool finished = false;
   metrics::Predictions test;  // when finished

@@ -124,7 +124,10 @@ SweepManifest make_manifest(const Sweep& sweep, int ranks, int ranks_per_job) {
   m.groups = ranks / ranks_per_job;
   m.jobs.reserve(sweep.jobs.size());
   for (const SweepJob& j : sweep.jobs) {
-    m.jobs.push_back(ManifestJob{j.id, j.name, j.variant, j.config.train.epochs});
+    AxisValues axes = j.axes;  // by field: the order a JSON object keeps
+    std::sort(axes.begin(), axes.end());
+    m.jobs.push_back(
+        ManifestJob{j.id, j.name, j.variant, j.config.train.epochs, j.part, j.seed, axes});
   }
   return m;
 }
@@ -138,8 +141,11 @@ OrderedJson to_json(const SweepManifest& m) {
   j["groups"] = m.groups;
   OrderedJson jobs = OrderedJson::array();
   for (const ManifestJob& job : m.jobs) {
+    OrderedJson axes = OrderedJson::object();
+    for (const auto& [field, value] : job.axes) axes[field] = value;
     jobs.push_back({{"id", job.id}, {"name", job.name}, {"variant", job.variant},
-                    {"epochs", job.epochs}});
+                    {"epochs", job.epochs}, {"part", job.part}, {"seed", job.seed},
+                    {"axes", std::move(axes)}});
   }
   j["jobs"] = std::move(jobs);
   return j;
@@ -167,6 +173,14 @@ SweepManifest manifest_from_json(const Json& j, const std::string& where) {
     job.name = get_string(jobs[i], "name", at);
     job.variant = get_string(jobs[i], "variant", at);
     job.epochs = static_cast<int>(get_int(jobs[i], "epochs", at, 0, kMaxInt));
+    job.part = get_string(jobs[i], "part", at);
+    job.seed = static_cast<uint64_t>(get_int(jobs[i], "seed", at, 0));
+    CHECK_OR_THROW(ConfigError, jobs[i].contains("axes") && jobs[i]["axes"].is_object(), at,
+                   ": \"axes\" must be an object of the job's axis values");
+    for (const auto& [field, value] : jobs[i]["axes"].items()) {
+      CHECK_OR_THROW(ConfigError, value.is_string(), at, ": axes.", field, " must be a string");
+      job.axes.emplace_back(field, value.get<std::string>());
+    }
     m.jobs.push_back(std::move(job));
   }
   return m;

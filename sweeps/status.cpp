@@ -377,4 +377,25 @@ std::string format_status(const SweepStatus& st) {
   return out;
 }
 
+std::vector<LedgerRecord> carried_over(const Sweep& sweep, const std::vector<LedgerRecord>& records) {
+  const LedgerState state = summarize(records);
+  std::map<std::string, const SweepJob*> by_former_id;
+  for (const SweepJob& job : sweep.jobs)
+    if (!job.former_id.empty() && !state.jobs.count(job.id)) by_former_id[job.former_id] = &job;
+  std::map<std::string, LedgerRecord> latest;  // by new id: the last finished record
+  for (const LedgerRecord& r : records) {
+    const auto it = by_former_id.find(r.job);
+    if (it == by_former_id.end() || !state.finished(r.job)) continue;
+    if (r.event != LedgerEvent::kFinished) continue;
+    LedgerRecord again = r;
+    again.job = it->second->id;
+    again.name = it->second->name;
+    latest[again.job] = std::move(again);
+  }
+  std::vector<LedgerRecord> out;
+  for (const SweepJob& job : sweep.jobs)
+    if (const auto it = latest.find(job.id); it != latest.end()) out.push_back(it->second);
+  return out;
+}
+
 }  // namespace fracsweep::sweeps

@@ -35,6 +35,10 @@ struct ManifestJob {
   std::string name;     // e.g. "tsccn/repeat2/seed1"
   std::string variant;  // the sweep's variant name, e.g. "tsccn"
   int epochs = 0;       // the job's train.epochs
+  // What the name is made of, as data (SweepJob): readers never parse names back.
+  std::string part;     // "repeat2" or "fold0"
+  uint64_t seed = 1;    // train.seed
+  AxisValues axes;      // hyperparameter axis values, sorted by field
 
   bool operator==(const ManifestJob&) const = default;
 };
@@ -187,6 +191,12 @@ nlohmann::ordered_json to_json(const SweepStatus& status);
 // ETA ("ETA 12m 30s", "ETA unknown"), the running jobs and the failed ones with the first line
 // of their error (at most 100 characters).
 std::string format_status(const SweepStatus& status);
+
+// Finished records of jobs under their former ids (SweepJob::former_id) that
+// have no record under their id, made again under their id (name, time,
+// origin and metrics as they were): what a run appends once, so that a sweep
+// started by fracsweep 0.1 keeps its finished jobs and every reader sees them.
+std::vector<LedgerRecord> carried_over(const Sweep& sweep, const std::vector<LedgerRecord>& records);
 
 // "45s", "12m 30s", "3h 05m", "2d 04h": a duration for people, rounded to whole seconds.
 std::string format_duration(double seconds);

@@ -4,6 +4,7 @@
 // accepts and reports a bad setting the same way.
 #include "sweeps/sweep.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -169,9 +170,14 @@ std::vector<Point> expand_axes(const YAML::Node& axes, const std::string& where)
   return points;
 }
 
-std::string job_id(spec::JobConfig config) {
+// A job's id hashes its settings, not where they are written: the output
+// folder and name go, and a phantom the sweep synthesises into its folder is
+// named by its parameters instead of its path, so the same sweep written to
+// another folder gives the same ids.
+std::string job_id(spec::JobConfig config, const std::string& dataset) {
   config.output.clear();
   config.name.clear();
+  config.data.store = dataset;
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx",
                 static_cast<unsigned long long>(core::hash_string(spec::to_yaml(config))));
@@ -255,6 +261,12 @@ Sweep parse_sweep(const std::string& text, const std::string& where) {
   const auto seeds = root["seeds"] ? list_of<uint64_t>(root["seeds"], "seeds", where)
                                    : std::vector<uint64_t>{1};
   const std::vector<Point> points = expand_axes(root["axes"], where);
+  const std::string dataset_identity =
+      s.synthesise ? fmt::format("phantom(patients={}, patch_size={}, difficulty={}, seed={}, "
+                                 "slices={})",
+                                 s.phantom.patients, s.phantom.patch_size, s.phantom.difficulty,
+                                 s.phantom.seed, s.phantom.slices)
+                   : s.store;
 
   const YAML::Node variants = root["variants"];
   CHECK_OR_THROW(ConfigError, variants && variants.IsMap() && variants.size() > 0, where,
@@ -268,6 +280,7 @@ Sweep parse_sweep(const std::string& text, const std::string& where) {
       for (uint64_t seed : seeds)
         for (const Point& point : points) {
           std::string name = vname + "/" + part_name + "/seed" + std::to_string(seed);
+          AxisValues axes;
           YAML::Node job;
           if (root["preset"]) job["preset"] = root["preset"];
           for (const auto& section : kJobSections) {
@@ -281,14 +294,19 @@ Sweep parse_sweep(const std::string& text, const std::string& where) {
             const auto [section, field] = split_axis_key(key, where);
             job[section][field] = YAML::Load(value);
             name += "/" + field + "=" + value;
+            axes.emplace_back(field, value);
           }
           job["output"] = (std::filesystem::path(s.output) / name).string();
           job["name"] = name;
           SweepJob j;
           j.name = name;
           j.variant = vname;
+          j.part = part_name;
+          j.seed = seed;
+          j.axes = std::move(axes);
           j.config = spec::parse_job_config(YAML::Dump(job), where + ": job " + name);
-          j.id = job_id(j.config);
+          j.id = job_id(j.config, dataset_identity);
+          if (s.synthesise) j.former_id = job_id(j.config, j.config.data.store);
           const auto [it, added] = seen_ids.emplace(j.id, name);
           CHECK_OR_THROW(ConfigError, added, where, ": jobs '", it->second, "' and '", name,
                          "' have the same settings; remove the duplicate variant or axis value");

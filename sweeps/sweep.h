@@ -42,11 +42,22 @@ struct PhantomSpec {
   uint64_t seed = 1;
 };
 
+// The values of a job's hyperparameter axes, in the sweep file's order: the
+// field (without its section) and the value as written, e.g. {"lr", "0.0001"}.
+using AxisValues = std::vector<std::pair<std::string, std::string>>;
+
 struct SweepJob {
-  std::string name;  // e.g. "tsccn/repeat2/seed1/lr=0.0001"
-  std::string id;    // 16 hex digits
-  std::string variant;
+  std::string name;     // e.g. "tsccn/repeat2/seed1/lr=0.0001"
+  std::string id;       // 16 hex digits
+  std::string variant;  // the sweep's variant name, e.g. "tsccn"
+  std::string part;     // the protocol part: "repeat2" or "fold0"
+  uint64_t seed = 1;    // train.seed
+  AxisValues axes;      // the axis values of its hyperparameter point
   spec::JobConfig config;
+  // The id fracsweep 0.1 gave the job, which hashed the phantom's path in the
+  // sweep's folder; empty when it is the same as `id` (a store dataset). A run
+  // carries finished records over from it (sweeps/status.h: carried_over).
+  std::string former_id;
 };
 
 struct Sweep {

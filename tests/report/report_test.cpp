@@ -183,11 +183,18 @@ ReportJob job(const std::string& variant, const std::string& rest, int quality,
   j.job.name = variant + "/" + rest;
   j.job.id = j.job.name;
   j.dir = "mem/" + j.job.name;
-  const size_t s1 = rest.find('/');
-  j.part = rest.substr(0, s1);
-  const size_t s2 = rest.find('/', s1 + 1);
-  j.seed = rest.substr(s1 + 1, s2 == std::string::npos ? std::string::npos : s2 - s1 - 1);
-  if (s2 != std::string::npos) j.hparams = rest.substr(s2 + 1);
+  // "<part>/seed<S>[/<field>=<value>...]", as the sweep names it; the manifest carries the pieces.
+  std::vector<std::string> pieces;
+  for (size_t at = 0, slash; at <= rest.size(); at = slash + 1) {
+    slash = std::min(rest.find('/', at), rest.size());
+    pieces.push_back(rest.substr(at, slash - at));
+  }
+  j.job.part = pieces[0];
+  j.job.seed = std::stoull(pieces[1].substr(4));
+  for (size_t i = 2; i < pieces.size(); ++i) {
+    const size_t eq = pieces[i].find('=');
+    j.job.axes.emplace_back(pieces[i].substr(0, eq), pieces[i].substr(eq + 1));
+  }
   j.finished = true;
   metrics::Predictions& p = j.test;
   p.kind = binary ? metrics::PredictionKind::kBinary : metrics::PredictionKind::kMulticlass;
@@ -201,7 +208,7 @@ ReportJob job(const std::string& variant, const std::string& rest, int quality,
     p.label.push_back(label);
     // Higher quality: the true class gets more of the score; a sample-dependent wobble keeps
     // the rankings from being perfect.
-    const double wobble = ((i * 7 + quality * 3 + static_cast<int>(j.seed.back())) % 11) / 11.0;
+    const double wobble = ((i * 7 + quality * 3 + static_cast<int>('0' + j.job.seed % 10)) % 11) / 11.0;
     if (binary) {
       p.scores.push_back(label == 1 ? 0.3 + 0.05 * quality + 0.4 * wobble : 0.6 * wobble);
     } else {

@@ -273,7 +273,8 @@ TEST(Status, ManifestRoundTripsThroughTheFolder) {
   EXPECT_EQ(m.sweep_file, "toy.yaml");
   EXPECT_EQ(m.groups, 2);
   ASSERT_EQ(m.jobs.size(), 4u);
-  EXPECT_EQ(m.jobs[0], (ManifestJob{sweep.jobs[0].id, "tsccn/repeat0/seed1", "tsccn", 2}));
+  EXPECT_EQ(m.jobs[0],
+            (ManifestJob{sweep.jobs[0].id, "tsccn/repeat0/seed1", "tsccn", 2, "repeat0", 1, {}}));
   EXPECT_EQ(m.jobs[3].epochs, 5);
 
   testing::TempDir dir;
@@ -288,6 +289,51 @@ TEST(Status, ManifestRoundTripsThroughTheFolder) {
   } catch (const core::ConfigError& e) {
     EXPECT_HAS(std::string(e.what()), "start it with mpirun -n 2 or more");
   }
+}
+
+// The manifest says what a name is made of: readers never parse it back.
+TEST(Status, ManifestCarriesPartSeedAndAxisValues) {
+  const Sweep sweep = parse_sweep(
+      "name: ax\noutput: o\ndataset: {store: s.h5}\nprotocol: {split: kfold, folds: 5, "
+      "run_folds: [3]}\nseeds: [7]\naxes: {grid: {train.lr: [0.01], data.subset: [0.5]}}\n"
+      "variants: {tsccn: {model: {variant: tsccn}}}\n",
+      "ax.yaml");
+  const SweepManifest m = make_manifest(sweep, 1, 1);
+  ASSERT_EQ(m.jobs.size(), 1u);
+  EXPECT_EQ(m.jobs[0].part, "fold3");
+  EXPECT_EQ(m.jobs[0].seed, 7u);
+  EXPECT_EQ(m.jobs[0].axes, (AxisValues{{"lr", "0.01"}, {"subset", "0.5"}}));
+  testing::TempDir dir;
+  write_manifest(dir.path().string(), m);
+  EXPECT_EQ(read_manifest(dir.path().string()), m);
+}
+
+// A sweep run by fracsweep 0.1, whose phantom jobs had other ids, keeps its
+// finished jobs: they are recorded again under their ids, once.
+TEST(Status, FinishedRecordsUnderFormerIdsAreCarriedOver) {
+  const Sweep sweep = parse_sweep(
+      "name: p\noutput: o\npreset: tiny\ndataset: {phantom: {patients: 12}}\n"
+      "protocol: {split: random, repeats: [0, 1, 2]}\n"
+      "variants: {tsccn: {model: {variant: tsccn}}}\n",
+      "p.yaml");
+  ASSERT_EQ(sweep.jobs.size(), 3u);
+  const SweepJob &a = sweep.jobs[0], &b = sweep.jobs[1], &c = sweep.jobs[2];
+  LedgerRecord old_a = make_finished(a.former_id, a.name, {2, "n007", "55"},
+                                     nlohmann::json{{"aAUC", 0.9}}, "2026-11-01T00:00:00.000Z");
+  const std::vector<LedgerRecord> records = {
+      old_a,
+      make_started(b.former_id, b.name, kOrigin, "2026-11-01T00:00:01.000Z"),  // not finished
+      make_finished(c.former_id, c.name, kOrigin, nlohmann::json::object(), "2026-11-01T00:00:02.000Z"),
+      make_finished(c.id, c.name, kOrigin, nlohmann::json::object(), "2026-11-02T00:00:00.000Z"),  // already under its id
+  };
+  const std::vector<LedgerRecord> again = carried_over(sweep, records);
+  ASSERT_EQ(again.size(), 1u);
+  LedgerRecord expected = old_a;
+  expected.job = a.id;
+  EXPECT_EQ(again[0], expected);  // name, time, origin and metrics as they were
+  std::vector<LedgerRecord> after = records;
+  after.push_back(again[0]);
+  EXPECT_TRUE(carried_over(sweep, after).empty());
 }
 
 std::string error_of(const std::function<void()>& f) {

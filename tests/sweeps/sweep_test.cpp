@@ -72,9 +72,35 @@ TEST(Sweep, IdsOfExampleJobsStayTheSameAcrossVersions) {
   const Sweep s = load_sweep(testing::fixture("../../examples/sweeps/tsccn-table3-tiny.yaml"));
   std::map<std::string, std::string> ids;
   for (const SweepJob& j : s.jobs) ids[j.name] = j.id;
-  EXPECT_EQ(ids["single-stream/repeat0/seed1"], "e8f7ef5d4dbe4151");
-  EXPECT_EQ(ids["single-stream/repeat1/seed1"], "fe4a9ae58a26f444");
-  EXPECT_EQ(ids["single-stream+triplet/repeat0/seed1"], "6106b1b93e4b66e9");
+  EXPECT_EQ(ids["single-stream/repeat0/seed1"], "3911088f13710385");
+  EXPECT_EQ(ids["single-stream/repeat1/seed1"], "c83e46cdb4c55daf");
+  EXPECT_EQ(ids["single-stream+triplet/repeat0/seed1"], "daf6948637276214");
+  // The ids fracsweep 0.1 wrote (it hashed the phantom's path), which a run carries over.
+  std::map<std::string, std::string> former;
+  for (const SweepJob& j : s.jobs) former[j.name] = j.former_id;
+  EXPECT_EQ(former["single-stream/repeat0/seed1"], "e8f7ef5d4dbe4151");
+  EXPECT_EQ(former["single-stream/repeat1/seed1"], "fe4a9ae58a26f444");
+  EXPECT_EQ(former["single-stream+triplet/repeat0/seed1"], "6106b1b93e4b66e9");
+}
+
+// A phantom the sweep writes into its own folder is named by its parameters in
+// the id, not by its path: the same sweep in another folder has the same ids.
+TEST(Sweep, IdsOfAPhantomSweepDoNotDependOnItsFolder) {
+  const std::string base =
+      "name: p\noutput: OUT\npreset: tiny\ndataset: {phantom: {patients: 12, seed: SEED}}\n"
+      "variants: {tsccn: {model: {variant: tsccn}}}\n";
+  const auto sweep_of = [&](const std::string& out, const std::string& seed) {
+    std::string y = base;
+    y.replace(y.find("OUT"), 3, out);
+    y.replace(y.find("SEED"), 4, seed);
+    return parse_sweep(y, "s.yaml");
+  };
+  const Sweep a = sweep_of("runs/a", "1"), b = sweep_of("/elsewhere/b", "1");
+  ASSERT_EQ(a.jobs.size(), 1u);
+  EXPECT_EQ(a.jobs[0].id, b.jobs[0].id);
+  EXPECT_NE(a.jobs[0].former_id, b.jobs[0].former_id);  // 0.1 hashed the path
+  EXPECT_NE(sweep_of("runs/a", "2").jobs[0].id, a.jobs[0].id);  // another phantom
+  EXPECT_TRUE(parse_sweep(kTable3, "s.yaml").jobs[0].former_id.empty());  // a store: unchanged
 }
 
 TEST(Sweep, KfoldGridAndRandomAxes) {
