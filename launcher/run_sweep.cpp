@@ -394,15 +394,12 @@ JobReport run_job(const sweeps::SweepJob& job, int index, GroupSyncs& syncs, int
   }
   try {
     run.sync = syncs.for_job(job.config);
-    const int code = trainer::train_job(job.config, log, run);
-    if (code == trainer::kExitInterrupted) {
+    trainer::JobResult result = trainer::run_job(job.config, log, run);
+    if (result.code == trainer::kExitInterrupted) {
       report.outcome = Outcome::kInterrupted;
       return report;
     }
-    if (client) {
-      const fs::path metrics = fs::path(job.config.output) / "metrics.json";
-      report.metrics = nlohmann::json::parse(core::read_file(metrics.string()));
-    }
+    if (client) report.metrics = std::move(result.metrics);
     report.outcome = Outcome::kFinished;
   } catch (const core::CommError&) {
     throw;  // the group's communicator is broken: nothing else can run

@@ -280,8 +280,9 @@ class JobRun {
   // Trains the remaining epochs; false when a stop signal (or the tests' step
   // limit) interrupted them, after the checkpoint was written.
   bool train_epochs();
-  // Predictions and test metrics from the best epoch (group rank 0 only).
-  void write_results();
+  // Predictions and test metrics from the best epoch (group rank 0 only;
+  // others get null).
+  nlohmann::json write_results();
 
  private:
   size_t start_epoch();
@@ -542,8 +543,8 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
                     State{st_.epoch + 1, 0, st_.best_score, st_.best_epoch, {}, st_.samples});
 }
 
-void JobRun::write_results() {
-  if (!writer_) return;
+nlohmann::json JobRun::write_results() {
+  if (!writer_) return nullptr;
   load_checkpoint(best_path_, *model_, nullptr, device_);
   const metrics::Predictions val = predict(*model_, store_, split_.val_samples, job_, device_);
   const metrics::Predictions test = predict(*model_, store_, split_.test_samples, job_, device_);
@@ -557,18 +558,27 @@ void JobRun::write_results() {
   core::write_file_atomic((dir_ / "metrics.json").string(), result.dump(1) + "\n");
   log_.info(job_.output, ": done; best epoch ", st_.best_epoch + 1, ", test aAUC ",
             result.value("aAUC", 0.0));
+  return result;
 }
 
 }  // namespace
 
-int train_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options) {
+JobResult run_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options) {
   LocalSync local;
-  JobRun run(job, log, options, options.sync ? *options.sync : local);
-  if (!run.open_folder()) return 0;
+  GradientSync& sync = options.sync ? *options.sync : local;
+  JobRun run(job, log, options, sync);
+  if (!run.open_folder()) {
+    if (sync.group_rank() != 0) return {};
+    const fs::path metrics = fs::path(job.output) / "metrics.json";
+    return {0, nlohmann::json::parse(core::read_file(metrics.string()))};
+  }
   run.set_up();
-  if (!run.train_epochs()) return kExitInterrupted;
-  run.write_results();
-  return 0;
+  if (!run.train_epochs()) return {kExitInterrupted, nullptr};
+  return {0, run.write_results()};
+}
+
+int train_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options) {
+  return run_job(job, log, options).code;
 }
 
 }  // namespace fracsweep::trainer

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include <c10/core/Device.h>
@@ -53,10 +54,21 @@ struct TrainRunOptions {
   std::function<void(const StepReport&)> on_step = nullptr;  // called after every step
 };
 
-// Returns 0 when the job is finished (now or before), kExitInterrupted after a
-// stop signal reached any rank of the group (a checkpoint was written). Throws core::ConfigError for a bad
+struct JobResult {
+  // 0 when the job is finished (now or before), kExitInterrupted after a stop
+  // signal reached any rank of the group (a checkpoint was written).
+  int code = 0;
+  // Finished, on group rank 0: the test metrics, as written to metrics.json
+  // (read from it when the job had finished before). Else null.
+  nlohmann::json metrics;
+};
+
+// Trains the job (or resumes or skips it). Throws core::ConfigError for a bad
 // job or store, core::Error for a non-finite loss (naming epoch, step, term)
 // and I/O failures.
+JobResult run_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options = {});
+
+// run_job's code alone, for callers that need no metrics.
 int train_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options = {});
 
 }  // namespace fracsweep::trainer

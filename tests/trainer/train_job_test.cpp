@@ -126,7 +126,12 @@ TEST(TrainJob, ResumedJobEqualsUninterruptedOne) {
     EXPECT_EQ(version.item<double>(), kTorchVersion);
   }
   EXPECT_EQ(train_job(jb, log, {.progress = false, .stop_after_steps = 9}), kExitInterrupted);
-  ASSERT_EQ(train_job(jb, log, {.progress = false}), 0);
+  // The trainer hands back the metrics it wrote.
+  const JobResult done = run_job(jb, log, {.progress = false});
+  ASSERT_EQ(done.code, 0);
+  const auto written = nlohmann::json::parse(core::read_file((b / "metrics.json").string()));
+  EXPECT_EQ(done.metrics, written);
+  EXPECT_TRUE(done.metrics.contains("aAUC"));
   EXPECT_EQ(core::read_file((a / "predictions_test.csv").string()),
             core::read_file((b / "predictions_test.csv").string()));
   EXPECT_EQ(core::read_file((a / "predictions_val.csv").string()),
@@ -146,8 +151,10 @@ TEST(TrainJob, ResumedJobEqualsUninterruptedOne) {
     ++lines;
   }
   EXPECT_EQ(lines, 2);
-  // A finished job is not run again.
-  EXPECT_EQ(train_job(jb, log, {.progress = false, .stop_after_steps = 1}), 0);
+  // A finished job is not run again; its metrics come from its folder.
+  const JobResult again = run_job(jb, log, {.progress = false, .stop_after_steps = 1});
+  EXPECT_EQ(again.code, 0);
+  EXPECT_EQ(again.metrics, written);
 }
 
 TEST(TrainJob, RefusesAFolderOfAnotherJob) {
