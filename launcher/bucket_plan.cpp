@@ -1,6 +1,8 @@
 // See bucket_plan.h.
 #include "launcher/bucket_plan.h"
 
+#include <algorithm>
+
 namespace fracsweep::launcher {
 
 BucketPlan plan_buckets(const std::vector<size_t>& counts, size_t first_bucket_floats,
@@ -21,6 +23,24 @@ BucketPlan plan_buckets(const std::vector<size_t>& counts, size_t first_bucket_f
     plan.buckets.back().count += count;
     ++plan.buckets.back().parameters;
     plan.total += count;
+  }
+  return plan;
+}
+
+PackedPlan plan_packed(const std::vector<size_t>& counts, size_t bucket_floats) {
+  PackedPlan plan;
+  for (size_t n : counts) plan.total += n;
+  plan.buckets = (plan.total + bucket_floats - 1) / bucket_floats;
+  size_t pos = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    for (size_t off = 0; off < counts[i];) {
+      const size_t k = pos / bucket_floats;
+      const size_t bucket_end = std::min((k + 1) * bucket_floats, plan.total);
+      const size_t take = std::min(counts[i] - off, bucket_end - pos);
+      pos += take;
+      plan.segments.push_back({i, off, take, k, pos == bucket_end});
+      off += take;
+    }
   }
   return plan;
 }

@@ -1,8 +1,12 @@
-// How an attached gradient sync lays the parameters' gradients out in one
-// flat buffer and cuts it into buckets: reverse order (backward writes the
-// last layers' gradients first), whole gradients per bucket, a small first
-// bucket, as PyTorch's DDP reducer does. Shared by the MPI and NCCL syncs so
-// that both cut the same buckets; pure, so it is tested without either.
+// How the gradient syncs cut gradients into buckets, shared by the MPI and
+// NCCL syncs so that both cut the same ones; pure, so it is tested without
+// either. See Note [Bucket order] in mpi_sync.cpp.
+//   Attached (plan_buckets): the parameters' gradients live in one flat
+//   buffer in reverse order (backward writes the last layers' gradients
+//   first), whole gradients per bucket, a small first bucket, as PyTorch's
+//   DDP reducer does.
+//   Packed (plan_packed): copies of the gradients end to end in the order
+//   given, cut every bucket_floats; a gradient may straddle buckets.
 #pragma once
 
 #include <cstddef>
@@ -27,5 +31,24 @@ struct BucketPlan {
 // fills a bucket by itself). Both limits are at least one.
 BucketPlan plan_buckets(const std::vector<size_t>& counts, size_t first_bucket_floats,
                         size_t bucket_floats);
+
+// One run of one gradient in a packed buffer, in buffer order.
+struct PackedSegment {
+  size_t tensor = 0;         // index of the gradient
+  size_t tensor_offset = 0;  // its first element in this run
+  size_t count = 0;          // elements
+  size_t bucket = 0;         // the bucket the run is in
+  bool ends_bucket = false;  // the bucket's last run: once it is copied, the bucket can start
+};
+
+struct PackedPlan {
+  size_t total = 0;    // floats in all
+  size_t buckets = 0;  // bucket k holds floats [k * bucket_floats, min((k + 1) * bucket_floats, total))
+  std::vector<PackedSegment> segments;
+};
+
+// `counts`: elements per gradient, in the order they are passed. Empty
+// gradients have no segment. `bucket_floats` is at least one.
+PackedPlan plan_packed(const std::vector<size_t>& counts, size_t bucket_floats);
 
 }  // namespace fracsweep::launcher

@@ -132,52 +132,47 @@ void MpiGradientSync::average(std::vector<torch::Tensor>& grads) {
 }
 
 void MpiGradientSync::reduce_buckets(std::vector<torch::Tensor>& grads, size_t total) {
-  const size_t buckets = (total + bucket_floats_ - 1) / bucket_floats_;
+  counts_.clear();
+  for (const torch::Tensor& t : grads) counts_.push_back(static_cast<size_t>(t.numel()));
+  // The same gradients every step: plan once. See Note [Bucket order].
+  if (packed_.segments.empty() || counts_ != packed_counts_) {
+    packed_ = plan_packed(counts_, bucket_floats_);
+    packed_counts_ = counts_;
+  }
   if (staging_.size() < total) staging_.resize(total);
-  if (segments_.size() < buckets) segments_.resize(buckets);
-  for (size_t k = 0; k < buckets; ++k) segments_[k].clear();
-  requests_.assign(buckets, MPI_REQUEST_NULL);
+  requests_.assign(packed_.buckets, MPI_REQUEST_NULL);
   float* staging = staging_.data();
 
-  // Pack, starting each bucket as soon as its last float is in. See Note [Bucket order].
+  // Pack, starting each bucket as soon as its last run is in.
   size_t pos = 0;     // floats packed so far
   size_t oldest = 0;  // the first bucket not known to be reduced
-  for (size_t i = 0; i < grads.size(); ++i) {
-    const float* src = grads[i].data_ptr<float>();
-    const size_t n = static_cast<size_t>(grads[i].numel());
-    for (size_t off = 0; off < n;) {
-      const size_t k = pos / bucket_floats_;
-      const size_t bucket_end = std::min((k + 1) * bucket_floats_, total);
-      const size_t take = std::min(n - off, bucket_end - pos);
-      std::memcpy(staging + pos, src + off, take * sizeof(float));
-      segments_[k].push_back({i, off, take});
-      pos += take;
-      off += take;
-      if (pos < bucket_end) continue;
-      const size_t first = k * bucket_floats_;
-      FRACSWEEP_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, staging + first,
-                                         static_cast<int>(bucket_end - first), MPI_FLOAT, MPI_SUM,
-                                         group_, &requests_[k]));
-      for (int done = 1; done && oldest < k;) {
-        FRACSWEEP_MPI_CHECK(MPI_Test(&requests_[oldest], &done, MPI_STATUS_IGNORE));
-        if (done) ++oldest;
-      }
+  for (const PackedSegment& s : packed_.segments) {
+    std::memcpy(staging + pos, grads[s.tensor].data_ptr<float>() + s.tensor_offset,
+                s.count * sizeof(float));
+    pos += s.count;
+    if (!s.ends_bucket) continue;
+    const size_t first = s.bucket * bucket_floats_;
+    FRACSWEEP_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, staging + first,
+                                       static_cast<int>(pos - first), MPI_FLOAT, MPI_SUM, group_,
+                                       &requests_[s.bucket]));
+    for (int done = 1; done && oldest < s.bucket;) {
+      FRACSWEEP_MPI_CHECK(MPI_Test(&requests_[oldest], &done, MPI_STATUS_IGNORE));
+      if (done) ++oldest;
     }
   }
   INTERNAL_ASSERT(pos == total);
 
   // Wait in order and copy each bucket back while the later ones are still reducing.
   const float scale = 1.0f / static_cast<float>(size_);
-  for (size_t k = 0; k < buckets; ++k) {
-    FRACSWEEP_MPI_CHECK(MPI_Wait(&requests_[k], MPI_STATUS_IGNORE));
-    const float* src = staging + k * bucket_floats_;
-    for (const Segment& s : segments_[k]) {
-      float* dst = grads[s.tensor].data_ptr<float>() + s.tensor_offset;
-      for (size_t j = 0; j < s.count; ++j) dst[j] = src[j] * scale;
-      src += s.count;
-    }
+  size_t waited = 0;
+  pos = 0;
+  for (const PackedSegment& s : packed_.segments) {
+    while (waited <= s.bucket) FRACSWEEP_MPI_CHECK(MPI_Wait(&requests_[waited++], MPI_STATUS_IGNORE));
+    float* dst = grads[s.tensor].data_ptr<float>() + s.tensor_offset;
+    for (size_t j = 0; j < s.count; ++j) dst[j] = staging[pos + j] * scale;
+    pos += s.count;
   }
-  last_bucket_count_ = buckets;
+  last_bucket_count_ = packed_.buckets;
 }
 
 uint32_t MpiGradientSync::any(uint32_t bits) {

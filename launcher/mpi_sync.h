@@ -87,13 +87,6 @@ class MpiGradientSync final : public trainer::GradientSync {
   size_t last_early_buckets() const { return last_early_buckets_; }
 
  private:
-  // A run of floats that one tensor contributes to one bucket.
-  struct Segment {
-    size_t tensor;         // index into the grads of the current call
-    size_t tensor_offset;  // first element within the tensor
-    size_t count;          // elements
-  };
-
   void check_tensors(const std::vector<torch::Tensor>& grads) const;
   void reduce_buckets(std::vector<torch::Tensor>& grads, size_t total);
   bool in_flat_buffer(const std::vector<torch::Tensor>& grads) const;
@@ -115,7 +108,8 @@ class MpiGradientSync final : public trainer::GradientSync {
   std::vector<float> staging_;
   torch::Tensor flat_;  // attach(): every gradient, end to end
   std::vector<MPI_Request> requests_;
-  std::vector<std::vector<Segment>> segments_;  // per bucket
+  std::vector<size_t> counts_, packed_counts_;  // this call's gradient sizes, and the plan's
+  PackedPlan packed_;
 
   // attach(): the layout, and where the current backward stands.
   BucketPlan plan_;

@@ -219,27 +219,27 @@ void NcclGradientSync::reduce_buckets(std::vector<torch::Tensor>& grads, size_t 
   if (std::any_of(grads.begin(), grads.end(), [](const torch::Tensor& t) { return t.is_cuda(); }))
     FRACSWEEP_CUDA_CHECK(cudaDeviceSynchronize());
 
-  // Pack tensor by tensor; reduce every bucket as soon as it is complete. All
-  // on one stream, so each reduction follows the copies that fill it, and the
-  // buckets are issued by index on every rank (see Note [Bucket order] in mpi_sync.cpp).
-  size_t pos = 0, next_bucket = 0;
-  for (const torch::Tensor& t : grads) {
-    const size_t n = static_cast<size_t>(t.numel());
-    if (n == 0) continue;
-    FRACSWEEP_CUDA_CHECK(cudaMemcpyAsync(dev + pos, t.data_ptr<float>(), n * sizeof(float),
+  // Pack run by run; reduce every bucket as soon as its last run is in. All on
+  // one stream, so each reduction follows the copies that fill it, and the
+  // buckets are issued by index on every rank (see Note [Bucket order] in
+  // mpi_sync.cpp; the plan is the MPI sync's, launcher/bucket_plan.h).
+  std::vector<size_t> counts;
+  for (const torch::Tensor& t : grads) counts.push_back(static_cast<size_t>(t.numel()));
+  const PackedPlan plan = plan_packed(counts, bucket_floats_);
+  size_t pos = 0;
+  for (const PackedSegment& s : plan.segments) {
+    const torch::Tensor& t = grads[s.tensor];
+    FRACSWEEP_CUDA_CHECK(cudaMemcpyAsync(dev + pos, t.data_ptr<float>() + s.tensor_offset,
+                                         s.count * sizeof(float),
                                          t.is_cuda() ? cudaMemcpyDeviceToDevice
                                                      : cudaMemcpyHostToDevice,
                                          stream));
-    pos += n;
-    for (;;) {
-      const size_t first = next_bucket * bucket_floats_;
-      const size_t end = std::min(first + bucket_floats_, total);
-      if (first >= total || pos < end) break;
-      trainer::all_reduce_sum(comm_, dev + first, end - first, stream_);
-      ++next_bucket;
-    }
+    pos += s.count;
+    if (!s.ends_bucket) continue;
+    const size_t first = s.bucket * bucket_floats_;
+    trainer::all_reduce_sum(comm_, dev + first, pos - first, stream_);
   }
-  INTERNAL_ASSERT(pos == total && next_bucket * bucket_floats_ >= total);
+  INTERNAL_ASSERT(pos == total);
 
   pos = 0;
   for (torch::Tensor& t : grads) {
@@ -254,7 +254,7 @@ void NcclGradientSync::reduce_buckets(std::vector<torch::Tensor>& grads, size_t 
   stream_.synchronize();
   const float scale = 1.0f / static_cast<float>(mpi_.group_size());
   for (torch::Tensor& t : grads) t.mul_(scale);
-  last_bucket_count_ = next_bucket;
+  last_bucket_count_ = plan.buckets;
 }
 
 }  // namespace fracsweep::launcher

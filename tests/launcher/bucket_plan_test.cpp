@@ -48,5 +48,26 @@ TEST(BucketPlan, NoParametersNoBuckets) {
   EXPECT_EQ(p.total, 0u);
 }
 
+TEST(PackedPlan, CutsEveryBucketFloatsAcrossGradientsAndMarksWhereABucketCanStart) {
+  const PackedPlan p = plan_packed({5, 3, 0, 10}, 4);
+  EXPECT_EQ(p.total, 18u);
+  EXPECT_EQ(p.buckets, 5u);  // the last holds 2 floats
+  struct Run {
+    size_t tensor, offset, count, bucket;
+    bool ends;
+  };
+  const std::vector<Run> expected = {{0, 0, 4, 0, true},  {0, 4, 1, 1, false}, {1, 0, 3, 1, true},
+                                     {3, 0, 4, 2, true},  {3, 4, 4, 3, true},  {3, 8, 2, 4, true}};
+  ASSERT_EQ(p.segments.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const PackedSegment& s = p.segments[i];
+    EXPECT_EQ(s.tensor, expected[i].tensor) << i;
+    EXPECT_EQ(s.tensor_offset, expected[i].offset) << i;
+    EXPECT_EQ(s.count, expected[i].count) << i;
+    EXPECT_EQ(s.bucket, expected[i].bucket) << i;
+    EXPECT_EQ(s.ends_bucket, expected[i].ends) << i;
+  }
+}
+
 }  // namespace
 }  // namespace fracsweep::launcher
