@@ -133,16 +133,9 @@ void read_section(const YAML::Node& node, const std::string& section, std::vecto
         known = true;
       }
     if (!known) {
-      std::string valid;
       std::vector<std::string> names;
-      for (auto& f : fields) {
-        valid += (valid.empty() ? "" : ", ") + f.key;
-        names.push_back(f.key);
-      }
-      const std::string near = core::nearest_key(key, names);
-      throw ConfigError(core::str_cat(where, ": unknown key '", path, "'",
-                                      near.empty() ? "" : " (did you mean '" + near + "'?)",
-                                      "; ", section, " takes: ", valid));
+      for (auto& f : fields) names.push_back(f.key);
+      check_known_key(key, path, names, where);
     }
   }
 }

@@ -35,13 +35,7 @@ void check_keys(const YAML::Node& node, const std::string& path,
                  ": expected a mapping");
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    const std::string near = core::nearest_key(key, known);
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    throw ConfigError(core::str_cat(where, ": unknown key '", path.empty() ? "" : path + ".", key,
-                                    "'", near.empty() ? "" : " (did you mean '" + near + "'?)",
-                                    "; expected one of: ", list));
+    spec::check_known_key(key, path.empty() ? key : path + "." + key, known, where);
   }
 }
 
