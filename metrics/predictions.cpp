@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <unordered_map>
 
@@ -110,27 +111,26 @@ Layout parse_header(const std::vector<std::string_view>& fields, const std::stri
   return layout;
 }
 
-// Sorting (hash of id, row) pairs finds duplicates in O(n log n) with integer
-// compares and no hash table of millions of nodes; equal hashes are confirmed
-// on the strings. The error names the earliest repeated row.
+// The first repeated id, in file order, through an open-addressing table of
+// row numbers keyed by the ids' 64-bit hashes: one pass, no node per id and no
+// sort; rows with equal hashes are compared as strings.
 void check_unique_ids(const std::vector<std::string>& ids, const std::vector<size_t>& row_line,
                       const std::string& source) {
-  std::vector<std::pair<uint64_t, uint32_t>> keyed(ids.size());
-  for (uint32_t i = 0; i < keyed.size(); ++i) keyed[i] = {core::hash_string(ids[i]), i};
-  std::sort(keyed.begin(), keyed.end());
-  size_t dup = SIZE_MAX, original = 0;
-  for (size_t k = 1; k < keyed.size(); ++k) {
-    if (keyed[k].first != keyed[k - 1].first) continue;
-    // Within a run of equal hashes, look back for the same string.
-    for (size_t j = k; j-- > 0 && keyed[j].first == keyed[k].first;) {
-      if (ids[keyed[j].second] == ids[keyed[k].second] && keyed[k].second <= dup) {
-        dup = keyed[k].second;
-        original = keyed[j].second;
-      }
+  constexpr uint32_t kEmpty = UINT32_MAX;
+  const size_t capacity = std::bit_ceil(2 * ids.size() + 1);
+  std::vector<uint32_t> slots(capacity, kEmpty);
+  std::vector<uint64_t> hashes(ids.size());
+  for (uint32_t i = 0; i < ids.size(); ++i) {
+    const uint64_t h = hashes[i] = core::hash_string(ids[i]);
+    size_t s = h & (capacity - 1);
+    for (; slots[s] != kEmpty; s = (s + 1) & (capacity - 1)) {
+      const uint32_t r = slots[s];
+      CHECK_OR_THROW(ConfigError, hashes[r] != h || ids[r] != ids[i], source, ":", row_line[i],
+                     ":1: id '", ids[i], "' already appeared on line ", row_line[r],
+                     "; ids must be unique");
     }
+    slots[s] = i;
   }
-  CHECK_OR_THROW(ConfigError, dup == SIZE_MAX, source, ":", row_line[dup], ":1: id '", ids[dup],
-                 "' already appeared on line ", row_line[original], "; ids must be unique");
 }
 
 }  // namespace
@@ -167,6 +167,8 @@ Predictions parse_predictions(std::string_view text, const std::string& source) 
   out.patient.reserve(estimate);
   out.scores.reserve(estimate * (num_columns - 3));
 
+  // One scan of the whole text; fields are searched for quotes only if it has any.
+  const bool quoted = text.find('"') != std::string_view::npos;
   while (lines.next(line)) {
     if (trim(line).empty()) continue;
     const size_t n = lines.line_number();
@@ -174,7 +176,7 @@ Predictions parse_predictions(std::string_view text, const std::string& source) 
     CHECK_OR_THROW(ConfigError, fields.size() == num_columns, source, ":", n, ": expected ",
                    num_columns, " columns (", layout.columns.size() - 3,
                    " score columns), found ", fields.size());
-    for (size_t c = 0; c < num_columns; ++c) {
+    for (size_t c = 0; quoted && c < num_columns; ++c) {
       CHECK_OR_THROW(ConfigError, fields[c].find('"') == std::string_view::npos, source,
                      ":", n, ":", c + 1, ": column '", layout.columns[c],
                      "': quoted fields are not supported");

@@ -3,6 +3,7 @@
 #include "metrics/ranking.h"
 
 #include <algorithm>
+#include <boost/sort/spreadsort/float_sort.hpp>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -35,8 +36,15 @@ RankingMetrics ranking_metrics(std::span<const double> scores,
                  "ranking metrics are undefined with ", num_pos, " positive and ",
                  num_neg, " negative samples (need at least one of each)");
 
-  std::sort(items.begin(), items.end(),
-            [](const Scored& a, const Scored& b) { return a.score > b.score; });
+  // Ascending, then read from the top. Spreadsort (a radix-style sort on the
+  // score's bits) takes about a third of std::sort's time on millions of scores.
+  boost::sort::spreadsort::float_sort(
+      items.begin(), items.end(),
+      [](const Scored& x, unsigned offset) {
+        return boost::sort::spreadsort::float_mem_cast<double, int64_t>(x.score) >> offset;
+      },
+      [](const Scored& a, const Scored& b) { return a.score < b.score; });
+  std::reverse(items.begin(), items.end());
 
   // AUC: each negative earns 1 per positive ranked strictly above it and 1/2
   // per tied positive; summed doubled so it stays an integer.

@@ -97,6 +97,10 @@ TEST(ParsePredictions, HeaderWithoutRows) {
 TEST(ParsePredictions, DuplicateIdAndEmptyFields) {
   EXPECT_HAS(error_of("id,patient,label,score\na,P,0,0.1\na,Q,1,0.2\n"),
              "preds.csv:3:1: id 'a' already appeared on line 2");
+  // The first repeat in the file is named, with the first copy.
+  EXPECT_HAS(error_of("id,patient,label,score\nb,P,0,0.1\na,P,1,0.2\nc,P,0,0.3\na,P,0,0.4\n"
+                      "b,P,1,0.5\na,P,1,0.6\n"),
+             "preds.csv:5:1: id 'a' already appeared on line 3");
   EXPECT_HAS(error_of("id,patient,label,score\na,,0,0.1\n"), "preds.csv:2:2: column 'patient' is empty");
   EXPECT_HAS(error_of("id,patient,label,score\n\"a\",P,0,0.1\n"), "quoted fields are not supported");
 }
