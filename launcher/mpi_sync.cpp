@@ -7,10 +7,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include <torch/csrc/autograd/functions/accumulate_grad.h>
-#include <torch/csrc/autograd/utils/lambda_post_hook.h>
-#include <torch/csrc/autograd/variable.h>
-
 #include "core/error.h"
 #include "launcher/mpi.h"
 
@@ -120,7 +116,7 @@ void MpiGradientSync::average(std::vector<torch::Tensor>& grads) {
   check_tensors(grads);
   size_t total = 0;
   for (const torch::Tensor& t : grads) total += static_cast<size_t>(t.numel());
-  if (size_ > 1 && total > 0 && in_flat_buffer(grads)) {
+  if (size_ > 1 && total > 0 && flat_.holds(grads)) {
     reduce_attached();
   } else if (size_ > 1 && total > 0) {
     reduce_buckets(grads, total);
@@ -219,68 +215,30 @@ void MpiGradientSync::check_agreement(const trainer::ModelSignature& mine) {
 }
 
 void MpiGradientSync::attach(std::vector<torch::Tensor>& params) {
-  accumulators_.clear();  // the previous parameters' hooks go with them
-  const size_t n = params.size();
-  std::vector<size_t> counts;
-  for (const torch::Tensor& p : params) {
-    counts.push_back(static_cast<size_t>(p.numel()));
-    CHECK_OR_THROW(core::ConfigError, counts.back() <= static_cast<size_t>(INT_MAX),
-                   "a parameter of ", counts.back(),
+  for (const torch::Tensor& p : params)
+    CHECK_OR_THROW(core::ConfigError, p.numel() <= INT_MAX, "a parameter of ", p.numel(),
                    " floats is larger than one MPI call can reduce");
-  }
-  plan_ = plan_buckets(counts, first_bucket_floats_, bucket_floats_);  // See Note [Bucket order].
-  torch::NoGradGuard no_grad;
-  flat_ = torch::zeros({static_cast<int64_t>(plan_.total)}, torch::kFloat);
-  // The gradients take the parameters' strides (channels-last weights too).
-  for (size_t i = 0; i < n; ++i)
-    params[i].mutable_grad() = flat_.as_strided(params[i].sizes(), params[i].strides(),
-                                                static_cast<int64_t>(plan_.offsets[i]));
-  pending_.resize(plan_.buckets.size());
-  for (size_t b = 0; b < plan_.buckets.size(); ++b) pending_[b] = plan_.buckets[b].parameters;
-  started_ = reduced_ = 0;
-  requests_.assign(plan_.buckets.size(), MPI_REQUEST_NULL);
-  if (!overlap_ || size_ == 1) return;
-  for (size_t i = 0; i < n; ++i) {
-    std::shared_ptr<torch::autograd::Node> accumulator =
-        torch::autograd::impl::grad_accumulator(params[i]);
-    if (!accumulator) continue;  // a frozen parameter: average() starts its bucket
-    accumulator->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
-        [this, i](const torch::autograd::variable_list& outputs,
-                  const torch::autograd::variable_list&) {
-          gradient_ready(i);
-          return outputs;
-        }));
-    accumulators_.push_back(std::move(accumulator));
-  }
-}
-
-bool MpiGradientSync::in_flat_buffer(const std::vector<torch::Tensor>& grads) const {
-  if (!flat_.defined() || grads.size() != plan_.offsets.size()) return false;
-  const float* base = flat_.data_ptr<float>();
-  for (size_t i = 0; i < grads.size(); ++i)
-    if (grads[i].data_ptr<float>() != base + plan_.offsets[i]) return false;
-  return true;
-}
-
-void MpiGradientSync::gradient_ready(size_t param) {
-  const size_t bucket = plan_.bucket_of[param];
-  INTERNAL_ASSERT(pending_[bucket] > 0);  // each gradient is written once per backward
-  if (--pending_[bucket] > 0) return;
-  while (started_ < plan_.buckets.size() && pending_[started_] == 0) start_bucket(started_++);
-  finish_ready_buckets();
+  // Each bucket's reduction starts once backward has written it; each start
+  // also moves the earlier ones along (Open MPI has no progress thread).
+  flat_.attach(params, torch::kFloat, first_bucket_floats_, bucket_floats_, overlap_ && size_ > 1,
+               [this](size_t bucket) {
+                 start_bucket(bucket);
+                 finish_ready_buckets();
+               });
+  reduced_ = 0;
+  requests_.assign(flat_.plan().buckets.size(), MPI_REQUEST_NULL);
 }
 
 void MpiGradientSync::start_bucket(size_t bucket) {
-  const BucketPlan::Bucket& b = plan_.buckets[bucket];
-  FRACSWEEP_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, flat_.data_ptr<float>() + b.first,
-                                     static_cast<int>(b.count), MPI_FLOAT, MPI_SUM, group_,
-                                     &requests_[bucket]));
+  FRACSWEEP_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, flat_.bucket_data(bucket),
+                                     static_cast<int>(flat_.plan().buckets[bucket].count),
+                                     MPI_FLOAT, MPI_SUM, group_, &requests_[bucket]));
 }
 
 // Tests the oldest started bucket (which also moves the later ones along) and
 // scales every bucket that is done.
 void MpiGradientSync::finish_ready_buckets() {
-  for (int done = 1; done && reduced_ < started_;) {
+  for (int done = 1; done && reduced_ < flat_.started();) {
     FRACSWEEP_MPI_CHECK(MPI_Test(&requests_[reduced_], &done, MPI_STATUS_IGNORE));
     if (done) scale_bucket(reduced_++);
   }
@@ -288,21 +246,20 @@ void MpiGradientSync::finish_ready_buckets() {
 
 void MpiGradientSync::scale_bucket(size_t bucket) {
   const float scale = 1.0f / static_cast<float>(size_);
-  float* data = flat_.data_ptr<float>() + plan_.buckets[bucket].first;
-  for (size_t j = 0; j < plan_.buckets[bucket].count; ++j) data[j] *= scale;
+  float* data = flat_.bucket_data(bucket);
+  for (size_t j = 0; j < flat_.plan().buckets[bucket].count; ++j) data[j] *= scale;
 }
 
 void MpiGradientSync::reduce_attached() {
-  last_early_buckets_ = started_;
-  // What backward did not start (no overlap, or unused parameters), in order.
-  while (started_ < plan_.buckets.size()) start_bucket(started_++);
-  for (; reduced_ < plan_.buckets.size(); ++reduced_) {
+  const size_t buckets = flat_.plan().buckets.size();
+  last_early_buckets_ = flat_.start_rest();
+  for (; reduced_ < buckets; ++reduced_) {
     FRACSWEEP_MPI_CHECK(MPI_Wait(&requests_[reduced_], MPI_STATUS_IGNORE));
     scale_bucket(reduced_);
   }
-  last_bucket_count_ = plan_.buckets.size();
-  for (size_t b = 0; b < plan_.buckets.size(); ++b) pending_[b] = plan_.buckets[b].parameters;
-  started_ = reduced_ = 0;
+  last_bucket_count_ = buckets;
+  flat_.next_step();
+  reduced_ = 0;
 }
 
 }  // namespace fracsweep::launcher

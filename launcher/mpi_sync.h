@@ -18,9 +18,8 @@
 #include <string>
 #include <vector>
 
-#include <torch/csrc/autograd/function.h>
-
 #include "launcher/bucket_plan.h"
+#include "launcher/flat_gradients.h"
 #include "trainer/grad_sync.h"
 
 namespace fracsweep::launcher {
@@ -89,9 +88,7 @@ class MpiGradientSync final : public trainer::GradientSync {
  private:
   void check_tensors(const std::vector<torch::Tensor>& grads) const;
   void reduce_buckets(std::vector<torch::Tensor>& grads, size_t total);
-  bool in_flat_buffer(const std::vector<torch::Tensor>& grads) const;
   void reduce_attached();
-  void gradient_ready(size_t param);
   void start_bucket(size_t bucket);
   void finish_ready_buckets();
   void scale_bucket(size_t bucket);
@@ -106,18 +103,14 @@ class MpiGradientSync final : public trainer::GradientSync {
 
   // Reused across calls so that a step allocates nothing after the first.
   std::vector<float> staging_;
-  torch::Tensor flat_;  // attach(): every gradient, end to end
   std::vector<MPI_Request> requests_;
   std::vector<size_t> counts_, packed_counts_;  // this call's gradient sizes, and the plan's
   PackedPlan packed_;
 
-  // attach(): the layout, and where the current backward stands.
-  BucketPlan plan_;
-  std::vector<int> pending_;       // per bucket: gradients backward has not written yet
-  size_t started_ = 0;             // buckets started this step (always a prefix)
-  size_t reduced_ = 0;             // buckets reduced and scaled this step (a prefix)
-  // The hooked gradient accumulators, kept alive while their hooks point here.
-  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+  // attach(): the gradients in one buffer, and the buckets reduced and scaled
+  // this step (a prefix of those started).
+  FlatGradients flat_;
+  size_t reduced_ = 0;
 
   double average_seconds_ = 0;
   int64_t average_calls_ = 0;

@@ -7,9 +7,6 @@
 #include <string>
 
 #include <c10/cuda/CUDAStream.h>
-#include <torch/csrc/autograd/functions/accumulate_grad.h>
-#include <torch/csrc/autograd/utils/lambda_post_hook.h>
-#include <torch/csrc/autograd/variable.h>
 
 #include "core/error.h"
 #include "launcher/mpi.h"
@@ -109,7 +106,7 @@ void NcclGradientSync::average(std::vector<torch::Tensor>& grads) {
                  "the NCCL communicator of this group was aborted after an earlier error; "
                  "stop this job (every rank of the group) and restart it");
   check_tensors(grads);
-  if (in_flat_buffer(grads)) {
+  if (flat_.holds(grads)) {
     or_abort([&] { reduce_attached(); });
   } else {
     size_t total = 0;
@@ -126,57 +123,19 @@ void NcclGradientSync::average(std::vector<torch::Tensor>& grads) {
 }
 
 void NcclGradientSync::attach(std::vector<torch::Tensor>& params) {
-  accumulators_.clear();  // the previous parameters' hooks go with them
-  flat_ = torch::Tensor();
+  flat_ = FlatGradients();  // the previous parameters' buffer and hooks go
   const torch::Device mine(torch::kCUDA, static_cast<torch::DeviceIndex>(device_));
   const auto elsewhere = [&](const torch::Tensor& p) {
     return p.device() != mine || p.scalar_type() != torch::kFloat;
   };
   if (params.empty() || std::any_of(params.begin(), params.end(), elsewhere)) return;
-  std::vector<size_t> counts;
-  for (const torch::Tensor& p : params) counts.push_back(static_cast<size_t>(p.numel()));
-  plan_ = plan_buckets(counts, first_bucket_floats_, bucket_floats_);
-  torch::NoGradGuard no_grad;
-  flat_ = torch::zeros({static_cast<int64_t>(plan_.total)},
-                       torch::TensorOptions().dtype(torch::kFloat).device(mine));
-  for (size_t i = 0; i < params.size(); ++i)
-    params[i].mutable_grad() = flat_.as_strided(params[i].sizes(), params[i].strides(),
-                                                static_cast<int64_t>(plan_.offsets[i]));
-  pending_.resize(plan_.buckets.size());
-  for (size_t b = 0; b < plan_.buckets.size(); ++b) pending_[b] = plan_.buckets[b].parameters;
-  started_ = 0;
-  if (!overlap_) return;
-  for (size_t i = 0; i < params.size(); ++i) {
-    std::shared_ptr<torch::autograd::Node> accumulator =
-        torch::autograd::impl::grad_accumulator(params[i]);
-    if (!accumulator) continue;  // a frozen parameter: average() queues its bucket
-    accumulator->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
-        [this, i](const torch::autograd::variable_list& outputs,
-                  const torch::autograd::variable_list&) {
-          gradient_ready(i);
-          return outputs;
-        }));
-    accumulators_.push_back(std::move(accumulator));
-  }
-}
-
-bool NcclGradientSync::in_flat_buffer(const std::vector<torch::Tensor>& grads) const {
-  if (!flat_.defined() || grads.size() != plan_.offsets.size()) return false;
-  const float* base = flat_.data_ptr<float>();
-  for (size_t i = 0; i < grads.size(); ++i)
-    if (grads[i].data_ptr<float>() != base + plan_.offsets[i]) return false;
-  return true;
-}
-
-void NcclGradientSync::gradient_ready(size_t param) {
-  CHECK_OR_THROW(core::CommError, !aborted_,
-                 "the NCCL communicator of this group was aborted after an earlier error");
-  const size_t bucket = plan_.bucket_of[param];
-  INTERNAL_ASSERT(pending_[bucket] > 0);  // each gradient is written once per backward
-  if (--pending_[bucket] > 0) return;
-  or_abort([&] {
-    while (started_ < plan_.buckets.size() && pending_[started_] == 0) start_bucket(started_++);
-  });
+  flat_.attach(params, torch::TensorOptions().dtype(torch::kFloat).device(mine),
+               first_bucket_floats_, bucket_floats_, overlap_, [this](size_t bucket) {
+                 CHECK_OR_THROW(core::CommError, !aborted_,
+                                "the NCCL communicator of this group was aborted after an "
+                                "earlier error");
+                 or_abort([&] { start_bucket(bucket); });
+               });
 }
 
 // Queues a bucket's sum on the private stream, behind the work of the calling
@@ -184,27 +143,25 @@ void NcclGradientSync::gradient_ready(size_t param) {
 // wrote its gradients. Buckets are queued by index on every rank (Note
 // [Bucket order] in mpi_sync.cpp), as NCCL requires of one communicator.
 void NcclGradientSync::start_bucket(size_t bucket) {
-  const BucketPlan::Bucket& b = plan_.buckets[bucket];
-  if (b.count == 0) return;
+  const size_t count = flat_.plan().buckets[bucket].count;
+  if (count == 0) return;
   const auto index = static_cast<c10::DeviceIndex>(device_);
   written_.record(c10::cuda::getCurrentCUDAStream(index));
   written_.block(c10::cuda::getStreamFromExternal(stream_.get(), index));
-  trainer::all_reduce_sum(comm_, flat_.data_ptr<float>() + b.first, b.count, stream_);
+  trainer::all_reduce_sum(comm_, flat_.bucket_data(bucket), count, stream_);
 }
 
 void NcclGradientSync::reduce_attached() {
   FRACSWEEP_CUDA_CHECK(cudaSetDevice(device_));
-  last_early_buckets_ = started_;
-  while (started_ < plan_.buckets.size()) start_bucket(started_++);
+  last_early_buckets_ = flat_.start_rest();
   // LibTorch's stream waits for the sums and then scales them: the optimizer,
   // queued after, reads the mean; the host never waits.
   const auto index = static_cast<c10::DeviceIndex>(device_);
   summed_.record(c10::cuda::getStreamFromExternal(stream_.get(), index));
   summed_.block(c10::cuda::getCurrentCUDAStream(index));
-  flat_.mul_(1.0 / static_cast<double>(mpi_.group_size()));
-  last_bucket_count_ = plan_.buckets.size();
-  for (size_t b = 0; b < plan_.buckets.size(); ++b) pending_[b] = plan_.buckets[b].parameters;
-  started_ = 0;
+  flat_.buffer().mul_(1.0 / static_cast<double>(mpi_.group_size()));
+  last_bucket_count_ = flat_.plan().buckets.size();
+  flat_.next_step();
 }
 
 void NcclGradientSync::reduce_buckets(std::vector<torch::Tensor>& grads, size_t total) {

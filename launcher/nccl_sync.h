@@ -27,9 +27,9 @@
 #include <vector>
 
 #include <ATen/cuda/CUDAEvent.h>
-#include <torch/csrc/autograd/function.h>
 
 #include "launcher/bucket_plan.h"
+#include "launcher/flat_gradients.h"
 #include "launcher/mpi_sync.h"
 #include "trainer/grad_sync.h"
 #include "trainer/nccl_comm.h"
@@ -90,8 +90,6 @@ class NcclGradientSync final : public trainer::GradientSync {
  private:
   void check_tensors(const std::vector<torch::Tensor>& grads) const;
   void reduce_buckets(std::vector<torch::Tensor>& grads, size_t total);
-  bool in_flat_buffer(const std::vector<torch::Tensor>& grads) const;
-  void gradient_ready(size_t param);
   void start_bucket(size_t bucket);
   void reduce_attached();
   // Runs `step`; on failure aborts the communicator first (peers may be
@@ -107,16 +105,13 @@ class NcclGradientSync final : public trainer::GradientSync {
   std::optional<trainer::DeviceBuffer> buffer_;  // grows to the total gradient size once
   bool aborted_ = false;
 
-  // attach(): the flat buffer, its buckets, and where the current backward stands.
+  // attach(): the gradients in one device buffer, and the events that order
+  // the reductions after backward's writes and LibTorch's stream after them.
   size_t first_bucket_floats_;
   bool overlap_;
-  torch::Tensor flat_;
-  BucketPlan plan_;
-  std::vector<int> pending_;  // per bucket: gradients backward has not written yet
-  size_t started_ = 0;        // buckets queued this step (a prefix)
-  at::cuda::CUDAEvent written_;  // backward's work up to a bucket's last gradient
-  at::cuda::CUDAEvent summed_;   // the reductions of a step
-  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+  FlatGradients flat_;
+  at::cuda::CUDAEvent written_;
+  at::cuda::CUDAEvent summed_;
 
   double average_seconds_ = 0;
   int64_t average_calls_ = 0;
