@@ -25,10 +25,14 @@ namespace fs = std::filesystem;
 using core::ConfigError;
 using core::IoError;
 
-// Colour-blind-safe enough and what matplotlib users expect (tab10).
-constexpr std::array<const char*, 10> kColours = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
-                                                  "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-                                                  "#bcbd22", "#17becf"};
+// Okabe and Ito's palette, which the common colour-vision deficiencies keep
+// apart (its yellow left out: too pale on white), darkest first; and a dash
+// pattern per series as well, so that curves stay apart in greyscale print.
+// Seven colours and five dashes give 35 series a pair of their own.
+constexpr std::array<const char*, 7> kColours = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                                 "#000000", "#E69F00", "#56B4E9"};
+constexpr std::array<const char*, 5> kDashes = {"solid", "(12,6)", "(3,5)", "(14,5,3,5)",
+                                                "(6,4,2,4,2,4)"};
 
 // Control characters (a newline would end the gnuplot command) become spaces.
 std::string one_line(std::string_view s) {
@@ -77,69 +81,6 @@ void check_spec(const PlotSpec& spec) {
                  "] must be finite with ymin < ymax (or set autoscale_y)");
 }
 
-// The corner of the plot whose box (about the legend's size) covers the fewest
-// drawn points, so the legend hides as little of the curves as it can.
-std::string key_corner(const PlotSpec& spec) {
-  double ylo = spec.ymin, yhi = spec.ymax;
-  if (spec.autoscale_y) {
-    ylo = INFINITY;
-    yhi = -INFINITY;
-    for (const PlotSeries& s : spec.series) {
-      for (const auto* v : {&s.band.low, &s.band.high, &s.band.mean}) {
-        for (double y : *v) {
-          if (!std::isfinite(y)) continue;
-          ylo = std::min(ylo, y);
-          yhi = std::max(yhi, y);
-        }
-      }
-    }
-    if (!(ylo < yhi)) return "top right";
-  }
-  const auto fx = [&](double x) {
-    return spec.log_x ? std::log(x / spec.xmin) / std::log(spec.xmax / spec.xmin)
-                      : (x - spec.xmin) / (spec.xmax - spec.xmin);
-  };
-  const auto fy = [&](double y) { return (y - ylo) / (yhi - ylo); };
-  const double width = 0.45;
-  const double height = std::min(0.6, 0.05 + 0.07 * static_cast<double>(spec.series.size()));
-  struct Corner {
-    const char* name;
-    bool right, top;
-    int hits = 0;
-  };
-  std::array<Corner, 4> corners = {Corner{"bottom right", true, false},
-                                   Corner{"top right", true, true},
-                                   Corner{"bottom left", false, false},
-                                   Corner{"top left", false, true}};
-  const auto count = [&](double x, double y) {
-    if (!std::isfinite(x) || !std::isfinite(y)) return;
-    for (Corner& c : corners) {
-      const bool in_x = c.right ? x >= 1 - width : x <= width;
-      const bool in_y = c.top ? y >= 1 - height : y <= height;
-      if (in_x && in_y) ++c.hits;
-    }
-  };
-  for (const PlotSeries& s : spec.series) {
-    for (size_t i = 0; i < s.band.x.size(); ++i) {
-      if (spec.log_x && !(s.band.x[i] > 0)) continue;
-      const double x = fx(s.band.x[i]);
-      for (double y : {s.band.mean[i], s.band.low[i], s.band.high[i]}) count(x, fy(y));
-    }
-  }
-  if (spec.diagonal) {
-    for (int i = 0; i <= 100; ++i) {
-      const double t = i / 100.0;
-      const double x = spec.log_x ? spec.xmin * std::pow(spec.xmax / spec.xmin, t)
-                                  : spec.xmin + t * (spec.xmax - spec.xmin);
-      count(t, fy(x));
-    }
-  }
-  // Stable: on equal counts the earlier corner (bottom right first) wins.
-  return std::min_element(corners.begin(), corners.end(),
-                          [](const Corner& a, const Corner& b) { return a.hits < b.hits; })
-      ->name;
-}
-
 std::string terminal_command(const std::string& terminal) {
   CHECK_OR_THROW(ConfigError,
                  !terminal.empty() && std::all_of(terminal.begin(), terminal.end(),
@@ -150,10 +91,12 @@ std::string terminal_command(const std::string& terminal) {
                  "plot: '", terminal, "' is not a gnuplot terminal name (e.g. svg, pngcairo)");
   // Enhanced text stays on for tic labels (10^{-3} on a log axis); every text
   // from the spec is marked noenhanced where it is set.
+  // 680 px wide at 14 pt reads as about 7-8 pt in a paper's column (3.4 in).
   if (terminal == "svg")
-    return "set terminal svg size 640,480 dynamic enhanced background rgb 'white'";
+    return "set terminal svg size 680,560 dynamic enhanced font 'Helvetica,14' "
+           "background rgb 'white'";
   if (terminal == "pngcairo")
-    return "set terminal pngcairo size 640,480 enhanced background rgb 'white'";
+    return "set terminal pngcairo size 680,560 enhanced font 'Sans,14' background rgb 'white'";
   return "set terminal " + terminal;
 }
 
@@ -214,18 +157,24 @@ std::string plot_script(const PlotSpec& spec, const std::string& data_path,
   if (spec.autoscale_y) s += "set autoscale y\n";
   else s += fmt::format("set yrange [{}:{}]\n", number(spec.ymin), number(spec.ymax));
   s += "set grid lt 1 lw 1 lc rgb '#d8d8d8'\n";
-  s += "set key " + key_corner(spec) + " opaque noenhanced\n";
+  // Below the plot area, never over the curves or their bands; two columns.
+  s += fmt::format(
+      "set key outside below center horizontal maxrows {} reverse Left samplen 2 width -1 "
+      "font ',12' noenhanced\n",
+      std::max<size_t>(1, (spec.series.size() + 1) / 2));
   s += "set style fill transparent solid 0.2 noborder\n";
   s += "plot \\\n";
   const std::string data = quote(data_path);
   for (size_t i = 0; i < spec.series.size(); ++i) {
     const char* colour = kColours[i % kColours.size()];
+    const char* dash = kDashes[i % kDashes.size()];
     if (i > 0) s += ", \\\n";
     // The band first so its line is drawn over it; only lines get a legend entry.
     s += fmt::format("  {} index {} using 1:3:4 with filledcurves lc rgb '{}' notitle, \\\n",
                      data, i, colour);
-    s += fmt::format("  {} index {} using 1:2 with lines lw 2 lc rgb '{}' title {} noenhanced",
-                     data, i, colour, quote(spec.series[i].label));
+    s += fmt::format(
+        "  {} index {} using 1:2 with lines lw 2.5 lc rgb '{}' dt {} title {} noenhanced", data,
+        i, colour, dash, quote(spec.series[i].label));
   }
   if (spec.diagonal) s += ", \\\n  x with lines dt 2 lw 1 lc rgb '#808080' notitle";
   s += "\nset output\n";

@@ -41,6 +41,14 @@ bool first_of_group(const ResultTable& t, size_t i) {
   return i == 0 || t.rows[i - 1].group != t.rows[i].group;
 }
 
+// The tabular as it is when it fits the text width, scaled down to the width
+// when it does not (graphicx), so that no name or column count can push a
+// table into the margin of the user's paper.
+std::string fitted(const std::string& tabular) {
+  return "\\sbox0{%\n" + tabular +
+         "}%\n\\ifdim\\wd0>\\linewidth\\resizebox{\\linewidth}{!}{\\usebox0}\\else\\usebox0\\fi\n";
+}
+
 std::string latex_text(const std::string& text) {
   std::string escaped = latex_escape(text);
   for (const auto& [from, to] : {std::pair<std::string, std::string>{"±", "$\\pm$"},
@@ -187,39 +195,42 @@ std::string to_latex(const ResultTable& t) {
   for (size_t c = 0; c < t.flag_headers.size() + t.columns.size(); ++c) spec += "c";
   std::string out =
       t.flag_headers.empty()
-          ? "% Needs \\usepackage{booktabs}.\n"
-          : "% Needs \\usepackage{booktabs} and \\usepackage{amssymb} (\\checkmark).\n";
+          ? "% Needs \\usepackage{booktabs} and \\usepackage{graphicx}.\n"
+          : "% Needs \\usepackage{booktabs}, \\usepackage{graphicx} and \\usepackage{amssymb} "
+            "(\\checkmark).\n";
   out += "\\begin{table}[t]\n\\centering\n";
   out +=
       fmt::format("\\caption{{{}}}\n\\label{{tab:{}}}\n", latex_escape(caption_of(t.title)), t.id);
-  out += fmt::format("\\begin{{tabular}}{{{}}}\n\\toprule\nMethod", spec);
-  if (groups) out += " & " + latex_escape(t.group_header);
-  for (const std::string& f : t.flag_headers) out += " & " + latex_escape(f);
-  for (const TableColumn& col : t.columns) out += " & " + col.latex;
-  out += " \\\\\n\\midrule\n";
+  std::string tab;
+  tab += fmt::format("\\begin{{tabular}}{{{}}}\n\\toprule\nMethod", spec);
+  if (groups) tab += " & " + latex_escape(t.group_header);
+  for (const std::string& f : t.flag_headers) tab += " & " + latex_escape(f);
+  for (const TableColumn& col : t.columns) tab += " & " + col.latex;
+  tab += " \\\\\n\\midrule\n";
   for (size_t i = 0; i < t.rows.size(); ++i) {
     const TableRow& r = t.rows[i];
-    if (groups && i > 0 && first_of_group(t, i)) out += "\\midrule\n";
-    out += latex_escape(r.method);
-    if (groups) out += " & " + (first_of_group(t, i) ? latex_escape(r.group) : std::string());
-    for (bool f : r.flags) out += f ? " & \\checkmark" : " & ";
+    if (groups && i > 0 && first_of_group(t, i)) tab += "\\midrule\n";
+    tab += latex_escape(r.method);
+    if (groups) tab += " & " + (first_of_group(t, i) ? latex_escape(r.group) : std::string());
+    for (bool f : r.flags) tab += f ? " & \\checkmark" : " & ";
     for (const TableCell& cell : r.cells) {
-      out += " & ";
+      tab += " & ";
       if (!cell.value) {
-        out += "--";
+        tab += "--";
         continue;
       }
       const std::string mean = percent(cell.value->mean);
-      out += cell.rank == 1   ? "\\textbf{" + mean + "}"
+      tab += cell.rank == 1   ? "\\textbf{" + mean + "}"
              : cell.rank == 2 ? "\\underline{" + mean + "}"
                               : mean;
-      if (has_std(*cell.value)) out += fmt::format("$_{{\\pm {}}}$", percent(cell.value->std));
-      if (cell.significant) out += "$^\\dagger$";
-      if (!cell.gain.empty()) out += fmt::format(" ({})", latex_escape(cell.gain));
+      if (has_std(*cell.value)) tab += fmt::format("$_{{\\pm {}}}$", percent(cell.value->std));
+      if (cell.significant) tab += "$^\\dagger$";
+      if (!cell.gain.empty()) tab += fmt::format(" ({})", latex_escape(cell.gain));
     }
-    out += " \\\\\n";
+    tab += " \\\\\n";
   }
-  out += "\\bottomrule\n\\end{tabular}\n";
+  tab += "\\bottomrule\n\\end{tabular}\n";
+  out += fitted(tab);
   std::vector<std::string> notes = t.footnotes;
   notes.insert(notes.begin(),
                "Mean ± std over folds × seeds, in percent. Best per column "
@@ -328,17 +339,23 @@ std::string to_markdown(const TextTable& t) {
 
 std::string to_latex(const TextTable& t) {
   check_shape(t);
-  std::string out = "% Needs \\usepackage{booktabs}.\n\\begin{table}[t]\n\\centering\n";
+  std::string out =
+      "% Needs \\usepackage{booktabs} and \\usepackage{graphicx}.\n\\begin{table}[t]\n\\centering\n";
   out += fmt::format("\\caption{{{}}}\n\\label{{tab:{}}}\n", latex_text(t.title), t.id);
-  out += "\\begin{tabular}{l" + std::string(t.header.size() > 0 ? t.header.size() - 1 : 0, 'c') +
+  std::string tab;
+  tab += "\\begin{tabular}{l" + std::string(t.header.size() > 0 ? t.header.size() - 1 : 0, 'c') +
          "}\n\\toprule\n";
-  for (size_t i = 0; i < t.header.size(); ++i) out += (i ? " & " : "") + latex_text(t.header[i]);
-  out += " \\\\\n\\midrule\n";
+  for (size_t i = 0; i < t.header.size(); ++i)
+    tab += (i ? " & " : "") +
+           (i < t.latex_header.size() && !t.latex_header[i].empty() ? t.latex_header[i]
+                                                                     : latex_text(t.header[i]));
+  tab += " \\\\\n\\midrule\n";
   for (const auto& r : t.rows) {
-    for (size_t i = 0; i < r.size(); ++i) out += (i ? " & " : "") + latex_text(r[i]);
-    out += " \\\\\n";
+    for (size_t i = 0; i < r.size(); ++i) tab += (i ? " & " : "") + latex_text(r[i]);
+    tab += " \\\\\n";
   }
-  out += "\\bottomrule\n\\end{tabular}\n";
+  tab += "\\bottomrule\n\\end{tabular}\n";
+  out += fitted(tab);
   for (const std::string& n : t.footnotes)
     out += "\\par\\smallskip\\footnotesize " + latex_text(n) + "\n";
   return out + "\\end{table}\n";

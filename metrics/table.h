@@ -81,6 +81,9 @@ namespace fracsweep::metrics {
 struct TextTable {
   std::string id, title;
   std::vector<std::string> header;
+  // LaTeX for each header cell (e.g. a two-line \shortstack); empty: the
+  // header escaped.
+  std::vector<std::string> latex_header;
   std::vector<std::vector<std::string>> rows;  // each as long as the header
   std::vector<std::string> footnotes;
 };

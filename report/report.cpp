@@ -460,9 +460,15 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
   s.id = out.table_kind + "-significance";
   s.title = "Significance against the best row by " + primary;
   s.header = {"Method", "Best", "Δ " + primary + " (pp)", "paired t: p (pairs)"};
-  for (int k = 0; k < classes; ++k)
+  // In LaTeX, two lines a header: the p columns are as narrow as their numbers.
+  s.latex_header = {"", "", "\\shortstack{$\\Delta$ " + metrics::latex_escape(primary) + "\\\\(pp)}",
+                    "\\shortstack{paired $t$:\\\\$p$ (pairs)}"};
+  for (int k = 0; k < classes; ++k) {
     s.header.push_back(tsccn ? fmt::format("DeLong AUC_{}: p (splits)", k)
                              : "DeLong AUC: p (splits)");
+    s.latex_header.push_back(tsccn ? fmt::format("\\shortstack{{DeLong AUC$_{}$:\\\\$p$ (splits)}}", k)
+                                   : "\\shortstack{DeLong AUC:\\\\$p$ (splits)}");
+  }
   for (size_t i = 0; i < t.rows.size(); ++i) {
     const size_t best = best_in_group(t, i, primary_col);
     if (best == t.rows.size() || best == i || !t.rows[i].cells[primary_col].value) continue;

@@ -40,7 +40,8 @@ apt_install_missing() {
 packages=(cmake ninja-build g++ ccache pkg-config
           libopenmpi-dev openmpi-bin libhdf5-dev libdeflate-dev libpng-dev
           libboost-program-options-dev libboost-dev libfmt-dev libgtest-dev libyaml-cpp-dev
-          nlohmann-json3-dev slurm-wlm munge gnuplot-nox chromium)
+          nlohmann-json3-dev slurm-wlm munge gnuplot-nox chromium
+          texlive-latex-base texlive-latex-recommended poppler-utils)
 # A python3 without venv/ensurepip (Debian's own) needs python3-venv.
 python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3 python3-venv)
 apt_install_missing "${packages[@]}"

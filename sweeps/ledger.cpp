@@ -142,10 +142,12 @@ const std::string& string_field(const nlohmann::json& j, const char* key) {
 LedgerRecord record_from_json(const nlohmann::json& j) {
   CHECK_OR_THROW(ConfigError, j.is_object(), "expected a JSON object, found ", j.type_name());
   static const std::set<std::string> kKnown = {"event", "job",     "name",  "time",     "rank",
-                                               "host",  "metrics", "error", "slurm_job"};
+                                               "host",  "metrics", "error", "slurm_job",
+                                               "carried_from"};
   for (const auto& item : j.items()) {
     CHECK_OR_THROW(ConfigError, kKnown.count(item.key()), "unknown key \"", item.key(),
-                   "\" (known: event, job, name, time, rank, host, slurm_job, metrics, error)");
+                   "\" (known: event, job, name, time, rank, host, slurm_job, metrics, error, "
+                   "carried_from)");
   }
   LedgerRecord r;
   const std::string& event = string_field(j, "event");
@@ -165,6 +167,7 @@ LedgerRecord record_from_json(const nlohmann::json& j) {
   r.time = string_field(j, "time");
   r.host = string_field(j, "host");
   if (j.contains("slurm_job")) r.slurm_job = string_field(j, "slurm_job");
+  if (j.contains("carried_from")) r.carried_from = string_field(j, "carried_from");
   const auto rank = j.find("rank");
   CHECK_OR_THROW(ConfigError, rank != j.end(), "missing \"rank\"");
   CHECK_OR_THROW(ConfigError, rank->is_number_integer(), "\"rank\" must be an integer, found ",
@@ -260,6 +263,7 @@ std::string format_ledger_line(const LedgerRecord& record) {
   j["rank"] = record.rank;
   j["host"] = record.host;
   if (!record.slurm_job.empty()) j["slurm_job"] = record.slurm_job;
+  if (!record.carried_from.empty()) j["carried_from"] = record.carried_from;
   if (record.event == LedgerEvent::kFinished) {
     INTERNAL_ASSERT(record.metrics.is_object());
     j["metrics"] = nlohmann::ordered_json(record.metrics);

@@ -43,6 +43,9 @@ struct LedgerRecord {
   // written as null, because JSON has no spelling for them.
   nlohmann::json metrics = nlohmann::json::object();
   std::string error;  // kFailed only: why the job failed
+  // A finished record made again under the job's id from one under the id an
+  // earlier fracsweep gave it (sweeps/status.h: carried_over): that id.
+  std::string carried_from;
 
   bool operator==(const LedgerRecord&) const = default;
 };

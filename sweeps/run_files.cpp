@@ -126,8 +126,8 @@ SweepManifest make_manifest(const Sweep& sweep, int ranks, int ranks_per_job) {
   for (const SweepJob& j : sweep.jobs) {
     AxisValues axes = j.axes;  // by field: the order a JSON object keeps
     std::sort(axes.begin(), axes.end());
-    m.jobs.push_back(
-        ManifestJob{j.id, j.name, j.variant, j.config.train.epochs, j.part, j.seed, axes});
+    m.jobs.push_back(ManifestJob{j.id, j.name, j.variant, j.config.train.epochs, j.part, j.seed,
+                                 axes, j.former_id});
   }
   return m;
 }
@@ -146,6 +146,7 @@ OrderedJson to_json(const SweepManifest& m) {
     jobs.push_back({{"id", job.id}, {"name", job.name}, {"variant", job.variant},
                     {"epochs", job.epochs}, {"part", job.part}, {"seed", job.seed},
                     {"axes", std::move(axes)}});
+    if (!job.former_id.empty()) jobs.back()["former_id"] = job.former_id;
   }
   j["jobs"] = std::move(jobs);
   return j;
@@ -177,6 +178,7 @@ SweepManifest manifest_from_json(const Json& j, const std::string& where) {
     job.seed = static_cast<uint64_t>(get_int(jobs[i], "seed", at, 0));
     CHECK_OR_THROW(ConfigError, jobs[i].contains("axes") && jobs[i]["axes"].is_object(), at,
                    ": \"axes\" must be an object of the job's axis values");
+    if (jobs[i].contains("former_id")) job.former_id = get_string(jobs[i], "former_id", at);
     for (const auto& [field, value] : jobs[i]["axes"].items()) {
       CHECK_OR_THROW(ConfigError, value.is_string(), at, ": axes.", field, " must be a string");
       job.axes.emplace_back(field, value.get<std::string>());

@@ -212,6 +212,8 @@ SweepStatus sweep_status(const SweepManifest& manifest, const std::vector<Ledger
   std::set<std::string> listed;
   for (const ManifestJob& job : manifest.jobs) {
     listed.insert(job.id);
+    // Records under the id fracsweep 0.1 gave the job are its own past, not another job's.
+    if (!job.former_id.empty()) listed.insert(job.former_id);
     const auto [slot, added] = variant_index.try_emplace(job.variant, st.variants.size());
     if (added) st.variants.push_back(StatusCounts{job.variant});
     StatusCounts& c = st.variants[slot->second];
@@ -390,6 +392,7 @@ std::vector<LedgerRecord> carried_over(const Sweep& sweep, const std::vector<Led
     LedgerRecord again = r;
     again.job = it->second->id;
     again.name = it->second->name;
+    again.carried_from = r.job;
     latest[again.job] = std::move(again);
   }
   std::vector<LedgerRecord> out;

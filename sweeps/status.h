@@ -39,6 +39,7 @@ struct ManifestJob {
   std::string part;     // "repeat2" or "fold0"
   uint64_t seed = 1;    // train.seed
   AxisValues axes;      // hyperparameter axis values, sorted by field
+  std::string former_id;  // SweepJob::former_id: its records under it are its own past
 
   bool operator==(const ManifestJob&) const = default;
 };

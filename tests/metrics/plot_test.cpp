@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <set>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -81,7 +82,7 @@ class ScopedCwd {
 
 TEST(PlotScript, QuotesLabelsAndKeepsThemPlain) {
   const std::string s = plot_script(roc_spec(), "roc.dat", "svg", "roc.svg");
-  EXPECT_HAS(s, "set terminal svg size 640,480");
+  EXPECT_HAS(s, "set terminal svg size 680,560");
   EXPECT_HAS(s, "set output 'roc.svg'");
   EXPECT_HAS(s, "set title 'ROC of it''s_a & b' noenhanced");
   EXPECT_HAS(s, "title 'TSCCN_{fold} it''s \"q\" & <b> ^2 @x' noenhanced");
@@ -97,12 +98,37 @@ TEST(PlotScript, QuotesLabelsAndKeepsThemPlain) {
   EXPECT_EQ(notitles, 3u);
 }
 
+// A reviewer reads the figures printed in grey, or with a colour-vision
+// deficiency: every series has a colour and a dash pattern of its own, and
+// the legend sits below the plot area, never over the data.
+TEST(PlotScript, LegendBelowThePlotAndEverySeriesItsOwnColourAndDash) {
+  PlotSpec spec = roc_spec();
+  for (int i = 0; i < 10; ++i)
+    spec.series.push_back({"variant " + std::to_string(i), line_band(0.5 + 0.04 * i, 0.02)});
+  const std::string s = plot_script(spec, "roc.dat", "pngcairo", "roc.png");
+  EXPECT_HAS(s, "set key outside below");
+  EXPECT_EQ(s.find("opaque"), std::string::npos);
+  std::set<std::string> styles;
+  size_t lines = 0;
+  for (size_t at = s.find("with lines lw"); at != std::string::npos;
+       at = s.find("with lines lw", at + 1)) {
+    const size_t lc = s.find("lc rgb", at), title = s.find(" title ", at);
+    ASSERT_NE(title, std::string::npos);
+    styles.insert(s.substr(lc, title - lc));  // "lc rgb '#...' dt ..."
+    EXPECT_NE(s.substr(lc, title - lc).find(" dt "), std::string::npos);
+    ++lines;
+  }
+  EXPECT_EQ(lines, spec.series.size());
+  EXPECT_EQ(styles.size(), spec.series.size());
+  EXPECT_EQ(s.find("#F0E442"), std::string::npos);  // Okabe-Ito's yellow: too pale on white
+}
+
 TEST(PlotScript, NewlinesInLabelsCannotEndACommand) {
   PlotSpec spec = roc_spec();
   spec.series[1].label = "two\nlines'\nset output '/etc/x'";
   const std::string s = plot_script(spec, "d.dat", "pngcairo", "d.png");
   EXPECT_HAS(s, "title 'two lines'' set output ''/etc/x''' noenhanced");
-  EXPECT_HAS(s, "set terminal pngcairo size 640,480");
+  EXPECT_HAS(s, "set terminal pngcairo size 680,560");
 }
 
 TEST(PlotScript, LogAxisAndAutoscale) {

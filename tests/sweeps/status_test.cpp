@@ -330,10 +330,18 @@ TEST(Status, FinishedRecordsUnderFormerIdsAreCarriedOver) {
   ASSERT_EQ(again.size(), 1u);
   LedgerRecord expected = old_a;
   expected.job = a.id;
+  expected.carried_from = a.former_id;
   EXPECT_EQ(again[0], expected);  // name, time, origin and metrics as they were
   std::vector<LedgerRecord> after = records;
   after.push_back(again[0]);
   EXPECT_TRUE(carried_over(sweep, after).empty());
+  // Through the file, and in the status: the former ids are not other jobs.
+  EXPECT_HAS(format_ledger_line(again[0]), "\"carried_from\":\"" + a.former_id + "\"");
+  const SweepStatus st = sweep_status(make_manifest(sweep, 1, 1), after, std::nullopt, false,
+                                      "2026-11-03T00:00:00.000Z");
+  EXPECT_EQ(st.total.done, 2);  // a (carried over) and c
+  EXPECT_EQ(st.unlisted, 0);    // former ids are the jobs' own past
+  EXPECT_EQ(st.total.pending, 1);  // b: started under its former id only
 }
 
 std::string error_of(const std::function<void()>& f) {
