@@ -40,7 +40,12 @@ SweepManifest manifest(int groups) {
   for (const char* v : {"a", "b", "c"}) {
     for (int i = 1; i <= (v[0] == 'c' ? 2 : 3); ++i) {
       const std::string id = std::string(v) + std::to_string(i);
-      m.jobs.push_back(ManifestJob{id, std::string(v) + "/" + std::to_string(i), v, 4});
+      ManifestJob job;
+      job.id = id;
+      job.name = std::string(v) + "/" + std::to_string(i);
+      job.variant = v;
+      job.epochs = 4;
+      m.jobs.push_back(job);
     }
   }
   return m;
@@ -274,7 +279,7 @@ TEST(Status, ManifestRoundTripsThroughTheFolder) {
   EXPECT_EQ(m.groups, 2);
   ASSERT_EQ(m.jobs.size(), 4u);
   EXPECT_EQ(m.jobs[0],
-            (ManifestJob{sweep.jobs[0].id, "tsccn/repeat0/seed1", "tsccn", 2, "repeat0", 1, {}}));
+            (ManifestJob{sweep.jobs[0].id, "tsccn/repeat0/seed1", "tsccn", 2, "repeat0", 1, {}, ""}));
   EXPECT_EQ(m.jobs[3].epochs, 5);
 
   testing::TempDir dir;

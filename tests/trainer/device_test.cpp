@@ -89,8 +89,11 @@ TEST(Precision, Bf16AutocastTrainsAStepOnTheCpuWithFp32Gradients) {
   EXPECT_FALSE(at::autocast::is_autocast_enabled(torch::kCPU));
   EXPECT_TRUE(std::isfinite(terms.total.item<double>()));
   terms.total.backward();
-  for (const auto& p : model->module().parameters())
-    if (p.grad().defined()) EXPECT_EQ(p.grad().scalar_type(), torch::kFloat);
+  for (const auto& p : model->module().parameters()) {
+    if (p.grad().defined()) {
+      EXPECT_EQ(p.grad().scalar_type(), torch::kFloat);
+    }
+  }
 }
 
 }  // namespace
