@@ -23,7 +23,7 @@ int run_status(const Args& args) {
       "interrupted (started by a run that stopped; the next run resumes them), an estimate of\n"
       "the time left, and the failed jobs with their errors. OUT_DIR is the sweep's output\n"
       "folder (the `output:` of its sweep file), where fracsweep run keeps sweep.json,\n"
-      "progress.json and ledger.jsonl.\n\noptions");
+      "the progress and ledger files (progress.d/, ledger.d/).\n\noptions");
   options.add_options()("help,h", "print this help")("json", "print the status as JSON");
   po::variables_map vm;
   if (!parse_with_positional(args, options, dir, "fracsweep status OUT_DIR", &vm)) return kExitOk;

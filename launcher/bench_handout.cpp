@@ -34,7 +34,7 @@ int bench_handout(const std::vector<std::string>& args) {
       ("work-ms", po::value(&work_ms)->default_value(work_ms),
        "milliseconds each job sleeps (0: back-to-back requests, the worst case)")
       ("ledger", po::value(&ledger_dir),
-       "also append (and fsync) a started and a finished record per job to DIR/ledger.jsonl, "
+       "also append (and fsync) a started and a finished record per job to DIR/ledger.d/bench.jsonl, "
        "as `fracsweep run` does");
   if (!parse_flags(args, options)) return kExitOk;
   CHECK_OR_THROW(core::ConfigError, jobs >= 1, "--jobs must be at least 1");
@@ -52,7 +52,7 @@ int bench_handout(const std::vector<std::string>& args) {
     CoordinatorEvents events;
     if (!ledger_dir.empty()) {
       std::filesystem::create_directories(ledger_dir);
-      ledger.emplace(sweeps::ledger_path(ledger_dir), log);
+      ledger.emplace(sweeps::ledger_path(ledger_dir, "bench"), log);
       events.started = [&](int job, const GroupState& g) {
         ledger->append(sweeps::make_started(std::to_string(job), "bench", {g.ranks.at(0), g.host, ""}));
       };

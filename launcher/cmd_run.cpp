@@ -20,7 +20,7 @@ int run_run(const Args& args) {
       "usage: [mpirun -np N | srun] fracsweep run SWEEP.yaml [options]\n\n"
       "Runs every job of a sweep on the ranks of one MPI job: groups of --ranks-per-job ranks\n"
       "take jobs as they become free and train each one data-parallel. Results go to the\n"
-      "sweep's output folder: one folder per job and ledger.jsonl. Run the same command again\n"
+      "sweep's output folder: one folder per job and the ledger (ledger.d/). Run the same command again\n"
       "to resume: finished jobs are skipped, interrupted ones continue from their checkpoint.\n"
       "Watch it with `fracsweep status OUT_DIR`. Exit codes: 0 all jobs finished, 1 some\n"
       "failed, 2 bad input, 3 interrupted by a signal (run again to resume).\n\noptions");

@@ -109,10 +109,10 @@ void ensure_phantom(const sweeps::Sweep& sweep, core::Logger& log) {
 // jobs other ids (sweeps::SweepJob::former_id), recorded again under their ids,
 // durably, before anything else is decided.
 void carry_over(const sweeps::Sweep& sweep, std::vector<sweeps::LedgerRecord>& records,
-                core::Logger& log) {
+                const std::string& writer, core::Logger& log) {
   const std::vector<sweeps::LedgerRecord> again = sweeps::carried_over(sweep, records);
   if (again.empty()) return;
-  sweeps::Ledger ledger(sweeps::ledger_path(sweep.output), log);
+  sweeps::Ledger ledger(sweeps::ledger_path(sweep.output, writer), log);
   for (const sweeps::LedgerRecord& r : again) {
     ledger.append(r);
     records.push_back(r);
@@ -172,12 +172,14 @@ std::string slurm_job_id() {
 // the live lines. Called from the coordinator's thread only.
 class RunBook {
  public:
+  // `writer`: this run's own ledger and progress file (sweeps/ledger.h).
   RunBook(const sweeps::Sweep& sweep, sweeps::SweepManifest manifest,
-          std::vector<sweeps::LedgerRecord> records, core::Logger& log)
+          std::vector<sweeps::LedgerRecord> records, std::string writer, core::Logger& log)
       : sweep_(sweep),
         manifest_(std::move(manifest)),
         records_(std::move(records)),
-        ledger_(sweeps::ledger_path(sweep.output), log),
+        writer_(std::move(writer)),
+        ledger_(sweeps::ledger_path(sweep.output, writer_), log),
         log_(log) {}
 
   sweeps::LedgerOrigin origin(const GroupState& g) const { return {g.ranks.at(0), g.host, slurm_job_}; }
@@ -220,6 +222,8 @@ class RunBook {
     snap.time = core::utc_now_iso8601();
     snap.host = sweeps::local_host_name();
     snap.pid = ::getpid();
+    snap.writer = writer_;
+    snap.slurm_job = slurm_job_;
     const auto now_steady = Clock::now();
     const auto now_system = std::chrono::system_clock::now();
     auto iso_of = [&](Clock::time_point t) {
@@ -271,6 +275,7 @@ class RunBook {
   const sweeps::Sweep& sweep_;
   sweeps::SweepManifest manifest_;
   std::vector<sweeps::LedgerRecord> records_;
+  std::string writer_;
   sweeps::Ledger ledger_;
   core::Logger& log_;
   std::map<int, Clock::time_point> started_at_;
@@ -456,8 +461,12 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
       if (sweep.synthesise) ensure_phantom(sweep, log);
       CHECK_OR_THROW(core::ConfigError, fs::exists(sweep.store), sweep.path, ": dataset.store ",
                      sweep.store, " does not exist");
-      auto records = sweeps::read_ledger(sweeps::ledger_path(sweep.output), log);
-      carry_over(sweep, records, log);
+      // Each writer appends to its own ledger; all are read, merged by time.
+      const std::string writer = options.shards > 1
+                                     ? sweeps::shard_writer(options.shard, options.shards)
+                                     : sweeps::run_writer();
+      auto records = sweeps::read_sweep_ledger(sweep.output, log);
+      carry_over(sweep, records, writer, log);
       const sweeps::LedgerState state = sweeps::summarize(records);
       queue = make_queue(sweep, state, options.retry_failed, options.shard, options.shards,
                          &finished_before, &failed_skipped);
@@ -466,7 +475,7 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
       // The sweep file as it was run, for reports: the original may be edited or moved later.
       if (!sweep.path.empty())
         core::write_file_atomic(sweep.output + "/sweep.yaml", core::read_file(sweep.path));
-      book.emplace(sweep, std::move(manifest), std::move(records), log);
+      book.emplace(sweep, std::move(manifest), std::move(records), writer, log);
     } catch (const core::ConfigError& e) {
       code = kExitBadInput;
       log.error(e.what());
@@ -549,7 +558,7 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
     interrupted = interrupted || coordinator->interrupted();
     const int failed = book->failed() + failed_skipped;
     std::cout << fmt::format("sweep {}: {} job(s) finished in this run, {} failed{}; results in {} "
-                             "(one folder per job, ledger.jsonl)\n",
+                             "(one folder per job, the ledger in ledger.d/)\n",
                              sweep.name, book->finished(), failed,
                              interrupted ? "; interrupted, run the same command again to resume"
                                          : "",

@@ -23,10 +23,9 @@
 namespace fracsweep::report {
 namespace {
 
-using sweeps::kLedgerFileName;
 using sweeps::LedgerEvent;
 using sweeps::LedgerRecord;
-using sweeps::read_ledger;
+using sweeps::read_sweep_ledger;
 using sweeps::read_manifest;
 
 namespace fs = std::filesystem;
@@ -238,12 +237,11 @@ SweepResults collect_results(const std::string& dir) {
   else if (!out.manifest.sweep_file.empty() && fs::exists(out.manifest.sweep_file))
     out.sweep_text = core::read_file(out.manifest.sweep_file);
 
-  const fs::path ledger_path = fs::path(dir) / std::string(kLedgerFileName);
-  const bool have_ledger = fs::exists(ledger_path);
+  const bool have_ledger = sweeps::has_ledger(dir);
   std::map<std::string, LedgerEvent> latest;
   if (have_ledger) {
     core::Logger quiet(core::LogLevel::kError);
-    for (const LedgerRecord& rec : read_ledger(ledger_path.string(), quiet))
+    for (const LedgerRecord& rec : read_sweep_ledger(dir, quiet))
       latest[rec.job] = rec.event;
   }
   for (const sweeps::ManifestJob& mj : out.manifest.jobs) {

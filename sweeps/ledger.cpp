@@ -196,8 +196,23 @@ LedgerRecord record_from_json(const nlohmann::json& j) {
 
 }  // namespace
 
-std::string ledger_path(const std::string& output_dir) {
-  return (std::filesystem::path(output_dir) / kLedgerFileName).string();
+std::string run_writer() { return "run"; }
+
+std::string shard_writer(int shard, int shards) {
+  return str_cat("shard-", shard, "-of-", shards);
+}
+
+std::string ledger_path(const std::string& output_dir, const std::string& writer) {
+  return (std::filesystem::path(output_dir) / kLedgerDirName / (writer + ".jsonl")).string();
+}
+
+bool has_ledger(const std::string& output_dir) {
+  const std::filesystem::path dir(output_dir);
+  std::error_code ec;
+  if (std::filesystem::exists(dir / kLedgerFileName, ec)) return true;
+  for (const auto& e : std::filesystem::directory_iterator(dir / kLedgerDirName, ec))
+    if (e.path().extension() == ".jsonl") return true;
+  return false;
 }
 
 std::string_view event_name(LedgerEvent event) {
@@ -278,6 +293,9 @@ std::string format_ledger_line(const LedgerRecord& record) {
 }
 
 Ledger::Ledger(const std::string& path, core::Logger& log) : path_(path) {
+  // The writers' folder (ledger.d) inside the sweep's; the sweep's folder must exist.
+  std::error_code ec;
+  std::filesystem::create_directory(std::filesystem::path(path).parent_path(), ec);
   // Read-write rather than write-only: cutting a torn tail needs to read it.
   core::UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
   CHECK_OR_THROW(IoError, fd.get() >= 0, path, ": cannot open the ledger for appending: ",
@@ -371,6 +389,39 @@ std::vector<LedgerRecord> read_ledger(const std::string& path, core::Logger& log
   return records;
 }
 
+std::vector<LedgerRecord> read_sweep_ledger(const std::string& output_dir, core::Logger& log) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files = {(fs::path(output_dir) / kLedgerFileName).string()};
+  std::vector<std::string> writers;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(output_dir) / kLedgerDirName, ec))
+    if (e.path().extension() == ".jsonl") writers.push_back(e.path().string());
+  std::sort(writers.begin(), writers.end());
+  files.insert(files.end(), writers.begin(), writers.end());
+  std::vector<std::vector<LedgerRecord>> per_file;
+  size_t total = 0;
+  for (const std::string& f : files) {
+    per_file.push_back(read_ledger(f, log));
+    total += per_file.back().size();
+  }
+  // A merge by time that keeps each file's own order (what its writer did, in the order it
+  // did it, whatever its clock says); on equal times the earlier file first. ISO-8601 UTC
+  // times of one format order as strings do.
+  std::vector<LedgerRecord> records;
+  records.reserve(total);
+  std::vector<size_t> next(per_file.size(), 0);
+  while (records.size() < total) {
+    size_t pick = per_file.size();
+    for (size_t f = 0; f < per_file.size(); ++f) {
+      if (next[f] == per_file[f].size()) continue;
+      if (pick == per_file.size() || per_file[f][next[f]].time < per_file[pick][next[pick]].time)
+        pick = f;
+    }
+    records.push_back(std::move(per_file[pick][next[pick]++]));
+  }
+  return records;
+}
+
 bool LedgerState::finished(const std::string& job) const {
   const auto it = jobs.find(job);
   return it != jobs.end() && it->second.status == JobStatus::kFinished;
@@ -383,8 +434,9 @@ int LedgerState::count(JobStatus status) const {
 }
 
 LedgerState summarize(const std::vector<LedgerRecord>& records) {
-  // File order, not the time field, decides what is latest: clocks on different hosts
-  // disagree, while the order of appends to one file is what actually happened.
+  // Record order, not the time field, decides what is latest: one writer's records keep the
+  // order of its appends (read_sweep_ledger merges writers without reordering a file), which
+  // is what actually happened, whatever the clocks of different hosts say.
   LedgerState state;
   for (const LedgerRecord& r : records) {
     auto [it, inserted] = state.jobs.try_emplace(r.job);

@@ -1,10 +1,13 @@
 // The ledger: the durable record of what a sweep has run, and the lock on its output folder.
 //
-// Each sweep's output folder holds `ledger.jsonl`, an append-only file with one JSON object per
-// line: a job started, finished (with its metrics) or failed (with why). `fracsweep run` reads
-// it on start to skip finished jobs and to restart interrupted ones; summarize() turns the
-// records into the latest state of every job. SweepLock keeps two sweeps from writing into the
-// same folder at once. See Note [Ledger durability] in ledger.cpp for what survives a crash.
+// The ledger is append-only files of one JSON object per line: a job started, finished (with
+// its metrics) or failed (with why). Every writer owns its file, `ledger.d/<writer>.jsonl`
+// (a run, or one shard of a SLURM array), so that shards on different hosts never append to
+// one file (O_APPEND is not atomic across NFS clients); read_sweep_ledger() merges them, and
+// the `ledger.jsonl` of fracsweep 0.1, into one sequence by time. `fracsweep run` reads it on
+// start to skip finished jobs and to restart interrupted ones; summarize() turns the records
+// into the latest state of every job. SweepLock keeps two runs of one writer from writing at
+// once. See Note [Ledger durability] in ledger.cpp for what survives a crash.
 #pragma once
 
 #include <map>
@@ -19,11 +22,20 @@
 
 namespace fracsweep::sweeps {
 
-// The ledger's file name inside a sweep's output folder.
+// The single ledger of fracsweep 0.1 inside a sweep's output folder, still read.
 inline constexpr std::string_view kLedgerFileName = "ledger.jsonl";
+// The folder of the writers' ledgers.
+inline constexpr std::string_view kLedgerDirName = "ledger.d";
 
-// <output_dir>/ledger.jsonl.
-std::string ledger_path(const std::string& output_dir);
+// The writer of an unsharded run, and of shard `shard` of `shards`.
+std::string run_writer();
+std::string shard_writer(int shard, int shards);
+
+// <output_dir>/ledger.d/<writer>.jsonl.
+std::string ledger_path(const std::string& output_dir, const std::string& writer);
+
+// Whether the folder has any ledger (a writer's or 0.1's).
+bool has_ledger(const std::string& output_dir);
 
 enum class LedgerEvent { kStarted, kFinished, kFailed };
 
@@ -81,7 +93,8 @@ std::string format_ledger_line(const LedgerRecord& record);
 // that later appends do not bury it in the middle of the file. append() writes a whole line
 // with one write() and fsync()s before it returns: once it returns, the record survives a
 // crash, and appends from several processes on one host never interleave within a line.
-// Across hosts on NFS, where O_APPEND is not atomic, keep a single writer per ledger.
+// The sweep's writers each append to a file of their own (ledger_path), so no file has
+// writers on two hosts. The constructor creates the file's folder, not its parents.
 //
 // Move-only; the destructor closes the file. One Ledger may be shared by threads (each
 // append is one system call), but several processes should each open their own. Errors
@@ -110,6 +123,12 @@ class Ledger {
 // record, means the file was edited or corrupted: core::ConfigError naming file:line and
 // what was wrong. Fails with core::IoError if the file exists but cannot be read.
 std::vector<LedgerRecord> read_ledger(const std::string& path, core::Logger& log);
+
+// Every record of a sweep folder's ledgers (0.1's ledger.jsonl, then ledger.d/*.jsonl by
+// name), merged into one sequence by time without reordering any file's own records; on equal
+// times the earlier file's record comes first, so the merge is the same for every reader.
+// Throws as read_ledger.
+std::vector<LedgerRecord> read_sweep_ledger(const std::string& output_dir, core::Logger& log);
 
 enum class JobStatus {
   kStarted,   // started and neither finished nor failed since: running now, or interrupted

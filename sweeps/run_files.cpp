@@ -210,6 +210,8 @@ OrderedJson to_json(const ProgressSnapshot& s) {
   j["time"] = s.time;
   j["host"] = s.host;
   j["pid"] = s.pid;
+  j["writer"] = s.writer;
+  if (!s.slurm_job.empty()) j["slurm_job"] = s.slurm_job;
   OrderedJson groups = OrderedJson::array();
   for (const GroupProgress& g : s.groups) {
     OrderedJson e;
@@ -237,6 +239,8 @@ ProgressSnapshot progress_from_json(const Json& j, const std::string& where) {
   s.time = get_string(j, "time", where);
   s.host = get_string(j, "host", where);
   s.pid = get_int(j, "pid", where, 0);
+  if (j.contains("writer")) s.writer = get_string(j, "writer", where);
+  if (j.contains("slurm_job")) s.slurm_job = get_string(j, "slurm_job", where);
   const Json& groups = get_array(j, "groups", where);
   for (size_t i = 0; i < groups.size(); ++i) {
     const std::string at = str_cat(where, ": groups[", i, "]");
@@ -266,16 +270,43 @@ ProgressSnapshot progress_from_json(const Json& j, const std::string& where) {
 }
 
 void write_progress(const std::string& output_dir, const ProgressSnapshot& snapshot) {
-  core::write_file_atomic(path_in(output_dir, kProgressFileName), dump_file(to_json(snapshot)));
+  CHECK_OR_THROW(core::InternalError, !snapshot.writer.empty(), "a progress snapshot without a writer");
+  const std::filesystem::path dir = std::filesystem::path(output_dir) / kProgressDirName;
+  std::filesystem::create_directories(dir);
+  core::write_file_atomic((dir / (snapshot.writer + ".json")).string(),
+                          dump_file(to_json(snapshot)));
 }
 
-std::optional<ProgressSnapshot> read_progress(const std::string& output_dir) {
-  const std::string path = path_in(output_dir, kProgressFileName);
-  if (!file_exists(path)) return std::nullopt;
-  return read_json_file(path,
-                        "delete it: a running sweep rewrites it within seconds, and no other "
-                        "command needs it",
-                        progress_from_json);
+std::vector<ProgressSnapshot> read_progress(const std::string& output_dir) {
+  namespace fs = std::filesystem;
+  // fracsweep 0.1's single progress.json, then every writer's by name.
+  std::vector<std::string> paths;
+  if (file_exists(path_in(output_dir, kProgressFileName)))
+    paths.push_back(path_in(output_dir, kProgressFileName));
+  std::vector<std::string> writers;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(output_dir) / kProgressDirName, ec))
+    if (e.path().extension() == ".json") writers.push_back(e.path().string());
+  std::sort(writers.begin(), writers.end());
+  paths.insert(paths.end(), writers.begin(), writers.end());
+  std::vector<ProgressSnapshot> out;
+  for (const std::string& path : paths)
+    out.push_back(read_json_file(path,
+                                 "delete it: a running sweep rewrites it within seconds, and no "
+                                 "other command needs it",
+                                 progress_from_json));
+  return out;
+}
+
+std::optional<ProgressSnapshot> merge_progress(const std::vector<ProgressSnapshot>& snapshots) {
+  if (snapshots.empty()) return std::nullopt;
+  ProgressSnapshot merged = snapshots.front();
+  for (size_t i = 1; i < snapshots.size(); ++i) {
+    merged.time = std::min(merged.time, snapshots[i].time);
+    merged.groups.insert(merged.groups.end(), snapshots[i].groups.begin(),
+                         snapshots[i].groups.end());
+  }
+  return merged;
 }
 
 // The probe takes a shared lock: it conflicts with the exclusive lock of a run, but not with
@@ -284,8 +315,10 @@ std::optional<ProgressSnapshot> read_progress(const std::string& output_dir) {
 // requires for shared locks. For the few system calls it holds the lock, a `fracsweep run`
 // starting on the same folder would find it in use and stop with an error naming the holder;
 // running it again succeeds.
-bool sweep_running(const std::string& output_dir) {
-  const std::string path = path_in(output_dir, kLockFileName);
+namespace {
+
+// One lock file held by a run.
+bool lock_held(const std::string& path) {
   core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) return false;  // no run has ever locked this folder
@@ -299,6 +332,20 @@ bool sweep_running(const std::string& output_dir) {
   CHECK_OR_THROW(IoError, errno == EWOULDBLOCK, path,
                  ": cannot probe the sweep lock: ", core::errno_text());
   return true;
+}
+
+}  // namespace
+
+bool sweep_running(const std::string& output_dir) {
+  // The run's lock, and each shard's (".lock-shard-<i>").
+  if (lock_held(path_in(output_dir, kLockFileName))) return true;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(output_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(std::string(kLockFileName) + "-", 0) == 0 && lock_held(e.path().string()))
+      return true;
+  }
+  return false;
 }
 
 }  // namespace fracsweep::sweeps

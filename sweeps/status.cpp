@@ -254,9 +254,18 @@ SweepStatus sweep_status(const SweepManifest& manifest, const std::vector<Ledger
 
 SweepStatus read_sweep_status(const std::string& output_dir, core::Logger& log) {
   const SweepManifest manifest = read_manifest(output_dir);
-  const std::vector<LedgerRecord> records = read_ledger(ledger_path(output_dir), log);
-  return sweep_status(manifest, records, read_progress(output_dir), sweep_running(output_dir),
-                      core::utc_now_iso8601());
+  const std::vector<LedgerRecord> records = read_sweep_ledger(output_dir, log);
+  const std::vector<ProgressSnapshot> progress = read_progress(output_dir);
+  SweepStatus st = sweep_status(manifest, records, merge_progress(progress),
+                                sweep_running(output_dir), core::utc_now_iso8601());
+  for (const ProgressSnapshot& p : progress) {
+    WriterReport w{p.writer, p.host, p.slurm_job, p.pid, p.time};
+    if (const auto age = seconds_between(p.time, st.time)) w.age_s = *age;
+    w.groups = static_cast<int>(p.groups.size());
+    for (const GroupProgress& g : p.groups) w.training += g.job.empty() ? 0 : 1;
+    st.writers.push_back(std::move(w));
+  }
+  return st;
 }
 
 OrderedJson to_json(const SweepStatus& st) {
@@ -299,6 +308,19 @@ OrderedJson to_json(const SweepStatus& st) {
                            {"host", f.host}});
   }
   j["unlisted"] = st.unlisted;
+  j["writers"] = OrderedJson::array();
+  for (const WriterReport& w : st.writers) {
+    OrderedJson e;
+    e["writer"] = w.writer;
+    e["host"] = w.host;
+    e["pid"] = w.pid;
+    if (!w.slurm_job.empty()) e["slurm_job"] = w.slurm_job;
+    e["time"] = w.time;
+    e["age_s"] = known(w.age_s);
+    e["groups"] = w.groups;
+    e["training"] = w.training;
+    j["writers"].push_back(std::move(e));
+  }
   return j;
 }
 
@@ -375,6 +397,15 @@ std::string format_status(const SweepStatus& st) {
     out += fmt::format("\n{} job(s) in the ledger are not in {}: the sweep file changed since "
                        "they ran; they are not counted above\n",
                        st.unlisted, kManifestFileName);
+  }
+  // Each run or shard that has reported (a SLURM array has one per task).
+  if (!st.writers.empty()) out += "\nreported by:\n";
+  for (const WriterReport& w : st.writers) {
+    out += fmt::format("  {}: host {}, pid {}{}, {}/{} group(s) training, ", w.writer, w.host,
+                       w.pid, w.slurm_job.empty() ? "" : ", SLURM job " + w.slurm_job,
+                       w.training, w.groups);
+    out += w.age_s >= 0 ? "last report " + format_duration(w.age_s) + " ago\n"
+                        : "last report at " + w.time + "\n";
   }
   return out;
 }

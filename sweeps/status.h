@@ -91,12 +91,15 @@ struct GroupProgress {
   bool operator==(const GroupProgress&) const = default;
 };
 
-// The content of progress.json.
+// What one writer (a run, or one shard of a SLURM array: sweeps/ledger.h) last reported,
+// in progress.d/<writer>.json.
 struct ProgressSnapshot {
   std::string time;  // when it was written, ISO-8601 UTC
   std::string host;  // host and pid of the run's rank 0, which writes it
   int64_t pid = 0;
   std::vector<GroupProgress> groups;
+  std::string writer = "run";  // whose file it is
+  std::string slurm_job;       // SLURM's job id ("_task" in an array) when under SLURM
 
   bool operator==(const ProgressSnapshot&) const = default;
 };
@@ -109,10 +112,17 @@ ProgressSnapshot progress_from_json(const nlohmann::json& j, const std::string& 
 // core::IoError.
 void write_progress(const std::string& output_dir, const ProgressSnapshot& snapshot);
 
+// The folder of the writers' progress files.
+inline constexpr std::string_view kProgressDirName = "progress.d";
+
 // Reads <output_dir>/progress.json; nullopt when there is none (no run has reported yet).
 // Throws core::ConfigError when it is not a valid snapshot, core::IoError when it cannot be
 // read.
-std::optional<ProgressSnapshot> read_progress(const std::string& output_dir);
+std::vector<ProgressSnapshot> read_progress(const std::string& output_dir);
+
+// The writers' snapshots as one for sweep_status: every group, and the oldest time (a job
+// started after it may not have been reported yet). nullopt without snapshots.
+std::optional<ProgressSnapshot> merge_progress(const std::vector<ProgressSnapshot>& snapshots);
 
 // True if a process holds the folder's SweepLock, i.e. a run is going. Probes with a shared,
 // non-blocking flock() on <output_dir>/.lock that is released at once; a missing lock file
@@ -155,6 +165,16 @@ struct FailedJob {
   std::string host;
 };
 
+// One writer (a run, or a shard of an array) as its progress file shows it.
+struct WriterReport {
+  std::string writer, host, slurm_job;
+  int64_t pid = 0;
+  std::string time;       // when it last reported
+  double age_s = -1;      // seconds since then; -1 unknown
+  int groups = 0;         // its rank groups
+  int training = 0;       // those training a job
+};
+
 struct SweepStatus {
   std::string name, sweep_file;
   std::string time;         // the `now` the status was computed for
@@ -171,6 +191,8 @@ struct SweepStatus {
   // Jobs the ledger mentions that the manifest does not list (the sweep file was edited since
   // they ran); they are left out of every count above.
   int unlisted = 0;
+  // Every writer's latest report (read_sweep_status fills it from read_progress).
+  std::vector<WriterReport> writers;
 };
 
 // The status of a sweep from its manifest, its ledger records (read_ledger), its latest

@@ -1,6 +1,8 @@
 // `fracsweep run` end to end: under mpirun, resumed after kill -9, and its
 // bookkeeping (lock, ledger, failed jobs).
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <signal.h>
 
 #include <chrono>
@@ -41,7 +43,7 @@ std::string mini_sweep(const fs::path& output, int epochs, const std::string& ex
 
 std::vector<sweeps::LedgerRecord> ledger_of(const fs::path& output) {
   core::Logger quiet(core::LogLevel::kOff);
-  return sweeps::read_ledger(sweeps::ledger_path(output.string()), quiet);
+  return sweeps::read_sweep_ledger(output.string(), quiet);
 }
 
 // Job name -> number of finished records.
@@ -108,7 +110,7 @@ TEST_F(RunCommand, KillNineMidSweepThenRestartFinishesEveryJobOnceWithTheSameRes
     // Kill once one job is finished and another is under way.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     while (std::chrono::steady_clock::now() < deadline) {
-      if (fs::exists(sweeps::ledger_path(out.string())) && finished_counts(out).size() >= 1) break;
+      if (sweeps::has_ledger(out.string()) && finished_counts(out).size() >= 1) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     testing::kill_tree(pid, SIGKILL);
@@ -142,7 +144,7 @@ TEST_F(RunCommand, ASecondRunOnTheSameFolderIsRefusedNamingTheHolder) {
   const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 3));
   testing::CommandResult second;
   const auto first = run_fracsweep({"run", sweep}, [&](int pid) {
-    while (!fs::exists(sweeps::ledger_path(out.string())))
+    while (!sweeps::has_ledger(out.string()))
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     second = run_fracsweep({"run", sweep});
     ::kill(pid, SIGTERM);
@@ -202,14 +204,15 @@ TEST(RunCommandFailures, UnderSlurmTheLedgerRecordsSlurmsJobId) {
   for (const auto& rec : records) EXPECT_EQ(rec.slurm_job, "4242");
 }
 
-TEST(RunCommandFailures, ShardsRunSideBySideAndShareTheLedger) {
+// Each shard writes a ledger and a progress file of its own; readers merge them.
+TEST(RunCommandFailures, ShardsRunSideBySideEachWithItsOwnLedger) {
   TempDir dir;
   const fs::path out = dir.path() / "out";
   const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 1));
   // Shard 0 is still running while shard 1 starts: separate locks.
   testing::CommandResult second;
   const auto first = run_fracsweep({"run", sweep, "--shard", "0/2"}, [&](int) {
-    while (!fs::exists(sweeps::ledger_path(out.string())))
+    while (!sweeps::has_ledger(out.string()))
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     second = run_fracsweep({"run", sweep, "--shard", "1/2"});
   });
@@ -223,6 +226,23 @@ TEST(RunCommandFailures, ShardsRunSideBySideAndShareTheLedger) {
   EXPECT_HAS(first.err, "start tsccn/repeat0/seed1");
   EXPECT_HAS(first.err, "start resnet/repeat0/seed1");
   EXPECT_HAS(second.err, "start tsccn/repeat1/seed1");
+  for (const char* writer : {"shard-0-of-2", "shard-1-of-2"}) {
+    EXPECT_TRUE(fs::exists(out / "ledger.d" / (std::string(writer) + ".jsonl"))) << writer;
+    EXPECT_TRUE(fs::exists(out / "progress.d" / (std::string(writer) + ".json"))) << writer;
+  }
+  EXPECT_FALSE(fs::exists(out / "ledger.jsonl"));
+  const auto json = nlohmann::json::parse(run_fracsweep({"status", out.string(), "--json"}).out);
+  EXPECT_EQ(json["total"]["done"], 4);
+  EXPECT_EQ(json["unlisted"], 0);
+  ASSERT_EQ(json["writers"].size(), 2u);
+  EXPECT_EQ(json["writers"][0]["writer"], "shard-0-of-2");
+  const auto status = run_fracsweep({"status", out.string()});
+  EXPECT_HAS(status.out, "shard-0-of-2: host ");
+  EXPECT_HAS(status.out, "shard-1-of-2: host ");
+  // Run again unsharded: nothing is left to do, whoever ran it.
+  const auto again = run_fracsweep({"run", sweep});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_HAS(again.out, "nothing to run");
   const auto bad = run_fracsweep({"run", sweep, "--shard", "2/2"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_HAS(bad.err, "--shard '2/2' is not I/K");

@@ -32,8 +32,8 @@ std::string script() { return testing::fixture("../cluster/local_slurm.sh"); }
 std::map<std::string, int> finished_counts(const fs::path& out) {
   core::Logger quiet(core::LogLevel::kOff);
   std::map<std::string, int> n;
-  if (!fs::exists(sweeps::ledger_path(out.string()))) return n;
-  for (const auto& r : sweeps::read_ledger(sweeps::ledger_path(out.string()), quiet))
+  if (!sweeps::has_ledger(out.string())) return n;
+  for (const auto& r : sweeps::read_sweep_ledger(out.string(), quiet))
     if (r.event == sweeps::LedgerEvent::kFinished) ++n[r.name];
   return n;
 }
@@ -98,7 +98,7 @@ TEST_F(LocalSlurm, APreemptedSweepIsRequeuedAndAnArrayOfTwoTasksSharesASweep) {
   EXPECT_HAS(log, "start 2 on");
   // The ledger names the SLURM job that ran each record.
   core::Logger quiet(core::LogLevel::kOff);
-  for (const auto& r : sweeps::read_ledger(sweeps::ledger_path(out.string()), quiet))
+  for (const auto& r : sweeps::read_sweep_ledger(out.string(), quiet))
     EXPECT_EQ(r.slurm_job, id);
 
   const auto status = testing::run_fracsweep({"slurm", "status", out.string()});
@@ -144,9 +144,17 @@ void array_of_two_tasks(const testing::TempDir& dir_) {
   for (const auto& [name, n] : counts) EXPECT_EQ(n, 1) << name;
   std::set<std::string> tasks;
   core::Logger quiet(core::LogLevel::kOff);
-  for (const auto& r : sweeps::read_ledger(sweeps::ledger_path(out.string()), quiet))
+  for (const auto& r : sweeps::read_sweep_ledger(out.string(), quiet))
     if (!r.slurm_job.empty()) tasks.insert(r.slurm_job);
   EXPECT_EQ(tasks, (std::set<std::string>{id + "_0", id + "_1"}));
+  // Each task wrote its own ledger, and status shows both with their SLURM tasks.
+  for (const char* writer : {"shard-0-of-2", "shard-1-of-2"})
+    EXPECT_TRUE(fs::exists(out / "ledger.d" / (std::string(writer) + ".jsonl"))) << writer;
+  const auto status = testing::run_fracsweep({"status", out.string()});
+  EXPECT_HAS(status.out, "shard-0-of-2: host ");
+  EXPECT_HAS(status.out, "shard-1-of-2: host ");
+  EXPECT_HAS(status.out, "SLURM job " + id + "_0");
+  EXPECT_HAS(status.out, "SLURM job " + id + "_1");
 }
 
 }  // namespace

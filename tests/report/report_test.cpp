@@ -93,7 +93,7 @@ TEST(ReportFixture, LedgerDecidesWhatCounts) {
   const SweepResults before = collect_results(run.string());
   {
     core::Logger quiet(core::LogLevel::kError);
-    Ledger ledger(ledger_path(run.string()), quiet);
+    Ledger ledger(ledger_path(run.string(), sweeps::run_writer()), quiet);
     for (const ReportJob& j : before.jobs) {
       LedgerRecord rec;
       rec.job = j.job.id;

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -20,6 +22,8 @@
 
 namespace fracsweep::sweeps {
 namespace {
+
+namespace fs = std::filesystem;
 
 const LedgerOrigin kOrigin{3, "n042"};
 
@@ -79,7 +83,9 @@ ChildResult run_in_child(const std::function<int(std::string&)>& body) {
   return finish_child(start_child(body));
 }
 
-std::string ledger_in(const testing::TempDir& dir) { return ledger_path(dir.path().string()); }
+std::string ledger_in(const testing::TempDir& dir) {
+  return ledger_path(dir.path().string(), run_writer());
+}
 
 TEST(Ledger, AppendThenReadBackAllThreeKinds) {
   testing::TempDir dir;
@@ -328,6 +334,91 @@ TEST(Ledger, AppendsFromTwoProcessesNeverInterleave) {
   core::Logger log(core::LogLevel::kWarn, logs);
   EXPECT_EQ(read_ledger(path, log).size(), static_cast<size_t>(2 * kPerChild));
   EXPECT_EQ(logs.str(), "");
+}
+
+// Shards, as separate processes, each append to a ledger of their own while a
+// reader merges them all: the reader never fails, and at the end sees every
+// job finished exactly once.
+TEST(SweepLedger, ShardsWriteTheirOwnLedgersAndReadersMergeThem) {
+  testing::TempDir dir;
+  const std::string out = dir.path().string();
+  constexpr int kJobs = 40;
+  auto shard = [&](int i) {
+    return [&, i](std::string& message) {
+      core::Logger log(core::LogLevel::kOff);
+      Ledger ledger(ledger_path(out, shard_writer(i, 2)), log);
+      for (int job = i; job < kJobs; job += 2) {
+        ledger.append(make_started("j" + std::to_string(job), "n", {i, "h"}));
+        ledger.append(make_finished("j" + std::to_string(job), "n", {i, "h"}, {{"job", job}}));
+      }
+      message = "ok";
+      return 0;
+    };
+  };
+  const Child a = start_child(shard(0));
+  const Child b = start_child(shard(1));
+  core::Logger quiet(core::LogLevel::kOff);
+  for (int reads = 0; reads < 20; ++reads) EXPECT_NO_THROW(read_sweep_ledger(out, quiet));
+  ASSERT_EQ(finish_child(a).exit_code, 0);
+  ASSERT_EQ(finish_child(b).exit_code, 0);
+  const std::vector<LedgerRecord> merged = read_sweep_ledger(out, quiet);
+  EXPECT_EQ(merged.size(), 2u * kJobs);
+  EXPECT_TRUE(std::is_sorted(merged.begin(), merged.end(),
+                             [](const auto& x, const auto& y) { return x.time < y.time; }));
+  std::map<std::string, int> finished;
+  for (const LedgerRecord& r : merged) finished[r.job] += r.event == LedgerEvent::kFinished;
+  EXPECT_EQ(finished.size(), static_cast<size_t>(kJobs));
+  for (const auto& [job, n] : finished) EXPECT_EQ(n, 1) << job;
+  EXPECT_TRUE(fs::exists(dir.path() / "ledger.d" / "shard-0-of-2.jsonl"));
+}
+
+// fracsweep 0.1's single ledger.jsonl is read with the writers' ledgers; the
+// latest record of a job by time wins, whichever file holds it.
+TEST(SweepLedger, AnOldSingleLedgerMergesWithTheWritersByTime) {
+  testing::TempDir dir;
+  const std::string out = dir.path().string();
+  core::Logger quiet(core::LogLevel::kOff);
+  {
+    Ledger old((dir.path() / "ledger.jsonl").string(), quiet);
+    old.append(make_started("a", "a", {0, "h"}, "2026-11-01T00:00:00.000Z"));
+    old.append(make_failed("b", "b", {0, "h"}, "oom", "2026-11-01T00:00:05.000Z"));
+  }
+  Ledger run(ledger_path(out, run_writer()), quiet);
+  run.append(make_finished("a", "a", {0, "h"}, nlohmann::json::object(), "2026-11-02T00:00:00.000Z"));
+  Ledger shard(ledger_path(out, shard_writer(1, 2)), quiet);
+  shard.append(make_started("b", "b", {1, "h"}, "2026-11-01T00:00:03.000Z"));  // before the failure
+  const std::vector<LedgerRecord> merged = read_sweep_ledger(out, quiet);
+  ASSERT_EQ(merged.size(), 4u);
+  EXPECT_EQ(merged[0].job, "a");
+  EXPECT_EQ(merged[1].event, LedgerEvent::kStarted);  // b's start, from the shard's file
+  EXPECT_EQ(merged[2].event, LedgerEvent::kFailed);   // b's failure, from the old file
+  const LedgerState state = summarize(merged);
+  EXPECT_TRUE(state.finished("a"));
+  EXPECT_EQ(state.jobs.at("b").status, JobStatus::kFailed);
+  EXPECT_TRUE(has_ledger(out));
+  testing::TempDir empty;
+  EXPECT_FALSE(has_ledger(empty.path().string()));
+  EXPECT_TRUE(read_sweep_ledger(empty.path().string(), quiet).empty());
+}
+
+// A writer's own order is what happened: a clock stepping back does not
+// reorder its records, so a job finished and restarted stays restarted.
+TEST(SweepLedger, AWritersOwnOrderSurvivesItsClockSteppingBack) {
+  testing::TempDir dir;
+  const std::string out = dir.path().string();
+  core::Logger quiet(core::LogLevel::kOff);
+  Ledger run(ledger_path(out, run_writer()), quiet);
+  run.append(make_started("a", "a", {0, "h"}, "2026-11-01T00:00:10.000Z"));
+  run.append(make_failed("a", "a", {0, "h"}, "x", "2026-11-01T00:00:05.000Z"));  // clock stepped back
+  Ledger other(ledger_path(out, shard_writer(1, 2)), quiet);
+  other.append(make_started("b", "b", {1, "h"}, "2026-11-01T00:00:07.000Z"));
+  const std::vector<LedgerRecord> merged = read_sweep_ledger(out, quiet);
+  ASSERT_EQ(merged.size(), 3u);
+  EXPECT_EQ(merged[0].event, LedgerEvent::kStarted);
+  EXPECT_EQ(merged[0].job, "b");  // 07 before run's head (10)
+  EXPECT_EQ(merged[1].job, "a");
+  EXPECT_EQ(merged[2].event, LedgerEvent::kFailed);  // after a's start, as it was appended
+  EXPECT_EQ(summarize(merged).jobs.at("a").status, JobStatus::kFailed);
 }
 
 TEST(Summarize, StartedOnlyIsStarted) {

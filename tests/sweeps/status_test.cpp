@@ -384,20 +384,44 @@ TEST(Status, MissingOrBadManifestSaysWhatToDo) {
   EXPECT_HAS(error_of([&] { read_manifest(d); }), "is listed twice");
 }
 
-TEST(Status, ProgressRoundTripsAndIsOptional) {
+TEST(Status, ProgressRoundTripsPerWriterAndIsOptional) {
   testing::TempDir dir;
   const std::string d = dir.path().string();
-  EXPECT_FALSE(read_progress(d).has_value());
-  const ProgressSnapshot p = progress();
+  EXPECT_TRUE(read_progress(d).empty());
+  ProgressSnapshot p = progress();
+  p.writer = "shard-1-of-2";
+  p.slurm_job = "55_1";
   write_progress(d, p);
+  ProgressSnapshot q = progress();
+  q.writer = "shard-0-of-2";
+  q.time = "2026-11-22T09:00:00.000Z";
+  write_progress(d, q);
   const auto back = read_progress(d);
-  ASSERT_TRUE(back.has_value());
-  EXPECT_EQ(*back, p);
-  EXPECT_EQ(back->groups[1].ranks, std::vector<int>{1});
+  ASSERT_EQ(back.size(), 2u);  // by writer name
+  EXPECT_EQ(back[0], q);
+  EXPECT_EQ(back[1], p);
+  EXPECT_EQ(back[1].groups[1].ranks, std::vector<int>{1});
+  const auto merged = merge_progress(back);
+  ASSERT_TRUE(merged.has_value());
+  EXPECT_EQ(merged->time, q.time);  // the oldest report
+  EXPECT_EQ(merged->groups.size(), p.groups.size() + q.groups.size());
+  EXPECT_FALSE(merge_progress({}).has_value());
 
+  // fracsweep 0.1's progress.json is still read, and a bad one named.
   dir.write("progress.json", R"({"time": "x", "host": "h", "pid": 1, "groups": [{"group": -1}]})");
   EXPECT_HAS(error_of([&] { read_progress(d); }),
              (dir.path() / "progress.json").string() + ": groups[0]: \"group\" is -1");
+}
+
+// Shards lock the folder with locks of their own; any of them held means a run.
+TEST(Status, SweepRunningWhileAShardHoldsItsLock) {
+  testing::TempDir dir;
+  const std::string d = dir.path().string();
+  {
+    SweepLock shard(d, ".lock-shard-1");
+    EXPECT_TRUE(sweep_running(d));
+  }
+  EXPECT_FALSE(sweep_running(d));
 }
 
 TEST(Status, SweepRunningWhileALockIsHeld) {
@@ -421,7 +445,7 @@ TEST(Status, SweepRunningWhileALockIsHeld) {
 void write_stopped_sweep(const std::string& d) {
   write_manifest(d, manifest(2));
   core::Logger log(core::LogLevel::kOff);
-  Ledger l(ledger_path(d), log);
+  Ledger l(ledger_path(d, run_writer()), log);
   for (const LedgerRecord& r : ledger()) l.append(r);
 }
 
