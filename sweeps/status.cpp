@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <utility>
@@ -210,7 +211,8 @@ SweepStatus sweep_status(const SweepManifest& manifest, const std::vector<Ledger
   }
   std::map<std::string, size_t> variant_index;
   std::set<std::string> listed;
-  for (const ManifestJob& job : manifest.jobs) {
+  for (size_t index = 0; index < manifest.jobs.size(); ++index) {
+    const ManifestJob& job = manifest.jobs[index];
     listed.insert(job.id);
     // Records under the id fracsweep 0.1 gave the job are its own past, not another job's.
     if (!job.former_id.empty()) listed.insert(job.former_id);
@@ -241,6 +243,7 @@ SweepStatus sweep_status(const SweepManifest& manifest, const std::vector<Ledger
           st.running.push_back(running_job(job, state, group, st.time));
         } else {
           ++c.interrupted;
+          st.interrupted.push_back(index);
         }
         break;
       }
@@ -263,6 +266,14 @@ SweepStatus read_sweep_status(const std::string& output_dir, core::Logger& log) 
     if (const auto age = seconds_between(p.time, st.time)) w.age_s = *age;
     w.groups = static_cast<int>(p.groups.size());
     for (const GroupProgress& g : p.groups) w.training += g.job.empty() ? 0 : 1;
+    // A shard's interrupted jobs: its share of the sweep (index modulo K).
+    int shard = 0, shards = 0;
+    if (std::sscanf(p.writer.c_str(), "shard-%d-of-%d", &shard, &shards) == 2 && shards > 0) {
+      for (size_t i : st.interrupted)
+        w.interrupted += static_cast<int>(i % static_cast<size_t>(shards)) == shard ? 1 : 0;
+    } else {
+      w.interrupted = static_cast<int>(st.interrupted.size());
+    }
     st.writers.push_back(std::move(w));
   }
   return st;
@@ -319,6 +330,7 @@ OrderedJson to_json(const SweepStatus& st) {
     e["age_s"] = known(w.age_s);
     e["groups"] = w.groups;
     e["training"] = w.training;
+    e["interrupted"] = w.interrupted;
     j["writers"].push_back(std::move(e));
   }
   return j;
@@ -401,9 +413,10 @@ std::string format_status(const SweepStatus& st) {
   // Each run or shard that has reported (a SLURM array has one per task).
   if (!st.writers.empty()) out += "\nreported by:\n";
   for (const WriterReport& w : st.writers) {
-    out += fmt::format("  {}: host {}, pid {}{}, {}/{} group(s) training, ", w.writer, w.host,
-                       w.pid, w.slurm_job.empty() ? "" : ", SLURM job " + w.slurm_job,
-                       w.training, w.groups);
+    out += fmt::format("  {}: host {}, pid {}{}, {}/{} group(s) training, {} interrupted, ",
+                       w.writer, w.host, w.pid,
+                       w.slurm_job.empty() ? "" : ", SLURM job " + w.slurm_job, w.training,
+                       w.groups, w.interrupted);
     out += w.age_s >= 0 ? "last report " + format_duration(w.age_s) + " ago\n"
                         : "last report at " + w.time + "\n";
   }

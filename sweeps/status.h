@@ -173,6 +173,7 @@ struct WriterReport {
   double age_s = -1;      // seconds since then; -1 unknown
   int groups = 0;         // its rank groups
   int training = 0;       // those training a job
+  int interrupted = 0;    // its share's interrupted jobs (a shard's: index modulo K)
 };
 
 struct SweepStatus {
@@ -188,6 +189,7 @@ struct SweepStatus {
   std::optional<double> eta_s;
   std::vector<RunningJob> running;  // in manifest order
   std::vector<FailedJob> failed;    // in manifest order
+  std::vector<size_t> interrupted;  // manifest indices of the interrupted jobs
   // Jobs the ledger mentions that the manifest does not list (the sweep file was edited since
   // they ran); they are left out of every count above.
   int unlisted = 0;

@@ -449,6 +449,32 @@ void write_stopped_sweep(const std::string& d) {
   for (const LedgerRecord& r : ledger()) l.append(r);
 }
 
+// A sharded sweep: each shard's report, with its share of the interrupted jobs.
+TEST(Status, EachShardIsShownWithItsShareOfTheInterruptedJobs) {
+  testing::TempDir dir;
+  const std::string d = dir.path().string();
+  write_stopped_sweep(d);  // no run holds the folder: started jobs are interrupted
+  for (int shard : {0, 1}) {
+    ProgressSnapshot p = progress();
+    p.writer = shard_writer(shard, 2);
+    p.slurm_job = "77_" + std::to_string(shard);
+    write_progress(d, p);
+  }
+  core::Logger log(core::LogLevel::kOff);
+  const SweepStatus st = read_sweep_status(d, log);
+  ASSERT_FALSE(st.interrupted.empty());
+  ASSERT_EQ(st.writers.size(), 2u);
+  int even = 0, odd = 0;
+  for (size_t i : st.interrupted) (i % 2 ? odd : even) += 1;
+  EXPECT_EQ(st.writers[0].interrupted, even);
+  EXPECT_EQ(st.writers[1].interrupted, odd);
+  const std::string text = format_status(st);
+  EXPECT_HAS(text, "shard-0-of-2: host ");
+  EXPECT_HAS(text, "SLURM job 77_1");
+  EXPECT_HAS(text, std::to_string(odd) + " interrupted");
+  EXPECT_EQ(to_json(st)["writers"][1]["slurm_job"], "77_1");
+}
+
 TEST(StatusCommand, PrintsTheTableOfAStoppedSweep) {
   testing::TempDir dir;
   const std::string d = dir.path().string();
