@@ -6,8 +6,9 @@
 // the last jobs to finish are short ones), and coordinates (launcher/
 // scheduler.h). Groups of ranks train the jobs they are handed, data-parallel
 // inside a group (MPI on CPUs; NCCL on GPUs when built with it). Rank 0 writes
-// every ledger record, so one file has one writer even on a shared file
-// system, and rewrites <output>/progress.json every few seconds for
+// every record to the run's own ledger (ledger.d/<run or shard>.jsonl), so a
+// file has one writer even when shards share a folder on a shared file system,
+// and rewrites its progress.d/<run or shard>.json every few seconds for
 // `fracsweep status`.
 #pragma once
 
@@ -23,7 +24,7 @@ struct RunOptions {
   int ranks_per_job = 0;         // 0: the sweep file's ranks_per_job
   bool retry_failed = false;     // run jobs whose latest attempt failed again
   double timeout_seconds = 600;  // a group silent for longer is named in the log
-  double tick_seconds = 2;       // how often progress.json and the live line are renewed
+  double tick_seconds = 2;       // how often the progress file and the live line are renewed
   size_t bucket_bytes = 0;       // gradient all-reduce bucket; 0: the sync's default
   bool job_progress = false;     // each job's own progress lines (rank 0's group only)
   // Run only the jobs whose index in the sweep is `shard` modulo `shards`
