@@ -49,7 +49,7 @@ struct TrainRunOptions {
   int rank_device = 0;
   // The device to train on, chosen by the caller instead of train.device
   // (tests: a device that refuses mixed placement where no GPU is).
-  std::optional<c10::Device> device;
+  std::optional<c10::Device> device = std::nullopt;
   int stop_after_steps = -1;      // tests: behave as if a stop signal came after this many steps
   std::function<void(const StepReport&)> on_step = nullptr;  // called after every step
 };

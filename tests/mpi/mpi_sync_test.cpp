@@ -122,8 +122,12 @@ TEST(MpiGradientSync, AttachedGradientsAreReducedInPlaceInTheFlatBuffer) {
     // large bucket takes them all (the 1 MiB first bucket holds these few floats).
     size_t non_empty = 0;
     for (const auto& p : params) non_empty += p.numel() > 0;
-    if (bucket_bytes == 4) EXPECT_EQ(sync.last_bucket_count(), non_empty);
-    if (bucket_bytes == (size_t{64} << 20)) EXPECT_EQ(sync.last_bucket_count(), 1u);
+    if (bucket_bytes == 4) {
+      EXPECT_EQ(sync.last_bucket_count(), non_empty);
+    }
+    if (bucket_bytes == (size_t{64} << 20)) {
+      EXPECT_EQ(sync.last_bucket_count(), 1u);
+    }
     EXPECT_EQ(sync.last_early_buckets(), 0u);  // no backward ran
   }
 }
