@@ -410,7 +410,7 @@ JobReport run_job(const sweeps::SweepJob& job, int index, GroupSyncs& syncs, int
     throw;  // the group's communicator is broken: nothing else can run
   } catch (const std::exception& e) {
     report.outcome = Outcome::kFailed;
-    report.error = e.what();
+    report.error = trainer::error_message(e);
   }
   return report;
 }

@@ -316,10 +316,16 @@ class JobRun {
   std::optional<StopSignals> stop_;
   Progress progress_{stderr};
   int steps_this_run_ = 0;
+  size_t epoch_samples_ = 0;  // this rank's samples in the current epoch
 };
 
 bool JobRun::open_folder() {
   validate(job_, job_.output);
+  CHECK_OR_THROW(core::ConfigError, job_.train.batch_size / sync_.group_size() >= 2, job_.output,
+                 ": train.batch_size ", job_.train.batch_size, " over a group of ",
+                 sync_.group_size(), " rank(s) gives each rank batches of one sample, which "
+                 "batch norm cannot train on; use a train.batch_size of at least ",
+                 2 * sync_.group_size());
   CHECK_OR_THROW(core::ConfigError, job_.train.batch_size % sync_.group_size() == 0, job_.output,
                  ": train.batch_size ", job_.train.batch_size, " cannot be split evenly over ",
                  sync_.group_size(), " data-parallel ranks; choose a multiple of ",
@@ -404,6 +410,12 @@ size_t JobRun::start_epoch() {
       seed_for(job_, core::str_cat("order/", st_.epoch)));
   order = datastore::rank_slice(order, sync_.group_rank(), sync_.group_size());
   const size_t batch = static_cast<size_t>(rank_batch_);
+  // A last batch of one sample fails every model with batch norm in training mode
+  // ("Expected more than 1 value per channel"): as drop_last would, for this remainder
+  // only, that sample sits this epoch out (the order is new every epoch). Every rank of a
+  // group has an order of the same length, so all drop it or none.
+  if (order.size() % batch == 1 && order.size() > 1) order.pop_back();
+  epoch_samples_ = order.size();
   const size_t steps = (order.size() + batch - 1) / batch;
   order.erase(order.begin(),
               order.begin() + std::min(order.size(), static_cast<size_t>(st_.step) * batch));
@@ -455,7 +467,9 @@ std::optional<LossTerms> JobRun::next_loss(int64_t& taken) {
     failure = e.what();
     bits |= kStepNonFinite;
   } catch (const std::exception& e) {
-    failure = e.what();
+    failure = error_message(e);
+    // The whole text, LibTorch's backtrace included, for whoever debugs it.
+    if (writer_) core::write_file_atomic((dir_ / "failure.txt").string(), std::string(e.what()) + "\n");
     bits |= kStepFailed;
   }
   if (sync_.group_size() > 1) bits = sync_.any(bits);
@@ -526,6 +540,7 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
   for (int k = 0; k < kTerms; ++k) train[kTermNames[k]] = st_.step ? st_.sums[k] / st_.step : 0.0;
   line["train"] = train;
   line["steps"] = st_.step;
+  line["samples"] = epoch_samples_;  // this rank's, the whole epoch, resumed or not
   line["lr"] = job_.train.lr;
   line["val"] = val_metrics;
   line["best"] = best;
@@ -575,6 +590,12 @@ JobResult run_job(const spec::JobConfig& job, core::Logger& log, const TrainRunO
   run.set_up();
   if (!run.train_epochs()) return {kExitInterrupted, nullptr};
   return {0, run.write_results()};
+}
+
+std::string error_message(const std::exception& e) {
+  if (const auto* torch_error = dynamic_cast<const c10::Error*>(&e))
+    return torch_error->what_without_backtrace();
+  return e.what();
 }
 
 int train_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options) {

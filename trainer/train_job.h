@@ -68,6 +68,10 @@ struct JobResult {
 // and I/O failures.
 JobResult run_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options = {});
 
+// What a user reads of an error: LibTorch's (c10::Error) message without the
+// C++ backtrace it carries, anything else's what().
+std::string error_message(const std::exception& e);
+
 // run_job's code alone, for callers that need no metrics.
 int train_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options = {});
 

@@ -109,6 +109,47 @@ TEST(TrainJob, TinyTsccnOverfits32Patches) {
   EXPECT_EQ(predicted.eq(batch.labels).sum().item<int64_t>(), 32);
 }
 
+// Batch norm cannot train on a batch of one sample: an epoch whose last batch
+// would hold one leaves that sample out, and a batch size that gives every
+// rank batches of one is refused.
+TEST(TrainJob, ALastBatchOfOneSampleIsLeftOutNotAFailure) {
+  testing::TempDir dir;
+  auto log = quiet_log();
+  spec::JobConfig probe = tiny_job("resnet18", dir.path() / "probe");
+  probe.train.batch_size = 4096;  // one batch: the epoch's size
+  ASSERT_EQ(train_job(probe, log, {.progress = false}), 0);
+  const auto line = nlohmann::json::parse(core::read_file((dir.path() / "probe/log.jsonl").string()));
+  const int n = line["samples"];
+  ASSERT_GT(n, 3);
+  spec::JobConfig job = tiny_job("resnet18", dir.path() / "job");
+  job.train.batch_size = n - 1;  // a full batch, then a batch of one
+  ASSERT_EQ(train_job(job, log, {.progress = false}), 0);
+  const auto trained = nlohmann::json::parse(core::read_file((dir.path() / "job/log.jsonl").string()));
+  EXPECT_EQ(trained["samples"], n - 1);
+  EXPECT_EQ(trained["steps"], 1);
+
+  spec::JobConfig ones = tiny_job("resnet18", dir.path() / "ones");
+  ones.train.batch_size = 1;
+  try {
+    train_job(ones, log, {.progress = false});
+    FAIL() << "a batch size of one was accepted";
+  } catch (const core::ConfigError& e) {
+    EXPECT_HAS(std::string(e.what()), "batches of one sample");
+  }
+}
+
+// A ledger record and the error a user reads carry LibTorch's message, not its backtrace.
+TEST(TrainJob, ErrorMessagesLeaveLibTorchsBacktraceOut) {
+  try {
+    TORCH_CHECK(false, "Expected more than 1 value per channel");
+    FAIL() << "no exception";
+  } catch (const std::exception& e) {
+    EXPECT_HAS(std::string(e.what()), "Exception raised from");
+    EXPECT_EQ(error_message(e), "Expected more than 1 value per channel");
+  }
+  EXPECT_EQ(error_message(core::IoError("disk full")), "disk full");
+}
+
 TEST(TrainJob, ResumedJobEqualsUninterruptedOne) {
   testing::TempDir dir;
   auto log = quiet_log();
