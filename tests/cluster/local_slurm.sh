@@ -58,7 +58,18 @@ stop_recorded() {
   fi
 }
 
-# Stops everything recorded in DIR/pids, slurm daemons first, munged last.
+# The job steps of this cluster (slurmstepd, working in DIR) still running: slurmd does
+# not always take them down with it, and they would outlive the test's folder.
+cluster_steps() {
+  local pid
+  for pid in $(pgrep -x slurmstepd); do
+    [[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$dir"/* ]] && echo "$pid"
+  done
+  return 0
+}
+
+# Stops everything recorded in DIR/pids, slurm daemons first, munged last, and the
+# cluster's job steps.
 stop_all() {
   local pid
   if alive "$(recorded_pid slurmctld)"; then
@@ -279,6 +290,10 @@ cmd_down() {
   }
   stop_all
   local name pid left=""
+  for pid in $(cluster_steps); do
+    kill -KILL "$pid" 2>/dev/null
+    wait_gone "$pid" 5 || left+=" slurmstepd($pid)"
+  done
   while read -r name pid; do
     alive "$pid" && left+=" $name($pid)"
   done <"$dir/pids"

@@ -56,7 +56,9 @@ class LocalSlurm : public ::testing::Test {
   }
   void TearDown() override {
     if (!started_) return;
-    run_process({"bash", script(), "down", (dir_.path() / "slurm").string()});
+    // Nothing of the cluster may outlive the test: daemons and job steps alike.
+    const auto down = run_process({"bash", script(), "down", (dir_.path() / "slurm").string()});
+    EXPECT_EQ(down.exit_code, 0) << down.err;
     ::unsetenv("SLURM_CONF");
   }
   testing::TempDir dir_;
