@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -85,8 +87,45 @@ double read_scalar(torch::serialize::InputArchive& a, const std::string& key) {
   return t.item<double>();
 }
 
+// Note [Checkpoint checksums]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// Every checkpoint has a sidecar "<file>.sum" with a 64-bit hash of its bytes,
+// and writing checkpoint_last.pt keeps the one it replaces as
+// checkpoint_prev.pt. A truncated or bit-flipped checkpoint fails its sum (or,
+// without one, fails to load), and the job resumes from the previous one, or
+// with none intact starts over, and says which. A crash between the renames
+// leaves a file whose sum is missing or stale: the same path.
+
+// A checkpoint that cannot be read at all (not one from another job or version).
+class UnreadableCheckpoint : public core::ConfigError {
+ public:
+  using core::ConfigError::ConfigError;
+};
+
+std::string sum_path(const std::string& checkpoint) { return checkpoint + ".sum"; }
+
+std::string file_sum(const std::string& path) {
+  return fmt::format("{:016x}\n", core::hash_string(core::read_file(path)));
+}
+
+// Why `path` cannot be trusted: "" when its sum matches (or it has none, as
+// checkpoints before sums did not).
+std::string sum_problem(const std::string& path) {
+  if (!fs::exists(sum_path(path))) return "";
+  if (core::read_file(sum_path(path)) == file_sum(path)) return "";
+  return "its bytes do not match " + fs::path(sum_path(path)).filename().string() +
+         ": truncated or corrupted";
+}
+
+// Moves `from` (and its sum) over `to` (and its sum), each durably.
+void move_checkpoint(const std::string& from, const std::string& to) {
+  core::rename_durably(from, to);
+  if (fs::exists(sum_path(from))) core::rename_durably(sum_path(from), sum_path(to));
+  else fs::remove(sum_path(to));
+}
+
 void save_checkpoint(const std::string& path, JobModel& model, torch::optim::Optimizer* opt,
-                     const State& s) {
+                     const State& s, const std::string& previous = "") {
   torch::serialize::OutputArchive archive, model_archive;
   model.module().save(model_archive);
   archive.write("model", model_archive);
@@ -105,7 +144,9 @@ void save_checkpoint(const std::string& path, JobModel& model, torch::optim::Opt
                                       torch::kFloat64));
   const std::string tmp = path + ".partial";
   archive.save_to(tmp);
-  core::rename_durably(tmp, path);
+  core::write_file_atomic(sum_path(tmp), file_sum(tmp));
+  if (!previous.empty() && fs::exists(path)) move_checkpoint(path, previous);
+  move_checkpoint(tmp, path);
 }
 
 // Tensors are read onto the model's device, whatever device wrote them.
@@ -115,7 +156,7 @@ State load_checkpoint(const std::string& path, JobModel& model, torch::optim::Op
   try {
     archive.load_from(path, device);
   } catch (const c10::Error& e) {
-    throw core::ConfigError(core::str_cat(path, ": not a readable checkpoint (",
+    throw UnreadableCheckpoint(core::str_cat(path, ": not a readable checkpoint (",
                                           e.what_without_backtrace(),
                                           "); delete it to restart the job from scratch"));
   }
@@ -271,12 +312,17 @@ class JobRun {
         writer_(sync.group_rank() == 0), dir_(job.output),
         last_path_((dir_ / "checkpoint_last.pt").string()),
         best_path_((dir_ / "checkpoint_best.pt").string()),
-        log_path_((dir_ / "log.jsonl").string()) {}
+        log_path_((dir_ / "log.jsonl").string()),
+        prev_path_((dir_ / "checkpoint_prev.pt").string()) {}
 
   // Validates the job and writes (or checks) its config.yaml; false when the
   // job finished before.
   bool open_folder();
   void set_up();
+  // The model and optimizer as a fresh job starts them.
+  void make_model();
+  // Loads the last intact checkpoint (Note [Checkpoint checksums]), or starts over.
+  void resume();
   // Trains the remaining epochs; false when a stop signal (or the tests' step
   // limit) interrupted them, after the checkpoint was written.
   bool train_epochs();
@@ -300,6 +346,7 @@ class JobRun {
   const bool writer_;
   const fs::path dir_;
   const std::string last_path_, best_path_, log_path_;
+  const std::string prev_path_;  // the checkpoint before last_path_ (Note [Checkpoint checksums])
   std::string resolved_;  // to_yaml(job_)
 
   std::shared_ptr<const datastore::PatchStore> store_;
@@ -363,18 +410,8 @@ void JobRun::set_up() {
                             : resolve_device(job_.train.device, cuda_device_count(),
                                              options_.rank_device, job_.output);
   configure_backend(device_);
-  // Initialised on the CPU from the job's seed, then moved: the same weights on every device.
-  torch::manual_seed(seed_for(job_, "init"));
-  model_ = make_job_model(job_, counts_);
-  model_->to(device_);
-  if (job_.train.channels_last) to_channels_last(model_->module());
-  optimizer_ = std::make_unique<torch::optim::Adam>(
-      model_->module().parameters(),
-      torch::optim::AdamOptions(job_.train.lr).weight_decay(job_.train.weight_decay));
-  if (fs::exists(last_path_)) {
-    st_ = load_checkpoint(last_path_, *model_, optimizer_.get(), device_);
-    log_.info(job_.output, ": resuming at epoch ", st_.epoch + 1, " step ", st_.step);
-  }
+  make_model();
+  resume();
   if (writer_) truncate_log(log_path_, st_.epoch);
   sync_.check_agreement(signature_of(*model_, resolved_));
 
@@ -394,6 +431,40 @@ void JobRun::set_up() {
             " training samples (", counts_[0], " / ", counts_[1], " / ", counts_[2],
             "), sampler ", datastore::sampler_name(sampler_), ", ", job_.train.epochs,
             " epochs, on ", device_.str(), uses_bf16(job_.train.precision) ? " (bf16)" : "");
+}
+
+void JobRun::make_model() {
+  // Initialised on the CPU from the job's seed, then moved: the same weights on every device.
+  torch::manual_seed(seed_for(job_, "init"));
+  model_ = make_job_model(job_, counts_);
+  model_->to(device_);
+  if (job_.train.channels_last) to_channels_last(model_->module());
+  optimizer_ = std::make_unique<torch::optim::Adam>(
+      model_->module().parameters(),
+      torch::optim::AdamOptions(job_.train.lr).weight_decay(job_.train.weight_decay));
+}
+
+void JobRun::resume() {
+  bool any = false;
+  for (const std::string& path : {last_path_, prev_path_}) {
+    if (!fs::exists(path)) continue;
+    any = true;
+    std::string problem = sum_problem(path);
+    if (problem.empty()) {
+      try {
+        st_ = load_checkpoint(path, *model_, optimizer_.get(), device_);
+        log_.info(job_.output, ": resuming at epoch ", st_.epoch + 1, " step ", st_.step,
+                  path == last_path_ ? "" : " from the previous checkpoint");
+        return;
+      } catch (const UnreadableCheckpoint& e) {
+        problem = e.what();
+      }
+      make_model();  // whatever the failed load left behind goes
+    }
+    log_.warn(job_.output, ": ", fs::path(path).filename().string(), " cannot be used: ",
+              problem);
+  }
+  if (any) log_.warn(job_.output, ": no intact checkpoint; training the job from the start");
 }
 
 bool JobRun::train_epochs() {
@@ -515,7 +586,7 @@ bool JobRun::stopped() {
                                               steps_this_run_ >= options_.stop_after_steps);
   if (sync_.group_size() > 1) stop_bits = sync_.any(stop_bits);
   if (!stop_bits) return false;
-  if (writer_) save_checkpoint(last_path_, *model_, optimizer_.get(), st_);
+  if (writer_) save_checkpoint(last_path_, *model_, optimizer_.get(), st_, prev_path_);
   log_.warn(job_.output, ": stopped", stop_->requested() ? " on signal " : "",
             stop_->requested() ? std::to_string(stop_->signal()) : std::string(), " at epoch ",
             st_.epoch + 1, " step ", st_.step, "; checkpoint written, run again to resume");
@@ -555,11 +626,15 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
   st_.sums = {};
   if (writer_)
     save_checkpoint(last_path_, *model_, optimizer_.get(),
-                    State{st_.epoch + 1, 0, st_.best_score, st_.best_epoch, {}, st_.samples});
+                    State{st_.epoch + 1, 0, st_.best_score, st_.best_epoch, {}, st_.samples},
+                    prev_path_);
 }
 
 nlohmann::json JobRun::write_results() {
   if (!writer_) return nullptr;
+  const std::string damaged = sum_problem(best_path_);
+  CHECK_OR_THROW(core::Error, damaged.empty(), best_path_, ": ", damaged,
+                 "; the best epoch's weights are lost: delete the job's folder to train it again");
   load_checkpoint(best_path_, *model_, nullptr, device_);
   const metrics::Predictions val = predict(*model_, store_, split_.val_samples, job_, device_);
   const metrics::Predictions test = predict(*model_, store_, split_.test_samples, job_, device_);

@@ -4,10 +4,14 @@
 //   config.yaml            the resolved job (every setting, defaults included)
 //   split.json             patient ids per part
 //   log.jsonl              one line per finished epoch: losses by term, lr,
-//                          validation metrics, seconds, samples/s
+//                          validation metrics, samples, seconds, samples/s
 //   checkpoint_last.pt     model, optimizer, epoch and step, after every epoch
-//                          and on a stop signal (atomic: temporary + rename)
+//                          and on a stop signal (atomic: temporary + rename);
+//                          the one it replaced kept as checkpoint_prev.pt
 //   checkpoint_best.pt     the model with the best validation score so far
+//   *.pt.sum               each checkpoint's checksum: a damaged checkpoint
+//                          gives way to the previous one, or the job starts over
+//   failure.txt            a failed step's whole error, LibTorch's backtrace too
 //   predictions_val.csv, predictions_test.csv   from the best checkpoint
 //   metrics.json           test metrics (metrics/), plus the best epoch
 // Restarting a job whose folder holds a checkpoint resumes it; on the CPU the

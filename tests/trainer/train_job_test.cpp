@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -148,6 +150,43 @@ TEST(TrainJob, ErrorMessagesLeaveLibTorchsBacktraceOut) {
     EXPECT_EQ(error_message(e), "Expected more than 1 value per channel");
   }
   EXPECT_EQ(error_message(core::IoError("disk full")), "disk full");
+}
+
+// Note [Checkpoint checksums]: a damaged last checkpoint gives way to the
+// previous one, and with both damaged the job starts over; either way the job
+// ends with the predictions of a run that was never damaged.
+TEST(TrainJob, ADamagedCheckpointFallsBackToThePreviousOneOrStartsOver) {
+  testing::TempDir dir;
+  auto log = quiet_log();
+  const fs::path a = dir.path() / "a";
+  ASSERT_EQ(train_job(tiny_job("tsccn", a, 2), log, {.progress = false}), 0);
+  const std::string log_text = core::read_file((a / "log.jsonl").string());
+  const int steps = nlohmann::json::parse(log_text.substr(0, log_text.find('\n')))["steps"];
+  const auto damage = [](const fs::path& file, bool truncate) {
+    std::string bytes = core::read_file(file.string());
+    if (truncate) bytes.resize(bytes.size() / 2);
+    else bytes[bytes.size() / 2] ^= 0x5a;
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  };
+  for (const bool both : {false, true}) {
+    const fs::path b = dir.path() / (both ? "both" : "last");
+    const spec::JobConfig jb = tiny_job("tsccn", b, 2);
+    // One step into epoch 2: checkpoint_prev.pt is the end of epoch 1.
+    ASSERT_EQ(train_job(jb, log, {.progress = false, .stop_after_steps = steps + 1}),
+              kExitInterrupted);
+    ASSERT_TRUE(fs::exists(b / "checkpoint_prev.pt"));
+    ASSERT_TRUE(fs::exists(b / "checkpoint_last.pt.sum"));
+    damage(b / "checkpoint_last.pt", false);
+    if (both) damage(b / "checkpoint_prev.pt", true);
+    std::ostringstream warnings;
+    core::Logger watch(core::LogLevel::kWarn, warnings);
+    ASSERT_EQ(train_job(jb, watch, {.progress = false}), 0) << warnings.str();
+    EXPECT_HAS(warnings.str(), "checkpoint_last.pt cannot be used: its bytes do not match");
+    if (both) EXPECT_HAS(warnings.str(), "no intact checkpoint; training the job from the start");
+    else EXPECT_EQ(warnings.str().find("from the start"), std::string::npos) << warnings.str();
+    EXPECT_EQ(core::read_file((a / "predictions_test.csv").string()),
+              core::read_file((b / "predictions_test.csv").string()));
+  }
 }
 
 TEST(TrainJob, ResumedJobEqualsUninterruptedOne) {
