@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <map>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -136,6 +138,48 @@ TEST_F(RunCommand, KillNineMidSweepThenRestartFinishesEveryJobOnceWithTheSameRes
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_HAS(again.out, "nothing to run: 4 of 4 jobs finished");
   EXPECT_EQ(finished_counts(out), after);
+}
+
+// SIGKILL of the whole `mpirun -np 2 fracsweep run` at seeded random moments
+// (while the phantom, a checkpoint, the ledger, a progress file or predictions
+// are being written), then a run to the end: every job finished exactly once,
+// with the results of an uninterrupted run. FRACSWEEP_KILLS (default 3) and
+// FRACSWEEP_KILL_SEED choose how many kills and where; the seed is printed.
+TEST_F(RunCommand, KillsAtRandomMomentsLoseNothing) {
+  const char* kills_env = std::getenv("FRACSWEEP_KILLS");
+  const char* seed_env = std::getenv("FRACSWEEP_KILL_SEED");
+  const int kills = kills_env ? std::atoi(kills_env) : 3;
+  const uint64_t seed = seed_env ? std::strtoull(seed_env, nullptr, 10)
+                                 : static_cast<uint64_t>(std::random_device{}());
+  std::cout << "kill seed " << seed << " (FRACSWEEP_KILL_SEED=" << seed << " repeats it)\n";
+  RecordProperty("kill_seed", std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> delay_ms(30, 1500);
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 2));
+  for (int k = 0; k < kills; ++k) {
+    const int ms = delay_ms(rng);
+    const auto killed = run_fracsweep_mpi(2, {"run", sweep}, [&](int pid) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      testing::kill_tree(pid, SIGKILL);
+    });
+    SCOPED_TRACE("kill " + std::to_string(k) + " after " + std::to_string(ms) + " ms");
+    // The kernel drops the dead rank 0's lock; wait until it has.
+    for (int i = 0; i < 500 && sweeps::sweep_running(out.string()); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (killed.exit_code == 0) {  // it finished first
+      std::cout << "the sweep finished before kill " << k << "\n";
+      break;
+    }
+    std::cout << "killed after " << ms << " ms\n";
+  }
+  const auto r = run_fracsweep_mpi(2, {"run", sweep});
+  ASSERT_EQ(r.exit_code, 0) << "seed " << seed << "\n" << r.err;
+  const auto after = finished_counts(out);
+  EXPECT_EQ(after.size(), 4u) << "seed " << seed;
+  for (const auto& [name, n] : after) EXPECT_EQ(n, 1) << name << " finished " << n << " times";
+  EXPECT_EQ(results_of(out), *reference_) << "seed " << seed;
 }
 
 TEST_F(RunCommand, ASecondRunOnTheSameFolderIsRefusedNamingTheHolder) {
