@@ -143,12 +143,12 @@ TEST_F(RunCommand, KillNineMidSweepThenRestartFinishesEveryJobOnceWithTheSameRes
 // SIGKILL of the whole `mpirun -np 2 fracsweep run` at seeded random moments
 // (while the phantom, a checkpoint, the ledger, a progress file or predictions
 // are being written), then a run to the end: every job finished exactly once,
-// with the results of an uninterrupted run. FRACSWEEP_KILLS (default 3) and
+// with the results of an uninterrupted run. FRACSWEEP_KILLS (default 2) and
 // FRACSWEEP_KILL_SEED choose how many kills and where; the seed is printed.
 TEST_F(RunCommand, KillsAtRandomMomentsLoseNothing) {
   const char* kills_env = std::getenv("FRACSWEEP_KILLS");
   const char* seed_env = std::getenv("FRACSWEEP_KILL_SEED");
-  const int kills = kills_env ? std::atoi(kills_env) : 3;
+  const int kills = kills_env ? std::atoi(kills_env) : 2;
   const uint64_t seed = seed_env ? std::strtoull(seed_env, nullptr, 10)
                                  : static_cast<uint64_t>(std::random_device{}());
   std::cout << "kill seed " << seed << " (FRACSWEEP_KILL_SEED=" << seed << " repeats it)\n";
