@@ -103,7 +103,7 @@ CommandResult run_fracsweep_mpi(int ranks, const std::vector<std::string>& args,
   return run_program(FRACSWEEP_MPIEXEC, full, true, while_running);
 }
 
-void kill_tree(int pid, int signal) {
+std::vector<int> process_tree(int pid) {
   std::vector<int> tree = {pid};
   for (size_t k = 0; k < tree.size(); ++k)
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -112,7 +112,23 @@ void kill_tree(int pid, int signal) {
       const int child = std::stoi(name);
       if (parent_of(child) == tree[k]) tree.push_back(child);
     }
-  for (int p : tree) ::kill(p, signal);
+  return tree;
+}
+
+void kill_tree(int pid, int signal) {
+  for (int p : process_tree(pid)) ::kill(p, signal);
+}
+
+int mpi_rank_pid(int mpirun_pid, int rank) {
+  const std::string want = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);
+  for (int p : process_tree(mpirun_pid)) {
+    if (p == mpirun_pid) continue;
+    std::ifstream environ("/proc/" + std::to_string(p) + "/environ", std::ios::binary);
+    std::string entry;
+    while (std::getline(environ, entry, '\0'))
+      if (entry == want) return p;
+  }
+  return -1;
 }
 
 const std::string& tiny_vcf_store() {

@@ -57,4 +57,11 @@ CommandResult run_fracsweep_mpi(int ranks, const std::vector<std::string>& args,
 // its ranks), as a scheduler killing a job would.
 void kill_tree(int pid, int signal);
 
+// `pid` and every process descending from it.
+std::vector<int> process_tree(int pid);
+
+// The process of MPI rank `rank` under the mpirun `mpirun_pid` (by its
+// OMPI_COMM_WORLD_RANK), or -1 while there is none yet.
+int mpi_rank_pid(int mpirun_pid, int rank);
+
 }  // namespace fracsweep::testing

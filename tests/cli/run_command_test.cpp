@@ -182,6 +182,41 @@ TEST_F(RunCommand, KillsAtRandomMomentsLoseNothing) {
   EXPECT_EQ(results_of(out), *reference_) << "seed " << seed;
 }
 
+// One rank killed alone (not its whole job): the other does not hang (mpirun
+// sends it SIGTERM, and it checkpoints its job), the run ends within a bounded
+// time with the dead rank named, and a rerun finishes the sweep with nothing
+// lost.
+TEST_F(RunCommand, ARankKilledAloneEndsTheRunNamingItAndARerunFinishes) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 2));
+  std::chrono::steady_clock::time_point killed_at{};
+  const auto killed = run_fracsweep_mpi(2, {"run", sweep}, [&](int pid) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    int rank1 = -1;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (sweeps::has_ledger(out.string()) && (rank1 = testing::mpi_rank_pid(pid, 1)) > 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GT(rank1, 0) << "no rank 1 under mpirun " << pid;
+    ::kill(rank1, SIGKILL);
+    killed_at = std::chrono::steady_clock::now();
+  });
+  const double ended_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  EXPECT_NE(killed.exit_code, 0) << killed.err;
+  EXPECT_LT(ended_s, 60) << "the surviving rank waited " << ended_s << " s";
+  EXPECT_HAS(killed.err + killed.out, "rank 1 with PID");  // mpirun names the dead rank
+  for (int i = 0; i < 500 && sweeps::sweep_running(out.string()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto r = run_fracsweep_mpi(2, {"run", sweep});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto after = finished_counts(out);
+  EXPECT_EQ(after.size(), 4u);
+  for (const auto& [name, n] : after) EXPECT_EQ(n, 1) << name << " finished " << n << " times";
+  EXPECT_EQ(results_of(out), *reference_);
+}
+
 TEST_F(RunCommand, ASecondRunOnTheSameFolderIsRefusedNamingTheHolder) {
   TempDir dir;
   const fs::path out = dir.path() / "out";
