@@ -30,6 +30,9 @@ int run_run(const Args& args) {
       ("retry-failed", "run the jobs whose latest attempt failed again")
       ("timeout", po::value(&o.timeout_seconds)->default_value(o.timeout_seconds),
        "seconds of silence after which a group is named as possibly stuck")
+      ("abort-after", po::value(&o.abort_after_seconds)->default_value(o.abort_after_seconds),
+       "seconds of silence after which a group's rank is taken for stopped or hung and the run "
+       "is aborted (jobs resume from their checkpoints when run again)")
       ("bucket-mib", po::value(&bucket_mib), "gradient all-reduce bucket size in MiB (default 8)")
       ("job-progress", "also show rank 0's per-step progress of its jobs")
       ("exclusive-gpus", "give every rank of a node a GPU of its own and refuse to start with "
@@ -44,6 +47,8 @@ int run_run(const Args& args) {
   CHECK_OR_THROW(core::ConfigError, log_level.has_value(), "--log-level '", level,
                  "' is unknown (debug, info, warn, error, off)");
   CHECK_OR_THROW(core::ConfigError, o.timeout_seconds > 0, "--timeout must be positive");
+  CHECK_OR_THROW(core::ConfigError, o.abort_after_seconds > o.timeout_seconds, "--abort-after (",
+                 o.abort_after_seconds, ") must be longer than --timeout (", o.timeout_seconds, ")");
   CHECK_OR_THROW(core::ConfigError, bucket_mib >= 0, "--bucket-mib must not be negative");
   o.bucket_bytes = static_cast<size_t>(bucket_mib * (1 << 20));
   o.retry_failed = vm.count("retry-failed") > 0;

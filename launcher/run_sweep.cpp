@@ -528,10 +528,20 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
                            ranks_text(g.ranks), g.host, sweeps::format_duration(silent),
                            sweep.jobs[static_cast<size_t>(g.job)].name));
     };
+    events.hung = [&](const GroupState& g, double silent) {
+      log.error(fmt::format(
+          "group {} ({}, host {}) has not reported for {} while training {}: a stopped or hung "
+          "rank, which a collective would wait on forever; aborting the run (every job "
+          "resumes from its last checkpoint when the sweep is run again)",
+          g.group, ranks_text(g.ranks), g.host, sweeps::format_duration(silent),
+          sweep.jobs[static_cast<size_t>(g.job)].name));
+      MPI_Abort(MPI_COMM_WORLD, kExitFailure);
+    };
     events.should_stop = [&] { return stop.requested(); };
     CoordinatorOptions co;
     co.tick_seconds = options.tick_seconds;
     co.timeout_seconds = options.timeout_seconds;
+    co.abort_after_seconds = options.abort_after_seconds;
     coordinator.emplace(channels, layout.groups, std::move(queue), std::move(events), co, log);
   }
 

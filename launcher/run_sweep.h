@@ -24,12 +24,16 @@ struct RunOptions {
   int ranks_per_job = 0;         // 0: the sweep file's ranks_per_job
   bool retry_failed = false;     // run jobs whose latest attempt failed again
   double timeout_seconds = 600;  // a group silent for longer is named in the log
+  // A group silent for longer aborts the run (every rank, through MPI_Abort):
+  // a stopped or hung rank would keep the others waiting in a collective
+  // forever. Jobs resume from their checkpoints on the next run.
+  double abort_after_seconds = 1800;
   double tick_seconds = 2;       // how often the progress file and the live line are renewed
   size_t bucket_bytes = 0;       // gradient all-reduce bucket; 0: the sync's default
   bool job_progress = false;     // each job's own progress lines (rank 0's group only)
   // Run only the jobs whose index in the sweep is `shard` modulo `shards`
-  // (one SLURM array task each); shards lock the folder separately and share
-  // its ledger (appends of whole lines, see sweeps/ledger.h).
+  // (one SLURM array task each); shards lock the folder separately and each
+  // writes a ledger of its own (sweeps/ledger.h).
   int shard = 0, shards = 1;
   // Every rank of a node gets a GPU of its own (refused when the node has more
   // ranks than GPUs); otherwise ranks share them (launcher/placement.h).

@@ -140,7 +140,7 @@ void Coordinator::handle(int tag, const std::string& text) {
   group.heard = Clock::now();
   if (group.stuck) {
     log_.info("group ", g, " (host ", group.host, ") reports again");
-    group.stuck = false;
+    group.stuck = group.hung = false;
   }
   if (tag == kTagHeartbeat) {
     if (m.at("job").get<int>() != group.job) return;
@@ -186,11 +186,15 @@ void Coordinator::reply(int group, int job) {
 
 void Coordinator::check_silence(Clock::time_point now) {
   for (GroupState& g : groups_) {
-    if (g.job < 0 || g.stuck) continue;
+    if (g.job < 0) continue;
     const double silent = std::chrono::duration<double>(now - g.heard).count();
-    if (silent > options_.timeout_seconds) {
+    if (!g.stuck && silent > options_.timeout_seconds) {
       g.stuck = true;
       if (events_.stuck) events_.stuck(g, silent);
+    }
+    if (!g.hung && options_.abort_after_seconds > 0 && silent > options_.abort_after_seconds) {
+      g.hung = true;
+      if (events_.hung) events_.hung(g, silent);
     }
   }
 }

@@ -72,6 +72,7 @@ struct GroupState {
   std::chrono::steady_clock::time_point started{}, heard{};
   bool done = false;     // told that no job is left
   bool stuck = false;    // reported as silent for longer than the timeout
+  bool hung = false;     // reported as silent for longer than abort_after_seconds
 };
 
 // The two communicators of the protocol; every rank passes the same ones.
@@ -104,6 +105,9 @@ struct CoordinatorEvents {
   std::function<void(const std::vector<GroupState>&)> tick;
   // A group silent for longer than the timeout (once per silence).
   std::function<void(const GroupState&, double silent_seconds)> stuck;
+  // A group silent for longer than abort_after_seconds (once): a stopped or
+  // hung rank that a collective will wait on forever.
+  std::function<void(const GroupState&, double silent_seconds)> hung;
   // Asked before each hand-out: true stops handing out (a stop signal came).
   std::function<bool()> should_stop;
 };
@@ -111,6 +115,7 @@ struct CoordinatorEvents {
 struct CoordinatorOptions {
   double tick_seconds = 2;
   double timeout_seconds = 600;
+  double abort_after_seconds = 0;  // 0: never
   std::chrono::microseconds poll{200};
 };
 

@@ -217,6 +217,49 @@ TEST_F(RunCommand, ARankKilledAloneEndsTheRunNamingItAndARerunFinishes) {
   EXPECT_EQ(results_of(out), *reference_);
 }
 
+// A rank stopped (SIGSTOP) mid-job would keep the run waiting forever: its
+// group falls silent, is named after --timeout, and after --abort-after the
+// run is aborted; a rerun finishes the sweep.
+TEST(RunCommandFailures, AStoppedRankIsNamedAndTheRunAbortedNotWaitedOn) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 8));
+  std::chrono::steady_clock::time_point stopped_at{};
+  int rank1 = -1;
+  const auto r = run_fracsweep_mpi(2, {"run", sweep, "--timeout", "1", "--abort-after", "3"},
+                                   [&](int pid) {
+    // Once rank 1 has started a job (the ledger says so), so that its group is expected to report.
+    const auto rank1_started = [&] {
+      core::Logger quiet(core::LogLevel::kOff);
+      for (const auto& rec : sweeps::read_sweep_ledger(out.string(), quiet))
+        if (rec.event == sweeps::LedgerEvent::kStarted && rec.rank == 1) return true;
+      return false;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (rank1_started() && (rank1 = testing::mpi_rank_pid(pid, 1)) > 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GT(rank1, 0) << "rank 1 under mpirun " << pid << " started no job";
+    ::kill(rank1, SIGSTOP);
+    stopped_at = std::chrono::steady_clock::now();
+  });
+  if (rank1 > 0) ::kill(rank1, SIGKILL);  // in case it outlived the abort
+  const double ended_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped_at).count();
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  EXPECT_LT(ended_s, 40) << "the run waited " << ended_s << " s on a stopped rank";
+  EXPECT_HAS(r.err, "has not reported for");
+  EXPECT_HAS(r.err, "aborting the run");
+  for (int i = 0; i < 500 && sweeps::sweep_running(out.string()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto again = run_fracsweep_mpi(2, {"run", sweep});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto after = finished_counts(out);
+  EXPECT_EQ(after.size(), 4u);
+  for (const auto& [name, n] : after) EXPECT_EQ(n, 1) << name << " finished " << n << " times";
+}
+
 TEST_F(RunCommand, ASecondRunOnTheSameFolderIsRefusedNamingTheHolder) {
   TempDir dir;
   const fs::path out = dir.path() / "out";
