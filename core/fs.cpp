@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -139,6 +140,15 @@ void ReadOnlyFile::read_at(uint64_t offset, std::span<uint8_t> out, std::string_
                    ", ", out.size() - done, " bytes early (truncated?)");
     done += static_cast<size_t>(n);
   }
+}
+
+std::vector<std::string> files_with_extension(const std::string& dir, std::string_view extension) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == extension) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace fracsweep::core

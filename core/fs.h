@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fracsweep::core {
 
@@ -20,6 +21,10 @@ void write_file_atomic(const std::string& path, std::string_view content);
 // fsyncs `from` (a finished file written by other means, e.g. HDF5), renames
 // it to `to` and fsyncs the folder, so `to` is either absent or complete.
 void rename_durably(const std::string& from, const std::string& to);
+
+// The files in `dir` whose names end in `extension` (e.g. ".jsonl"), sorted by
+// path; none when `dir` does not exist.
+std::vector<std::string> files_with_extension(const std::string& dir, std::string_view extension);
 
 // Owns a POSIX file descriptor and closes it on destruction. Move-only.
 class UniqueFd {

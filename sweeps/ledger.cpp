@@ -392,12 +392,9 @@ std::vector<LedgerRecord> read_ledger(const std::string& path, core::Logger& log
 std::vector<LedgerRecord> read_sweep_ledger(const std::string& output_dir, core::Logger& log) {
   namespace fs = std::filesystem;
   std::vector<std::string> files = {(fs::path(output_dir) / kLedgerFileName).string()};
-  std::vector<std::string> writers;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(fs::path(output_dir) / kLedgerDirName, ec))
-    if (e.path().extension() == ".jsonl") writers.push_back(e.path().string());
-  std::sort(writers.begin(), writers.end());
-  files.insert(files.end(), writers.begin(), writers.end());
+  for (std::string& f :
+       core::files_with_extension((fs::path(output_dir) / kLedgerDirName).string(), ".jsonl"))
+    files.push_back(std::move(f));
   std::vector<std::vector<LedgerRecord>> per_file;
   size_t total = 0;
   for (const std::string& f : files) {

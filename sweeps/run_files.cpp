@@ -283,12 +283,9 @@ std::vector<ProgressSnapshot> read_progress(const std::string& output_dir) {
   std::vector<std::string> paths;
   if (file_exists(path_in(output_dir, kProgressFileName)))
     paths.push_back(path_in(output_dir, kProgressFileName));
-  std::vector<std::string> writers;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(fs::path(output_dir) / kProgressDirName, ec))
-    if (e.path().extension() == ".json") writers.push_back(e.path().string());
-  std::sort(writers.begin(), writers.end());
-  paths.insert(paths.end(), writers.begin(), writers.end());
+  for (std::string& f :
+       core::files_with_extension((fs::path(output_dir) / kProgressDirName).string(), ".json"))
+    paths.push_back(std::move(f));
   std::vector<ProgressSnapshot> out;
   for (const std::string& path : paths)
     out.push_back(read_json_file(path,
