@@ -24,6 +24,7 @@
 #include "metrics/predictions.h"
 #include "metrics/report.h"
 #include "trainer/backends.h"
+#include "trainer/checkpoint.h"
 #include "trainer/batch_tensors.h"
 #include "trainer/device.h"
 #include "trainer/job_data.h"
@@ -40,19 +41,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kTermNames[] = {"ce", "d", "ce2", "triplet", "w", "total"};
-constexpr int kTerms = 6;
-
-// Where a job stands; saved in checkpoint_last.pt with the model and optimizer.
-struct State {
-  int64_t epoch = 0;  // the epoch in progress (== epochs when done)
-  int64_t step = 0;   // steps of `epoch` already taken
-  double best_score = -std::numeric_limits<double>::infinity();
-  int64_t best_epoch = -1;
-  // Running sums of the loss terms over the steps of `epoch`, so the epoch's
-  // log line is the same whether or not the epoch was interrupted.
-  std::array<double, kTerms> sums{};
-  int64_t samples = 0;
-};
 
 // What a rank tells its group through GradientSync::any() before a step.
 constexpr uint32_t kStepFailed = 1;     // its batch or loss threw
@@ -78,120 +66,13 @@ uint64_t seed_for(const spec::JobConfig& job, const std::string& purpose) {
   return core::derive_seed(job.train.seed, "", 0, purpose);
 }
 
-void write_scalar(torch::serialize::OutputArchive& a, const std::string& key, double v) {
-  a.write(key, torch::tensor(v, torch::kFloat64));
-}
-double read_scalar(torch::serialize::InputArchive& a, const std::string& key) {
-  torch::Tensor t;
-  a.read(key, t);
-  return t.item<double>();
-}
-
-// Note [Checkpoint checksums]
-// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-// Every checkpoint has a sidecar "<file>.sum" with a 64-bit hash of its bytes,
-// and writing checkpoint_last.pt keeps the one it replaces as
-// checkpoint_prev.pt. A truncated or bit-flipped checkpoint fails its sum (or,
-// without one, fails to load), and the job resumes from the previous one, or
-// with none intact starts over, and says which. A crash between the renames
-// leaves a file whose sum is missing or stale: the same path.
-
-// A checkpoint that cannot be read at all (not one from another job or version).
-class UnreadableCheckpoint : public core::ConfigError {
- public:
-  using core::ConfigError::ConfigError;
-};
-
-std::string sum_path(const std::string& checkpoint) { return checkpoint + ".sum"; }
-
-std::string file_sum(const std::string& path) {
-  return fmt::format("{:016x}\n", core::hash_string(core::read_file(path)));
-}
-
-// Why `path` cannot be trusted: "" when its sum matches (or it has none, as
-// checkpoints before sums did not).
-std::string sum_problem(const std::string& path) {
-  if (!fs::exists(sum_path(path))) return "";
-  if (core::read_file(sum_path(path)) == file_sum(path)) return "";
-  return "its bytes do not match " + fs::path(sum_path(path)).filename().string() +
-         ": truncated or corrupted";
-}
-
-// Moves `from` (and its sum) over `to` (and its sum), each durably.
-void move_checkpoint(const std::string& from, const std::string& to) {
-  core::rename_durably(from, to);
-  if (fs::exists(sum_path(from))) core::rename_durably(sum_path(from), sum_path(to));
-  else fs::remove(sum_path(to));
-}
-
-void save_checkpoint(const std::string& path, JobModel& model, torch::optim::Optimizer* opt,
-                     const State& s, const std::string& previous = "") {
-  torch::serialize::OutputArchive archive, model_archive;
-  model.module().save(model_archive);
-  archive.write("model", model_archive);
-  if (opt) {
-    torch::serialize::OutputArchive opt_archive;
-    opt->save(opt_archive);
-    archive.write("optimizer", opt_archive);
-  }
-  write_scalar(archive, "torch_version", kTorchVersion);
-  write_scalar(archive, "epoch", static_cast<double>(s.epoch));
-  write_scalar(archive, "step", static_cast<double>(s.step));
-  write_scalar(archive, "best_score", s.best_score);
-  write_scalar(archive, "best_epoch", static_cast<double>(s.best_epoch));
-  write_scalar(archive, "samples", static_cast<double>(s.samples));
-  archive.write("sums", torch::tensor(std::vector<double>(s.sums.begin(), s.sums.end()),
-                                      torch::kFloat64));
-  const std::string tmp = path + ".partial";
-  archive.save_to(tmp);
-  core::write_file_atomic(sum_path(tmp), file_sum(tmp));
-  if (!previous.empty() && fs::exists(path)) move_checkpoint(path, previous);
-  move_checkpoint(tmp, path);
-}
-
-// Tensors are read onto the model's device, whatever device wrote them.
-State load_checkpoint(const std::string& path, JobModel& model, torch::optim::Optimizer* opt,
-                      const torch::Device& device) {
-  torch::serialize::InputArchive archive, model_archive;
-  try {
-    archive.load_from(path, device);
-  } catch (const c10::Error& e) {
-    throw UnreadableCheckpoint(core::str_cat(path, ": not a readable checkpoint (",
-                                          e.what_without_backtrace(),
-                                          "); delete it to restart the job from scratch"));
-  }
-  archive.read("model", model_archive);
-  model.module().load(model_archive);
-  if (opt) {
-    // Checkpoints from before the version was recorded were all written by 1.13 builds.
-    torch::Tensor writer;
-    const int written_by =
-        archive.try_read("torch_version", writer) ? static_cast<int>(writer.item<double>()) : 113;
-    check_optimizer_state_portable(path, written_by);
-    torch::serialize::InputArchive opt_archive;
-    archive.read("optimizer", opt_archive);
-    opt->load(opt_archive);
-  }
-  State s;
-  s.epoch = static_cast<int64_t>(read_scalar(archive, "epoch"));
-  s.step = static_cast<int64_t>(read_scalar(archive, "step"));
-  s.best_score = read_scalar(archive, "best_score");
-  s.best_epoch = static_cast<int64_t>(read_scalar(archive, "best_epoch"));
-  s.samples = static_cast<int64_t>(read_scalar(archive, "samples"));
-  torch::Tensor sums;
-  archive.read("sums", sums);
-  sums = sums.to(torch::kCPU);
-  for (int k = 0; k < kTerms; ++k) s.sums[k] = sums[k].item<double>();
-  return s;
-}
-
 // Adds the step's loss terms to the epoch's sums, with one copy from the device.
-void add_terms(const LossTerms& terms, std::array<double, kTerms>& sums) {
+void add_terms(const LossTerms& terms, std::array<double, kLossTerms>& sums) {
   const torch::Tensor* parts[] = {&terms.ce, &terms.d, &terms.ce2,
                                   &terms.triplet, &terms.w, &terms.total};
   std::vector<torch::Tensor> values;
   std::vector<int> index;
-  for (int k = 0; k < kTerms; ++k)
+  for (int k = 0; k < kLossTerms; ++k)
     if (parts[k]->defined()) {
       values.push_back(parts[k]->detach().to(torch::kFloat64).reshape({}));
       index.push_back(k);
@@ -359,7 +240,7 @@ class JobRun {
   int64_t rank_batch_ = 0;  // this rank's share of a batch
   std::unique_ptr<datastore::BatchLoader> loader_;
   datastore::SamplerKind sampler_{};
-  State st_;
+  CheckpointState st_;
   std::optional<StopSignals> stop_;
   Progress progress_{stderr};
   int steps_this_run_ = 0;
@@ -449,7 +330,7 @@ void JobRun::resume() {
   for (const std::string& path : {last_path_, prev_path_}) {
     if (!fs::exists(path)) continue;
     any = true;
-    std::string problem = sum_problem(path);
+    std::string problem = checkpoint_problem(path);
     if (problem.empty()) {
       try {
         st_ = load_checkpoint(path, *model_, optimizer_.get(), device_);
@@ -608,7 +489,7 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
   nlohmann::json line;
   line["epoch"] = st_.epoch + 1;
   nlohmann::json train;
-  for (int k = 0; k < kTerms; ++k) train[kTermNames[k]] = st_.step ? st_.sums[k] / st_.step : 0.0;
+  for (int k = 0; k < kLossTerms; ++k) train[kTermNames[k]] = st_.step ? st_.sums[k] / st_.step : 0.0;
   line["train"] = train;
   line["steps"] = st_.step;
   line["samples"] = epoch_samples_;  // this rank's, the whole epoch, resumed or not
@@ -626,13 +507,13 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
   st_.sums = {};
   if (writer_)
     save_checkpoint(last_path_, *model_, optimizer_.get(),
-                    State{st_.epoch + 1, 0, st_.best_score, st_.best_epoch, {}, st_.samples},
+                    CheckpointState{st_.epoch + 1, 0, st_.best_score, st_.best_epoch, {}, st_.samples},
                     prev_path_);
 }
 
 nlohmann::json JobRun::write_results() {
   if (!writer_) return nullptr;
-  const std::string damaged = sum_problem(best_path_);
+  const std::string damaged = checkpoint_problem(best_path_);
   CHECK_OR_THROW(core::Error, damaged.empty(), best_path_, ": ", damaged,
                  "; the best epoch's weights are lost: delete the job's folder to train it again");
   load_checkpoint(best_path_, *model_, nullptr, device_);
