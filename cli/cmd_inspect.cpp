@@ -11,6 +11,7 @@
 #include "datastore/split.h"
 #include "cli/options.h"
 #include "cli/commands.h"
+#include "cli/inspect_pelvis.h"
 
 namespace fracsweep::cli {
 namespace {
@@ -32,34 +33,8 @@ std::string class_counts(const datastore::SampleIndex& ix, const std::vector<int
                      total ? 100.0 * counts[2] / total : 0.0);
 }
 
-}  // namespace
-
-int run_inspect(const Args& args) {
-  namespace po = boost::program_options;
-  std::string path;
-  uint64_t seed = 0;
-  int folds = 5;
-  double val_share = 0.1;
-  po::options_description options(
-      "usage: fracsweep inspect FILE.h5 [options]\n\n"
-      "Validates a patch store against the schema (fails with one message naming the file,\n"
-      "the dataset and what is wrong) and prints counts per class, per patient and per\n"
-      "split, and image statistics.\n\noptions");
-  options.add_options()("help,h", "print this help")
-      ("seed", po::value(&seed)->default_value(seed), "split seed to show")
-      ("folds", po::value(&folds)->default_value(folds), "k of the k-fold split to show")
-      ("val-share", po::value(&val_share)->default_value(val_share),
-       "validation share of all patients in the k-fold split");
-  if (!parse_with_positional(args, options, path, "fracsweep inspect FILE.h5")) return kExitOk;
-
-  const datastore::PatchStore store = datastore::PatchStore::open(path);
-  const auto& info = store.info();
+void inspect_vcf(const datastore::PatchStore& store, uint64_t seed, int folds, double val_share) {
   const auto& ix = store.index();
-  std::cout << fmt::format("{}: valid fracsweep patch store, schema {}, task {}\n", path,
-                           info.schema_version, datastore::task_name(info.task))
-            << fmt::format("  {} patches of {}x{} uint8, compression {}\n", ix.size(), info.height,
-                           info.width, info.compression ? "deflate-" + std::to_string(info.compression) : "none")
-            << "  source: " << info.source << "\n  written by: " << info.created_by << "\n\n";
 
   std::cout << "per class:\n";
   size_t counts[3] = {0, 0, 0};
@@ -112,6 +87,49 @@ int run_inspect(const Args& args) {
     const double mean = sum[c] / n;
     std::cout << fmt::format("  {} {:<14} mean {:6.1f}  std {:5.1f}\n", c, kClassNames[c], mean,
                              std::sqrt(std::max(0.0, sum2[c] / n - mean * mean)));
+  }
+}
+
+}  // namespace
+
+int run_inspect(const Args& args) {
+  namespace po = boost::program_options;
+  std::string path, preview;
+  uint64_t seed = 0;
+  int folds = 5;
+  double val_share = 0.1;
+  po::options_description options(
+      "usage: fracsweep inspect FILE.h5 [options]\n\n"
+      "Validates a patch store against the schema (fails with one message naming the file,\n"
+      "the dataset and what is wrong), reads every image, and prints counts per class, per\n"
+      "patient and per split, and image statistics. Pelvis stores also show the points,\n"
+      "landmarks and warps, every fold of the k-fold split, and how well each stored warp\n"
+      "carries the landmarks onto their mirrored partners.\n\noptions");
+  options.add_options()("help,h", "print this help")
+      ("seed", po::value(&seed)->default_value(seed), "split seed to show")
+      ("folds", po::value(&folds)->default_value(folds), "k of the k-fold split to show")
+      ("val-share", po::value(&val_share)->default_value(val_share),
+       "validation share of all patients in the k-fold split")
+      ("preview", po::value(&preview),
+       "pelvis stores: write a PNG contact sheet (image, warped twin, mask, difference)");
+  if (!parse_with_positional(args, options, path, "fracsweep inspect FILE.h5")) return kExitOk;
+
+  const datastore::PatchStore store = datastore::PatchStore::open(path);
+  const auto& info = store.info();
+  const auto& ix = store.index();
+  std::cout << fmt::format("{}: valid fracsweep patch store, schema {}, task {}\n", path,
+                           info.schema_version, datastore::task_name(info.task))
+            << fmt::format("  {} {} of {}x{} uint8, compression {}\n", ix.size(),
+                           info.task == datastore::Task::kPelvis ? "images" : "patches", info.height,
+                           info.width, info.compression ? "deflate-" + std::to_string(info.compression) : "none")
+            << "  source: " << info.source << "\n  written by: " << info.created_by << "\n\n";
+
+  if (info.task == datastore::Task::kPelvis) {
+    inspect_pelvis(store, {seed, folds, val_share, preview});
+  } else {
+    CHECK_OR_THROW(core::ConfigError, preview.empty(),
+                   "--preview is for pelvis stores; 'fracsweep synth vcf --preview' draws vertebrae");
+    inspect_vcf(store, seed, folds, val_share);
   }
   return kExitOk;
 }

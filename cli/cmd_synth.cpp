@@ -1,4 +1,4 @@
-// `fracsweep synth vcf OUT.h5`: write a vertebra phantom data set.
+// `fracsweep synth vcf|pelvis OUT.h5`: write a phantom data set.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "datastore/synth_pelvis.h"
 #include "datastore/synth_vcf.h"
 #include "cli/options.h"
 #include "cli/commands.h"
@@ -78,23 +79,80 @@ int run_synth_vcf(const Args& args) {
   return kExitOk;
 }
 
+int run_synth_pelvis(const Args& args) {
+  namespace po = boost::program_options;
+  datastore::PelvisSynthOptions o;
+  auto& ph = o.phantom;
+  std::string out;
+  o.threads = static_cast<int>(std::max(1u, std::min(8u, std::thread::hardware_concurrency())));
+  po::options_description options(
+      "usage: fracsweep synth pelvis OUT.h5 [options]\n\n"
+      "Writes phantom anterior-pelvis radiographs for AASN to a patch store: one image per\n"
+      "patient with its flipped twin, 16 landmarks, the symmetry axis, the thin-plate-spline\n"
+      "warp from the twin to the image, and fracture points. The same options give the same\n"
+      "file byte for byte. Check it with `fracsweep inspect OUT.h5 [--preview PNG]`.\n\noptions");
+  options.add_options()("help,h", "print this help")
+      ("images", po::value(&ph.images)->default_value(ph.images), "images (one per patient)")
+      ("fractured", po::value(&ph.fractured),
+       "images with at least one fracture (default: 759 of 2,359, as in the paper, scaled to "
+       "--images)")
+      ("height", po::value(&ph.height)->default_value(ph.height), "ROI height in pixels, a multiple of 32")
+      ("width", po::value(&ph.width)->default_value(ph.width), "ROI width in pixels, a multiple of 32")
+      ("difficulty", po::value(&ph.difficulty)->default_value(ph.difficulty, "0.5"),
+       "0 (obvious: displaced, wide breaks) .. 1 (subtle: breaks like vascular channels, more "
+       "pose asymmetry and noise)")
+      ("seed", po::value(&ph.seed)->default_value(ph.seed), "root of every random choice")
+      ("warp-stride", po::value(&ph.warp_stride)->default_value(ph.warp_stride),
+       "cell size of the stored warp grid in pixels (divides 32)")
+      ("mask-radius-mm", po::value(&ph.mask_radius_mm)->default_value(ph.mask_radius_mm, "20"),
+       "radius of the training mask around each point (the paper: 2 cm)")
+      ("compression", po::value(&o.compression)->default_value(o.compression),
+       "deflate level of the stored images, 0 = none .. 9")
+      ("threads", po::value(&o.threads)->default_value(o.threads), "generator threads")
+      ("preview", po::value(&o.preview_path),
+       "also write a PNG contact sheet: image, warped twin, mask, difference")
+      ("quiet,q", "no progress lines on stderr");
+  po::variables_map vm;
+  if (!parse_with_positional(args, options, out, "fracsweep synth pelvis OUT.h5 [options]", &vm))
+    return kExitOk;
+  if (!vm.count("fractured"))
+    ph.fractured = static_cast<int>(std::lround(ph.images * 759.0 / 2359.0));
+  const bool quiet = vm.count("quiet") > 0;
+
+  const auto start = std::chrono::steady_clock::now();
+  int last_decile = -1;
+  const auto progress = [&](int done, int total) {
+    const int decile = done * 10 / total;
+    if (quiet || decile == last_decile) return;
+    last_decile = decile;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cerr << fmt::format("synth pelvis: {}/{} images ({:.0f}%), {:.1f} s\n", done, total,
+                             100.0 * done / total, s);
+  };
+  const auto summary = datastore::write_pelvis_phantom_store(out, o, progress);
+  std::cout << fmt::format("{}: {} images of {}x{} ({} with fractures, {} fracture points)\n", out,
+                           summary.images, ph.height, ph.width, summary.fractured, summary.points);
+  if (!o.preview_path.empty()) std::cout << "preview: " << o.preview_path << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_synth(const Args& args) {
   static constexpr const char* kHelp =
       "usage: fracsweep synth <kind> OUT.h5 [options]\n\n"
-      "kinds:\n  vcf     vertebra patches for TSCCN (sagittal MRI phantoms)\n\n"
-      "fracsweep synth vcf --help lists the options.\n";
+      "kinds:\n  vcf     vertebra patches for TSCCN (sagittal MRI phantoms)\n"
+      "  pelvis  anterior-pelvis radiographs for AASN (landmarks, flipped twin, warp, points)\n\n"
+      "fracsweep synth <kind> --help lists the options.\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << kHelp;
     return args.empty() ? kExitBadInput : kExitOk;
   }
   const Args rest(args.begin() + 1, args.end());
   if (args[0] == "vcf") return run_synth_vcf(rest);
-  CHECK_OR_THROW(core::ConfigError, args[0] != "pelvis",
-                 "synth pelvis is not available yet: the pelvis phantoms come with the AASN "
-                 "models; use synth vcf");
-  throw core::ConfigError(core::str_cat("unknown kind '", args[0], "' (usage: ", kUsage, ")"));
+  if (args[0] == "pelvis") return run_synth_pelvis(rest);
+  throw core::ConfigError(
+      core::str_cat("unknown kind '", args[0], "': use vcf or pelvis (fracsweep synth --help)"));
 }
 
 }  // namespace fracsweep::cli

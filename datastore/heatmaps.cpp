@@ -112,4 +112,40 @@ HeatmapSet read_heatmaps(const std::string& path) {
   return set;
 }
 
+std::vector<metrics::LesionImage> read_lesion_masks(const std::string& path) {
+  H5Quiet quiet;
+  CHECK_OR_THROW(core::IoError, std::filesystem::exists(path), path, ": no such file");
+  CHECK_OR_THROW(core::ConfigError, H5Fis_hdf5(path.c_str()) > 0, path,
+                 ": not an HDF5 file (a lesion-mask file holds /masks, integer (N, H, W))");
+  H5File file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  CHECK_OR_THROW(core::ConfigError, file.valid(), path, ": HDF5 cannot open it (truncated?)");
+  int rank = 0;
+  CHECK_OR_THROW(core::ConfigError,
+                 H5Lexists(file.get(), "masks", H5P_DEFAULT) > 0 &&
+                     H5LTget_dataset_ndims(file.get(), "masks", &rank) >= 0 && rank == 3,
+                 path, ": dataset 'masks' is missing or not (N, H, W)");
+  hsize_t dims[3] = {0, 0, 0};
+  H5T_class_t cls = H5T_NO_CLASS;
+  size_t type_size = 0;
+  H5_CHECK(H5LTget_dataset_info(file.get(), "masks", dims, &cls, &type_size), path);
+  CHECK_OR_THROW(core::ConfigError, cls == H5T_INTEGER, path,
+                 ": dataset 'masks' must hold integers (0 background, 1..L lesions)");
+  CHECK_OR_THROW(core::ConfigError, dims[0] > 0 && dims[1] > 0 && dims[2] > 0, path,
+                 ": dataset 'masks' is empty (", dims[0], "x", dims[1], "x", dims[2], ")");
+  std::vector<int> labels(dims[0] * dims[1] * dims[2]);
+  H5_CHECK(H5LTread_dataset_int(file.get(), "masks", labels.data()), path);
+  const size_t image = dims[1] * dims[2];
+  std::vector<metrics::LesionImage> out(dims[0]);
+  for (size_t i = 0; i < dims[0]; ++i) {
+    metrics::LesionImage& m = out[i];
+    m.height = static_cast<int>(dims[1]);
+    m.width = static_cast<int>(dims[2]);
+    m.mask.assign(labels.begin() + i * image, labels.begin() + (i + 1) * image);
+    for (int v : m.mask)
+      CHECK_OR_THROW(core::ConfigError, v >= 0, path, ": image ", i, " of 'masks' holds label ",
+                     v, "; labels are 0 (background) or 1..L");
+  }
+  return out;
+}
+
 }  // namespace fracsweep::datastore

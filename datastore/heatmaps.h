@@ -33,4 +33,12 @@ void write_heatmaps(const std::string& path, const HeatmapSet& set);
 // core::IoError when it cannot be read.
 HeatmapSet read_heatmaps(const std::string& path);
 
+// A lesion-mask file for the classic FROC, written by any HDF5 tool (h5py: 
+// f["masks"] = labels):
+//   /masks  integer (N, H, W): per image, 0 background and 1..L its lesions
+// Returns one LesionImage per image, without detections. Throws
+// core::ConfigError naming the file when the dataset is missing, not 3-D, not
+// integer, or holds a negative label; core::IoError when it cannot be read.
+std::vector<metrics::LesionImage> read_lesion_masks(const std::string& path);
+
 }  // namespace fracsweep::datastore

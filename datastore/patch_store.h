@@ -13,9 +13,19 @@
 //   /samples/next     int32 [N]        same slice and patient, -1 at the ends
 //   /patients/id      fixed-length strings [P]
 //   /patients/label   int32 [P]   patient-level label
-// The pelvis task (AASN) adds /samples/points_begin int64 [N+1] and
-// /points float32 [M, 2] (fracture points, x then y, in image pixels), and
-// /landmarks float32 [N, L, 2]; its writer comes with the AASN models.
+// The pelvis task (AASN; one image per patient, label 0 no fracture, 1 fracture)
+// has no slice/level/prev/next on file (in memory: 0, 0, -1, -1) and adds, all
+// in pixels with pixel (i, j) centred at (x = j, y = i), see pelvis_store.h:
+//   /flipped          uint8 [N, H, W]  I_f, the image flipped about its symmetry
+//                     line, same chunking as /images
+//   /warp             float32 [N, H/s, W/s, 2]  the I -> I_f sampling grid in
+//                     grid_sample's normalised coordinates (tps.h), s = warp_stride
+//   /landmarks        float32 [N, 16, 2]  in I (pelvis_geometry.h's order)
+//   /landmarks_flipped float32 [N, 16, 2] in I_f
+//   /axis             float32 [N, 4]  symmetry line in I: point x, y, unit direction
+//   /samples/points_begin int64 [N+1]  image i's points are rows begin[i]..begin[i+1]-1
+//   /points           float32 [M, 2]  fracture points, x then y, inside I
+//   root attributes   warp_stride, mask_radius (pixels), pixel_spacing_mm (nominal)
 //
 // Opening validates everything and throws core::ConfigError with one message
 // naming the file, the dataset and what is wrong; core::IoError when the file
@@ -30,6 +40,8 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include "datastore/tps.h"
 
 namespace fracsweep::datastore {
 
@@ -47,6 +59,31 @@ struct SampleIndex {
 
   size_t size() const { return label.size(); }
   size_t num_patients() const { return patient_ids.size(); }
+};
+
+// The pelvis task's annotations (see the layout above), validated on open.
+struct PelvisIndex {
+  int warp_rows = 0, warp_cols = 0, warp_stride = 0;
+  double mask_radius = 0;       // pixels
+  double pixel_spacing_mm = 0;  // nominal
+  std::vector<float> landmarks;          // N * 16 * 2
+  std::vector<float> landmarks_flipped;  // N * 16 * 2
+  std::vector<float> axis;               // N * 4
+  std::vector<int64_t> points_begin;     // N + 1
+  std::vector<float> points;             // M * 2
+
+  size_t num_points(size_t i) const {
+    return static_cast<size_t>(points_begin[i + 1] - points_begin[i]);
+  }
+  Point2 point(size_t i, size_t k) const {
+    const size_t r = static_cast<size_t>(points_begin[i]) + k;
+    return {points[2 * r], points[2 * r + 1]};
+  }
+  Point2 landmark(size_t i, int k, bool flipped = false) const {
+    const auto& v = flipped ? landmarks_flipped : landmarks;
+    const size_t r = 2 * (i * 16 + static_cast<size_t>(k));
+    return {v[r], v[r + 1]};
+  }
 };
 
 struct StoreInfo {
@@ -98,6 +135,8 @@ class PatchStore {
   const StoreInfo& info() const;
   const SampleIndex& index() const;
   size_t size() const { return index().size(); }
+  // The pelvis annotations; nullptr for a vertebra store.
+  const PelvisIndex* pelvis() const;
   size_t image_bytes() const;
 
   // Copies patch i into `out` (image_bytes() long): one positioned read of
@@ -108,9 +147,13 @@ class PatchStore {
   // deflated; for readers that inflate elsewhere. Thread-safe.
   bool read_raw_chunk(size_t i, std::vector<uint8_t>& out) const;
 
+  // Pelvis stores: image i's I_f (image_bytes() long) and its I -> I_f grid.
+  // Thread-safe; throw core::ConfigError on a vertebra store.
+  void read_flipped(size_t i, std::span<uint8_t> out) const;
+  SamplingGrid read_warp(size_t i) const;
+
  private:
   struct Impl;
-  static void locate_chunks(Impl& s);
   explicit PatchStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -70,15 +70,15 @@ class PngWriter {
 // Encodes the image; returns false after a libpng error (message in the sink).
 // Only trivially destructible objects live here: see the note at the top.
 bool encode_rows(png_structp png, png_infop info, Sink* sink, int width, int height,
-                 const uint8_t* pixels) {
+                 int channels, const uint8_t* pixels) {
   if (setjmp(png_jmpbuf(png))) return false;
   png_set_write_fn(png, sink, on_write, on_flush);
   png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8,
-               PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+               channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
   for (int row = 0; row < height; ++row) {
-    png_write_row(png, pixels + static_cast<size_t>(row) * width);
+    png_write_row(png, pixels + static_cast<size_t>(row) * width * channels);
   }
   png_write_end(png, info);
   return true;
@@ -86,22 +86,38 @@ bool encode_rows(png_structp png, png_infop info, Sink* sink, int width, int hei
 
 }  // namespace
 
-void write_png_gray(const std::string& path, int width, int height,
-                    std::span<const uint8_t> pixels) {
+namespace {
+
+void write_png(const std::string& path, int width, int height, int channels,
+               std::span<const uint8_t> pixels) {
   CHECK_OR_THROW(core::ConfigError, width > 0 && height > 0, path, ": cannot write a PNG of ",
                  width, " x ", height, " pixels");
   CHECK_OR_THROW(core::ConfigError,
-                 pixels.size() == static_cast<size_t>(width) * static_cast<size_t>(height), path,
-                 ": ", pixels.size(), " pixels given for a ", width, " x ", height, " PNG");
+                 pixels.size() == static_cast<size_t>(width) * static_cast<size_t>(height) * channels,
+                 path, ": ", pixels.size(), " bytes given for a ", width, " x ", height, " PNG of ",
+                 channels, " channel(s)");
   std::string encoded;
   Sink sink;
   sink.out = &encoded;
   PngWriter writer(&sink);
   CHECK_OR_THROW(core::IoError, writer.png() != nullptr && writer.info() != nullptr, path,
                  ": cannot create a libpng writer (out of memory?)");
-  const bool ok = encode_rows(writer.png(), writer.info(), &sink, width, height, pixels.data());
+  const bool ok =
+      encode_rows(writer.png(), writer.info(), &sink, width, height, channels, pixels.data());
   CHECK_OR_THROW(core::IoError, ok, path, ": PNG encoding failed: ", sink.message);
   core::write_file_atomic(path, encoded);
+}
+
+}  // namespace
+
+void write_png_gray(const std::string& path, int width, int height,
+                    std::span<const uint8_t> pixels) {
+  write_png(path, width, height, 1, pixels);
+}
+
+void write_png_rgb(const std::string& path, int width, int height,
+                   std::span<const uint8_t> pixels) {
+  write_png(path, width, height, 3, pixels);
 }
 
 }  // namespace fracsweep::datastore

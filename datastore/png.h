@@ -1,4 +1,4 @@
-// Writes 8-bit grayscale PNG files, for previews of generated patches.
+// Writes 8-bit grayscale and RGB PNG files, for previews of generated data.
 //
 // The image is encoded in memory with libpng and written through
 // core::write_file_atomic, so a reader never sees a half-written file.
@@ -16,5 +16,9 @@ namespace fracsweep::datastore {
 // when libpng or the file system fails. Thread-safe for distinct paths.
 void write_png_gray(const std::string& path, int width, int height,
                     std::span<const uint8_t> pixels);
+
+// The same for colour: `pixels` holds width * height * 3 bytes, R, G, B per pixel.
+void write_png_rgb(const std::string& path, int width, int height,
+                   std::span<const uint8_t> pixels);
 
 }  // namespace fracsweep::datastore

@@ -27,3 +27,29 @@ void write_vcf_contact_sheet(const std::string& path, std::span<const PhantomPat
                              int per_class = 8);
 
 }  // namespace fracsweep::datastore
+
+namespace fracsweep::datastore {
+
+struct PelvisView;
+
+// One example of the pelvis contact sheet.
+struct PelvisPreviewItem {
+  std::string id;
+  const PelvisView* view = nullptr;
+};
+
+// A PNG contact sheet of pelvis images, one row per image, four panels each:
+//   1. I with its landmarks (left side red, right side blue, symphysis green),
+//      the symmetry axis (yellow) and the fracture points (magenta circles of
+//      the mask radius);
+//   2. the twin: I_f warped onto I by the stored grid, with I's landmarks,
+//      which should sit on the same anatomy;
+//   3. I with the training mask tinted red;
+//   4. |I - twin|, brightened: what differs between the two sides.
+// The sheet is downscaled to at most 1600 pixels wide. Throws
+// core::ConfigError when `items` is empty or sizes differ, core::IoError when
+// writing fails.
+void write_pelvis_contact_sheet(const std::string& path, std::span<const PelvisPreviewItem> items,
+                                double mask_radius);
+
+}  // namespace fracsweep::datastore

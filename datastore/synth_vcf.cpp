@@ -1,103 +1,14 @@
 // See synth_vcf.h.
 #include "datastore/synth_vcf.h"
 
-#include <algorithm>
-#include <condition_variable>
-#include <deque>
-#include <exception>
-#include <mutex>
-#include <optional>
-#include <thread>
 #include <vector>
 
 #include "core/error.h"
+#include "datastore/ordered_pipeline.h"
 #include "datastore/patch_store.h"
 #include "datastore/preview.h"
 
 namespace fracsweep::datastore {
-namespace {
-
-// Hands out patient indices to workers and collects finished patients so the
-// writer can take them in index order. The window bounds memory: a worker may
-// not run more than `window` patients ahead of the writer.
-class PatientPipeline {
- public:
-  PatientPipeline(const VcfPhantomOptions& options, int total, int window)
-      : options_(options), total_(total), window_(window), slots_(static_cast<size_t>(total)) {}
-
-  void work() {
-    while (true) {
-      int index;
-      {
-        std::unique_lock lock(mutex_);
-        space_.wait(lock, [&] { return stop_ || next_ - written_ < window_ || next_ >= total_; });
-        if (stop_ || next_ >= total_) return;
-        index = next_++;
-      }
-      std::optional<PhantomPatient> patient;
-      std::exception_ptr error;
-      try {
-        patient = synth_vcf_patient(options_, index);
-      } catch (...) {
-        error = std::current_exception();
-      }
-      std::lock_guard lock(mutex_);
-      if (error && !error_) error_ = error;
-      slots_[static_cast<size_t>(index)] = std::move(patient);
-      ready_.notify_all();
-    }
-  }
-
-  // The next patient in index order; blocks until it is generated. Rethrows a
-  // worker's exception.
-  PhantomPatient take() {
-    std::unique_lock lock(mutex_);
-    auto& slot = slots_[static_cast<size_t>(written_)];
-    ready_.wait(lock, [&] { return slot.has_value() || error_; });
-    if (error_) std::rethrow_exception(error_);
-    PhantomPatient patient = std::move(*slot);
-    slot.reset();
-    ++written_;
-    space_.notify_all();
-    return patient;
-  }
-
-  void stop() {
-    std::lock_guard lock(mutex_);
-    stop_ = true;
-    space_.notify_all();
-  }
-
- private:
-  const VcfPhantomOptions& options_;
-  const int total_, window_;
-  std::mutex mutex_;
-  std::condition_variable space_, ready_;
-  std::vector<std::optional<PhantomPatient>> slots_;
-  int next_ = 0, written_ = 0;
-  bool stop_ = false;
-  std::exception_ptr error_;
-};
-
-// Joins the workers on every exit path, stopping them first.
-class WorkerGroup {
- public:
-  WorkerGroup(PatientPipeline& pipeline, int threads) : pipeline_(pipeline) {
-    for (int t = 0; t < threads; ++t) workers_.emplace_back([&pipeline] { pipeline.work(); });
-  }
-  ~WorkerGroup() {
-    pipeline_.stop();
-    for (auto& w : workers_) w.join();
-  }
-  WorkerGroup(const WorkerGroup&) = delete;
-  WorkerGroup& operator=(const WorkerGroup&) = delete;
-
- private:
-  PatientPipeline& pipeline_;
-  std::vector<std::thread> workers_;
-};
-
-}  // namespace
 
 std::string vcf_phantom_source(const VcfPhantomOptions& o) {
   return core::str_cat("fracsweep vertebra phantom (synth vcf): benign_patients=", o.benign_patients,
@@ -122,9 +33,11 @@ VcfSynthSummary write_vcf_phantom_store(const std::string& path, const VcfSynthO
   int kept[3] = {0, 0, 0};
 
   VcfSynthSummary summary;
-  PatientPipeline pipeline(options.phantom, total, 2 * options.threads + 2);
+  OrderedPipeline<PhantomPatient> pipeline(
+      [&](int index) { return synth_vcf_patient(options.phantom, index); }, total,
+      2 * options.threads + 2);
   {
-    WorkerGroup workers(pipeline, options.threads);
+    PipelineWorkers workers(pipeline, options.threads);
     std::vector<VcfPatchRecord> records;
     for (int p = 0; p < total; ++p) {
       PhantomPatient patient = pipeline.take();

@@ -40,7 +40,7 @@ apt_install_missing() {
 packages=(cmake ninja-build g++ ccache pkg-config
           libopenmpi-dev openmpi-bin libhdf5-dev libdeflate-dev libpng-dev
           libboost-program-options-dev libboost-dev libfmt-dev libgtest-dev libyaml-cpp-dev
-          nlohmann-json3-dev slurm-wlm munge gnuplot-nox chromium
+          nlohmann-json3-dev libeigen3-dev slurm-wlm munge gnuplot-nox chromium
           texlive-latex-base texlive-latex-recommended poppler-utils)
 # A python3 without venv/ensurepip (Debian's own) needs python3-venv.
 python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3 python3-venv)
@@ -78,8 +78,8 @@ else
   torch_prefix=$("$venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null)
 fi
 if ((with_bench)); then
-  bench=(numpy pandas scikit-learn h5py)
-  venv_has numpy && venv_has pandas && venv_has sklearn && venv_has h5py ||
+  bench=(numpy scipy pandas scikit-learn h5py)
+  venv_has numpy && venv_has scipy && venv_has pandas && venv_has sklearn && venv_has h5py ||
     "$venv/bin/pip" install --disable-pip-version-check -q "${bench[@]}"
 fi
 
