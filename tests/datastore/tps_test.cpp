@@ -83,6 +83,33 @@ TEST(SamplingGrid, CellCentresAndNormalisation) {
   EXPECT_THROW(sampling_grid(identity, 32, 64, 5, 32, 64), core::ConfigError);
 }
 
+// What the model does to features (F.interpolate of the coarse grid, then
+// grid_sample, both align_corners=False, zeros outside), warp_image does to an
+// image: PyTorch is the oracle (tests/fixtures/datastore/make_grid_sample_fixture.py).
+TEST(WarpImage, MatchesTorchGridSampleOfTheResizedGrid) {
+  std::ifstream in(std::string(FRACSWEEP_FIXTURES) + "/datastore/grid_sample.json");
+  ASSERT_TRUE(in) << "missing fixture grid_sample.json";
+  const auto f = nlohmann::json::parse(in);
+  const int h = f["height"], w = f["width"], stride = f["stride"];
+  SamplingGrid g;
+  g.rows = h / stride;
+  g.cols = w / stride;
+  g.stride = stride;
+  g.src_height = h;
+  g.src_width = w;
+  g.xy = f["grid"].get<std::vector<float>>();
+  const auto image = f["image"].get<std::vector<uint8_t>>();
+  const auto expected = f["expected"].get<std::vector<double>>();
+  const auto got = warp_image(image, g, h, w);
+  ASSERT_EQ(got.size(), expected.size());
+  int zeros = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_NEAR(got[i], expected[i], 0.51) << "pixel " << i % w << ", " << i / w;
+    zeros += expected[i] == 0;
+  }
+  EXPECT_GT(zeros, 0) << "the fixture should reach outside the image";
+}
+
 // A smooth test card: gradients and soft discs, so bilinear resampling loses little.
 std::vector<uint8_t> card(int h, int w) {
   std::vector<uint8_t> img(static_cast<size_t>(h) * w);
