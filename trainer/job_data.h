@@ -19,6 +19,10 @@ struct JobSplit {
   std::vector<uint32_t> train_samples, val_samples, test_samples;  // store indices, ascending
 };
 
+// Throws core::ConfigError naming the store when it is not a vertebra store:
+// the models built so far (TSCCN and its baselines) classify vertebrae.
+void check_store_task(const datastore::PatchStore& store, const spec::JobConfig& job);
+
 // Throws core::ConfigError when a part would be empty.
 JobSplit resolve_split(const datastore::SampleIndex& index, const spec::DataConfig& data);
 

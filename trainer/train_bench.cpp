@@ -69,6 +69,7 @@ class TrainBench {
 TrainBench::TrainBench(const spec::JobConfig& job) : job_(job) {
   store_ = std::make_shared<const datastore::PatchStore>(
       datastore::PatchStore::open(job.data.store));
+  check_store_task(*store_, job);
   const auto& ix = store_->index();
   split_ = resolve_split(ix, job.data);
   std::array<int64_t, 3> counts{};

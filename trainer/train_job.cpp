@@ -281,6 +281,7 @@ void JobRun::set_up() {
   torch::set_num_threads(intra_op_threads(job_.train.threads, std::thread::hardware_concurrency()));
   store_ = std::make_shared<const datastore::PatchStore>(
       datastore::PatchStore::open(job_.data.store));
+  check_store_task(*store_, job_);
   const auto& ix = store_->index();
   split_ = resolve_split(ix, job_.data);
   if (writer_)

@@ -51,6 +51,21 @@ TEST(TrainCommand, StopSignalCheckpointsAndRunningAgainResumes) {
   EXPECT_HAS(again.err, "resuming at epoch");
 }
 
+TEST(TrainCommand, AVertebraModelOnAPelvisStoreExitsWithTwoNamingTheStore) {
+  testing::TempDir dir;
+  const std::string store = (dir.path() / "pelvis.h5").string();
+  ASSERT_EQ(testing::run_fracsweep({"synth", "pelvis", store, "--images", "10", "--height", "32",
+                                    "--width", "64", "-q"})
+                .exit_code,
+            0);
+  const std::string job = dir.write(
+      "job.yaml", "preset: tiny\noutput: " + (dir.path() / "job").string() +
+                      "\ndata: {store: " + store + "}\nmodel: {variant: two-stream}\n");
+  const auto r = testing::run_fracsweep({"train", job, "--no-progress"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_HAS(r.err, "is a pelvis store, but variant 'two-stream' classifies vertebrae");
+}
+
 TEST(TrainCommand, BadJobFileExitsWithTwo) {
   testing::TempDir dir;
   const std::string job = dir.write("job.yaml", "output: o\ndata: {store: s.h5}\ntrain: {lr: x}\n");
