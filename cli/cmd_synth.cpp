@@ -19,6 +19,20 @@ namespace {
 
 constexpr const char* kUsage = "fracsweep synth vcf OUT.h5 [options]";
 
+// A line on stderr at every tenth of the work, with the time since the start.
+datastore::SynthProgress decile_progress(const char* what, const char* unit, bool quiet) {
+  if (quiet) return {};
+  return [what, unit, start = std::chrono::steady_clock::now(), last = -1](int done,
+                                                                           int total) mutable {
+    const int decile = done * 10 / total;
+    if (decile == last) return;
+    last = decile;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cerr << fmt::format("{}: {}/{} {} ({:.0f}%), {:.1f} s\n", what, done, total, unit,
+                             100.0 * done / total, s);
+  };
+}
+
 int run_synth_vcf(const Args& args) {
   namespace po = boost::program_options;
   datastore::VcfSynthOptions o;
@@ -58,17 +72,8 @@ int run_synth_vcf(const Args& args) {
   }
   const bool quiet = vm.count("quiet") > 0;
 
-  const auto start = std::chrono::steady_clock::now();
-  int last_decile = -1;
-  const auto progress = [&](int done, int total) {
-    const int decile = done * 10 / total;
-    if (quiet || decile == last_decile) return;
-    last_decile = decile;
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cerr << fmt::format("synth vcf: {}/{} patients ({:.0f}%), {:.1f} s\n", done, total,
-                             100.0 * done / total, s);
-  };
-  const auto summary = datastore::write_vcf_phantom_store(out, o, progress);
+  const auto summary =
+      datastore::write_vcf_phantom_store(out, o, decile_progress("synth vcf", "patients", quiet));
   std::cout << fmt::format(
       "{}: {} patients ({} benign, {} malignant), {} patches of {}x{} "
       "(normal {}, benign VCF {}, malignant VCF {})\n",
@@ -119,17 +124,8 @@ int run_synth_pelvis(const Args& args) {
     ph.fractured = static_cast<int>(std::lround(ph.images * 759.0 / 2359.0));
   const bool quiet = vm.count("quiet") > 0;
 
-  const auto start = std::chrono::steady_clock::now();
-  int last_decile = -1;
-  const auto progress = [&](int done, int total) {
-    const int decile = done * 10 / total;
-    if (quiet || decile == last_decile) return;
-    last_decile = decile;
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cerr << fmt::format("synth pelvis: {}/{} images ({:.0f}%), {:.1f} s\n", done, total,
-                             100.0 * done / total, s);
-  };
-  const auto summary = datastore::write_pelvis_phantom_store(out, o, progress);
+  const auto summary =
+      datastore::write_pelvis_phantom_store(out, o, decile_progress("synth pelvis", "images", quiet));
   std::cout << fmt::format("{}: {} images of {}x{} ({} with fractures, {} fracture points)\n", out,
                            summary.images, ph.height, ph.width, summary.fractured, summary.points);
   if (!o.preview_path.empty()) std::cout << "preview: " << o.preview_path << "\n";

@@ -121,24 +121,12 @@ std::vector<uint8_t> crop_roi(std::span<const uint8_t> src, int src_height, int 
                               const RoiBox& box, int height, int width, const Line2* flip_about) {
   CHECK_OR_THROW(ConfigError, src.size() == static_cast<size_t>(src_height) * src_width,
                  "crop: the source has ", src.size(), " pixels, not ", src_height, "x", src_width);
-  const auto at = [&](int r, int c) -> double {
-    return r < 0 || c < 0 || r >= src_height || c >= src_width
-               ? 0.0
-               : src[static_cast<size_t>(r) * src_width + c];
-  };
   std::vector<uint8_t> out(static_cast<size_t>(height) * width);
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
       Point2 s = from_roi(box, width, {static_cast<double>(x), static_cast<double>(y)});
       if (flip_about) s = reflect(s, *flip_about);
-      const double sx = std::clamp(s.x, -2.0, src_width + 1.0);
-      const double sy = std::clamp(s.y, -2.0, src_height + 1.0);
-      const double fx = std::floor(sx), fy = std::floor(sy);
-      const int c = static_cast<int>(fx), r = static_cast<int>(fy);
-      const double tx = sx - fx, ty = sy - fy;
-      const double v = (at(r, c) * (1 - tx) + at(r, c + 1) * tx) * (1 - ty) +
-                       (at(r + 1, c) * (1 - tx) + at(r + 1, c + 1) * tx) * ty;
-      out[static_cast<size_t>(y) * width + x] = static_cast<uint8_t>(std::clamp(v + 0.5, 0.0, 255.0));
+      out[static_cast<size_t>(y) * width + x] = sample_bilinear(src, src_height, src_width, s.x, s.y);
     }
   }
   return out;

@@ -92,6 +92,23 @@ Point2 ThinPlateSpline::operator()(Point2 p) const {
   return {x, y};
 }
 
+uint8_t sample_bilinear(std::span<const uint8_t> src, int height, int width, double x, double y,
+                        uint8_t fill) {
+  const auto at = [&](int r, int c) -> double {
+    return r < 0 || c < 0 || r >= height || c >= width ? fill
+                                                       : src[static_cast<size_t>(r) * width + c];
+  };
+  // Far outside the image every neighbour is `fill`; clamping keeps the casts defined.
+  x = std::clamp(x, -2.0, width + 1.0);
+  y = std::clamp(y, -2.0, height + 1.0);
+  const double fx = std::floor(x), fy = std::floor(y);
+  const int c = static_cast<int>(fx), r = static_cast<int>(fy);
+  const double tx = x - fx, ty = y - fy;
+  const double v = (at(r, c) * (1 - tx) + at(r, c + 1) * tx) * (1 - ty) +
+                   (at(r + 1, c) * (1 - tx) + at(r + 1, c + 1) * tx) * ty;
+  return static_cast<uint8_t>(std::clamp(v + 0.5, 0.0, 255.0));
+}
+
 SamplingGrid sampling_grid(const ThinPlateSpline& map, int height, int width, int stride,
                            int src_height, int src_width) {
   CHECK_OR_THROW(ConfigError, height > 0 && width > 0 && src_height > 0 && src_width > 0,
@@ -142,22 +159,12 @@ std::vector<uint8_t> warp_image(std::span<const uint8_t> src, const SamplingGrid
   CHECK_OR_THROW(ConfigError, height == g.rows * g.stride && width == g.cols * g.stride,
                  "warp: output ", height, "x", width, " is not the grid's ", g.rows * g.stride,
                  "x", g.cols * g.stride);
-  const auto at = [&](int r, int c) -> double {
-    return r < 0 || c < 0 || r >= sh || c >= sw ? fill : src[static_cast<size_t>(r) * sw + c];
-  };
   std::vector<uint8_t> out(static_cast<size_t>(height) * width);
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
       const Point2 n = grid_at(g, x, y);
-      // Far outside the source every neighbour is `fill`; clamping keeps the casts defined.
-      const double sx = std::clamp(from_normalised(n.x, sw), -2.0, sw + 1.0);
-      const double sy = std::clamp(from_normalised(n.y, sh), -2.0, sh + 1.0);
-      const double fx = std::floor(sx), fy = std::floor(sy);
-      const int c = static_cast<int>(fx), r = static_cast<int>(fy);
-      const double tx = sx - fx, ty = sy - fy;
-      const double v = (at(r, c) * (1 - tx) + at(r, c + 1) * tx) * (1 - ty) +
-                       (at(r + 1, c) * (1 - tx) + at(r + 1, c + 1) * tx) * ty;
-      out[static_cast<size_t>(y) * width + x] = static_cast<uint8_t>(std::clamp(v + 0.5, 0.0, 255.0));
+      out[static_cast<size_t>(y) * width + x] =
+          sample_bilinear(src, sh, sw, from_normalised(n.x, sw), from_normalised(n.y, sh), fill);
     }
   }
   return out;

@@ -74,6 +74,12 @@ Point2 grid_at(const SamplingGrid& grid, double x, double y);
 std::vector<uint8_t> warp_image(std::span<const uint8_t> src, const SamplingGrid& grid,
                                 int height, int width, uint8_t fill = 0);
 
+// An 8-bit image sampled bilinearly at pixel position (x, y), a neighbour
+// outside the image counting as `fill` (grid_sample's zeros padding for 0);
+// rounded to nearest.
+uint8_t sample_bilinear(std::span<const uint8_t> src, int height, int width, double x, double y,
+                        uint8_t fill = 0);
+
 // Pixel coordinates <-> grid_sample's normalised coordinates (align_corners = false).
 inline double to_normalised(double pixel, int size) { return (2 * pixel + 1) / size - 1; }
 inline double from_normalised(double n, int size) { return ((n + 1) * size - 1) / 2; }

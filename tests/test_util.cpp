@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,8 @@
 #include <stdexcept>
 
 #include "core/fs.h"
+#include "core/error.h"
+#include "datastore/patch_store.h"
 #include "datastore/synth_vcf.h"
 
 namespace fracsweep::testing {
@@ -129,6 +132,16 @@ int mpi_rank_pid(int mpirun_pid, int rank) {
       if (entry == want) return p;
   }
   return -1;
+}
+
+std::string store_open_error(const std::string& path) {
+  try {
+    datastore::PatchStore::open(path);
+  } catch (const core::Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "opened without error: " << path;
+  return "";
 }
 
 const std::string& tiny_vcf_store() {

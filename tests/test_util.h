@@ -36,6 +36,10 @@ std::string fixture(const std::string& relative);
 // folder that lives as long as the process.
 const std::string& tiny_vcf_store();
 
+// The message PatchStore::open throws for `path`; a test failure (and "") when
+// the store opens.
+std::string store_open_error(const std::string& path);
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;  // stdout

@@ -32,15 +32,7 @@ void write_small_store(const std::string& path, int compression) {
   w.commit();
 }
 
-std::string open_error(const std::string& path) {
-  try {
-    PatchStore::open(path);
-  } catch (const core::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "opened without error: " << path;
-  return "";
-}
+std::string open_error(const std::string& path) { return testing::store_open_error(path); }
 
 class PatchStoreTest : public ::testing::TestWithParam<int> {};
 

@@ -28,15 +28,7 @@ PelvisSynthOptions small(uint64_t seed, int threads) {
   return o;
 }
 
-std::string open_error(const std::string& path) {
-  try {
-    PatchStore::open(path);
-  } catch (const core::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "opened without error: " << path;
-  return "";
-}
+std::string open_error(const std::string& path) { return testing::store_open_error(path); }
 
 TEST(SynthPelvis, StoreHoldsWhatTheGeneratorMade) {
   testing::TempDir dir;
