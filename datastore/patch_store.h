@@ -23,6 +23,8 @@
 //   /landmarks        float32 [N, 16, 2]  in I (pelvis_geometry.h's order)
 //   /landmarks_flipped float32 [N, 16, 2] in I_f
 //   /axis             float32 [N, 4]  symmetry line in I: point x, y, unit direction
+//   /flip             float64 [N, 6]  the affine map from I_f pixels to I pixels
+//                     (pelvis_geometry.h's Affine2)
 //   /samples/points_begin int64 [N+1]  image i's points are rows begin[i]..begin[i+1]-1
 //   /points           float32 [M, 2]  fracture points, x then y, inside I
 //   root attributes   warp_stride, mask_radius (pixels), pixel_spacing_mm (nominal)
@@ -69,6 +71,7 @@ struct PelvisIndex {
   std::vector<float> landmarks;          // N * 16 * 2
   std::vector<float> landmarks_flipped;  // N * 16 * 2
   std::vector<float> axis;               // N * 4
+  std::vector<double> flip;              // N * 6
   std::vector<int64_t> points_begin;     // N + 1
   std::vector<float> points;             // M * 2
 

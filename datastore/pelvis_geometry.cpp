@@ -44,6 +44,19 @@ int landmark_partner(int k) {
   return k;
 }
 
+Affine2 Affine2::inverse() const {
+  const double det = m[0] * m[4] - m[1] * m[3];
+  CHECK_OR_THROW(ConfigError, std::abs(det) > 1e-12, "affine map is singular (determinant ", det, ")");
+  Affine2 r;
+  r.m[0] = m[4] / det;
+  r.m[1] = -m[1] / det;
+  r.m[3] = -m[3] / det;
+  r.m[4] = m[0] / det;
+  r.m[2] = -(r.m[0] * m[2] + r.m[1] * m[5]);
+  r.m[5] = -(r.m[3] * m[2] + r.m[4] * m[5]);
+  return r;
+}
+
 Line2 symmetry_axis(const PelvisLandmarks& l) {
   for (int k = 0; k < kPelvisLandmarks; ++k)
     CHECK_OR_THROW(ConfigError, std::isfinite(l[k].x) && std::isfinite(l[k].y), "landmark ", k,
@@ -155,6 +168,15 @@ PelvisView make_pelvis_view(std::span<const uint8_t> src, int src_height, int sr
   for (const Point2& p : points) v.points.push_back(to_roi(box, w, p));
   const auto tps = ThinPlateSpline::fit(v.landmarks, v.landmarks_flipped);
   v.warp = sampling_grid(tps, h, w, o.warp_stride, h, w);
+  // The flip is affine: read its coefficients off three points.
+  const auto flip = [&](Point2 q) { return to_roi(box, w, reflect(from_roi(box_f, w, q), axis)); };
+  const Point2 o0 = flip({0, 0}), ox = flip({1, 0}), oy = flip({0, 1});
+  v.flip.m[0] = ox.x - o0.x;
+  v.flip.m[1] = oy.x - o0.x;
+  v.flip.m[2] = o0.x;
+  v.flip.m[3] = ox.y - o0.y;
+  v.flip.m[4] = oy.y - o0.y;
+  v.flip.m[5] = o0.y;
   return v;
 }
 
@@ -176,6 +198,22 @@ std::vector<uint8_t> point_mask(std::span<const Point2> points, int height, int 
         if ((x - p.x) * (x - p.x) + (y - p.y) * (y - p.y) <= r2)
           mask[static_cast<size_t>(y) * width + x] = 1;
   }
+  return mask;
+}
+
+std::vector<Point2> flipped_points(const PelvisView& v) {
+  const Affine2 to_flipped = v.flip.inverse();
+  std::vector<Point2> out;
+  for (const Point2& p : v.points) out.push_back(to_flipped(p));
+  return out;
+}
+
+std::vector<uint8_t> contrast_mask(const PelvisView& v, double radius) {
+  std::vector<uint8_t> mask = point_mask(v.points, v.height, v.width, radius);
+  std::vector<uint8_t> flipped = point_mask(flipped_points(v), v.height, v.width, radius);
+  for (uint8_t& x : flipped) x *= 255;
+  const std::vector<uint8_t> carried = warp_image(flipped, v.warp, v.height, v.width);
+  for (size_t i = 0; i < mask.size(); ++i) mask[i] = mask[i] || carried[i] >= 128;
   return mask;
 }
 

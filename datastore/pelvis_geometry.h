@@ -63,6 +63,15 @@ std::vector<uint8_t> crop_roi(std::span<const uint8_t> src, int src_height, int 
                               const RoiBox& box, int height, int width,
                               const Line2* flip_about = nullptr);
 
+// p -> (m0 x + m1 y + m2, m3 x + m4 y + m5).
+struct Affine2 {
+  double m[6] = {1, 0, 0, 0, 1, 0};
+  Point2 operator()(Point2 p) const {
+    return {m[0] * p.x + m[1] * p.y + m[2], m[3] * p.x + m[4] * p.y + m[5]};
+  }
+  Affine2 inverse() const;  // Throws core::ConfigError when singular.
+};
+
 // One image prepared for the Siamese model.
 struct PelvisView {
   int height = 0, width = 0;
@@ -72,6 +81,9 @@ struct PelvisView {
   Line2 axis;                           // the symmetry line, in I
   std::vector<Point2> points;           // fracture points, in I
   SamplingGrid warp;                    // I -> I_f sampling grid (see make_pelvis_view)
+  // I_f pixel -> the I pixel that shows the same source point (the flip, a
+  // reflection with the two ROIs' scales and offsets).
+  Affine2 flip;
 };
 
 struct PelvisViewOptions {
@@ -97,5 +109,13 @@ PelvisView make_pelvis_view(std::span<const uint8_t> src, int src_height, int sr
 // The training target M: 1 within `radius` pixels of any point, else 0.
 std::vector<uint8_t> point_mask(std::span<const Point2> points, int height, int width,
                                 double radius);
+
+// The fracture points of I_f (the flip of I's points).
+std::vector<Point2> flipped_points(const PelvisView& view);
+
+// AASN's M-hat = M ∪ T∘M_f (eq. 2): the mask of I's points, united with the
+// flipped image's mask carried onto I by the warp, so that a fracture marks
+// both its own place and the place of its mirrored counterpart.
+std::vector<uint8_t> contrast_mask(const PelvisView& view, double radius);
 
 }  // namespace fracsweep::datastore

@@ -1,7 +1,9 @@
 // See pelvis_store.h.
 #include "datastore/pelvis_store.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "core/error.h"
 #include "datastore/h5_io.h"
@@ -24,6 +26,7 @@ struct PelvisStoreWriter::Impl {
   StoreFile file;
   H5Dataset flipped, warp;
   std::vector<float> landmarks, landmarks_flipped, axis, points;
+  std::vector<double> flip;
   std::vector<int64_t> points_begin{0};
 };
 
@@ -107,6 +110,7 @@ void PelvisStoreWriter::add(const std::string& patient_id, int32_t label, const 
   s.axis.insert(s.axis.end(),
                 {static_cast<float>(v.axis.point.x), static_cast<float>(v.axis.point.y),
                  static_cast<float>(v.axis.direction.x), static_cast<float>(v.axis.direction.y)});
+  s.flip.insert(s.flip.end(), std::begin(v.flip.m), std::end(v.flip.m));
   for (const Point2& p : v.points)
     s.points.insert(s.points.end(), {static_cast<float>(p.x), static_cast<float>(p.y)});
   s.points_begin.push_back(static_cast<int64_t>(s.points.size() / 2));
@@ -124,6 +128,7 @@ void PelvisStoreWriter::commit() {
   write_array(f, "landmarks_flipped", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {n, kPelvisLandmarks, 2},
               s.landmarks_flipped.data(), where);
   write_array(f, "axis", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {n, 4}, s.axis.data(), where);
+  write_array(f, "flip", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {n, 6}, s.flip.data(), where);
   write_array(f, "points", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {s.points.size() / 2, 2},
               s.points.data(), where);
   write_attr_int(f, "warp_stride", st.warp_stride, where);
@@ -156,6 +161,7 @@ PelvisIndex read_pelvis_index(hid_t f, size_t n, int height, int width, const st
   p.landmarks.resize(n * kPelvisLandmarks * 2);
   p.landmarks_flipped.resize(p.landmarks.size());
   p.axis.resize(n * 4);
+  p.flip.resize(n * 6);
   p.points_begin.resize(n + 1);
   read_array(f, "/landmarks", {n, kPelvisLandmarks, 2}, H5T_FLOAT, H5T_NATIVE_FLOAT,
              p.landmarks.data(), path, "16 landmarks (x, y) per image");
@@ -163,6 +169,8 @@ PelvisIndex read_pelvis_index(hid_t f, size_t n, int height, int width, const st
              p.landmarks_flipped.data(), path, "16 landmarks (x, y) per flipped image");
   read_array(f, "/axis", {n, 4}, H5T_FLOAT, H5T_NATIVE_FLOAT, p.axis.data(), path,
              "point and direction of the symmetry line per image");
+  read_array(f, "/flip", {n, 6}, H5T_FLOAT, H5T_NATIVE_DOUBLE, p.flip.data(), path,
+             "the affine map from I_f to I pixels per image");
   read_array(f, "/samples/points_begin", {n + 1}, H5T_INTEGER, H5T_NATIVE_INT64,
              p.points_begin.data(), path, "one per image, plus one");
   CHECK_OR_THROW(ConfigError, p.points_begin[0] == 0, path,
@@ -186,6 +194,9 @@ PelvisIndex read_pelvis_index(hid_t f, size_t n, int height, int width, const st
                      ") lies outside the ", width, "x", height, " image");
     }
   }
+  for (size_t k = 0; k < p.flip.size(); ++k)
+    CHECK_OR_THROW(ConfigError, std::isfinite(p.flip[k]), path,
+                   ": /flip holds a non-finite value at flat index ", k);
   for (const auto* v : {&p.landmarks, &p.landmarks_flipped, &p.axis})
     for (size_t k = 0; k < v->size(); ++k)
       CHECK_OR_THROW(ConfigError, finite((*v)[k]), path, ": ",
@@ -217,6 +228,7 @@ PelvisView read_pelvis_view(const PatchStore& store, size_t i) {
   }
   const float* a = &p->axis[4 * i];
   v.axis = {{a[0], a[1]}, {a[2], a[3]}};
+  std::copy_n(&p->flip[6 * i], 6, v.flip.m);
   for (size_t k = 0; k < p->num_points(i); ++k) v.points.push_back(p->point(i, k));
   v.warp = store.read_warp(i);
   return v;

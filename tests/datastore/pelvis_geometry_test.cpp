@@ -128,6 +128,17 @@ TEST(PelvisView, SymmetricImageGivesItsOwnTwinAndTheMarkOnlyOnOneSide) {
   const auto at = [&](const std::vector<uint8_t>& img, Point2 p) {
     return img[static_cast<size_t>(std::lround(p.y)) * o.width + static_cast<size_t>(std::lround(p.x))];
   };
+  // M-hat marks the point and its mirror image, nothing far from both.
+  const auto hat = contrast_mask(v, 5);
+  const auto mask_at = [&](Point2 p) {
+    return hat[static_cast<size_t>(std::lround(p.y)) * o.width + static_cast<size_t>(std::lround(p.x))];
+  };
+  EXPECT_EQ(mask_at(m), 1);
+  EXPECT_EQ(mask_at(mirrored), 1);
+  EXPECT_EQ(mask_at({o.width / 2.0, 5}), 0);
+  size_t marked = 0;
+  for (uint8_t x : hat) marked += x;
+  EXPECT_NEAR(static_cast<double>(marked), 2 * 3.14159 * 25, 25) << "two discs of radius 5";
   EXPECT_GT(at(v.image, m), 240);    // the mark is in I ...
   EXPECT_LT(at(twin, m), 200);       // ... not in the twin at the same place ...
   EXPECT_GT(at(twin, mirrored), 240);  // ... which shows it on the other side.
@@ -159,6 +170,14 @@ TEST(PelvisView, WarpCarriesLandmarksOntoTheirMirroredPartners) {
                                        from_normalised(g.y, o.height) - v.landmarks_flipped[k].y));
   }
   EXPECT_LT(worst, 1.0) << "pixels between a landmark carried by the grid and its partner";
+  // The flip takes I_f's landmark k to the I pixel of the same source point: I's partner(k).
+  for (int k = 0; k < kPelvisLandmarks; ++k) {
+    const Point2 p = v.flip(v.landmarks_flipped[k]);
+    EXPECT_NEAR(p.x, v.landmarks[landmark_partner(k)].x, 1e-6) << k;
+    EXPECT_NEAR(p.y, v.landmarks[landmark_partner(k)].y, 1e-6) << k;
+    const Point2 back = v.flip.inverse()(p);
+    EXPECT_NEAR(back.x, v.landmarks_flipped[k].x, 1e-6) << k;
+  }
 }
 
 TEST(PelvisView, FlippedMaskIsTheMaskOfTheFlippedPoints) {

@@ -61,6 +61,7 @@ TEST(SynthPelvis, StoreHoldsWhatTheGeneratorMade) {
       EXPECT_NEAR(got.landmarks_flipped[k].x, expected.view.landmarks_flipped[k].x, 1e-4);
     }
     EXPECT_NEAR(got.axis.direction.y, expected.view.axis.direction.y, 1e-6);
+    for (int k = 0; k < 6; ++k) EXPECT_EQ(got.flip.m[k], expected.view.flip.m[k]);
   }
 }
 
