@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "trainer/weights.h"
 
 namespace fracsweep::trainer {
 namespace {
@@ -61,13 +62,6 @@ int stage_of(const std::string& name) {
     return name[5] - '0';
   }
   return 0;
-}
-
-std::string join_first(const std::vector<std::string>& names, size_t limit) {
-  std::string out;
-  for (size_t i = 0; i < names.size() && i < limit; ++i) out += (i ? ", '" : "'") + names[i] + "'";
-  if (names.size() > limit) out += core::str_cat(", ... (", names.size(), " in all)");
-  return out;
 }
 
 }  // namespace
@@ -136,23 +130,7 @@ void load_torchvision_weights(ResNet18Impl& net, const std::string& torchscript_
                               const std::string& prefix_in_file) {
   const std::string& path = torchscript_path;
   const std::string& prefix = prefix_in_file;
-  torch::jit::Module file;
-  try {
-    file = torch::jit::load(path);
-  } catch (const c10::Error& e) {
-    throw core::IoError(
-        core::str_cat("cannot read TorchScript file '", path, "': ", e.what_without_backtrace()));
-  }
-
-  std::map<std::string, torch::Tensor> theirs;  // name below the prefix -> tensor
-  const auto add = [&](const std::string& name, const torch::Tensor& value) {
-    if (name.compare(0, prefix.size(), prefix) == 0) theirs[name.substr(prefix.size())] = value;
-  };
-  for (const auto& p : file.named_parameters(/*recurse=*/true)) add(p.name, p.value);
-  for (const auto& b : file.named_buffers(/*recurse=*/true)) add(b.name, b.value);
-  CHECK_OR_THROW(core::ConfigError, !theirs.empty(), "'", path,
-                 "' holds no parameters or buffers whose names start with '", prefix,
-                 "'; is the prefix right?");
+  std::map<std::string, torch::Tensor> theirs = torchscript_tensors(path, prefix);
 
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // ours, theirs
   std::set<std::string> taken;
