@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "datastore/pelvis_store.h"
 
 namespace fracsweep::datastore {
 
@@ -22,6 +23,13 @@ BatchLoader::BatchLoader(std::shared_ptr<const PatchStore> store, LoaderOptions 
     : store_(std::move(store)), options_(options) {
   INTERNAL_ASSERT(store_ != nullptr);
   options_.validate();
+  if (store_->pelvis()) {
+    CHECK_OR_THROW(core::ConfigError, !options_.neighbours, store_->path(),
+                   ": a pelvis store has no neighbouring vertebrae; load it without neighbours");
+    CHECK_OR_THROW(core::ConfigError, !options_.augment.enabled(), store_->path(),
+                   ": rotations and flips would break a pelvis image's stored warp and "
+                   "symmetry axis; load it without geometric augmentation");
+  }
   for (int w = 0; w < options_.workers; ++w) workers_.emplace_back([this] { work(); });
 }
 
@@ -109,7 +117,7 @@ Batch BatchLoader::build(int epoch, size_t number, const std::vector<uint32_t>& 
   b.epoch = epoch;
   b.number = number;
   b.size = static_cast<int>(count);
-  b.views = options_.neighbours ? 3 : 1;
+  b.views = options_.neighbours ? 3 : (store.pelvis() ? 2 : 1);
   b.height = store.info().height;
   b.width = store.info().width;
   const size_t plane = store.image_bytes();
@@ -127,6 +135,10 @@ Batch BatchLoader::build(int epoch, size_t number, const std::vector<uint32_t>& 
     b.samples[k] = i;
     const AugmentDraw draw = draw_augment(options_.augment, augment_seed(options_.seed, epoch, i));
     float* out = b.pixels.data() + k * b.views * plane;
+    if (store.pelvis()) {
+      add_pelvis_sample(b, k, i);
+      continue;
+    }
     store.read_image(i, current);
     if (!options_.neighbours) {
       render_patch(current, b.height, b.width, draw, options_.normalize, {out, plane});
@@ -150,6 +162,28 @@ Batch BatchLoader::build(int epoch, size_t number, const std::vector<uint32_t>& 
                  {out + 2 * plane, plane});
   }
   return b;
+}
+
+void BatchLoader::add_pelvis_sample(Batch& b, size_t k, uint32_t i) const {
+  const PelvisView v = read_pelvis_view(*store_, i);
+  const double radius = store_->pelvis()->mask_radius;
+  const size_t plane = v.image.size();
+  if (b.grids.empty()) {
+    b.grid_rows = v.warp.rows;
+    b.grid_cols = v.warp.cols;
+    b.grids.resize(static_cast<size_t>(b.size) * v.warp.xy.size());
+    b.masks.resize(static_cast<size_t>(b.size) * 2 * plane);
+  }
+  float* out = b.pixels.data() + k * 2 * plane;
+  const AugmentDraw none;
+  render_patch(v.image, b.height, b.width, none, options_.normalize, {out, plane});
+  render_patch(v.flipped, b.height, b.width, none, options_.normalize, {out + plane, plane});
+  std::copy(v.warp.xy.begin(), v.warp.xy.end(), b.grids.begin() + k * v.warp.xy.size());
+  float* masks = b.masks.data() + k * 2 * plane;
+  const std::vector<uint8_t> m = point_mask(v.points, v.height, v.width, radius);
+  const std::vector<uint8_t> hat = contrast_mask(v, radius);
+  std::copy(m.begin(), m.end(), masks);
+  std::copy(hat.begin(), hat.end(), masks + plane);
 }
 
 }  // namespace fracsweep::datastore

@@ -7,7 +7,9 @@
 // inflate, augment and normalise up to `prefetch` batches ahead. Reading goes
 // through PatchStore's positioned reads, never through HDF5, so the workers run
 // in parallel. For the vertebra task each sample also carries its previous and
-// next vertebra in the same slice (TSCCN's compare network needs them).
+// next vertebra in the same slice (TSCCN's compare network needs them); for the
+// pelvis task its flipped twin, its warp grid and its masks (AASN's inputs and
+// targets, see Batch).
 // Batch contents depend only on the order, the epoch and the seed, never on
 // thread timing. An exception while building a batch is rethrown by the
 // next() that would have returned that batch.
@@ -30,7 +32,7 @@ namespace fracsweep::datastore {
 
 struct LoaderOptions {
   int batch_size = 32;
-  // Also deliver each sample's previous and next vertebra.
+  // Also deliver each sample's previous and next vertebra (vertebra stores only).
   bool neighbours = true;
   // Leave out the last batch of an epoch when it is smaller than batch_size.
   bool drop_last = false;
@@ -58,6 +60,13 @@ struct Batch {
   // [size] the neighbours' classes (TSCCN's discriminator compares them with
   // the current one), -1 where has_prev / has_next is 0 or without neighbours.
   std::vector<int64_t> prev_labels, next_labels;
+  // Pelvis stores: views = 2 (the image I, then its twin I_f); the I -> I_f
+  // grids [size, grid_rows, grid_cols, 2]; and masks [size, 2, height, width]:
+  // M (1 within the store's mask radius of a fracture point) and AASN's
+  // M-hat = M ∪ T∘M_f, as 0 / 1 floats.
+  int grid_rows = 0, grid_cols = 0;
+  std::vector<float> grids;
+  std::vector<float> masks;
 };
 
 class BatchLoader {
@@ -68,6 +77,9 @@ class BatchLoader {
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
 
+  // Throws core::ConfigError for a pelvis store with neighbours or geometric
+  // augmentation (which would break the stored warp).
+  //
   // Begins epoch `epoch` over `order` (store indices); batches of an earlier
   // epoch not yet taken are dropped. Throws core::ConfigError for an index
   // outside the store.
@@ -82,6 +94,7 @@ class BatchLoader {
  private:
   void work();
   Batch build(int epoch, size_t number, const std::vector<uint32_t>& order) const;
+  void add_pelvis_sample(Batch& b, size_t k, uint32_t i) const;
 
   std::shared_ptr<const PatchStore> store_;
   LoaderOptions options_;

@@ -8,7 +8,9 @@
 
 #include "core/error.h"
 #include "datastore/h5.h"
+#include "datastore/pelvis_store.h"
 #include "datastore/sampler.h"
+#include "datastore/synth_pelvis.h"
 #include "test_util.h"
 
 namespace fracsweep::datastore {
@@ -164,6 +166,56 @@ TEST(Loader, DropLastAndNewEpochs) {
   EXPECT_EQ(rest[0].epoch, 1);
   EXPECT_EQ(rest[0].samples, (std::vector<int64_t>{9, 8, 7}));
   EXPECT_THROW(loader.start_epoch(2, {20}), core::ConfigError);
+}
+
+TEST(Loader, PelvisBatchesCarryTwinGridAndBothMasks) {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "p.h5").string();
+  PelvisSynthOptions so;
+  so.phantom.images = 6;
+  so.phantom.fractured = 3;
+  so.phantom.height = 32;
+  so.phantom.width = 64;
+  write_pelvis_phantom_store(path, so);
+  auto store = std::make_shared<const PatchStore>(PatchStore::open(path));
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.neighbours = false;
+  o.workers = 2;
+  BatchLoader loader(store, o);
+  loader.start_epoch(0, {5, 4, 3, 2, 1, 0});
+  size_t seen = 0, marked = 0;
+  while (auto b = loader.next()) {
+    ASSERT_EQ(b->views, 2);
+    ASSERT_EQ(b->grid_rows, 4);
+    ASSERT_EQ(b->grid_cols, 8);
+    const size_t plane = 32 * 64, cells = 4 * 8 * 2;
+    for (int k = 0; k < b->size; ++k) {
+      const auto i = static_cast<size_t>(b->samples[static_cast<size_t>(k)]);
+      const PelvisView v = read_pelvis_view(*store, i);
+      // Pixels normalised as (v / 255 - 0.5) / 0.5: image first, then its twin.
+      EXPECT_FLOAT_EQ(b->pixels[k * 2 * plane + 70], (v.image[70] / 255.0f - 0.5f) / 0.5f);
+      EXPECT_FLOAT_EQ(b->pixels[k * 2 * plane + plane + 70], (v.flipped[70] / 255.0f - 0.5f) / 0.5f);
+      EXPECT_EQ(std::vector<float>(b->grids.begin() + k * cells, b->grids.begin() + (k + 1) * cells),
+                v.warp.xy);
+      const auto m = point_mask(v.points, 32, 64, store->pelvis()->mask_radius);
+      for (size_t p = 0; p < plane; ++p) {
+        const float mask = b->masks[k * 2 * plane + p], hat = b->masks[k * 2 * plane + plane + p];
+        ASSERT_EQ(mask, m[p]);
+        ASSERT_GE(hat, mask) << "M-hat contains M";
+        marked += hat > 0;
+      }
+      EXPECT_EQ(b->labels[static_cast<size_t>(k)], v.points.empty() ? 0 : 1);
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, 6u);
+  EXPECT_GT(marked, 0u);
+  o.neighbours = true;
+  EXPECT_THROW(BatchLoader(store, o), core::ConfigError);
+  o.neighbours = false;
+  o.augment.hflip_prob = 0.5;
+  EXPECT_THROW(BatchLoader(store, o), core::ConfigError);
 }
 
 TEST(Loader, RejectsBadOptions) {
