@@ -1,7 +1,7 @@
 // `fracsweep bench read|loader STORE`, `bench metrics`, `bench startup`: the
 // throughput of patch reads, of the batch loader and of scoring predictions,
 // and how long commands take to start, printed as a table (or JSON for the
-// bench/ scripts). `bench train|allreduce|handout` need LibTorch and MPI and
+// bench/ scripts). `bench train|allreduce|handout|aasn` need LibTorch and MPI and
 // are handed over to fracsweep-train (cli/commands.h).
 #include <fmt/format.h>
 
@@ -284,7 +284,8 @@ int run_bench(const Args& args) {
       "  startup            milliseconds until each command has started\n"
       "  train JOB.yaml     seconds per training step of a job\n"
       "  allreduce          (under mpirun) the gradient all-reduce's share of a ResNet-18 step\n"
-      "  handout            (under mpirun) latency of handing a job to a rank group\n";
+      "  handout            (under mpirun) latency of handing a job to a rank group\n"
+      "  aasn               seconds per training step of AASN on inputs held in memory\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << kHelp;
     return args.empty() ? kExitBadInput : kExitOk;
@@ -294,7 +295,7 @@ int run_bench(const Args& args) {
   if (args[0] == "loader") return bench_loader(rest);
   if (args[0] == "metrics") return bench_metrics(rest);
   if (args[0] == "startup") return bench_startup(rest);
-  if (args[0] == "train" || args[0] == "allreduce" || args[0] == "handout")
+  if (args[0] == "train" || args[0] == "allreduce" || args[0] == "handout" || args[0] == "aasn")
     return hand_off("bench", args);
   throw core::ConfigError(
       core::str_cat("unknown benchmark '", args[0], "' (see fracsweep bench --help)"));

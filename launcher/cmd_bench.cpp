@@ -49,6 +49,42 @@ int bench_train(const Args& args) {
   return kExitOk;
 }
 
+// Seconds per AASN training step on inputs held in memory.
+int bench_aasn(const Args& args) {
+  namespace po = boost::program_options;
+  trainer::AasnBenchOptions o;
+  po::options_description options(
+      "usage: fracsweep bench aasn [options]\n\n"
+      "Seconds per training step of AASN (or one of its Table 2 rows) on random inputs held\n"
+      "in memory: both branches, L_b + 0.5 L_c, backward and Adam, on the CPU. Compare with\n"
+      "the same model in Python: bench/aasn_vs_pytorch.py.\n\noptions");
+  options.add_options()("help,h", "print this help")
+      ("row", po::value(&o.row)->default_value(o.row),
+       "vanilla, ff, ff-fa, ff-cl, ff-fa-cl-noproj or aasn")
+      ("growth-rate", po::value(&o.growth_rate)->default_value(o.growth_rate),
+       "DenseNet growth rate (32 = DenseNet-121)")
+      ("height", po::value(&o.height)->default_value(o.height), "image height, a multiple of 32")
+      ("width", po::value(&o.width)->default_value(o.width), "image width, a multiple of 32")
+      ("batch", po::value(&o.batch)->default_value(o.batch), "images per step")
+      ("steps", po::value(&o.steps)->default_value(o.steps), "timed steps")
+      ("warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed steps first")
+      ("threads", po::value(&o.threads)->default_value(o.threads), "intra-op threads (0: the cores)")
+      ("json", "print one JSON object instead of a table");
+  po::variables_map vm;
+  if (!parse_flags(args, options, &vm)) return kExitOk;
+  const auto r = trainer::bench_aasn_step(o);
+  print_measures({{"row", o.row},
+                  {"growth_rate", o.growth_rate},
+                  {"input", std::to_string(o.batch) + "x" + std::to_string(o.height) + "x" +
+                                std::to_string(o.width)},
+                  {"threads", r.threads},
+                  {"parameters", r.parameters},
+                  {"steps", o.steps},
+                  {"s_per_step", r.s_per_step}},
+                 vm.count("json") > 0);
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_bench(const Args& args) {
@@ -57,6 +93,7 @@ int run_bench(const Args& args) {
   if (args[0] == "train") return bench_train(rest);
   if (args[0] == "allreduce") return bench_allreduce(rest);
   if (args[0] == "handout") return bench_handout(rest);
+  if (args[0] == "aasn") return bench_aasn(rest);
   throw core::ConfigError(
       core::str_cat("unknown benchmark '", args[0], "' (see fracsweep bench --help)"));
 }

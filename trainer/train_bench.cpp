@@ -15,6 +15,7 @@
 #include "core/seed.h"
 #include "datastore/loader.h"
 #include "datastore/sampler.h"
+#include "trainer/aasn.h"
 #include "trainer/backends.h"
 #include "trainer/batch_tensors.h"
 #include "trainer/device.h"
@@ -163,6 +164,46 @@ TrainBenchResult bench_training(const spec::JobConfig& job, int steps, int warmu
   r.threads = threads;
   r.compute_s_per_step = bench.time_compute(steps, warmup);
   std::tie(r.end_to_end_s_per_step, r.data_wait_s_per_step) = bench.time_end_to_end(steps, warmup);
+  return r;
+}
+
+}  // namespace fracsweep::trainer
+
+namespace fracsweep::trainer {
+
+AasnBenchResult bench_aasn_step(const AasnBenchOptions& o) {
+  CHECK_OR_THROW(core::ConfigError, o.steps >= 1 && o.warmup >= 0 && o.batch >= 1,
+                 "steps must be >= 1, warmup >= 0 and batch >= 1");
+  AasnBenchResult r;
+  r.threads = intra_op_threads(o.threads, std::thread::hardware_concurrency());
+  torch::set_num_threads(r.threads);
+  torch::manual_seed(o.seed);
+  AasnOptions options;
+  options.backbone = DenseNetOptions::densenet121(o.growth_rate);
+  options.switches = AasnSwitches::of_row(o.row);
+  Aasn model(options);
+  model->train();
+  for (const auto& p : model->parameters()) r.parameters += p.numel();
+  torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-5));
+  const auto image = torch::rand({o.batch, 1, o.height, o.width}) * 2 - 1;
+  const auto twin = torch::rand({o.batch, 1, o.height, o.width}) * 2 - 1;
+  const auto grid = (torch::rand({o.batch, o.height / 8, o.width / 8, 2}) * 2 - 1) * 0.95;
+  const auto mask = (torch::rand({o.batch, 1, o.height, o.width}) > 0.95).to(torch::kFloat32);
+  const auto step = [&] {
+    const AasnOutput out = model->forward(image, twin, grid);
+    auto loss = heatmap_bce(out.logits, mask);
+    if (out.embedding.defined())
+      loss = loss + options.lambda * contrastive_margin_loss(out.embedding, out.embedding_twin,
+                                                             mask, options.margin);
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+  };
+  for (int k = 0; k < o.warmup; ++k) step();
+  const auto start = std::chrono::steady_clock::now();
+  for (int k = 0; k < o.steps; ++k) step();
+  r.s_per_step =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / o.steps;
   return r;
 }
 

@@ -26,3 +26,27 @@ struct TrainBenchResult {
 TrainBenchResult bench_training(const spec::JobConfig& job, int steps, int warmup);
 
 }  // namespace fracsweep::trainer
+
+namespace fracsweep::trainer {
+
+// One AASN training step on random inputs held in memory (no data path yet):
+// forward of the image and its twin, L_b + lambda L_c, backward and Adam, at
+// `threads` intra-op threads on the CPU. For comparing the model's cost with
+// the same model in Python's torch (bench/aasn_vs_pytorch.py).
+struct AasnBenchOptions {
+  std::string row = "aasn";   // a Table 2 row, see AasnSwitches::of_row
+  int growth_rate = 32;       // 32 = DenseNet-121
+  int height = 256, width = 512, batch = 2;
+  int steps = 3, warmup = 1, threads = 0;
+  uint64_t seed = 1;
+};
+
+struct AasnBenchResult {
+  int64_t parameters = 0;
+  int threads = 0;
+  double s_per_step = 0;
+};
+
+AasnBenchResult bench_aasn_step(const AasnBenchOptions& options);
+
+}  // namespace fracsweep::trainer
