@@ -290,7 +290,9 @@ std::string infer_table(const SweepResults& r) {
     if (kTable1Baselines.count(j.model_variant) || kTable1Baselines.count(j.job.variant))
       baseline = true;
     const std::set<std::string> tokens = name_tokens(j.job.variant);
-    ablation = ablation || tokens.count("ff") || tokens.count("fa") || tokens.count("cl");
+    // A Table 2 row by its model (aasn-vanilla, aasn-ff, ...) or by its name.
+    ablation = ablation || j.model_variant.rfind("aasn-", 0) == 0 || tokens.count("ff") ||
+               tokens.count("fa") || tokens.count("cl");
   }
   data_size = subsets.size() > 1;
   CHECK_OR_THROW(core::ConfigError, any != nullptr, r.dir,
@@ -409,11 +411,14 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
         t.rows[i].cells[c].gain = fmt::format("{:+.2f}%", gain);
       }
     }
-    // The paper's component columns: a row has FF, FA or CL when its variant's name says so.
+    // The paper's component columns: a row has FF, FA or CL when its variant's name says so;
+    // "aasn" alone is the full model, all three.
     t.flag_headers = {"FF", "FA", "CL"};
     for (metrics::TableRow& row : t.rows) {
       const std::set<std::string> tokens = name_tokens(row.method.substr(0, row.method.find(" (")));
-      row.flags = {tokens.count("ff") > 0, tokens.count("fa") > 0, tokens.count("cl") > 0};
+      const bool full = tokens == std::set<std::string>{"aasn"};
+      row.flags = {full || tokens.count("ff") > 0, full || tokens.count("fa") > 0,
+                   full || tokens.count("cl") > 0};
     }
     t.footnotes.push_back("Gains in parentheses are over the baseline row, " + t.rows[base].method +
                           ", in percentage points.");

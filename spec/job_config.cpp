@@ -112,6 +112,8 @@ std::vector<Field> train_fields(TrainConfig& t) {
           added_field("nts_parts", t.nts_parts, TrainConfig{}.nts_parts),
           added_field("nts_part_scale", t.nts_part_scale, TrainConfig{}.nts_part_scale),
           added_field("nts_rank_weight", t.nts_rank_weight, TrainConfig{}.nts_rank_weight),
+          added_field("aasn_margin", t.aasn_margin, TrainConfig{}.aasn_margin),
+          added_field("aasn_lambda", t.aasn_lambda, TrainConfig{}.aasn_lambda),
           placement_field("device", t.device),
           added_field("precision", t.precision, TrainConfig{}.precision),
           added_field("channels_last", t.channels_last, TrainConfig{}.channels_last)};
@@ -140,6 +142,22 @@ void read_section(const YAML::Node& node, const std::string& section, std::vecto
   }
 }
 
+// AASN's settings where they differ from the vertebra models' (§4.1: Adam at
+// 1e-5; DenseNet-121; no geometric augmentation, which would break the stored
+// warp; the image-level AUC for selection). Applied before the preset and the
+// job's own keys, which override them.
+void apply_task_defaults(JobConfig& job, const YAML::Node& root) {
+  const YAML::Node model = root["model"];
+  if (!model || !model.IsMap() || !model["variant"] || !model["variant"].IsScalar()) return;
+  if (!is_pelvis_variant(model["variant"].as<std::string>())) return;
+  job.model.width = 32;
+  job.model.in_channels = 3;
+  job.train.lr = 1e-5;
+  job.train.sampler = "shuffle";
+  job.train.rotation = job.train.hflip = job.train.vflip = 0;
+  job.train.selection_metric = "AUC";
+}
+
 void apply_preset(JobConfig& job, const std::string& where) {
   if (job.preset == "paper") return;  // the struct defaults are the paper's
   CHECK_OR_THROW(ConfigError, job.preset == "tiny", where, ": preset '", job.preset,
@@ -158,8 +176,13 @@ const std::set<std::string>& known_variants() {
   static const std::set<std::string> names = {
       "single-stream", "single-stream+triplet", "two-stream", "two-stream+triplet",
       "two-stream+triplet+compare", "tsccn", "resnet18", "rs", "cb-rw", "smote", "ldam",
-      "ldam-drw", "pc-net", "nts-net", "sdl-net"};
+      "ldam-drw", "pc-net", "nts-net", "sdl-net", "aasn-vanilla", "aasn-ff", "aasn-ff-fa",
+      "aasn-ff-cl", "aasn-ff-fa-cl-noproj", "aasn"};
   return names;
+}
+
+bool is_pelvis_variant(const std::string& variant) {
+  return variant == "aasn" || variant.rfind("aasn-", 0) == 0;
 }
 
 void validate(const JobConfig& j, const std::string& where) {
@@ -200,10 +223,21 @@ void validate(const JobConfig& j, const std::string& where) {
   bad(t.vflip >= 0 && t.vflip <= 1, "train.vflip: must be a probability");
   bad(t.threads >= 0, "train.threads: must be >= 0 (0 = the cores of this rank)");
   bad(t.loader_workers >= 1, "train.loader_workers: must be >= 1");
-  bad(t.selection_metric == "aAUC" || t.selection_metric == "mAP" ||
-          t.selection_metric == "aSE" || t.selection_metric == "aSP" ||
-          t.selection_metric == "loss",
-      "train.selection_metric: '", t.selection_metric, "' is unknown (aAUC, mAP, aSE, aSP, loss)");
+  if (is_pelvis_variant(j.model.variant)) {
+    bad(t.selection_metric == "AUC" || t.selection_metric == "AP" || t.selection_metric == "loss",
+        "train.selection_metric: '", t.selection_metric,
+        "' is not an image-level metric of AASN (AUC, AP, loss)");
+    bad(t.rotation == 0 && t.hflip == 0 && t.vflip == 0,
+        "train.rotation, hflip, vflip: AASN's images carry a warp and a symmetry axis that "
+        "rotations and flips would break; set them to 0");
+    bad(t.aasn_margin > 0, "train.aasn_margin: must be > 0");
+    bad(t.aasn_lambda >= 0, "train.aasn_lambda: must be >= 0");
+  } else {
+    bad(t.selection_metric == "aAUC" || t.selection_metric == "mAP" ||
+            t.selection_metric == "aSE" || t.selection_metric == "aSP" ||
+            t.selection_metric == "loss",
+        "train.selection_metric: '", t.selection_metric, "' is unknown (aAUC, mAP, aSE, aSP, loss)");
+  }
   bad(t.u_hat > 1, "train.u_hat: must be > 1 (TSCCN eq. 5)");
   bad(t.triplet_margin >= 0, "train.triplet_margin: must be >= 0");
   bad(t.cb_beta > 0 && t.cb_beta < 1, "train.cb_beta: must be in (0, 1)");
@@ -227,6 +261,7 @@ JobConfig parse_job_config(const std::string& text, const std::string& where) {
                  "output, data, model, train)");
   JobConfig job;
   if (root["preset"]) read(root["preset"], "preset", job.preset, where);
+  apply_task_defaults(job, root);
   apply_preset(job, where);
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();

@@ -43,13 +43,17 @@ struct DataConfig {
 struct ModelConfig {
   // A TSCCN ablation ("single-stream", "single-stream+triplet", "two-stream",
   // "two-stream+triplet", "two-stream+triplet+compare", "tsccn") or a baseline
-  // ("resnet18", "rs", "cb-rw", "smote", "ldam", "ldam-drw", "pc-net", "nts-net", "sdl-net").
+  // ("resnet18", "rs", "cb-rw", "smote", "ldam", "ldam-drw", "pc-net", "nts-net", "sdl-net");
+  // or AASN's Table 2 row on a pelvis store ("aasn-vanilla", "aasn-ff", "aasn-ff-fa",
+  // "aasn-ff-cl", "aasn-ff-fa-cl-noproj", "aasn").
   std::string variant = "tsccn";
-  int width = 64;            // ResNet base width (torchvision: 64)
+  // ResNet base width (torchvision: 64); for AASN the DenseNet's growth rate (32 is
+  // DenseNet-121, the default of an AASN job).
+  int width = 64;
   int in_channels = 1;       // 3 repeats the grey channel, for RGB-pretrained weights
   int split_stage = 2;       // compare network: branches before this ResNet stage
   bool share_branches = true;
-  std::string init_weights;  // TorchScript file with torchvision ResNet-18 weights
+  std::string init_weights;  // TorchScript export of torchvision ResNet-18 (DenseNet-121 for AASN)
 };
 
 struct LossWeightsConfig {
@@ -81,6 +85,8 @@ struct TrainConfig {
   int smote_k = 5;           // SMOTE: nearest neighbours per minority sample
   int nts_proposals = 6;     // NTS-Net: parts the Teacher sees (the paper's M)
   int nts_parts = 4;         // NTS-Net: parts the Scrutinizer concatenates (K)
+  double aasn_margin = 0.5;  // AASN: m of the contrastive margin loss (eq. 2)
+  double aasn_lambda = 0.5;  // AASN: weight of L_c in L = L_b + lambda L_c (eq. 1)
   double nts_part_scale = 0.5;   // NTS-Net: part image side / input side (224 of 448)
   double nts_rank_weight = 1;    // NTS-Net: weight of the Navigator's ranking loss
   // Where the job trains: auto (this rank's GPU when one is visible, else the CPU), cpu or
@@ -118,5 +124,8 @@ void validate(const JobConfig& job, const std::string& where);
 
 // Every model.variant a job may name: the papers' models, ablations and baselines.
 const std::set<std::string>& known_variants();
+
+// Whether a variant is one of AASN's (pelvis store, heatmaps, binary scores).
+bool is_pelvis_variant(const std::string& variant);
 
 }  // namespace fracsweep::spec

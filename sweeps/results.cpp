@@ -11,7 +11,12 @@
 namespace fracsweep::sweeps {
 
 std::string results_table(const Sweep& sweep, const std::vector<LedgerRecord>& records) {
-  static constexpr const char* kKeys[] = {"aSE", "aSP", "aAUC", "mAP"};
+  // A vertebra sweep reports the papers' three-class averages, a pelvis sweep the
+  // image-level binary metrics (its heatmaps' FROC is in `fracsweep report`).
+  static constexpr const char* kThreeClass[] = {"aSE", "aSP", "aAUC", "mAP"};
+  static constexpr const char* kBinary[] = {"SE", "SP", "AUC", "AP"};
+  const bool pelvis = !sweep.jobs.empty() && spec::is_pelvis_variant(sweep.jobs[0].config.model.variant);
+  const auto& kKeys = pelvis ? kBinary : kThreeClass;
   std::map<std::string, const LedgerRecord*> finished;  // job id -> its latest finished record
   for (const LedgerRecord& r : records)
     if (r.event == LedgerEvent::kFinished) finished[r.job] = &r;
@@ -25,7 +30,8 @@ std::string results_table(const Sweep& sweep, const std::vector<LedgerRecord>& r
     const auto it = finished.find(j.id);
     if (it != finished.end()) runs[j.variant].push_back(it->second);
   }
-  std::string out = "| variant | finished | aSE % | aSP % | aAUC % | mAP % |\n"
+  std::string out = fmt::format("| variant | finished | {} % | {} % | {} % | {} % |\n", kKeys[0],
+                                kKeys[1], kKeys[2], kKeys[3]) +
                     "|---|---|---|---|---|---|\n";
   for (const std::string& v : variants) {
     out += fmt::format("| {} | {}/{} |", v, runs[v].size(), jobs[v]);

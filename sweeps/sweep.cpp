@@ -194,11 +194,26 @@ Sweep parse_sweep(const std::string& text, const std::string& where) {
 
   const YAML::Node dataset = root["dataset"];
   CHECK_OR_THROW(ConfigError, dataset, where, ": dataset: a store or a phantom spec is required");
-  check_keys(dataset, "dataset", {"store", "phantom"}, where);
-  CHECK_OR_THROW(ConfigError, (dataset["store"] ? 1 : 0) + (dataset["phantom"] ? 1 : 0) == 1, where,
-                 ": dataset: give exactly one of store and phantom");
+  check_keys(dataset, "dataset", {"store", "phantom", "pelvis_phantom"}, where);
+  CHECK_OR_THROW(ConfigError,
+                 (dataset["store"] ? 1 : 0) + (dataset["phantom"] ? 1 : 0) +
+                         (dataset["pelvis_phantom"] ? 1 : 0) ==
+                     1,
+                 where, ": dataset: give exactly one of store, phantom and pelvis_phantom");
   if (dataset["store"]) {
     s.store = scalar<std::string>(dataset["store"], "dataset.store", where);
+  } else if (dataset["pelvis_phantom"]) {
+    const YAML::Node ph = dataset["pelvis_phantom"];
+    check_keys(ph, "dataset.pelvis_phantom", {"images", "height", "width", "difficulty", "seed"}, where);
+    auto& pp = s.pelvis_phantom;
+    if (ph["images"]) pp.images = scalar<int>(ph["images"], "dataset.pelvis_phantom.images", where);
+    if (ph["height"]) pp.height = scalar<int>(ph["height"], "dataset.pelvis_phantom.height", where);
+    if (ph["width"]) pp.width = scalar<int>(ph["width"], "dataset.pelvis_phantom.width", where);
+    if (ph["difficulty"]) pp.difficulty = scalar<double>(ph["difficulty"], "dataset.pelvis_phantom.difficulty", where);
+    if (ph["seed"]) pp.seed = scalar<uint64_t>(ph["seed"], "dataset.pelvis_phantom.seed", where);
+    s.store = (std::filesystem::path(s.output) / "phantom.h5").string();
+    s.synthesise = true;
+    s.pelvis = true;
   } else {
     const YAML::Node ph = dataset["phantom"];
     check_keys(ph, "dataset.phantom", {"patients", "patch_size", "difficulty", "seed", "slices"}, where);
@@ -255,12 +270,15 @@ Sweep parse_sweep(const std::string& text, const std::string& where) {
   const auto seeds = root["seeds"] ? list_of<uint64_t>(root["seeds"], "seeds", where)
                                    : std::vector<uint64_t>{1};
   const std::vector<Point> points = expand_axes(root["axes"], where);
+  const auto& pp = s.pelvis_phantom;
   const std::string dataset_identity =
-      s.synthesise ? fmt::format("phantom(patients={}, patch_size={}, difficulty={}, seed={}, "
-                                 "slices={})",
-                                 s.phantom.patients, s.phantom.patch_size, s.phantom.difficulty,
-                                 s.phantom.seed, s.phantom.slices)
-                   : s.store;
+      s.pelvis ? fmt::format("pelvis_phantom(images={}, height={}, width={}, difficulty={}, seed={})",
+                             pp.images, pp.height, pp.width, pp.difficulty, pp.seed)
+      : s.synthesise ? fmt::format("phantom(patients={}, patch_size={}, difficulty={}, seed={}, "
+                                   "slices={})",
+                                   s.phantom.patients, s.phantom.patch_size, s.phantom.difficulty,
+                                   s.phantom.seed, s.phantom.slices)
+                     : s.store;
 
   const YAML::Node variants = root["variants"];
   CHECK_OR_THROW(ConfigError, variants && variants.IsMap() && variants.size() > 0, where,
@@ -300,7 +318,8 @@ Sweep parse_sweep(const std::string& text, const std::string& where) {
           j.axes = std::move(axes);
           j.config = spec::parse_job_config(YAML::Dump(job), where + ": job " + name);
           j.id = job_id(j.config, dataset_identity);
-          if (s.synthesise) j.former_id = job_id(j.config, j.config.data.store);
+          // fracsweep 0.1 synthesised only vertebra phantoms.
+          if (s.synthesise && !s.pelvis) j.former_id = job_id(j.config, j.config.data.store);
           const auto [it, added] = seen_ids.emplace(j.id, name);
           CHECK_OR_THROW(ConfigError, added, where, ": jobs '", it->second, "' and '", name,
                          "' have the same settings; remove the duplicate variant or axis value");

@@ -9,6 +9,8 @@
 //   preset: tiny                      # the jobs' preset (spec/job_config.h)
 //   dataset: {store: vcf.h5}          # or {phantom: {patients: 40, patch_size: 64,
 //                                     #   difficulty: 0.5, seed: 1, slices: 3}}
+//                                     # or {pelvis_phantom: {images: 100, height: 64,
+//                                     #   width: 128, difficulty: 0.5, seed: 1}}
 //   protocol: {split: random, repeats: [0, 1, 2, 3, 4], split_seed: 0}
 //             # or {split: kfold, folds: 5, run_folds: [0, 1, 2, 3, 4], val_share: 0.1}
 //   seeds: [1, 2]
@@ -42,6 +44,14 @@ struct PhantomSpec {
   uint64_t seed = 1;
 };
 
+// A pelvis phantom a sweep writes into its folder (datastore/phantom_pelvis.h);
+// fractured images are 759 of 2,359, as in the paper, scaled to `images`.
+struct PelvisPhantomSpec {
+  int images = 100, height = 64, width = 128;
+  double difficulty = 0.5;
+  uint64_t seed = 1;
+};
+
 // The values of a job's hyperparameter axes, in the sweep file's order: the
 // field (without its section) and the value as written, e.g. {"lr", "0.0001"}.
 using AxisValues = std::vector<std::pair<std::string, std::string>>;
@@ -67,7 +77,9 @@ struct Sweep {
   int ranks_per_job = 1;
   std::string store;   // the dataset; for a phantom, <output>/phantom.h5
   bool synthesise = false;
-  PhantomSpec phantom;
+  PhantomSpec phantom;          // when synthesising a vertebra phantom
+  bool pelvis = false;          // synthesising a pelvis phantom instead
+  PelvisPhantomSpec pelvis_phantom;
   std::vector<SweepJob> jobs;
 };
 

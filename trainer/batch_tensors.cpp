@@ -28,6 +28,12 @@ BatchTensors to_tensors(datastore::Batch&& b) {
   t.has_next = adopt(std::move(b.has_next), {n}, torch::kUInt8).to(torch::kBool);
   t.prev_labels = adopt(std::move(b.prev_labels), {n}, torch::kInt64);
   t.next_labels = adopt(std::move(b.next_labels), {n}, torch::kInt64);
+  if (!b.grids.empty()) {
+    t.grids = adopt(std::move(b.grids), {n, b.grid_rows, b.grid_cols, 2}, torch::kFloat32);
+    const auto masks = adopt(std::move(b.masks), {n, 2, b.height, b.width}, torch::kFloat32);
+    t.masks = masks.narrow(1, 0, 1);
+    t.masks_hat = masks.narrow(1, 1, 1);
+  }
   return t;
 }
 
@@ -38,7 +44,7 @@ BatchTensors to_device(BatchTensors b, const torch::Device& device, bool channel
     t = (cuda ? t.pin_memory() : t).to(device, /*non_blocking=*/cuda);
   };
   for (torch::Tensor* t : {&b.images, &b.labels, &b.samples, &b.has_prev, &b.has_next,
-                           &b.prev_labels, &b.next_labels})
+                           &b.prev_labels, &b.next_labels, &b.grids, &b.masks, &b.masks_hat})
     move(*t);
   if (channels_last && b.images.defined() && b.images.dim() == 4)
     b.images = b.images.contiguous(torch::MemoryFormat::ChannelsLast);

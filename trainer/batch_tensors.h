@@ -18,6 +18,10 @@ struct BatchTensors {
   torch::Tensor has_prev;  // bool [B]
   torch::Tensor has_next;  // bool [B]
   torch::Tensor prev_labels, next_labels;  // int64 [B], -1 where the neighbour is missing
+  // Pelvis batches (images then hold I and its twin I_f as views 0 and 1):
+  torch::Tensor grids;      // float32 [B, h, w, 2], the I -> I_f sampling grids
+  torch::Tensor masks;      // float32 [B, 1, H, W], M
+  torch::Tensor masks_hat;  // float32 [B, 1, H, W], M-hat = M ∪ T∘M_f
 };
 
 BatchTensors to_tensors(datastore::Batch&& batch);

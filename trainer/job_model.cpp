@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include "trainer/aasn_job.h"
 #include "core/error.h"
 #include "trainer/nts_net.h"
 #include "trainer/pair_baselines.h"
@@ -164,6 +165,7 @@ bool is_tsccn_variant(const std::string& v) {
 
 std::string paper_sampler(const std::string& variant) {
   if (variant == "rs") return "balanced";
+  if (spec::is_pelvis_variant(variant)) return "shuffle";  // AASN §4.1 names no re-sampling
   if (variant == "resnet18" || variant == "cb-rw" || variant == "ldam" || variant == "ldam-drw")
     return "shuffle";
   // TSCCN and its ablations, PC-Net, NTS-Net, SDL-Net; and SMOTE, whose synthetic
@@ -185,9 +187,10 @@ std::unique_ptr<JobModel> make_job_model(const spec::JobConfig& job,
     return std::make_unique<BaselineJobModel>(job, class_counts);
   if (is_pair_baseline(v)) return make_pair_baseline(job);
   if (v == "nts-net") return make_nts_net(job);
+  if (spec::is_pelvis_variant(v)) return make_aasn_job_model(job);
   throw core::ConfigError(core::str_cat(
       "model.variant '", v, "' cannot be trained by this build; available: the TSCCN variants, "
-      "resnet18, rs, cb-rw, smote, ldam, ldam-drw, pc-net, nts-net, sdl-net"));
+      "resnet18, rs, cb-rw, smote, ldam, ldam-drw, pc-net, nts-net, sdl-net, and AASN's rows"));
 }
 
 }  // namespace fracsweep::trainer

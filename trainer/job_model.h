@@ -10,6 +10,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <torch/nn/module.h>
 #include <torch/types.h>
@@ -33,8 +34,16 @@ class JobModel {
   // The loss terms of one training batch (terms a variant lacks are zero);
   // `epoch` drives schedules such as DRW.
   virtual LossTerms loss(const BatchTensors& batch, int epoch) = 0;
-  // Three-class probabilities [B, 3], for evaluation.
+  // For evaluation: three-class probabilities [B, 3] (vertebra models), or the
+  // image-level fracture score [B, 1] (binary models).
   virtual torch::Tensor probabilities(const BatchTensors& batch) = 0;
+  // Whether probabilities() gives one score per image (binary) or three classes.
+  virtual bool binary() const { return false; }
+  // Heatmap models: probabilities() and the heatmaps [B, H, W] (fracture
+  // probability per pixel) of one forward pass; others return {}.
+  virtual std::pair<torch::Tensor, torch::Tensor> scores_and_heatmaps(const BatchTensors&) {
+    return {};
+  }
 };
 
 // The sampler the paper used for a variant (Table I caption, §IV-B, §IV-C):

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -13,10 +14,12 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/seed.h"
+#include "datastore/heatmaps.h"
 #include "datastore/loader.h"
 #include "datastore/patch_store.h"
 #include "datastore/sampler.h"
@@ -41,6 +44,9 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kTermNames[] = {"ce", "d", "ce2", "triplet", "w", "total"};
+// AASN keeps L_b and L_c in the first two slots (aasn_job.cpp).
+constexpr const char* kHeatmapTermNames[] = {"bce", "contrastive", "unused_2", "unused_3",
+                                             "unused_4", "total"};
 
 // What a rank tells its group through GradientSync::any() before a step.
 constexpr uint32_t kStepFailed = 1;     // its batch or loss threw
@@ -88,15 +94,36 @@ datastore::SamplerKind sampler_of(const spec::JobConfig& job) {
   return *datastore::parse_sampler(name);
 }
 
-std::string sample_id(const datastore::SampleIndex& ix, uint32_t i) {
-  return core::str_cat(ix.patient_ids[static_cast<size_t>(ix.patient[i])], "/s", ix.slice[i],
-                       "/l", ix.level[i]);
+std::string sample_id(const datastore::PatchStore& store, uint32_t i) {
+  const auto& ix = store.index();
+  const std::string& patient = ix.patient_ids[static_cast<size_t>(ix.patient[i])];
+  if (store.pelvis()) return patient;  // one image per patient
+  return core::str_cat(patient, "/s", ix.slice[i], "/l", ix.level[i]);
 }
 
-// Class probabilities of `samples` (in that order) from the model in eval mode.
+// Image i's heatmap row for heatmaps_test.h5, with its fracture points rounded
+// to pixels.
+metrics::HeatmapImage heatmap_image(const datastore::PatchStore& store, uint32_t i,
+                                    const float* heatmap) {
+  metrics::HeatmapImage im;
+  im.height = store.info().height;
+  im.width = store.info().width;
+  im.heatmap.assign(heatmap, heatmap + static_cast<size_t>(im.height) * im.width);
+  const datastore::PelvisIndex& p = *store.pelvis();
+  for (size_t k = 0; k < p.num_points(i); ++k) {
+    const datastore::Point2 q = p.point(i, k);
+    im.points.push_back({std::clamp(static_cast<int>(std::lround(q.x)), 0, im.width - 1),
+                         std::clamp(static_cast<int>(std::lround(q.y)), 0, im.height - 1)});
+  }
+  return im;
+}
+
+// Class probabilities (or binary scores) of `samples`, in that order, from the
+// model in eval mode; with `heatmaps`, a heatmap model's heatmaps as well.
 metrics::Predictions predict(JobModel& model, std::shared_ptr<const datastore::PatchStore> store,
                              const std::vector<uint32_t>& samples, const spec::JobConfig& job,
-                             const torch::Device& device) {
+                             const torch::Device& device,
+                             datastore::HeatmapSet* heatmaps = nullptr) {
   datastore::LoaderOptions o;
   o.batch_size = job.train.batch_size;
   o.neighbours = model.uses_neighbours();
@@ -107,30 +134,35 @@ metrics::Predictions predict(JobModel& model, std::shared_ptr<const datastore::P
   torch::NoGradGuard no_grad;
   const auto& ix = store->index();
   metrics::Predictions p;
-  p.kind = metrics::PredictionKind::kMulticlass;
-  p.num_classes = 3;
+  p.kind = model.binary() ? metrics::PredictionKind::kBinary : metrics::PredictionKind::kMulticlass;
+  p.num_classes = model.binary() ? 2 : 3;
+  const int64_t columns = model.binary() ? 1 : 3;
   std::unordered_map<int32_t, int32_t> patient_row;
   while (auto batch = loader.next()) {
     BatchTensors t = to_tensors(std::move(*batch));
     const torch::Tensor host_samples = t.samples;
     t = to_device(std::move(t), device, job.train.channels_last);
-    torch::Tensor probs;
+    torch::Tensor probs, maps;
     {
       AutocastScope autocast(device.type(), uses_bf16(job.train.precision));
-      probs = model.probabilities(t);
+      if (heatmaps) std::tie(probs, maps) = model.scores_and_heatmaps(t);
+      if (!probs.defined()) probs = model.probabilities(t);
     }
     probs = probs.to(torch::kCPU, torch::kFloat64).contiguous();
+    if (maps.defined()) maps = maps.to(torch::kCPU, torch::kFloat32).contiguous();
     const double* pr = probs.data_ptr<double>();
     const int64_t* samples = host_samples.data_ptr<int64_t>();
     for (int64_t k = 0; k < probs.size(0); ++k) {
       const auto i = static_cast<uint32_t>(samples[k]);
-      p.ids.push_back(sample_id(ix, i));
+      p.ids.push_back(sample_id(*store, i));
       const int32_t patient = ix.patient[i];
       auto [it, added] = patient_row.emplace(patient, static_cast<int32_t>(p.patient_names.size()));
       if (added) p.patient_names.push_back(ix.patient_ids[static_cast<size_t>(patient)]);
       p.patient.push_back(it->second);
       p.label.push_back(ix.label[i]);
-      p.scores.insert(p.scores.end(), pr + 3 * k, pr + 3 * k + 3);
+      p.scores.insert(p.scores.end(), pr + columns * k, pr + columns * (k + 1));
+      if (maps.defined())
+        heatmaps->images.push_back(heatmap_image(*store, i, maps[k].data_ptr<float>()));
     }
   }
   model.module().train();
@@ -139,8 +171,14 @@ metrics::Predictions predict(JobModel& model, std::shared_ptr<const datastore::P
 
 double cross_entropy_of(const metrics::Predictions& p) {
   double sum = 0;
-  for (size_t i = 0; i < p.size(); ++i)
-    sum -= std::log(std::max(p.row(i)[static_cast<size_t>(p.label[i])], 1e-12));
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p.kind == metrics::PredictionKind::kBinary) {
+      const double s = p.row(i)[0];
+      sum -= std::log(std::max(p.label[i] == 1 ? s : 1 - s, 1e-12));
+    } else {
+      sum -= std::log(std::max(p.row(i)[static_cast<size_t>(p.label[i])], 1e-12));
+    }
+  }
   return p.size() ? sum / p.size() : 0;
 }
 
@@ -490,7 +528,8 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
   nlohmann::json line;
   line["epoch"] = st_.epoch + 1;
   nlohmann::json train;
-  for (int k = 0; k < kLossTerms; ++k) train[kTermNames[k]] = st_.step ? st_.sums[k] / st_.step : 0.0;
+  const auto names = model_->binary() ? kHeatmapTermNames : kTermNames;
+  for (int k = 0; k < kLossTerms; ++k) train[names[k]] = st_.step ? st_.sums[k] / st_.step : 0.0;
   line["train"] = train;
   line["steps"] = st_.step;
   line["samples"] = epoch_samples_;  // this rank's, the whole epoch, resumed or not
@@ -519,17 +558,23 @@ nlohmann::json JobRun::write_results() {
                  "; the best epoch's weights are lost: delete the job's folder to train it again");
   load_checkpoint(best_path_, *model_, nullptr, device_);
   const metrics::Predictions val = predict(*model_, store_, split_.val_samples, job_, device_);
-  const metrics::Predictions test = predict(*model_, store_, split_.test_samples, job_, device_);
+  datastore::HeatmapSet heatmaps;
+  heatmaps.radius = store_->pelvis() ? store_->pelvis()->mask_radius : 0;
+  const metrics::Predictions test = predict(*model_, store_, split_.test_samples, job_, device_,
+                                            store_->pelvis() ? &heatmaps : nullptr);
   metrics::write_predictions(val, (dir_ / "predictions_val.csv").string());
   metrics::write_predictions(test, (dir_ / "predictions_test.csv").string());
+  if (!heatmaps.images.empty())
+    datastore::write_heatmaps((dir_ / "heatmaps_test.h5").string(), heatmaps);
   nlohmann::json result = nlohmann::json::parse(metrics::to_json(
       metrics::compute_metrics(test, 0.5, (dir_ / "predictions_test.csv").string())));
   result["best_epoch"] = st_.best_epoch + 1;
   result["selection_metric"] = job_.train.selection_metric;
   result["val_score"] = st_.best_score;
   core::write_file_atomic((dir_ / "metrics.json").string(), result.dump(1) + "\n");
-  log_.info(job_.output, ": done; best epoch ", st_.best_epoch + 1, ", test aAUC ",
-            result.value("aAUC", 0.0));
+  const char* headline = model_->binary() ? "AUC" : "aAUC";
+  log_.info(job_.output, ": done; best epoch ", st_.best_epoch + 1, ", test ", headline, " ",
+            result.value(headline, 0.0));
   return result;
 }
 

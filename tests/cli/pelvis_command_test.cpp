@@ -207,5 +207,30 @@ TEST(PelvisCommand, BadFrocFilesGiveOneLineAndExitTwo) {
   expect_bad({"metrics", heatmaps, "--radius=-1"}, "--radius -1 must be finite and >= 0");
 }
 
+// AASN's Table 2 through the launcher and the report: a pelvis phantom the sweep
+// writes on its first run, two rows on two ranks, then the table.
+TEST(PelvisCommand, ATable2SweepRunsOnTwoRanksAndTheReportPrintsTable2) {
+  testing::TempDir dir;
+  const std::string runs = (dir.path() / "runs").string();
+  const std::string sweep = dir.write(
+      "t2.yaml",
+      "name: t2\noutput: " + runs + "\npreset: tiny\n"
+      "dataset: {pelvis_phantom: {images: 40, height: 64, width: 128, seed: 2}}\n"
+      "protocol: {split: kfold, folds: 5, run_folds: [0], val_share: 0.1}\n"
+      "variants:\n  vanilla: {model: {variant: aasn-vanilla}}\n  aasn: {model: {variant: aasn}}\n"
+      "model: {width: 2}\ntrain: {epochs: 1, batch_size: 8}\n");
+  const auto r = testing::run_fracsweep_mpi(2, {"run", sweep});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_HAS(r.out, "2 job(s) finished in this run, 0 failed");
+  EXPECT_HAS(r.out, "| variant | finished | SE % | SP % | AUC % | AP % |");
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "runs" / "aasn" / "fold0" / "seed1" /
+                                      "heatmaps_test.h5"));
+  const auto report = testing::run_fracsweep({"report", runs});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_HAS(report.out, "Table 2. Ablation study");
+  EXPECT_HAS(report.out, "Recall@FP=1% (%) | Recall@FP=10% (%)");
+  EXPECT_HAS(report.out, "| aasn | ✓ | ✓ | ✓ | 1/1 |");
+}
+
 }  // namespace
 }  // namespace fracsweep

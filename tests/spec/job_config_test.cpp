@@ -47,6 +47,41 @@ TEST(JobConfig, TinyPresetThenOverrides) {
   EXPECT_DOUBLE_EQ(j.train.loss_weights.c, 1);
 }
 
+TEST(JobConfig, AasnRowsTakeThePapersSettingsAndRefuseGeometricAugmentation) {
+  const auto j = parse_job_config("output: o\ndata: {store: p.h5}\nmodel: {variant: aasn-ff-fa}\n", "t");
+  EXPECT_EQ(j.model.width, 32);  // DenseNet-121's growth rate
+  EXPECT_EQ(j.model.in_channels, 3);
+  EXPECT_EQ(j.train.lr, 1e-5);
+  EXPECT_EQ(j.train.sampler, "shuffle");
+  EXPECT_EQ(j.train.rotation + j.train.hflip + j.train.vflip, 0);
+  EXPECT_EQ(j.train.selection_metric, "AUC");
+  EXPECT_EQ(j.train.aasn_margin, 0.5);
+  EXPECT_EQ(j.train.aasn_lambda, 0.5);
+  EXPECT_TRUE(is_pelvis_variant("aasn"));
+  EXPECT_FALSE(is_pelvis_variant("tsccn"));
+  // The job's own keys override the defaults; bad ones are refused.
+  const auto k = parse_job_config(
+      "output: o\ndata: {store: p.h5}\nmodel: {variant: aasn, width: 8}\ntrain: {lr: 1e-4}\n", "t");
+  EXPECT_EQ(k.model.width, 8);
+  EXPECT_EQ(k.train.lr, 1e-4);
+  const auto error = [](const std::string& yaml) {
+    try {
+      parse_job_config(yaml, "t");
+    } catch (const core::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_HAS(error("output: o\ndata: {store: p.h5}\nmodel: {variant: aasn}\ntrain: {hflip: 0.5}\n"),
+             "rotations and flips would break");
+  EXPECT_HAS(error("output: o\ndata: {store: p.h5}\nmodel: {variant: aasn}\n"
+                   "train: {selection_metric: aAUC}\n"),
+             "not an image-level metric of AASN");
+  // A vertebra job's resolved YAML does not carry AASN's keys (its id stays what it was).
+  const auto v = parse_job_config("output: o\ndata: {store: v.h5}\n", "t");
+  EXPECT_EQ(to_yaml(v).find("aasn"), std::string::npos);
+}
+
 TEST(JobConfig, SettingsAddedLaterAreWrittenOnlyWhenSet) {
   // Left at their defaults, later settings stay out of the resolved config, so the ids and
   // config.yaml of jobs run before them do not change.

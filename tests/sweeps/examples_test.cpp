@@ -32,6 +32,7 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       {"tsccn-table1", 10 * 5 * 1},     {"tsccn-table1-tiny", 10 * 2 * 1},
       {"tsccn-table2", 2 * 5 * 1 * 3},  {"tsccn-table2-tiny", 2 * 2 * 1 * 3},
       {"tsccn-table3", 6 * 5 * 1},      {"tsccn-table3-tiny", 6 * 2 * 1},
+      {"aasn-table2-tiny", 6 * 2 * 1},
   };
   std::set<std::string> seen;
   for (const auto& entry : fs::directory_iterator(examples_dir())) {
@@ -46,6 +47,20 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
     EXPECT_EQ(s.jobs.size(), it->second);
     EXPECT_EQ(s.ranks_per_job, 1);
     const bool tiny = stem.ends_with("-tiny");
+    if (stem.starts_with("aasn-")) {
+      // AASN: 5-fold CV (70/10/20) on a pelvis phantom the sweep writes.
+      EXPECT_TRUE(s.pelvis);
+      for (const SweepJob& j : s.jobs) {
+        EXPECT_EQ(j.config.data.split, "kfold") << j.name;
+        EXPECT_EQ(j.config.data.folds, 5) << j.name;
+        EXPECT_EQ(j.config.data.val_share, 0.1) << j.name;
+        EXPECT_TRUE(spec::is_pelvis_variant(j.config.model.variant)) << j.name;
+        EXPECT_EQ(j.config.train.aasn_margin, 0.5) << j.name;
+        EXPECT_EQ(j.config.train.aasn_lambda, 0.5) << j.name;
+      }
+      seen.insert(stem);
+      continue;
+    }
     EXPECT_EQ(s.phantom.patients, tiny ? 40 : 239);
     EXPECT_EQ(s.phantom.patch_size, tiny ? 64 : 224);
     for (const SweepJob& j : s.jobs) {

@@ -141,7 +141,7 @@ TEST(Sweep, ErrorsNameTheKeyAndTheNearestOne) {
   EXPECT_HAS(error_of("output: o\ndataset: {store: s}\nvariants: {a: {train: {epoch: 3}}}\n"),
              "s.yaml: job a/repeat0/seed1: unknown key 'train.epoch' (did you mean 'epochs'?)");
   EXPECT_HAS(error_of("output: o\ndataset: {store: s, phantom: {}}\nvariants: {a: {}}\n"),
-             "exactly one of store and phantom");
+             "exactly one of store, phantom and pelvis_phantom");
   EXPECT_HAS(error_of("output: o\ndataset: {store: s}\nvariants: {a: {}}\naxes: {grid: {lr: [1]}}\n"),
              "must be <section>.<key>");
   EXPECT_HAS(error_of("output: o\ndataset: {store: s}\nvariants: {a: {}, b: {}}\n"),

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include <filesystem>
@@ -13,7 +14,10 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "test_util.h"
+#include "datastore/heatmaps.h"
 #include "datastore/loader.h"
+#include "datastore/synth_pelvis.h"
+#include "metrics/predictions.h"
 #include "trainer/batch_tensors.h"
 #include "trainer/job_model.h"
 #include "trainer/stop_signals.h"
@@ -68,6 +72,51 @@ INSTANTIATE_TEST_SUITE_P(Trainer, EveryVariant,
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            return n;
                          });
+
+// AASN on a tiny pelvis phantom: binary predictions whose score is each test
+// image's heatmap maximum, heatmaps_test.h5 in the same order with the
+// image's points, and the loss terms under their own names.
+TEST(TrainJob, AasnWritesBinaryScoresAndTheirHeatmaps) {
+  testing::TempDir dir;
+  const std::string store = (dir.path() / "p.h5").string();
+  datastore::PelvisSynthOptions so;
+  so.phantom.images = 30;
+  so.phantom.fractured = 10;
+  so.phantom.height = 64;
+  so.phantom.width = 128;
+  datastore::write_pelvis_phantom_store(store, so);
+  for (const std::string variant : {"aasn", "aasn-vanilla"}) {
+    const fs::path out = dir.path() / variant;
+    const auto job = spec::parse_job_config(
+        "preset: tiny\noutput: " + out.string() + "\ndata: {store: " + store +
+            ", split: kfold, folds: 5, fold: 1}\nmodel: {variant: " + variant +
+            ", width: 2}\ntrain: {epochs: 2, batch_size: 4}\n",
+        "test job");
+    auto log = quiet_log();
+    ASSERT_EQ(train_job(job, log, {.progress = false}), 0) << variant;
+    const metrics::Predictions test = metrics::read_predictions((out / "predictions_test.csv").string());
+    ASSERT_EQ(test.kind, metrics::PredictionKind::kBinary);
+    const datastore::HeatmapSet maps = datastore::read_heatmaps((out / "heatmaps_test.h5").string());
+    ASSERT_EQ(maps.images.size(), test.size());
+    EXPECT_NEAR(maps.radius, 20.0 * 128 / 200, 1e-9);
+    const datastore::PatchStore s = datastore::PatchStore::open(store);
+    size_t points = 0;
+    for (size_t i = 0; i < test.size(); ++i) {
+      const auto& m = maps.images[i].heatmap;
+      EXPECT_NEAR(test.row(i)[0], *std::max_element(m.begin(), m.end()), 1e-6) << i;
+      EXPECT_EQ(maps.images[i].points.empty(), test.label[i] == 0) << i;
+      points += maps.images[i].points.size();
+    }
+    EXPECT_GT(points, 0u) << "the test fold has fractures";
+    const auto metrics = nlohmann::json::parse(core::read_file((out / "metrics.json").string()));
+    EXPECT_TRUE(metrics.contains("AUC"));
+    EXPECT_EQ(metrics["selection_metric"], "AUC");
+    const auto line = nlohmann::json::parse(core::read_file((out / "log.jsonl").string()).substr(0,
+        core::read_file((out / "log.jsonl").string()).find('\n')));
+    EXPECT_TRUE(line["train"].contains("bce")) << line.dump();
+    EXPECT_EQ(line["train"]["contrastive"].get<double>() > 0, variant == "aasn") << line.dump();
+  }
+}
 
 // The smallest end-to-end check that model, losses and optimizer fit together:
 // full TSCCN at width 4 learns 32 phantom vertebrae (every VCF of the store and
