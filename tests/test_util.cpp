@@ -16,7 +16,9 @@
 #include "core/fs.h"
 #include "core/error.h"
 #include "datastore/patch_store.h"
+#include "datastore/synth_pelvis.h"
 #include "datastore/synth_vcf.h"
+#include "spec/job_config.h"
 
 namespace fracsweep::testing {
 
@@ -159,6 +161,26 @@ const std::string& tiny_vcf_store() {
     return p;
   }();
   return path;
+}
+
+const std::string& tiny_pelvis_store() {
+  static TempDir dir;
+  static const std::string path = [] {
+    const std::string p = (dir.path() / "tiny_pelvis.h5").string();
+    datastore::PelvisSynthOptions o;
+    o.phantom.images = 30;
+    o.phantom.fractured = 10;
+    o.phantom.height = 64;
+    o.phantom.width = 128;
+    o.phantom.seed = 3;
+    datastore::write_pelvis_phantom_store(p, o);
+    return p;
+  }();
+  return path;
+}
+
+const std::string& tiny_store_for(const std::string& variant) {
+  return spec::is_pelvis_variant(variant) ? tiny_pelvis_store() : tiny_vcf_store();
 }
 
 }  // namespace fracsweep::testing

@@ -36,6 +36,13 @@ std::string fixture(const std::string& relative);
 // folder that lives as long as the process.
 const std::string& tiny_vcf_store();
 
+// A pelvis phantom of 30 images of 64x128 (10 with fractures), written once per
+// test process like tiny_vcf_store().
+const std::string& tiny_pelvis_store();
+
+// The tiny store a model variant trains on: pelvis for AASN's rows, else vertebrae.
+const std::string& tiny_store_for(const std::string& variant);
+
 // The message PatchStore::open throws for `path`; a test failure (and "") when
 // the store opens.
 std::string store_open_error(const std::string& path);
