@@ -62,6 +62,22 @@ std::pair<std::string, std::string> row_and_group(const ReportJob& j, bool by_da
   return {row, group};
 }
 
+// AASN's image score is its heatmap's maximum (§4.1); a file that says otherwise
+// (rows out of order, heatmaps of another epoch) would give a FROC of other
+// images than the AUC's.
+void check_scores_are_maxima(const metrics::Predictions& p, const datastore::HeatmapSet& set,
+                             const std::string& path) {
+  for (size_t i = 0; i < p.size(); ++i) {
+    const auto& m = set.images[i].heatmap;
+    if (m.empty()) continue;
+    const double peak = *std::max_element(m.begin(), m.end());
+    CHECK_OR_THROW(core::ConfigError, std::abs(p.row(i)[0] - peak) <= 1e-5, path, ": image ", i,
+                   " ('", p.ids[i], "') has score ", p.row(i)[0],
+                   " in predictions_test.csv but its heatmap's maximum is ", peak,
+                   "; the two files do not belong together (retrain the job)");
+  }
+}
+
 // The lower-case words of a variant's name ("FF-FA+cl" -> ff, fa, cl), for the AASN ablation's
 // components.
 std::set<std::string> name_tokens(const std::string& name) {
@@ -271,6 +287,7 @@ SweepResults collect_results(const std::string& dir) {
         CHECK_OR_THROW(core::ConfigError, set.images.size() == j.test.size(), heatmaps.string(),
                        ": ", set.images.size(), " heatmaps for the ", j.test.size(),
                        " rows of predictions_test.csv; image i must be row i");
+        check_scores_are_maxima(j.test, set, heatmaps.string());
         j.froc = metrics::area_froc(set.images, set.radius);
       }
     }

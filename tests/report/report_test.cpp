@@ -411,6 +411,19 @@ TEST(ReportPelvis, HeatmapsThatDoNotMatchThePredictionsAreRefused) {
   EXPECT_HAS(res.err, "3 heatmaps for the 16 rows of predictions_test.csv");
 }
 
+TEST(ReportPelvis, AScoreThatIsNotItsHeatmapsMaximumIsRefused) {
+  testing::TempDir tmp;
+  const PelvisRun run = make_pelvis_run(tmp);
+  const std::string path = (run.dir / "ff/fold0/seed1/heatmaps_test.h5").string();
+  datastore::HeatmapSet set = datastore::read_heatmaps(path);
+  for (float& v : set.images[4].heatmap) v *= 0.5f;  // another epoch's heatmap, say
+  datastore::write_heatmaps(path, set);
+  const auto res = testing::run_fracsweep({"report", run.dir.string(), "--no-curves"});
+  EXPECT_EQ(res.exit_code, 2);
+  EXPECT_HAS(res.err, "image 4 ('img0-4') has score");
+  EXPECT_HAS(res.err, "the two files do not belong together");
+}
+
 TEST(ReportCommand, WritesEveryFormatCurvesAndAPageChromiumLoads) {
   testing::TempDir dir;
   const fs::path run = copy_fixture(dir);
