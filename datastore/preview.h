@@ -8,6 +8,9 @@
 
 #include <span>
 #include <string>
+#include <vector>
+
+#include "datastore/tps.h"
 
 #include "datastore/phantom_vcf.h"
 
@@ -51,5 +54,19 @@ struct PelvisPreviewItem {
 // writing fails.
 void write_pelvis_contact_sheet(const std::string& path, std::span<const PelvisPreviewItem> items,
                                 double mask_radius);
+
+// One test image with a model's heatmap, for write_heatmap_overlays.
+struct HeatmapOverlayItem {
+  std::string id;
+  std::span<const uint8_t> image;  // height x width
+  std::span<const float> heatmap;  // height x width, probabilities in [0, 1]
+  std::vector<Point2> points;      // annotated fracture points
+};
+
+// A PNG of images beside their heatmaps: per row the image with its points
+// (magenta circles of `radius`), and the image tinted red by the heatmap.
+// Throws core::ConfigError when `items` is empty or sizes disagree.
+void write_heatmap_overlays(const std::string& path, std::span<const HeatmapOverlayItem> items,
+                            int height, int width, double radius);
 
 }  // namespace fracsweep::datastore

@@ -140,4 +140,34 @@ void write_pelvis_contact_sheet(const std::string& path, std::span<const PelvisP
   write_png_rgb(path, out.width(), out.height(), out.pixels());
 }
 
+void write_heatmap_overlays(const std::string& path, std::span<const HeatmapOverlayItem> items,
+                            int h, int w, double radius) {
+  CHECK_OR_THROW(core::ConfigError, !items.empty(), path, ": no images for the overlays");
+  constexpr int kGap = 8;
+  Sheet sheet(2 * w + 3 * kGap, static_cast<int>(items.size()) * (h + kGap) + kGap);
+  for (size_t r = 0; r < items.size(); ++r) {
+    const HeatmapOverlayItem& it = items[r];
+    const size_t plane = static_cast<size_t>(h) * w;
+    CHECK_OR_THROW(core::ConfigError, it.image.size() == plane && it.heatmap.size() == plane, path,
+                   ": image '", it.id, "' or its heatmap is not ", h, "x", w);
+    const int y0 = kGap + static_cast<int>(r) * (h + kGap);
+    const int x0 = kGap, x1 = 2 * kGap + w;
+    sheet.gray(x0, y0, w, it.image);
+    for (const Point2& p : it.points) sheet.circle(x0 + p.x, y0 + p.y, radius, kPoint, x0, y0, x0 + w, y0 + h);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        const size_t i = static_cast<size_t>(y) * w + x;
+        const double a = std::clamp(static_cast<double>(it.heatmap[i]), 0.0, 1.0);
+        const double g = it.image[i];
+        sheet.set(x1 + x, y0 + y,
+                  {static_cast<uint8_t>(g * (1 - a) + 255 * a), static_cast<uint8_t>(g * (1 - a)),
+                   static_cast<uint8_t>(g * (1 - a))});
+      }
+    for (const Point2& p : it.points) sheet.circle(x1 + p.x, y0 + p.y, radius, kPoint, x1, y0, x1 + w, y0 + h);
+  }
+  const int factor = std::max(1, (sheet.width() + 1599) / 1600);
+  const Sheet out = factor > 1 ? sheet.shrink(factor) : sheet;
+  write_png_rgb(path, out.width(), out.height(), out.pixels());
+}
+
 }  // namespace fracsweep::datastore

@@ -22,6 +22,7 @@
 #include "datastore/heatmaps.h"
 #include "datastore/loader.h"
 #include "datastore/patch_store.h"
+#include "datastore/preview.h"
 #include "datastore/sampler.h"
 #include "metrics/format.h"
 #include "metrics/predictions.h"
@@ -248,6 +249,7 @@ class JobRun {
   // Predictions and test metrics from the best epoch (group rank 0 only;
   // others get null).
   nlohmann::json write_results();
+  void write_overlays(const datastore::HeatmapSet& heatmaps);
 
  private:
   size_t start_epoch();
@@ -551,6 +553,39 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
                     prev_path_);
 }
 
+// overlays_test.png: a few test images (fractured first) beside their heatmaps.
+void JobRun::write_overlays(const datastore::HeatmapSet& heatmaps) {
+  const auto& tests = split_.test_samples;
+  const auto& ix = store_->index();
+  std::vector<size_t> chosen;
+  for (int label : {1, 0}) {
+    int taken = 0;
+    for (size_t k = 0; k < tests.size() && taken < 3; ++k)
+      if (ix.label[tests[k]] == label) {
+        chosen.push_back(k);
+        ++taken;
+      }
+  }
+  std::vector<std::vector<uint8_t>> pixels;
+  std::vector<datastore::HeatmapOverlayItem> items;
+  for (size_t k : chosen) {
+    pixels.emplace_back(store_->image_bytes());
+    store_->read_image(tests[k], pixels.back());
+  }
+  for (size_t n = 0; n < chosen.size(); ++n) {
+    const uint32_t i = tests[chosen[n]];
+    datastore::HeatmapOverlayItem item{sample_id(*store_, i), pixels[n],
+                                       heatmaps.images[chosen[n]].heatmap, {}};
+    for (size_t q = 0; q < store_->pelvis()->num_points(i); ++q)
+      item.points.push_back(store_->pelvis()->point(i, q));
+    items.push_back(std::move(item));
+  }
+  if (!items.empty())
+    datastore::write_heatmap_overlays((dir_ / "overlays_test.png").string(), items,
+                                      store_->info().height, store_->info().width,
+                                      heatmaps.radius);
+}
+
 nlohmann::json JobRun::write_results() {
   if (!writer_) return nullptr;
   const std::string damaged = checkpoint_problem(best_path_);
@@ -564,8 +599,10 @@ nlohmann::json JobRun::write_results() {
                                             store_->pelvis() ? &heatmaps : nullptr);
   metrics::write_predictions(val, (dir_ / "predictions_val.csv").string());
   metrics::write_predictions(test, (dir_ / "predictions_test.csv").string());
-  if (!heatmaps.images.empty())
+  if (!heatmaps.images.empty()) {
     datastore::write_heatmaps((dir_ / "heatmaps_test.h5").string(), heatmaps);
+    write_overlays(heatmaps);
+  }
   nlohmann::json result = nlohmann::json::parse(metrics::to_json(
       metrics::compute_metrics(test, 0.5, (dir_ / "predictions_test.csv").string())));
   result["best_epoch"] = st_.best_epoch + 1;

@@ -108,6 +108,7 @@ TEST(TrainJob, AasnWritesBinaryScoresAndTheirHeatmaps) {
       points += maps.images[i].points.size();
     }
     EXPECT_GT(points, 0u) << "the test fold has fractures";
+    EXPECT_EQ(core::read_file((out / "overlays_test.png").string()).substr(1, 3), "PNG");
     const auto metrics = nlohmann::json::parse(core::read_file((out / "metrics.json").string()));
     EXPECT_TRUE(metrics.contains("AUC"));
     EXPECT_EQ(metrics["selection_metric"], "AUC");
