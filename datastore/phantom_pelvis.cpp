@@ -255,15 +255,21 @@ Break fracture(const Hemipelvis& h, core::Rng& rng, double d) {
   Break b = sample_site(h, rng);
   b.inv_width = 1 / (lerp(1.0, 0.35, d) * uniform(rng, 0.8, 1.25));
   b.contrast = std::min(0.9, lerp(0.75, 0.3, d) * uniform(rng, 0.8, 1.25));
-  if (rng.uniform01() < lerp(0.9, 0.4, d))
-    b.shift = lerp(2.8, 0.4, d) * uniform(rng, 0.5, 1.0) * (rng.uniform01() < 0.5 ? -1 : 1);
+  if (rng.uniform01() < lerp(0.9, 0.4, d)) {
+    const double size = uniform(rng, 0.5, 1.0);  // two statements: the draws' order is fixed
+    b.shift = lerp(2.8, 0.4, d) * size * (rng.uniform01() < 0.5 ? -1 : 1);
+  }
   b.inv_reach = 1 / uniform(rng, 8, 14);
   return b;
 }
 
-Blob blob(core::Rng& rng, Point2 c, double rx, double ry, double strength, double edge) {
-  return {c, 1 / rx, 1 / ry, strength, edge};
-}
+// The draws of a blob, taken in order: a braced list evaluates left to right,
+// unlike a function's arguments, so the phantom does not depend on the compiler.
+struct BlobDraw {
+  Point2 c;
+  double rx, ry, strength, edge;
+};
+Blob blob(const BlobDraw& d) { return {d.c, 1 / d.rx, 1 / d.ry, d.strength, d.edge}; }
 
 Scene sample_scene(core::Rng& rng, core::Rng& fractures, double d, int32_t label) {
   Scene sc;
@@ -307,9 +313,9 @@ Scene sample_scene(core::Rng& rng, core::Rng& fractures, double d, int32_t label
   // Soft-tissue shadows (skin folds, the other thigh's soft tissue), one-sided.
   const int shadows = static_cast<int>(rng.uniform_below(3));
   for (int k = 0; k < shadows; ++k)
-    sc.blobs.push_back(blob(rng, {uniform(rng, -110, 110), uniform(rng, -50, 60)},
-                            uniform(rng, 25, 70), uniform(rng, 20, 50),
-                            uniform(rng, -0.06, 0.06), 0.5));
+    sc.blobs.push_back(blob({{uniform(rng, -110, 110), uniform(rng, -50, 60)},
+                             uniform(rng, 25, 70), uniform(rng, 20, 50),
+                             uniform(rng, -0.06, 0.06), 0.5}));
   // Bowel gas: clusters of dark bubbles, mostly over the upper half.
   const int gas = static_cast<int>(rng.uniform_below(4));
   for (int k = 0; k < gas; ++k) {
@@ -317,16 +323,16 @@ Scene sample_scene(core::Rng& rng, core::Rng& fractures, double d, int32_t label
     const int bubbles = 2 + static_cast<int>(rng.uniform_below(5));
     for (int j = 0; j < bubbles; ++j) {
       const double r = uniform(rng, 3, 10);
-      sc.blobs.push_back(blob(rng, {c.x + uniform(rng, -12, 12), c.y + uniform(rng, -8, 8)}, r,
-                              r * uniform(rng, 0.7, 1.0), -uniform(rng, 0.05, 0.11), 0.4));
+      sc.blobs.push_back(blob({{c.x + uniform(rng, -12, 12), c.y + uniform(rng, -8, 8)}, r,
+                               r * uniform(rng, 0.7, 1.0), -uniform(rng, 0.05, 0.11), 0.4}));
     }
   }
   // Foreign bodies: snaps and buttons, now and then a catheter.
   if (rng.uniform01() < 0.3) {
     const int items = 1 + static_cast<int>(rng.uniform_below(3));
     for (int k = 0; k < items; ++k)
-      sc.blobs.push_back(blob(rng, {uniform(rng, -100, 100), uniform(rng, -50, 50)},
-                              uniform(rng, 2, 5), uniform(rng, 2, 5), 0.7, 0.15));
+      sc.blobs.push_back(blob({{uniform(rng, -100, 100), uniform(rng, -50, 50)},
+                               uniform(rng, 2, 5), uniform(rng, 2, 5), 0.7, 0.15}));
   }
   if (rng.uniform01() < 0.12) {
     Point2 p{uniform(rng, -110, 110), -70};

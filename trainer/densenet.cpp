@@ -3,7 +3,6 @@
 
 #include <torch/torch.h>
 
-#include <set>
 
 #include "core/error.h"
 #include "trainer/weights.h"
@@ -163,40 +162,25 @@ int64_t DenseNetImpl::channels_after_block(int k) const {
 
 void load_torchvision_weights(DenseNetImpl& net, const std::string& path,
                               const std::string& prefix) {
-  const auto theirs = torchscript_tensors(path, prefix);
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // ours, theirs
-  std::set<std::string> taken;
-  const auto take = [&](const std::string& name, const torch::Tensor& ours) {
-    const auto it = theirs.find(name);
-    CHECK_OR_THROW(core::ConfigError, it != theirs.end(), "'", path, "' has no tensor '", prefix,
-                   name, "' for the DenseNet's '", name, "'");
-    torch::Tensor source = it->second;
-    if (name == "features.conv0.weight" && ours.size(1) == 1 && source.dim() == 4 &&
-        source.size(1) == 3) {
-      source = source.sum(1, /*keepdim=*/true);  // a grey image repeated over R, G, B
-    }
-    if (ours.dim() == 4 && source.dim() == 4 && ours.size(1) == 2 * source.size(1) &&
-        name.find(".transition") != std::string::npos) {
-      source = torch::cat({source / 2, source / 2}, 1);  // a fused transition's two branches
-    }
-    CHECK_OR_THROW(core::ConfigError, source.sizes() == ours.sizes(), "'", path, "': tensor '",
-                   prefix, name, "' has shape ", it->second.sizes(), " but the DenseNet's '", name,
-                   "' has shape ", ours.sizes(), " (another width or block configuration?)");
-    copies.emplace_back(ours, source);
-    taken.insert(name);
+  NamedLoad l;
+  l.path = path;
+  l.prefix = prefix;
+  l.owner = "the DenseNet";
+  l.shape_context = "(another width or block configuration?)";
+  l.architecture = "this DenseNet";
+  l.adapt = [](const std::string& name, const torch::Tensor& ours, const torch::Tensor& theirs) {
+    if (name == "features.conv0.weight" && ours.size(1) == 1 && theirs.dim() == 4 &&
+        theirs.size(1) == 3)
+      return theirs.sum(1, /*keepdim=*/true);  // a grey image repeated over R, G, B
+    if (ours.dim() == 4 && theirs.dim() == 4 && ours.size(1) == 2 * theirs.size(1) &&
+        name.find(".transition") != std::string::npos)
+      return torch::cat({theirs / 2, theirs / 2}, 1);  // a fused transition's two branches
+    return theirs;
   };
-  for (const auto& item : net.named_parameters(/*recurse=*/true)) take(item.key(), item.value());
-  for (const auto& item : net.named_buffers(/*recurse=*/true)) take(item.key(), item.value());
-  std::vector<std::string> unexpected;
-  for (const auto& [name, tensor] : theirs) {
-    const bool skipped = net.options().num_classes == 0 && name.rfind("classifier.", 0) == 0;
-    if (!skipped && !taken.count(name)) unexpected.push_back(prefix + name);
-  }
-  CHECK_OR_THROW(core::ConfigError, unexpected.empty(), "'", path,
-                 "' holds tensors this DenseNet does not have: ", join_first(unexpected, 5),
-                 " (another architecture, or the wrong prefix '", prefix, "'?)");
-  torch::NoGradGuard no_grad;
-  for (auto& [ours, source] : copies) ours.copy_(source.to(ours.dtype()));
+  l.skip = [&net](const std::string& name) {
+    return net.options().num_classes == 0 && name.rfind("classifier.", 0) == 0;
+  };
+  load_by_name(net, l);
 }
 
 }  // namespace fracsweep::trainer

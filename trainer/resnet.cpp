@@ -128,44 +128,24 @@ int64_t ResNet18Impl::out_channels(int stage) const {
 
 void load_torchvision_weights(ResNet18Impl& net, const std::string& torchscript_path,
                               const std::string& prefix_in_file) {
-  const std::string& path = torchscript_path;
-  const std::string& prefix = prefix_in_file;
-  std::map<std::string, torch::Tensor> theirs = torchscript_tensors(path, prefix);
-
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // ours, theirs
-  std::set<std::string> taken;
-  const auto take = [&](const std::string& name, const torch::Tensor& ours) {
-    const auto it = theirs.find(name);
-    CHECK_OR_THROW(core::ConfigError, it != theirs.end(), "'", path, "' has no tensor '", prefix,
-                   name, "' for the backbone's '", name, "'");
-    torch::Tensor source = it->second;
+  NamedLoad l;
+  l.path = torchscript_path;
+  l.prefix = prefix_in_file;
+  l.owner = "the backbone";
+  l.shape_context = core::str_cat("(in_channels ", net.options().in_channels, ", width ",
+                                  net.options().width, ")");
+  l.architecture = "a torchvision ResNet-18";
+  l.adapt = [](const std::string& name, const torch::Tensor& ours, const torch::Tensor& theirs) {
     // A gray image x repeated over R, G, B gives sum_c W_c * x = (sum_c W_c) * x.
-    if (name == "conv1.weight" && ours.dim() == 4 && ours.size(1) == 1 && source.dim() == 4 &&
-        source.size(1) == 3) {
-      source = source.sum(1, /*keepdim=*/true);
-    }
-    CHECK_OR_THROW(core::ConfigError, source.sizes() == ours.sizes(), "'", path, "': tensor '",
-                   prefix, name, "' has shape ", it->second.sizes(), " but the backbone's '", name,
-                   "' (in_channels ", net.options().in_channels, ", width ", net.options().width,
-                   ") has shape ", ours.sizes());
-    copies.emplace_back(ours, source);
-    taken.insert(name);
+    if (name == "conv1.weight" && ours.dim() == 4 && ours.size(1) == 1 && theirs.dim() == 4 &&
+        theirs.size(1) == 3)
+      return theirs.sum(1, /*keepdim=*/true);
+    return theirs;
   };
-  for (const auto& item : net.named_parameters(/*recurse=*/true)) take(item.key(), item.value());
-  for (const auto& item : net.named_buffers(/*recurse=*/true)) take(item.key(), item.value());
-
-  std::vector<std::string> unexpected;
-  for (const auto& [name, tensor] : theirs) {
-    const bool skipped = name.compare(0, 3, "fc.") == 0 || stage_of(name) >= net.num_stages();
-    if (!skipped && !taken.count(name)) unexpected.push_back(prefix + name);
-  }
-  CHECK_OR_THROW(
-      core::ConfigError, unexpected.empty(), "'", path,
-      "' holds tensors that a torchvision ResNet-18 does not have: ", join_first(unexpected, 5),
-      " (another architecture, or the wrong prefix '", prefix, "'?)");
-
-  torch::NoGradGuard no_grad;
-  for (auto& [ours, source] : copies) ours.copy_(source);
+  l.skip = [&net](const std::string& name) {
+    return name.compare(0, 3, "fc.") == 0 || stage_of(name) >= net.num_stages();
+  };
+  load_by_name(net, l);
 }
 
 }  // namespace fracsweep::trainer

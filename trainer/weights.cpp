@@ -3,6 +3,9 @@
 
 #include <torch/script.h>
 
+#include <set>
+#include <utility>
+
 #include "core/error.h"
 
 namespace fracsweep::trainer {
@@ -26,6 +29,34 @@ std::map<std::string, torch::Tensor> torchscript_tensors(const std::string& path
                  "' holds no parameters or buffers whose names start with '", prefix,
                  "'; is the prefix right?");
   return theirs;
+}
+
+void load_by_name(torch::nn::Module& net, const NamedLoad& l) {
+  const auto theirs = torchscript_tensors(l.path, l.prefix);
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // ours, theirs
+  std::set<std::string> taken;
+  const auto take = [&](const std::string& name, const torch::Tensor& ours) {
+    const auto it = theirs.find(name);
+    CHECK_OR_THROW(core::ConfigError, it != theirs.end(), "'", l.path, "' has no tensor '",
+                   l.prefix, name, "' for ", l.owner, "'s '", name, "'");
+    const torch::Tensor source = l.adapt ? l.adapt(name, ours, it->second) : it->second;
+    CHECK_OR_THROW(core::ConfigError, source.sizes() == ours.sizes(), "'", l.path, "': tensor '",
+                   l.prefix, name, "' has shape ", it->second.sizes(), " but ", l.owner, "'s '",
+                   name, "' ", l.shape_context, l.shape_context.empty() ? "" : " ", "has shape ",
+                   ours.sizes());
+    copies.emplace_back(ours, source);
+    taken.insert(name);
+  };
+  for (const auto& item : net.named_parameters(/*recurse=*/true)) take(item.key(), item.value());
+  for (const auto& item : net.named_buffers(/*recurse=*/true)) take(item.key(), item.value());
+  std::vector<std::string> unexpected;
+  for (const auto& [name, tensor] : theirs)
+    if (!taken.count(name) && !(l.skip && l.skip(name))) unexpected.push_back(l.prefix + name);
+  CHECK_OR_THROW(core::ConfigError, unexpected.empty(), "'", l.path, "' holds tensors that ",
+                 l.architecture, " does not have: ", join_first(unexpected, 5),
+                 " (another architecture, or the wrong prefix '", l.prefix, "'?)");
+  torch::NoGradGuard no_grad;
+  for (auto& [ours, source] : copies) ours.copy_(source.to(ours.dtype()));
 }
 
 std::string join_first(const std::vector<std::string>& names, size_t limit) {

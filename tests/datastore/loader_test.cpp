@@ -194,8 +194,8 @@ TEST(Loader, PelvisBatchesCarryTwinGridAndBothMasks) {
       const auto i = static_cast<size_t>(b->samples[static_cast<size_t>(k)]);
       const PelvisView v = read_pelvis_view(*store, i);
       // Pixels normalised as (v / 255 - 0.5) / 0.5: image first, then its twin.
-      EXPECT_FLOAT_EQ(b->pixels[k * 2 * plane + 70], (v.image[70] / 255.0f - 0.5f) / 0.5f);
-      EXPECT_FLOAT_EQ(b->pixels[k * 2 * plane + plane + 70], (v.flipped[70] / 255.0f - 0.5f) / 0.5f);
+      EXPECT_NEAR(b->pixels[k * 2 * plane + 70], (v.image[70] / 255.0 - 0.5) / 0.5, 1e-6);
+      EXPECT_NEAR(b->pixels[k * 2 * plane + plane + 70], (v.flipped[70] / 255.0 - 0.5) / 0.5, 1e-6);
       EXPECT_EQ(std::vector<float>(b->grids.begin() + k * cells, b->grids.begin() + (k + 1) * cells),
                 v.warp.xy);
       const auto m = point_mask(v.points, 32, 64, store->pelvis()->mask_radius);

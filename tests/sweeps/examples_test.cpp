@@ -32,7 +32,7 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       {"tsccn-table1", 10 * 5 * 1},     {"tsccn-table1-tiny", 10 * 2 * 1},
       {"tsccn-table2", 2 * 5 * 1 * 3},  {"tsccn-table2-tiny", 2 * 2 * 1 * 3},
       {"tsccn-table3", 6 * 5 * 1},      {"tsccn-table3-tiny", 6 * 2 * 1},
-      {"aasn-table2-tiny", 6 * 2 * 1},
+      {"aasn-table2", 6 * 5 * 1},       {"aasn-table2-tiny", 6 * 2 * 1},
   };
   std::set<std::string> seen;
   for (const auto& entry : fs::directory_iterator(examples_dir())) {
@@ -57,7 +57,10 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
         EXPECT_TRUE(spec::is_pelvis_variant(j.config.model.variant)) << j.name;
         EXPECT_EQ(j.config.train.aasn_margin, 0.5) << j.name;
         EXPECT_EQ(j.config.train.aasn_lambda, 0.5) << j.name;
+        EXPECT_EQ(j.config.model.width, tiny ? 4 : 32) << j.name;  // DenseNet-121 at paper scale
+        EXPECT_EQ(j.config.train.lr, tiny ? 1e-3 : 1e-5) << j.name;
       }
+      EXPECT_EQ(s.pelvis_phantom.images, tiny ? 100 : 2359);
       seen.insert(stem);
       continue;
     }

@@ -141,8 +141,9 @@ TEST(Aasn, EveryRowHasItsShapesAndGradients) {
     EXPECT_EQ(model->named_parameters().contains("project_conv.weight"),
               o.switches.contrastive && o.switches.projection)
         << row;
-    if (out.embedding.defined())
+    if (out.embedding.defined()) {
       EXPECT_EQ(out.embedding.size(1), o.switches.projection ? c3 / 2 : c3) << row;
+    }
     const auto loss = total_loss(out, b, o);
     EXPECT_TRUE(std::isfinite(loss.item<double>())) << row;
     loss.backward();

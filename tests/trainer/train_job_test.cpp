@@ -16,7 +16,6 @@
 #include "test_util.h"
 #include "datastore/heatmaps.h"
 #include "datastore/loader.h"
-#include "datastore/synth_pelvis.h"
 #include "metrics/predictions.h"
 #include "trainer/batch_tensors.h"
 #include "trainer/job_model.h"
@@ -78,13 +77,7 @@ INSTANTIATE_TEST_SUITE_P(Trainer, EveryVariant,
 // image's points, and the loss terms under their own names.
 TEST(TrainJob, AasnWritesBinaryScoresAndTheirHeatmaps) {
   testing::TempDir dir;
-  const std::string store = (dir.path() / "p.h5").string();
-  datastore::PelvisSynthOptions so;
-  so.phantom.images = 30;
-  so.phantom.fractured = 10;
-  so.phantom.height = 64;
-  so.phantom.width = 128;
-  datastore::write_pelvis_phantom_store(store, so);
+  const std::string store = testing::tiny_pelvis_store();
   for (const std::string variant : {"aasn", "aasn-vanilla"}) {
     const fs::path out = dir.path() / variant;
     const auto job = spec::parse_job_config(
