@@ -45,7 +45,8 @@ struct ModelConfig {
   // "two-stream+triplet", "two-stream+triplet+compare", "tsccn") or a baseline
   // ("resnet18", "rs", "cb-rw", "smote", "ldam", "ldam-drw", "pc-net", "nts-net", "sdl-net");
   // or AASN's Table 2 row on a pelvis store ("aasn-vanilla", "aasn-ff", "aasn-ff-fa",
-  // "aasn-ff-cl", "aasn-ff-fa-cl-noproj", "aasn").
+  // "aasn-ff-cl", "aasn-ff-fa-cl-noproj", "aasn") or one of its Table 1 baselines trained on
+  // image labels ("chexnet", "lse-pooling").
   std::string variant = "tsccn";
   // ResNet base width (torchvision: 64); for AASN the DenseNet's growth rate (32 is
   // DenseNet-121, the default of an AASN job).
@@ -125,7 +126,7 @@ void validate(const JobConfig& job, const std::string& where);
 // Every model.variant a job may name: the papers' models, ablations and baselines.
 const std::set<std::string>& known_variants();
 
-// Whether a variant is one of AASN's (pelvis store, heatmaps, binary scores).
+// Whether a variant is one of AASN's or its baselines' (pelvis store, binary scores).
 bool is_pelvis_variant(const std::string& variant);
 
 }  // namespace fracsweep::spec

@@ -1,6 +1,7 @@
 // AASN: its losses against hand-computed values, feature alignment by the
 // stored warp, and every Table 2 row's shapes, gradients and device placement.
 #include "trainer/aasn.h"
+#include "trainer/aasn_job.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -46,6 +47,16 @@ TEST(AasnLosses, ContrastiveMarginLossByHand) {
   // Far apart on the fracture costs nothing.
   EXPECT_NEAR(contrastive_margin_loss(a, b * 10, torch::ones({1, 1, 1, 2}), 0.5).item<double>(), 0,
               1e-9);
+}
+
+TEST(AasnBaselines, LogSumExpPoolingByHand) {
+  // (1/r) log(mean exp(r x)) of {0, 1} at r = 10, and its limits: the mean as r -> 0,
+  // the maximum as r grows.
+  const auto maps = torch::tensor({0.0f, 1.0f}).view({1, 1, 1, 2});
+  const double expected = (std::log(1 + std::exp(10.0)) - std::log(2.0)) / 10;
+  EXPECT_NEAR(lse_pool(maps, 10)[0].item<double>(), expected, 1e-6);
+  EXPECT_NEAR(lse_pool(maps, 1e-4)[0].item<double>(), 0.5, 1e-4);
+  EXPECT_NEAR(lse_pool(maps * 100, 10)[0].item<double>(), 100 - std::log(2.0) / 10, 1e-3);
 }
 
 TEST(AasnAlignment, AMirrorGridMirrorsAFeatureMap) {
