@@ -1,5 +1,6 @@
 // See run_sweep.h.
 #include "launcher/run_sweep.h"
+#include "launcher/sweep_phantom.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -22,8 +23,6 @@
 #include "core/fs.h"
 #include <cmath>
 
-#include "datastore/synth_pelvis.h"
-#include "datastore/synth_vcf.h"
 #include "launcher/commands.h"
 #include "launcher/mpi_sync.h"
 #include "launcher/placement.h"
@@ -76,64 +75,6 @@ int quiet_broadcast(int value, MPI_Comm comm) {
   }
 }
 
-// The phantom's settings, kept next to it so that a changed spec is not
-// silently trained on an old store.
-std::string phantom_spec_text(const sweeps::Sweep& sweep) {
-  if (sweep.pelvis) {
-    const auto& p = sweep.pelvis_phantom;
-    return fmt::format("pelvis images {} height {} width {} difficulty {} seed {}\n", p.images,
-                       p.height, p.width, p.difficulty, p.seed);
-  }
-  const auto& p = sweep.phantom;
-  return fmt::format("patients {} patch_size {} slices {} difficulty {} seed {}\n", p.patients,
-                     p.patch_size, p.slices, p.difficulty, p.seed);
-}
-
-void write_pelvis_phantom(const sweeps::Sweep& sweep, core::Logger& log) {
-  const auto& p = sweep.pelvis_phantom;
-  datastore::PelvisSynthOptions o;
-  o.phantom.images = p.images;
-  o.phantom.fractured = static_cast<int>(std::lround(p.images * 759.0 / 2359.0));
-  o.phantom.height = p.height;
-  o.phantom.width = p.width;
-  o.phantom.difficulty = p.difficulty;
-  o.phantom.seed = p.seed;
-  o.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
-  log.info("writing the pelvis phantom ", sweep.store, " (", p.images, " images of ", p.height,
-           "x", p.width, ")");
-  const auto summary = datastore::write_pelvis_phantom_store(sweep.store, o);
-  log.info("phantom written: ", summary.images, " images, ", summary.fractured, " with fractures");
-}
-
-void ensure_phantom(const sweeps::Sweep& sweep, core::Logger& log) {
-  const std::string spec_path = sweep.store + ".spec";
-  const std::string spec = phantom_spec_text(sweep);
-  if (fs::exists(sweep.store)) {
-    CHECK_OR_THROW(core::ConfigError,
-                   fs::exists(spec_path) && core::read_file(spec_path) == spec, sweep.store,
-                   " was written for another phantom spec than the one in ", sweep.path,
-                   " (see ", spec_path, "); use a new output folder, or delete the store and "
-                   "the jobs trained on it");
-    return;
-  }
-  if (sweep.pelvis) {
-    core::write_file_atomic(spec_path, spec);
-    write_pelvis_phantom(sweep, log);
-    return;
-  }
-  datastore::VcfSynthOptions o;
-  datastore::set_patients_as_paper(o.phantom, sweep.phantom.patients);
-  o.phantom.patch_size = sweep.phantom.patch_size;
-  o.phantom.slices = sweep.phantom.slices;
-  o.phantom.difficulty = sweep.phantom.difficulty;
-  o.phantom.seed = sweep.phantom.seed;
-  o.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
-  log.info("writing the phantom data set ", sweep.store, " (", sweep.phantom.patients,
-           " patients, ", sweep.phantom.patch_size, " px)");
-  core::write_file_atomic(spec_path, spec);
-  const auto summary = datastore::write_vcf_phantom_store(sweep.store, o);
-  log.info("phantom written: ", summary.patches, " patches");
-}
 
 // Finished jobs of a sweep started by fracsweep 0.1, whose phantom sweeps gave
 // jobs other ids (sweeps::SweepJob::former_id), recorded again under their ids,
