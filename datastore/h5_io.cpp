@@ -213,10 +213,13 @@ void append_items(hid_t dataset, hsize_t first, hsize_t count,
            where);
 }
 
-ItemChunks locate_items(hid_t file, hid_t ds, const std::string& name, size_t n,
-                        const std::vector<hsize_t>& item_dims, H5T_class_t cls,
-                        size_t element_bytes, const core::ReadOnlyFile& data,
-                        const std::string& path) {
+namespace {
+
+// Checks the shape, element type and chunking of a per-item dataset; returns
+// whether its items are deflated.
+bool check_item_layout(hid_t ds, const std::string& name, size_t n,
+                       const std::vector<hsize_t>& item_dims, H5T_class_t cls,
+                       size_t element_bytes, const std::string& path) {
   const std::string where = path + ": dataset '" + name + "'";
   std::vector<hsize_t> expected{n};
   expected.insert(expected.end(), item_dims.begin(), item_dims.end());
@@ -233,9 +236,6 @@ ItemChunks locate_items(hid_t file, hid_t ds, const std::string& name, size_t n,
                    cls == H5T_INTEGER ? "unsigned " + std::to_string(8 * element_bytes) + "-bit integers"
                                       : std::to_string(8 * element_bytes) + "-bit floats");
   }
-  ItemChunks chunks;
-  chunks.item_bytes = element_bytes;
-  for (hsize_t d : item_dims) chunks.item_bytes *= d;
   bool deflated = false;
   {
     H5PropertyList dcpl(H5_CHECK(H5Dget_create_plist(ds), where));
@@ -260,6 +260,20 @@ ItemChunks locate_items(hid_t file, hid_t ds, const std::string& name, size_t n,
       deflated = true;
     }
   }
+  return deflated;
+}
+
+}  // namespace
+
+ItemChunks locate_items(hid_t file, hid_t ds, const std::string& name, size_t n,
+                        const std::vector<hsize_t>& item_dims, H5T_class_t cls,
+                        size_t element_bytes, const core::ReadOnlyFile& data,
+                        const std::string& path) {
+  const std::string where = path + ": dataset '" + name + "'";
+  const bool deflated = check_item_layout(ds, name, n, item_dims, cls, element_bytes, path);
+  ItemChunks chunks;
+  chunks.item_bytes = element_bytes;
+  for (hsize_t d : item_dims) chunks.item_bytes *= d;
   hsize_t userblock = 0;
   {
     H5PropertyList fcpl(H5_CHECK(H5Fget_create_plist(file), path));
@@ -268,7 +282,7 @@ ItemChunks locate_items(hid_t file, hid_t ds, const std::string& name, size_t n,
   chunks.offset.resize(n);
   chunks.bytes.resize(n);
   chunks.deflated.resize(n);
-  std::vector<hsize_t> coord(dims.size(), 0);
+  std::vector<hsize_t> coord(item_dims.size() + 1, 0);
   for (size_t i = 0; i < n; ++i) {
     coord[0] = i;
     unsigned filter_mask = 0;
