@@ -177,13 +177,15 @@ const std::set<std::string>& known_variants() {
       "single-stream", "single-stream+triplet", "two-stream", "two-stream+triplet",
       "two-stream+triplet+compare", "tsccn", "resnet18", "rs", "cb-rw", "smote", "ldam",
       "ldam-drw", "pc-net", "nts-net", "sdl-net", "aasn-vanilla", "aasn-ff", "aasn-ff-fa",
-      "aasn-ff-cl", "aasn-ff-fa-cl-noproj", "aasn", "chexnet", "lse-pooling"};
+      "aasn-ff-cl", "aasn-ff-fa-cl-noproj", "aasn", "chexnet", "lse-pooling", "two-stage",
+      "liu-distance", "deepsymnet", "cbn"};
   return names;
 }
 
 bool is_pelvis_variant(const std::string& variant) {
-  return variant == "aasn" || variant.rfind("aasn-", 0) == 0 || variant == "chexnet" ||
-         variant == "lse-pooling";
+  static const std::set<std::string> table1 = {"chexnet", "lse-pooling", "two-stage",
+                                               "liu-distance", "deepsymnet", "cbn"};
+  return variant == "aasn" || variant.rfind("aasn-", 0) == 0 || table1.count(variant) > 0;
 }
 
 void validate(const JobConfig& j, const std::string& where) {

@@ -45,8 +45,9 @@ struct ModelConfig {
   // "two-stream+triplet", "two-stream+triplet+compare", "tsccn") or a baseline
   // ("resnet18", "rs", "cb-rw", "smote", "ldam", "ldam-drw", "pc-net", "nts-net", "sdl-net");
   // or AASN's Table 2 row on a pelvis store ("aasn-vanilla", "aasn-ff", "aasn-ff-fa",
-  // "aasn-ff-cl", "aasn-ff-fa-cl-noproj", "aasn") or one of its Table 1 baselines trained on
-  // image labels ("chexnet", "lse-pooling").
+  // "aasn-ff-cl", "aasn-ff-fa-cl-noproj", "aasn") or one of its Table 1 baselines: trained on
+  // image labels ("chexnet", "lse-pooling", "two-stage") or modelling symmetry
+  // ("liu-distance", "deepsymnet", "cbn").
   std::string variant = "tsccn";
   // ResNet base width (torchvision: 64); for AASN the DenseNet's growth rate (32 is
   // DenseNet-121, the default of an AASN job).

@@ -14,6 +14,11 @@
 // no twin at all (the vanilla DenseNet). The heatmap's logits come at the
 // encoder's stride 32 and are resized bilinearly to the input, where the
 // pixel-wise BCE against the mask M is taken.
+//
+// Table 1's symmetry baselines are other settings of the same network, each
+// aligning the twin as an image before encoding (AASN §4.1): DeepSymNet fuses
+// by |F - F'_f|, CBN by a gated concatenation, and Liu et al. read the
+// distance between the projected features as the heatmap (no decoder).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -28,13 +33,28 @@
 
 namespace fracsweep::trainer {
 
+// How the twin's features F'_f join the image's F inside transition 3.
+enum class Fusion {
+  kNone,         // no twin: the vanilla DenseNet
+  kConcat,       // FF: [F, F'_f] after the ReLU; the 1x1 conv's input channels double
+  kSubtract,     // DeepSymNet: |F - F'_f| after the ReLU; the transition as it was
+  kGatedConcat,  // CBN: [F, s * F'_f], s = sigmoid(1x1 conv of [F, F'_f]) per channel
+};
+
 struct AasnSwitches {
-  bool siamese = true;           // FF: the twin's features fused inside transition 3
+  Fusion fusion = Fusion::kConcat;
   bool align_features = true;    // FA: grid_sample on F_f (else on the twin image)
   bool contrastive = true;       // CL: the pixel-wise margin loss
   bool projection = true;        // g before the distance (else the features themselves)
+  // Liu et al.: no decoder; the heatmap is the distance d between g(F) and
+  // g(F'_f) itself, p = d / (d + m) (so d = m is even odds), trained by L_c alone.
+  bool distance_readout = false;
 
-  // Table 2's rows: "vanilla", "ff", "ff-fa", "ff-cl", "ff-fa-cl-noproj", "aasn".
+  bool siamese() const { return fusion != Fusion::kNone || distance_readout; }
+
+  // Table 2's rows: "vanilla", "ff", "ff-fa", "ff-cl", "ff-fa-cl-noproj", "aasn";
+  // and Table 1's symmetry baselines, which all align the twin as an image:
+  // "liu-distance" (learned distance), "deepsymnet" (subtraction), "cbn" (gated concatenation).
   // Throws core::ConfigError naming the known rows.
   static AasnSwitches of_row(const std::string& row);
 };
@@ -66,9 +86,13 @@ class AasnImpl : public torch::nn::Module {
 
  private:
   torch::Tensor encode(const torch::Tensor& x);
+  torch::Tensor fuse(const torch::Tensor& f, const torch::Tensor& f_twin);
+  torch::Tensor decode(const torch::Tensor& fused, const torch::Tensor& image);
+  torch::Tensor distance_logits(const AasnOutput& out, const torch::Tensor& image) const;
   AasnOptions options_;
   DenseNet backbone_{nullptr};
   torch::nn::Conv2d head_{nullptr};
+  torch::nn::Conv2d gate_{nullptr};
   torch::nn::Conv2d project_conv_{nullptr};
   torch::nn::BatchNorm2d project_norm_{nullptr};
 };

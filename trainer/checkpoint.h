@@ -20,9 +20,6 @@ class Optimizer;
 
 namespace fracsweep::trainer {
 
-// The loss terms a job sums per epoch (ce, d, ce2, triplet, w, total).
-inline constexpr int kLossTerms = 6;
-
 // Where a job stands; saved in checkpoint_last.pt with the model and optimizer.
 struct CheckpointState {
   int64_t epoch = 0;  // the epoch in progress (== epochs when done)

@@ -94,29 +94,33 @@ DenseNetImpl::DenseNetImpl(const DenseNetOptions& o, int fused_transition) : opt
                  "DenseNet: in_channels must be 1 or 3, got ", o.in_channels);
   CHECK_OR_THROW(core::ConfigError, o.growth_rate >= 1 && o.init_features >= 1 && o.bn_size >= 1,
                  "DenseNet: growth_rate, init_features and bn_size must be >= 1");
-  CHECK_OR_THROW(core::ConfigError, fused_transition >= 0 && fused_transition <= 3,
-                 "DenseNet: the fused transition must be 1..3 or 0 for none");
+  CHECK_OR_THROW(core::ConfigError, o.blocks == 3 || o.blocks == 4,
+                 "DenseNet: blocks must be 3 (an encoder) or 4, got ", o.blocks);
+  CHECK_OR_THROW(core::ConfigError, fused_transition >= 0 && fused_transition < o.blocks,
+                 "DenseNet: the fused transition must be 1..", o.blocks - 1, " or 0 for none");
+  CHECK_OR_THROW(core::ConfigError, o.blocks == 4 || o.num_classes == 0,
+                 "DenseNet: an encoder (blocks 3) has no classifier");
   features_ = register_module("features", std::make_shared<nn::Module>());
   conv0_ = features_->register_module(
       "conv0", nn::Conv2d(nn::Conv2dOptions(o.in_channels, o.init_features, 7)
                               .stride(2).padding(3).bias(false)));
   norm0_ = features_->register_module("norm0", nn::BatchNorm2d(o.init_features));
   int64_t channels = o.init_features;
-  for (int k = 1; k <= 4; ++k) {
+  for (int k = 1; k <= o.blocks; ++k) {
     const int layers = o.block_config[static_cast<size_t>(k - 1)];
     CHECK_OR_THROW(core::ConfigError, layers >= 1, "DenseNet: block ", k, " needs a layer");
     blocks_.push_back(features_->register_module(
         core::str_cat("denseblock", k), DenseBlock(layers, channels, o.growth_rate, o.bn_size)));
     channels += int64_t{layers} * o.growth_rate;
     block_channels_[static_cast<size_t>(k - 1)] = channels;
-    if (k < 4) {
+    if (k < o.blocks) {
       const int64_t conv_in = k == fused_transition ? 2 * channels : channels;
       transitions_.push_back(features_->register_module(
           core::str_cat("transition", k), DenseTransition(channels, channels / 2, conv_in)));
       channels /= 2;
     }
   }
-  norm5_ = features_->register_module("norm5", nn::BatchNorm2d(channels));
+  if (o.blocks == 4) norm5_ = features_->register_module("norm5", nn::BatchNorm2d(channels));
   if (o.num_classes > 0)
     classifier_ = register_module("classifier", nn::Linear(channels, o.num_classes));
   init_like_torchvision(*this);
@@ -127,19 +131,22 @@ torch::Tensor DenseNetImpl::stem(const torch::Tensor& x) {
 }
 
 torch::Tensor DenseNetImpl::block(int k, const torch::Tensor& x) {
-  INTERNAL_ASSERT(k >= 1 && k <= 4);
+  INTERNAL_ASSERT(k >= 1 && k <= options_.blocks);
   return std::static_pointer_cast<DenseBlockImpl>(blocks_[static_cast<size_t>(k - 1)])->forward(x);
 }
 
 DenseTransition& DenseNetImpl::transition(int k) {
-  INTERNAL_ASSERT(k >= 1 && k <= 3);
+  INTERNAL_ASSERT(k >= 1 && k < options_.blocks);
   return transitions_[static_cast<size_t>(k - 1)];
 }
 
-torch::Tensor DenseNetImpl::head(const torch::Tensor& x) { return torch::relu(norm5_(x)); }
+torch::Tensor DenseNetImpl::head(const torch::Tensor& x) {
+  INTERNAL_ASSERT(options_.blocks == 4);
+  return torch::relu(norm5_(x));
+}
 
 torch::Tensor DenseNetImpl::features_to(int k, torch::Tensor x) {
-  INTERNAL_ASSERT(k >= 1 && k <= 4);
+  INTERNAL_ASSERT(k >= 1 && k <= options_.blocks);
   x = stem(x);
   for (int j = 1; j <= k; ++j) {
     x = block(j, x);
@@ -156,7 +163,7 @@ torch::Tensor DenseNetImpl::forward(const torch::Tensor& x) {
 }
 
 int64_t DenseNetImpl::channels_after_block(int k) const {
-  INTERNAL_ASSERT(k >= 1 && k <= 4);
+  INTERNAL_ASSERT(k >= 1 && k <= options_.blocks);
   return block_channels_[static_cast<size_t>(k - 1)];
 }
 
@@ -178,7 +185,11 @@ void load_torchvision_weights(DenseNetImpl& net, const std::string& path,
     return theirs;
   };
   l.skip = [&net](const std::string& name) {
-    return net.options().num_classes == 0 && name.rfind("classifier.", 0) == 0;
+    const auto starts = [&name](const char* p) { return name.rfind(p, 0) == 0; };
+    if (starts("classifier.")) return net.options().num_classes == 0;
+    return net.options().blocks == 3 && (starts("features.transition3.") ||
+                                         starts("features.denseblock4.") ||
+                                         starts("features.norm5."));
   };
   load_by_name(net, l);
 }

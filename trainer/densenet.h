@@ -27,6 +27,9 @@ struct DenseNetOptions {
   int bn_size = 4;
   int in_channels = 3;    // 3 for ImageNet weights (models repeat the grey channel)
   int num_classes = 0;    // 0: no classifier (the Siamese model decodes heatmaps)
+  // Dense blocks built: 4 for the whole network; 3 for an encoder that ends
+  // after dense block 3 (no transition 3, block 4, norm5 or classifier).
+  int blocks = 4;
 
   // DenseNet-121 at `width` / 32 of its channels: growth_rate = width,
   // init_features = 2 * width. width 32 is torchvision's; 4 or 8 keep CPU runs small.

@@ -11,17 +11,6 @@
 
 namespace fracsweep::trainer {
 
-void check_store_task(const datastore::PatchStore& store, const spec::JobConfig& job) {
-  const bool pelvis = spec::is_pelvis_variant(job.model.variant);
-  CHECK_OR_THROW(core::ConfigError,
-                 store.info().task == (pelvis ? datastore::Task::kPelvis : datastore::Task::kVcf),
-                 job.output, ": data.store ", store.path(), " is a ",
-                 datastore::task_name(store.info().task), " store, but variant '",
-                 job.model.variant, "' ",
-                 pelvis ? "detects pelvic fractures and needs a pelvis store (fracsweep synth pelvis)"
-                        : "classifies vertebrae and needs a vertebra store (fracsweep synth vcf)");
-}
-
 JobSplit resolve_split(const datastore::SampleIndex& index, const spec::DataConfig& data) {
   datastore::Split s =
       data.split == "kfold"

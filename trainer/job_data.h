@@ -19,10 +19,6 @@ struct JobSplit {
   std::vector<uint32_t> train_samples, val_samples, test_samples;  // store indices, ascending
 };
 
-// Throws core::ConfigError naming the store when its task is not the variant's:
-// AASN's rows need a pelvis store, every other model a vertebra store.
-void check_store_task(const datastore::PatchStore& store, const spec::JobConfig& job);
-
 // Throws core::ConfigError when a part would be empty.
 JobSplit resolve_split(const datastore::SampleIndex& index, const spec::DataConfig& data);
 

@@ -39,6 +39,11 @@ class JobModel {
   virtual torch::Tensor probabilities(const BatchTensors& batch) = 0;
   // Whether probabilities() gives one score per image (binary) or three classes.
   virtual bool binary() const { return false; }
+  // The log's name of each LossTerms slot (ce, d, ce2, triplet, w, total);
+  // nullptr for a slot the model never fills, which the log leaves out.
+  virtual std::array<const char*, kLossTerms> term_names() const {
+    return {"ce", "d", "ce2", "triplet", "w", "total"};
+  }
   // Heatmap models: probabilities() and the heatmaps [B, H, W] (fracture
   // probability per pixel) of one forward pass; others return {}.
   virtual std::pair<torch::Tensor, torch::Tensor> scores_and_heatmaps(const BatchTensors&) {

@@ -57,7 +57,9 @@ struct LossWeights {
 };
 
 // The terms of one step's loss, each a scalar tensor, so the training log can
-// report them one by one. `total` is filled by tsccn_total.
+// report them one by one. `total` is filled by tsccn_total. Other models put
+// their own terms in these slots and name them (JobModel::term_names).
+inline constexpr int kLossTerms = 6;  // ce, d, ce2, triplet, w, total
 struct LossTerms {
   torch::Tensor ce;       // three-class cross-entropy
   torch::Tensor d;        // discriminator loss, eq. 2

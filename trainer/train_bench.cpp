@@ -21,6 +21,7 @@
 #include "trainer/device.h"
 #include "trainer/job_data.h"
 #include "trainer/job_model.h"
+#include "trainer/task.h"
 #include "trainer/threads.h"
 #include "trainer/torch_compat.h"
 
@@ -65,12 +66,15 @@ class TrainBench {
   std::vector<torch::Tensor> params_;
   datastore::LoaderOptions loader_options_;
   datastore::SamplerKind sampler_{};
+  int classes_ = 3;
 };
 
 TrainBench::TrainBench(const spec::JobConfig& job) : job_(job) {
   store_ = std::make_shared<const datastore::PatchStore>(
       datastore::PatchStore::open(job.data.store));
-  check_store_task(*store_, job);
+  const auto task = make_training_task(job);
+  task->check_store(*store_, job);
+  classes_ = task->classes();
   const auto& ix = store_->index();
   split_ = resolve_split(ix, job.data);
   std::array<int64_t, 3> counts{};
@@ -107,7 +111,7 @@ void TrainBench::step(const BatchTensors& t) {
 }
 
 std::vector<uint32_t> TrainBench::epoch_order(int epoch) const {
-  return datastore::epoch_order(sampler_, split_.train_samples, store_->index().label, 3,
+  return datastore::epoch_order(sampler_, split_.train_samples, store_->index().label, classes_,
                                 core::mix64(static_cast<uint64_t>(epoch) + 1));
 }
 

@@ -19,10 +19,8 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/seed.h"
-#include "datastore/heatmaps.h"
 #include "datastore/loader.h"
 #include "datastore/patch_store.h"
-#include "datastore/preview.h"
 #include "datastore/sampler.h"
 #include "metrics/format.h"
 #include "metrics/predictions.h"
@@ -36,6 +34,7 @@
 #include "trainer/job_model.h"
 #include "trainer/progress.h"
 #include "trainer/stop_signals.h"
+#include "trainer/task.h"
 #include "trainer/threads.h"
 #include "trainer/torch_compat.h"
 
@@ -44,11 +43,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-constexpr const char* kTermNames[] = {"ce", "d", "ce2", "triplet", "w", "total"};
-// AASN keeps L_b and L_c in the first two slots (aasn_job.cpp).
-constexpr const char* kHeatmapTermNames[] = {"bce", "contrastive", "unused_2", "unused_3",
-                                             "unused_4", "total"};
 
 // What a rank tells its group through GradientSync::any() before a step.
 constexpr uint32_t kStepFailed = 1;     // its batch or loss threw
@@ -114,8 +108,10 @@ void append_line(const std::string& path, const std::string& line) {
   core::write_file_atomic(path, text + line + "\n");
 }
 
-// One job's training on this rank, as phases: the folder, the set-up (data,
-// device, model, resume), the epochs (steps, then validation), the results.
+// One job's training on this rank, as phases: prepare (the folder, data,
+// device, model), resume, the epochs (each its steps, then evaluate) and
+// finish (test predictions and metrics). What differs between vertebra and
+// pelvis studies is the task's (task.h) and the model's (job_model.h).
 class JobRun {
  public:
   JobRun(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options,
@@ -127,31 +123,37 @@ class JobRun {
         last_path_((dir_ / "checkpoint_last.pt").string()),
         best_path_((dir_ / "checkpoint_best.pt").string()),
         log_path_((dir_ / "log.jsonl").string()),
-        prev_path_((dir_ / "checkpoint_prev.pt").string()) {}
+        prev_path_((dir_ / "checkpoint_prev.pt").string()), task_(make_training_task(job)) {}
 
-  // Validates the job and writes (or checks) its config.yaml; false when the
-  // job finished before.
-  bool open_folder();
-  void set_up();
-  // The model and optimizer as a fresh job starts them.
-  void make_model();
+  // The folder (config.yaml written or checked), the data, the device, the
+  // model and the loader; false when the job finished before.
+  bool prepare();
   // Loads the last intact checkpoint (Note [Checkpoint checksums]), or starts over.
   void resume();
   // Trains the remaining epochs; false when a stop signal (or the tests' step
   // limit) interrupted them, after the checkpoint was written.
-  bool train_epochs();
+  bool train();
   // Predictions and test metrics from the best epoch (group rank 0 only;
   // others get null).
-  nlohmann::json write_results();
-  void write_overlays(const datastore::HeatmapSet& heatmaps);
+  nlohmann::json finish();
 
  private:
+  bool open_folder();
+  void load_data();
+  // The model and optimizer as a fresh job starts them.
+  void make_model();
+  void make_loader();
   size_t start_epoch();
-  bool train_epoch();
+  bool epoch();
+  // One training step on this rank's next batch; false at the end of the epoch.
+  bool step(size_t& seen);
+  void load_last_checkpoint();
   std::optional<LossTerms> next_loss(int64_t& taken);
   void apply(const LossTerms& terms);
   void report_step(size_t steps, Clock::time_point started, size_t seen);
   bool stopped();
+  // The validation metrics and the selection score; keeps the best checkpoint.
+  std::tuple<nlohmann::json, double, bool> evaluate();
   void end_epoch(Clock::time_point started, size_t seen);
 
   const spec::JobConfig& job_;
@@ -162,6 +164,7 @@ class JobRun {
   const fs::path dir_;
   const std::string last_path_, best_path_, log_path_;
   const std::string prev_path_;  // the checkpoint before last_path_ (Note [Checkpoint checksums])
+  const std::unique_ptr<TrainingTask> task_;
   std::string resolved_;  // to_yaml(job_)
 
   std::shared_ptr<const datastore::PatchStore> store_;
@@ -211,28 +214,36 @@ bool JobRun::open_folder() {
   return true;
 }
 
-void JobRun::set_up() {
+bool JobRun::prepare() {
+  if (!open_folder()) return false;
   torch::set_num_threads(intra_op_threads(job_.train.threads, std::thread::hardware_concurrency()));
-  store_ = std::make_shared<const datastore::PatchStore>(
-      datastore::PatchStore::open(job_.data.store));
-  check_store_task(*store_, job_);
-  const auto& ix = store_->index();
-  split_ = resolve_split(ix, job_.data);
-  if (writer_)
-    core::write_file_atomic((dir_ / "split.json").string(), split_json(ix, split_, job_.data));
-  for (uint32_t i : split_.train_samples) ++counts_[static_cast<size_t>(ix.label[i])];
-
+  load_data();
   device_ = options_.device ? *options_.device
                             : resolve_device(job_.train.device, cuda_device_count(),
                                              options_.rank_device, job_.output);
   configure_backend(device_);
   make_model();
-  resume();
-  if (writer_) truncate_log(log_path_, st_.epoch);
-  sync_.check_agreement(signature_of(*model_, resolved_));
+  make_loader();
+  log_.info(job_.output, ": ", job_.model.variant, " (", task_->name(), "), ",
+            split_.train_samples.size(), " training samples (", counts_[0], " / ", counts_[1],
+            task_->classes() == 3 ? core::str_cat(" / ", counts_[2]) : std::string(),
+            "), sampler ", datastore::sampler_name(sampler_), ", ", job_.train.epochs,
+            " epochs, on ", device_.str(), uses_bf16(job_.train.precision) ? " (bf16)" : "");
+  return true;
+}
 
-  params_ = model_->module().parameters();
-  if (sync_.group_size() > 1) sync_.attach(params_);
+void JobRun::load_data() {
+  store_ = std::make_shared<const datastore::PatchStore>(
+      datastore::PatchStore::open(job_.data.store));
+  task_->check_store(*store_, job_);
+  const auto& ix = store_->index();
+  split_ = resolve_split(ix, job_.data);
+  if (writer_)
+    core::write_file_atomic((dir_ / "split.json").string(), split_json(ix, split_, job_.data));
+  for (uint32_t i : split_.train_samples) ++counts_[static_cast<size_t>(ix.label[i])];
+}
+
+void JobRun::make_loader() {
   datastore::LoaderOptions lo;
   lo.batch_size = job_.train.batch_size / sync_.group_size();
   lo.neighbours = model_->uses_neighbours();
@@ -243,10 +254,6 @@ void JobRun::set_up() {
   loader_ = std::make_unique<datastore::BatchLoader>(store_, lo);
   sampler_ = sampler_of(job_);
   stop_.emplace();
-  log_.info(job_.output, ": ", job_.model.variant, ", ", split_.train_samples.size(),
-            " training samples (", counts_[0], " / ", counts_[1], " / ", counts_[2],
-            "), sampler ", datastore::sampler_name(sampler_), ", ", job_.train.epochs,
-            " epochs, on ", device_.str(), uses_bf16(job_.train.precision) ? " (bf16)" : "");
 }
 
 void JobRun::make_model() {
@@ -261,6 +268,11 @@ void JobRun::make_model() {
 }
 
 void JobRun::resume() {
+  load_last_checkpoint();
+  if (writer_) truncate_log(log_path_, st_.epoch);
+}
+
+void JobRun::load_last_checkpoint() {
   bool any = false;
   for (const std::string& path : {last_path_, prev_path_}) {
     if (!fs::exists(path)) continue;
@@ -283,9 +295,13 @@ void JobRun::resume() {
   if (any) log_.warn(job_.output, ": no intact checkpoint; training the job from the start");
 }
 
-bool JobRun::train_epochs() {
+bool JobRun::train() {
+  // Every rank of a group has made the same model from the same job, or none starts.
+  sync_.check_agreement(signature_of(*model_, resolved_));
+  params_ = model_->module().parameters();
+  if (sync_.group_size() > 1) sync_.attach(params_);
   for (; st_.epoch < job_.train.epochs; ++st_.epoch)
-    if (!train_epoch()) return false;
+    if (!epoch()) return false;
   return true;
 }
 
@@ -293,7 +309,7 @@ bool JobRun::train_epochs() {
 // a resumed epoch has taken; returns the epoch's steps.
 size_t JobRun::start_epoch() {
   std::vector<uint32_t> order = datastore::epoch_order(
-      sampler_, split_.train_samples, store_->index().label, 3,
+      sampler_, split_.train_samples, store_->index().label, task_->classes(),
       seed_for(job_, core::str_cat("order/", st_.epoch)));
   order = datastore::rank_slice(order, sync_.group_rank(), sync_.group_size());
   const size_t batch = static_cast<size_t>(rank_batch_);
@@ -312,22 +328,28 @@ size_t JobRun::start_epoch() {
   return steps;
 }
 
-bool JobRun::train_epoch() {
+bool JobRun::epoch() {
   const auto started = Clock::now();
   const size_t steps = start_epoch();
   size_t seen = 0;
   model_->module().train();
-  int64_t taken = 0;
-  while (const std::optional<LossTerms> terms = next_loss(taken)) {
-    apply(*terms);
-    add_terms(*terms, st_.sums);
-    ++st_.step;
-    st_.samples += taken;
-    seen += static_cast<size_t>(taken);
+  while (step(seen)) {
     report_step(steps, started, seen);
     if (stopped()) return false;
   }
   end_epoch(started, seen);
+  return true;
+}
+
+bool JobRun::step(size_t& seen) {
+  int64_t taken = 0;
+  const std::optional<LossTerms> terms = next_loss(taken);
+  if (!terms) return false;
+  apply(*terms);
+  add_terms(*terms, st_.sums);
+  ++st_.step;
+  st_.samples += taken;
+  seen += static_cast<size_t>(taken);
   return true;
 }
 
@@ -409,9 +431,7 @@ bool JobRun::stopped() {
   return true;
 }
 
-// Validation, the best checkpoint, the epoch's log line and the checkpoint at
-// the start of the next epoch.
-void JobRun::end_epoch(Clock::time_point started, size_t seen) {
+std::tuple<nlohmann::json, double, bool> JobRun::evaluate() {
   const metrics::Predictions val = predict(*model_, store_, split_.val_samples, job_, device_);
   auto [val_metrics, score] = validate_predictions(val, job_);
   const bool best = score > st_.best_score;
@@ -420,12 +440,19 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
     st_.best_epoch = st_.epoch;
     if (writer_) save_checkpoint(best_path_, *model_, nullptr, st_);
   }
+  return {val_metrics, score, best};
+}
+
+// Evaluation, the epoch's log line and the checkpoint at the start of the next epoch.
+void JobRun::end_epoch(Clock::time_point started, size_t seen) {
+  const auto [val_metrics, score, best] = evaluate();
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   nlohmann::json line;
   line["epoch"] = st_.epoch + 1;
   nlohmann::json train;
-  const auto names = model_->binary() ? kHeatmapTermNames : kTermNames;
-  for (int k = 0; k < kLossTerms; ++k) train[names[k]] = st_.step ? st_.sums[k] / st_.step : 0.0;
+  const auto names = model_->term_names();
+  for (int k = 0; k < kLossTerms; ++k)
+    if (names[k]) train[names[k]] = st_.step ? st_.sums[k] / st_.step : 0.0;
   line["train"] = train;
   line["steps"] = st_.step;
   line["samples"] = epoch_samples_;  // this rank's, the whole epoch, resumed or not
@@ -447,63 +474,24 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
                     prev_path_);
 }
 
-// overlays_test.png: a few test images (fractured first) beside their heatmaps.
-void JobRun::write_overlays(const datastore::HeatmapSet& heatmaps) {
-  const auto& tests = split_.test_samples;
-  const auto& ix = store_->index();
-  std::vector<size_t> chosen;
-  for (int label : {1, 0}) {
-    int taken = 0;
-    for (size_t k = 0; k < tests.size() && taken < 3; ++k)
-      if (ix.label[tests[k]] == label) {
-        chosen.push_back(k);
-        ++taken;
-      }
-  }
-  std::vector<std::vector<uint8_t>> pixels;
-  std::vector<datastore::HeatmapOverlayItem> items;
-  for (size_t k : chosen) {
-    pixels.emplace_back(store_->image_bytes());
-    store_->read_image(tests[k], pixels.back());
-  }
-  for (size_t n = 0; n < chosen.size(); ++n) {
-    const uint32_t i = tests[chosen[n]];
-    datastore::HeatmapOverlayItem item{sample_id(*store_, i), pixels[n],
-                                       heatmaps.images[chosen[n]].heatmap, {}};
-    for (size_t q = 0; q < store_->pelvis()->num_points(i); ++q)
-      item.points.push_back(store_->pelvis()->point(i, q));
-    items.push_back(std::move(item));
-  }
-  if (!items.empty())
-    datastore::write_heatmap_overlays((dir_ / "overlays_test.png").string(), items,
-                                      store_->info().height, store_->info().width,
-                                      heatmaps.radius);
-}
-
-nlohmann::json JobRun::write_results() {
+nlohmann::json JobRun::finish() {
   if (!writer_) return nullptr;
   const std::string damaged = checkpoint_problem(best_path_);
   CHECK_OR_THROW(core::Error, damaged.empty(), best_path_, ": ", damaged,
                  "; the best epoch's weights are lost: delete the job's folder to train it again");
   load_checkpoint(best_path_, *model_, nullptr, device_);
   const metrics::Predictions val = predict(*model_, store_, split_.val_samples, job_, device_);
-  datastore::HeatmapSet heatmaps;
-  heatmaps.radius = store_->pelvis() ? store_->pelvis()->mask_radius : 0;
-  const metrics::Predictions test = predict(*model_, store_, split_.test_samples, job_, device_,
-                                            store_->pelvis() ? &heatmaps : nullptr);
+  const metrics::Predictions test =
+      task_->test(*model_, store_, split_.test_samples, job_, device_, dir_);
   metrics::write_predictions(val, (dir_ / "predictions_val.csv").string());
   metrics::write_predictions(test, (dir_ / "predictions_test.csv").string());
-  if (!heatmaps.images.empty()) {
-    datastore::write_heatmaps((dir_ / "heatmaps_test.h5").string(), heatmaps);
-    write_overlays(heatmaps);
-  }
   nlohmann::json result = nlohmann::json::parse(metrics::to_json(
       metrics::compute_metrics(test, 0.5, (dir_ / "predictions_test.csv").string())));
   result["best_epoch"] = st_.best_epoch + 1;
   result["selection_metric"] = job_.train.selection_metric;
   result["val_score"] = st_.best_score;
   core::write_file_atomic((dir_ / "metrics.json").string(), result.dump(1) + "\n");
-  const char* headline = model_->binary() ? "AUC" : "aAUC";
+  const char* headline = task_->headline_metric();
   log_.info(job_.output, ": done; best epoch ", st_.best_epoch + 1, ", test ", headline, " ",
             result.value(headline, 0.0));
   return result;
@@ -515,14 +503,14 @@ JobResult run_job(const spec::JobConfig& job, core::Logger& log, const TrainRunO
   LocalSync local;
   GradientSync& sync = options.sync ? *options.sync : local;
   JobRun run(job, log, options, sync);
-  if (!run.open_folder()) {
+  if (!run.prepare()) {
     if (sync.group_rank() != 0) return {};
     const fs::path metrics = fs::path(job.output) / "metrics.json";
     return {0, nlohmann::json::parse(core::read_file(metrics.string()))};
   }
-  run.set_up();
-  if (!run.train_epochs()) return {kExitInterrupted, nullptr};
-  return {0, run.write_results()};
+  run.resume();
+  if (!run.train()) return {kExitInterrupted, nullptr};
+  return {0, run.finish()};
 }
 
 std::string error_message(const std::exception& e) {

@@ -32,6 +32,7 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       {"tsccn-table1", 10 * 5 * 1},     {"tsccn-table1-tiny", 10 * 2 * 1},
       {"tsccn-table2", 2 * 5 * 1 * 3},  {"tsccn-table2-tiny", 2 * 2 * 1 * 3},
       {"tsccn-table3", 6 * 5 * 1},      {"tsccn-table3-tiny", 6 * 2 * 1},
+      {"aasn-table1", 7 * 5 * 1},       {"aasn-table1-tiny", 7 * 2 * 1},
       {"aasn-table2", 6 * 5 * 1},       {"aasn-table2-tiny", 6 * 2 * 1},
   };
   std::set<std::string> seen;
@@ -99,6 +100,14 @@ TEST(ExampleSweeps, TablesHaveThePapersRows) {
   const Sweep t3 = load_sweep((examples_dir() / "tsccn-table3.yaml").string());
   EXPECT_EQ(variants_of(t3).size(), 6u);
   EXPECT_EQ(t3.jobs.back().config.data.repeat, 4);
+  // AASN's Table 1: six baselines and AASN, each by the model of its name.
+  for (const char* file : {"aasn-table1.yaml", "aasn-table1-tiny.yaml"}) {
+    const Sweep a1 = load_sweep((examples_dir() / file).string());
+    EXPECT_EQ(variants_of(a1), (std::set<std::string>{"chexnet", "lse-pooling", "two-stage",
+                                                      "liu-distance", "deepsymnet", "cbn", "aasn"}))
+        << file;
+    for (const SweepJob& j : a1.jobs) EXPECT_EQ(j.config.model.variant, j.variant) << file;
+  }
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // AASN: its losses against hand-computed values, feature alignment by the
-// stored warp, and every Table 2 row's shapes, gradients and device placement.
+// stored warp, every Table 2 row's and symmetry baseline's shapes, gradients
+// and device placement, and what sets each baseline apart.
 #include "trainer/aasn.h"
 #include "trainer/aasn_job.h"
+#include "trainer/image_label_baselines.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -16,7 +18,8 @@
 namespace fracsweep::trainer {
 namespace {
 
-const char* const kRows[] = {"vanilla", "ff", "ff-fa", "ff-cl", "ff-fa-cl-noproj", "aasn"};
+const char* const kRows[] = {"vanilla", "ff",  "ff-fa",      "ff-cl", "ff-fa-cl-noproj",
+                             "aasn",    "liu-distance", "deepsymnet", "cbn"};
 
 AasnOptions tiny(const std::string& row) {
   AasnOptions o;
@@ -146,8 +149,18 @@ TEST(Aasn, EveryRowHasItsShapesAndGradients) {
     EXPECT_EQ(out.logits.sizes(), torch::IntArrayRef({2, 1, 64, 64})) << row;
     EXPECT_EQ(out.embedding.defined(), o.switches.contrastive) << row;
     const int64_t c3 = model->backbone()->channels_after_block(3);
-    EXPECT_EQ(model->backbone()->transition(3)->conv()->weight.size(1),
-              o.switches.siamese ? 2 * c3 : c3)
+    const Fusion fusion = o.switches.fusion;
+    if (o.switches.distance_readout) {  // nothing decodes: no transition 3, block 4 or head
+      EXPECT_FALSE(model->named_parameters().contains("head.weight")) << row;
+      EXPECT_FALSE(model->named_parameters().contains(
+          "backbone.features.denseblock4.denselayer1.conv1.weight"))
+          << row;
+    } else {
+      EXPECT_EQ(model->backbone()->transition(3)->conv()->weight.size(1),
+                fusion == Fusion::kConcat || fusion == Fusion::kGatedConcat ? 2 * c3 : c3)
+          << row;
+    }
+    EXPECT_EQ(model->named_parameters().contains("gate.weight"), fusion == Fusion::kGatedConcat)
         << row;
     EXPECT_EQ(model->named_parameters().contains("project_conv.weight"),
               o.switches.contrastive && o.switches.projection)
@@ -166,6 +179,84 @@ TEST(Aasn, EveryRowHasItsShapesAndGradients) {
     EXPECT_NEAR(scores[0].item<double>(), torch::sigmoid(out.logits[0].max()).item<double>(), 1e-6);
   }
   EXPECT_THROW(AasnSwitches::of_row("ff-fa-cl"), core::ConfigError);
+}
+
+// The identity warp: every cell samples itself.
+torch::Tensor identity_grid(int64_t b, int64_t h, int64_t w) {
+  const auto theta = torch::tensor({1.0f, 0.0f, 0.0f, 0.0f, 1.0f, 0.0f}).view({1, 2, 3}).expand({b, 2, 3});
+  return torch::nn::functional::affine_grid(theta, {b, 1, h, w}, false);
+}
+
+TEST(AasnBaselines, DeepSymNetSeesOnlyWhatDiffersFromTheTwin) {
+  // With the image as its own twin, |F - F'_f| is zero whatever the image, so
+  // every image gets the same heatmap; FF's concatenation does not.
+  torch::manual_seed(1);
+  Aasn deepsym(tiny("deepsymnet")), ff(tiny("ff"));
+  deepsym->eval();
+  ff->eval();
+  const auto images = torch::rand({2, 1, 64, 64});
+  const auto grid = identity_grid(2, 64, 64);
+  const auto a = deepsym->forward(images, images, grid).logits;
+  EXPECT_TRUE(torch::allclose(a[0], a[1], 1e-5, 1e-6));
+  const auto b = ff->forward(images, images, grid).logits;
+  EXPECT_FALSE(torch::allclose(b[0], b[1], 1e-3, 1e-3));
+}
+
+TEST(AasnBaselines, CbnWithItsGateOpenIsConcatenation) {
+  // The same seed builds the same backbone and head (the gate comes last); a
+  // gate held open (sigmoid(30) ~ 1) passes the twin's features as FF does,
+  // and one held shut passes nothing of them.
+  torch::manual_seed(2);
+  Aasn cbn(tiny("cbn"));
+  torch::manual_seed(2);
+  Aasn ff(tiny("ff"));
+  cbn->eval();
+  ff->eval();
+  const Batch b = batch(torch::kCPU);
+  auto gate = cbn->named_parameters();
+  torch::NoGradGuard no_grad;
+  gate["gate.weight"].zero_();
+  gate["gate.bias"].fill_(30);
+  const auto open = cbn->forward(b.image, b.twin, b.grid).logits;
+  EXPECT_TRUE(torch::allclose(open, ff->forward(b.image, b.twin, b.grid).logits, 1e-4, 1e-5));
+  gate["gate.bias"].fill_(-30);
+  const auto shut = cbn->forward(b.image, b.twin, b.grid).logits;
+  const auto other_twin = cbn->forward(b.image, torch::rand_like(b.twin), b.grid).logits;
+  EXPECT_TRUE(torch::allclose(shut, other_twin, 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(open, shut, 1e-3, 1e-3));
+}
+
+TEST(AasnBaselines, LiusHeatmapIsTheLearnedDistance) {
+  torch::manual_seed(3);
+  const AasnOptions o = tiny("liu-distance");
+  Aasn liu(o);
+  liu->eval();
+  const Batch b = batch(torch::kCPU);
+  const auto out = liu->forward(b.image, b.twin, b.grid);
+  // p = d / (d + m) at every cell; the image's corner pixel is its corner cell's.
+  const auto d = (out.embedding - out.embedding_twin).pow(2).sum(1).sqrt();
+  const auto p = torch::sigmoid(out.logits);
+  for (int i = 0; i < 2; ++i) {
+    const double di = d[i][0][0].item<double>();
+    EXPECT_NEAR(p[i][0][0][0].item<double>(), di / (di + o.margin), 1e-5) << i;
+  }
+  // An image that is its own twin has no asymmetry: every pixel near 0.
+  const auto same = liu->forward(b.image, b.image, identity_grid(2, 64, 64));
+  EXPECT_LT(image_scores(same.logits).max().item<double>(), 1e-3);
+  EXPECT_GT(image_scores(out.logits).min().item<double>(), 0.01);
+}
+
+TEST(AasnBaselines, TheSecondStageSeesTheWindowAroundTheFirstStagesPeak) {
+  const auto image = torch::arange(2 * 64 * 64, torch::kFloat32).view({2, 1, 64, 64});
+  auto maps = torch::zeros({2, 1, 4, 4});
+  maps[0][0][1][2] = 5;  // cell centre (24, 40): the window is rows 8..39, columns 24..55
+  maps[1][0][0][0] = 5;  // a corner: the window moves inside, rows and columns 0..31
+  const auto crop = crop_at_peak(image, maps);
+  using torch::indexing::Slice;
+  ASSERT_EQ(crop.sizes(), torch::IntArrayRef({2, 1, 32, 32}));
+  EXPECT_TRUE(torch::allclose(crop[0], image[0].index({Slice(), Slice(8, 40), Slice(24, 56)}), 0, 1e-2));
+  EXPECT_TRUE(torch::allclose(crop[1], image[1].index({Slice(), Slice(0, 32), Slice(0, 32)}), 0, 1e-2));
+  EXPECT_THROW(crop_at_peak(image, torch::zeros({2, 4, 4})), core::ConfigError);
 }
 
 // Every tensor a row makes follows the model's device: on the strict test

@@ -76,6 +76,28 @@ TEST(DenseNet, LoadsTorchvisionsExportAndComputesWhatItComputes) {
     for (int k = 0; k < 10; ++k) EXPECT_NEAR(logits[b][k].item<double>(), want[b][k], 1e-5);
 }
 
+TEST(DenseNet, AnEncoderStopsAfterBlockThreeAndLoadsItsPartOfTheExport) {
+  std::ifstream in(testing::fixture("trainer/densenet_tiny.json"));
+  const auto expected = nlohmann::json::parse(in);
+  DenseNetOptions o = tiny(0);
+  o.blocks = 3;
+  DenseNet encoder(o, 0);
+  const auto params = encoder->named_parameters();
+  EXPECT_TRUE(params.contains("features.denseblock3.denselayer1.conv1.weight"));
+  EXPECT_FALSE(params.contains("features.transition3.conv.weight"));
+  EXPECT_FALSE(params.contains("features.denseblock4.denselayer1.conv1.weight"));
+  EXPECT_FALSE(params.contains("features.norm5.weight"));
+  load_torchvision_weights(*encoder, testing::fixture("trainer/densenet_tiny.pt"));
+  encoder->eval();
+  torch::NoGradGuard no_grad;
+  const auto block3 = encoder->features_to(3, test_input(2, 3, 64, 64)).to(torch::kFloat64);
+  EXPECT_NEAR(block3.sum().item<double>(), expected["block3_sum"].get<double>(), 1e-3);
+  o.num_classes = 10;
+  EXPECT_THROW(DenseNet(o, 0), core::ConfigError);  // an encoder has no classifier
+  o.num_classes = 0;
+  EXPECT_THROW(DenseNet(o, 3), core::ConfigError);  // nor a transition 3 to fuse in
+}
+
 TEST(DenseNet, GreyInputAndFusedTransitionKeepThePretrainedResponse) {
   DenseNet rgb(tiny(0), 0);
   DenseNetOptions grey_options = tiny(0);

@@ -8,7 +8,9 @@
 #include <fstream>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "core/error.h"
@@ -109,6 +111,45 @@ TEST(TrainJob, AasnWritesBinaryScoresAndTheirHeatmaps) {
         core::read_file((out / "log.jsonl").string()).find('\n')));
     EXPECT_TRUE(line["train"].contains("bce")) << line.dump();
     EXPECT_EQ(line["train"]["contrastive"].get<double>() > 0, variant == "aasn") << line.dump();
+  }
+}
+
+// Table 1's baselines through the same run: the symmetry baselines write
+// heatmaps whose maxima are their scores, the image-label ones none; each
+// logs its own loss terms and no slot it does not fill.
+TEST(TrainJob, Table1BaselinesWriteWhatTheirTaskAndModelMake) {
+  testing::TempDir dir;
+  const std::string store = testing::tiny_pelvis_store();
+  const std::map<std::string, std::set<std::string>> terms = {
+      {"liu-distance", {"contrastive", "total"}},
+      {"deepsymnet", {"bce", "contrastive", "total"}},
+      {"two-stage", {"stage1", "stage2", "total"}},
+      {"chexnet", {"bce", "total"}}};
+  for (const auto& [variant, names] : terms) {
+    const fs::path out = dir.path() / variant;
+    const auto job = spec::parse_job_config(
+        "preset: tiny\noutput: " + out.string() + "\ndata: {store: " + store +
+            ", split: kfold, folds: 5, fold: 2}\nmodel: {variant: " + variant +
+            ", width: 2}\ntrain: {epochs: 1, batch_size: 4}\n",
+        "test job");
+    auto log = quiet_log();
+    ASSERT_EQ(train_job(job, log, {.progress = false}), 0) << variant;
+    const bool heatmaps = variant == "liu-distance" || variant == "deepsymnet";
+    EXPECT_EQ(fs::exists(out / "heatmaps_test.h5"), heatmaps) << variant;
+    const metrics::Predictions test = metrics::read_predictions((out / "predictions_test.csv").string());
+    if (heatmaps) {
+      const datastore::HeatmapSet maps = datastore::read_heatmaps((out / "heatmaps_test.h5").string());
+      ASSERT_EQ(maps.images.size(), test.size());
+      for (size_t i = 0; i < test.size(); ++i) {
+        const auto& m = maps.images[i].heatmap;
+        EXPECT_NEAR(test.row(i)[0], *std::max_element(m.begin(), m.end()), 1e-6) << variant << i;
+      }
+    }
+    const std::string text = core::read_file((out / "log.jsonl").string());
+    const auto line = nlohmann::json::parse(text.substr(0, text.find('\n')));
+    std::set<std::string> logged;
+    for (const auto& item : line["train"].items()) logged.insert(item.key());
+    EXPECT_EQ(logged, names) << variant;
   }
 }
 
