@@ -18,6 +18,7 @@
 #include "core/seed.h"
 #include "core/text.h"
 #include "spec/yaml_load.h"
+#include "sweeps/names.h"
 
 namespace fracsweep::sweeps {
 namespace {
@@ -284,8 +285,10 @@ Sweep parse_sweep(const std::string& text, const std::string& where) {
   CHECK_OR_THROW(ConfigError, variants && variants.IsMap() && variants.size() > 0, where,
                  ": variants: expected at least one `name: {model: {variant: ...}}` entry");
   std::map<std::string, std::string> seen_ids;
+  std::map<std::string, std::string> seen_folders;  // collision_key(name) -> name
   for (const auto& v : variants) {
     const std::string vname = v.first.as<std::string>();
+    check_folder_name(vname, "variants: the name", where);
     const YAML::Node vnode = v.second.IsNull() ? YAML::Node(YAML::NodeType::Map) : v.second;
     check_keys(vnode, "variants." + vname, kJobSections, where);
     for (const auto& [part_name, part_data] : parts)
@@ -305,9 +308,15 @@ Sweep parse_sweep(const std::string& text, const std::string& where) {
           for (const auto& [key, value] : point) {
             const auto [section, field] = split_axis_key(key, where);
             job[section][field] = YAML::Load(value);
+            check_folder_name(field + "=" + value, "axes: the point", where);
             name += "/" + field + "=" + value;
             axes.emplace_back(field, value);
           }
+          const auto [folder, fresh] = seen_folders.emplace(collision_key(name), name);
+          CHECK_OR_THROW(ConfigError, fresh || folder->second == name, where, ": jobs '",
+                         folder->second, "' and '", name,
+                         "' differ only in case, so they would share one folder on a "
+                         "case-insensitive file system; rename one");
           job["output"] = (std::filesystem::path(s.output) / name).string();
           job["name"] = name;
           SweepJob j;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "sweeps/names.h"
 #include "test_util.h"
 
 namespace fracsweep::sweeps {
@@ -129,6 +130,44 @@ axes:
   }
   EXPECT_EQ(s.jobs[3].config.model.width, 16);
   EXPECT_DOUBLE_EQ(s.jobs[6].config.train.lr, 3e-4);
+}
+
+// A variant's name and an axis point become folders of the sweep's output.
+std::string with_variant(const std::string& quoted_name, const std::string& axes = "") {
+  return "output: o\ndataset: {store: s.h5}\nvariants: {" + quoted_name +
+         ": {model: {variant: tsccn}}}\n" + axes;
+}
+
+TEST(Sweep, NamesThatBecomeFoldersAreRefusedWhenUnsafe) {
+  const std::string too_long(kMaxNameBytes + 1, 'a');
+  const std::pair<std::string, std::string> bad[] = {
+      {"\"..\"", "its parent"},
+      {"\".\"", "the folder itself"},
+      {"\"a/../../etc\"", "holds '/'"},
+      {"\"/abs\"", "holds '/'"},
+      {"\"tab\\there\"", "control character 0x09"},
+      {"\"bell\\a\"", "control character 0x07"},
+      {"\"del\\x7f\"", "control character 0x7f"},
+      {"\" lead\"", "starts or ends with a space"},
+      {"\"\"", "is empty"},
+      {"\"bad\xff\"", "not valid UTF-8"},  // a raw byte (YAML's \xff would be U+00FF)
+      {too_long, "201 bytes long"}};
+  for (const auto& [name, why] : bad) {
+    const std::string e = error_of(with_variant(name));
+    EXPECT_HAS(e, why);
+    EXPECT_HAS(e, "variants: the name");
+  }
+  // An axis value lands in the job's name too.
+  EXPECT_HAS(error_of(with_variant("ok", "axes: {grid: {train.sampler: [\"x/../../y\"]}}\n")),
+             "axes: the point 'sampler=x/../../y' holds '/'");
+  // Names that only case tells apart share a folder on a case-insensitive file system.
+  EXPECT_HAS(error_of("output: o\ndataset: {store: s.h5}\nvariants:\n  TSCCN: {model: {variant: "
+                      "tsccn}}\n  tsccn: {model: {variant: tsccn}, train: {lr: 0.1}}\n"),
+             "differ only in case");
+  // Everything else a file name can hold is kept: LaTeX's specials, spaces inside, accents.
+  const Sweep odd = parse_sweep(with_variant("\"a_%&#$~^\\\\{} é-β\""), "s.yaml");
+  EXPECT_EQ(odd.jobs[0].variant, "a_%&#$~^\\{} é-β");
+  EXPECT_EQ(odd.jobs[0].config.output, "o/a_%&#$~^\\{} é-β/repeat0/seed1");
 }
 
 TEST(Sweep, ErrorsNameTheKeyAndTheNearestOne) {
