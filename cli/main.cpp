@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/dispatch.h"
 #include "cli/handoff.h"
+#include "datastore/hdf5_exit.h"
 
 namespace {
 
@@ -41,6 +42,7 @@ constexpr Command kCommands[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
+  fracsweep::datastore::skip_hdf5_exit_cleanup();
   if (argc == 2 && std::string(argv[1]) == "--version") return cli::run_version({});
   return cli::dispatch(argc, argv, kCommands);
 }

@@ -35,6 +35,24 @@ class IoError : public Error {
   using Error::Error;
 };
 
+// The storage under a file cannot take writes (full, over quota, read-only, or
+// failing with I/O errors): no fault of the job being written, so a sweep stops
+// instead of recording the job as failed, and a rerun once it is fixed resumes.
+class StorageError : public IoError {
+ public:
+  using IoError::IoError;
+};
+
+// Whether a write's errno means the storage, not the caller, is at fault.
+inline bool is_storage_errno(int e) {
+  return e == ENOSPC || e == EDQUOT || e == EIO || e == EROFS || e == EFBIG;
+}
+
+// Throws StorageError when errno says the storage failed, else IoError; the
+// message is `parts...` followed by errno's text.
+template <typename... Args>
+[[noreturn]] void throw_write_error(Args&&... parts);
+
 // A collective or a transport (MPI, NCCL, CUDA) failed.
 class CommError : public Error {
  public:
@@ -59,6 +77,14 @@ std::string str_cat(Args&&... args) {
   std::ostringstream out;
   (out << ... << std::forward<Args>(args));
   return out.str();
+}
+
+template <typename... Args>
+[[noreturn]] void throw_write_error(Args&&... parts) {
+  const int e = errno;
+  std::string what = str_cat(std::forward<Args>(parts)..., std::strerror(e));
+  if (is_storage_errno(e)) throw StorageError(std::move(what));
+  throw IoError(std::move(what));
 }
 
 }  // namespace fracsweep::core

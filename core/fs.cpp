@@ -58,33 +58,44 @@ std::string read_file(const std::string& path) {
 }
 
 void write_file_atomic(const std::string& path, std::string_view content) {
-  const std::filesystem::path target(path);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  // Every failure names the file the caller asked for, and leaves it as it was.
+  const auto fail = [&](const char* what) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    errno = e;
+    throw_write_error(path, ": ", what, " (via ", tmp, "): ");
+  };
   {
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    CHECK_OR_THROW(IoError, fd.get() >= 0, tmp, ": cannot create: ", errno_text(),
-                   " (does the folder exist and is it writable?)");
+    if (fd.get() < 0) {
+      if (!is_storage_errno(errno))
+        throw IoError(str_cat(path, ": cannot create ", tmp, ": ", errno_text(),
+                              " (does the folder exist and is it writable?)"));
+      fail("cannot create");
+    }
     size_t done = 0;
     while (done < content.size()) {
       const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const std::string why = errno_text();
-        ::unlink(tmp.c_str());
-        throw IoError(str_cat(tmp, ": write failed: ", why));
-      }
+      if (n < 0) fail("write failed");
       done += static_cast<size_t>(n);
     }
-    CHECK_OR_THROW(IoError, fd.close() == 0, tmp, ": close failed: ", errno_text());
+    if (fd.close() != 0) fail("close failed");
   }
-  rename_durably(tmp, path);
+  try {
+    rename_durably(tmp, path);
+  } catch (const IoError&) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
 }
 
 void rename_durably(const std::string& from, const std::string& to) {
   {
     UniqueFd fd(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
     CHECK_OR_THROW(IoError, fd.get() >= 0, from, ": cannot open to sync: ", errno_text());
-    CHECK_OR_THROW(IoError, ::fsync(fd.get()) == 0, from, ": fsync failed: ", errno_text());
+    if (::fsync(fd.get()) != 0) throw_write_error(from, ": fsync failed: ");
   }
   if (::rename(from.c_str(), to.c_str()) != 0) {
     const std::string why = errno_text();

@@ -9,6 +9,7 @@
 
 #include <hdf5.h>
 
+#include <cerrno>
 #include <string>
 #include <utility>
 
@@ -39,6 +40,12 @@ class H5Handle {
     if (id_ >= 0) Close(id_);  // a failed close cannot be reported from a destructor
     id_ = H5I_INVALID_HID;
   }
+  // Releases the id and returns what `Close` returned (negative: it failed).
+  herr_t close() noexcept {
+    const herr_t r = id_ >= 0 ? Close(id_) : 0;
+    id_ = H5I_INVALID_HID;
+    return r;
+  }
 
  private:
   hid_t id_ = H5I_INVALID_HID;
@@ -51,6 +58,11 @@ using H5Group = H5Handle<H5Gclose>;
 using H5Attribute = H5Handle<H5Aclose>;
 using H5Type = H5Handle<H5Tclose>;
 using H5PropertyList = H5Handle<H5Pclose>;
+
+// Closes a file being written, whose metadata HDF5 writes only now, and throws
+// core::StorageError (a full disk, an I/O error) or core::IoError naming `path`
+// when that fails, so that no caller renames an incomplete file into place.
+void close_written(H5File& file, const std::string& path);
 
 // Silences HDF5's automatic error stack printing for its lifetime, restoring
 // the previous handler after. HDF5's handler is process-wide; hold one of
@@ -70,12 +82,17 @@ class H5Quiet {
   void* old_data_ = nullptr;
 };
 
-// Throws core::IoError "<where>: <call> failed" when an HDF5 call returns < 0.
+// Throws core::IoError "<where>: <call> failed" when an HDF5 call returns < 0;
+// core::StorageError, with the system's reason, when the call failed on a full
+// or failing disk (H5_CHECK clears errno before the call, so what errno holds
+// after it is the call's own).
 inline hid_t h5_check(hid_t result, const std::string& where, const char* call) {
-  CHECK_OR_THROW(core::IoError, result >= 0, where, ": ", call, " failed");
-  return result;
+  if (result >= 0) return result;
+  if (core::is_storage_errno(errno)) core::throw_write_error(where, ": ", call, " failed: ");
+  throw core::IoError(core::str_cat(where, ": ", call, " failed"));
 }
 
 }  // namespace fracsweep::datastore
 
-#define H5_CHECK(call, where) ::fracsweep::datastore::h5_check((call), (where), #call)
+#define H5_CHECK(call, where) \
+  (errno = 0, ::fracsweep::datastore::h5_check((call), (where), #call))

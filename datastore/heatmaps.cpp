@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/fs.h"
 #include "datastore/h5.h"
 
 namespace fracsweep::datastore {
@@ -28,9 +29,17 @@ void write_heatmaps(const std::string& path, const HeatmapSet& set) {
     for (const metrics::PixelPoint& p : im.points) points.insert(points.end(), {i, p.x, p.y});
   }
   const std::string tmp = path + ".tmp";
+  // Removes the temporary file unless it was renamed into place.
+  struct Abandon {
+    const std::string& tmp;
+    bool keep = false;
+    ~Abandon() {
+      if (!keep) std::remove(tmp.c_str());
+    }
+  } abandon{tmp};
+  H5Quiet quiet;
+  H5File file(H5_CHECK(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), tmp));
   {
-    H5Quiet quiet;
-    H5File file(H5_CHECK(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), tmp));
     const hsize_t dims[3] = {static_cast<hsize_t>(n), static_cast<hsize_t>(h),
                              static_cast<hsize_t>(w)};
     H5Dataspace space(H5_CHECK(H5Screate_simple(3, dims, nullptr), tmp));
@@ -52,9 +61,9 @@ void write_heatmaps(const std::string& path, const HeatmapSet& set) {
     H5_CHECK(H5LTset_attribute_int(file.get(), "/", "schema", &schema, 1), tmp);
     H5_CHECK(H5LTset_attribute_double(file.get(), "/", "radius", &set.radius, 1), tmp);
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  CHECK_OR_THROW(core::IoError, !ec, path, ": cannot rename ", tmp, " into place: ", ec.message());
+  close_written(file, tmp);
+  core::rename_durably(tmp, path);
+  abandon.keep = true;
 }
 
 HeatmapSet read_heatmaps(const std::string& path) {

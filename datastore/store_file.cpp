@@ -1,7 +1,10 @@
 // See store_file.h.
 #include "datastore/store_file.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 #include "core/error.h"
@@ -32,6 +35,7 @@ StoreFile::StoreFile(std::string path, Task task, int height, int width, int com
 
 StoreFile::~StoreFile() {
   if (!committed_) {
+    H5Quiet quiet;  // closing a file whose writes failed: its errors were reported already
     images_.reset();
     file_.reset();
     std::remove(tmp_path_.c_str());  // an abandoned store must not look finished
@@ -93,10 +97,29 @@ void StoreFile::commit(const std::function<void(hid_t samples)>& extra) {
   write_attr_int(f, "image_width", width_, where);
   write_attr_string(f, "created_by", "fracsweep " FRACSWEEP_VERSION_STRING, where);
   images_.reset();
-  H5_CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL), where);
-  file_.reset();
+  close_written(file_, tmp_path_);
+  check_reads_back();
   core::rename_durably(tmp_path_, path_);
   committed_ = true;
+}
+
+// HDF5 has been seen to report success on a full disk and leave an item's
+// chunk unwritten; the file goes into place only once it opens and validates
+// as a reader will (PatchStore::open, which checks every item's chunk).
+void StoreFile::check_reads_back() const {
+  try {
+    (void)PatchStore::open(tmp_path_);
+  } catch (const core::ConfigError& e) {
+    struct statvfs fs {};
+    const bool full = ::statvfs(tmp_path_.c_str(), &fs) == 0 &&
+                      static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < (uint64_t{1} << 20);
+    if (full)
+      throw core::StorageError(core::str_cat(path_, ": the store written (", tmp_path_,
+                                             ") does not read back and its disk is full: ",
+                                             e.what()));
+    throw IoError(core::str_cat(path_, ": the store written (", tmp_path_,
+                                ") does not read back: ", e.what()));
+  }
 }
 
 }  // namespace fracsweep::datastore

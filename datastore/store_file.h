@@ -43,10 +43,12 @@ class StoreFile {
 
   // Writes /samples/label, /samples/patient, /patients and the root attributes,
   // calls `extra(samples group)` for the task's own sample columns, closes the
-  // file and renames it into place.
+  // file, checks that it opens as a store, and renames it into place. Throws
+  // core::StorageError when the disk is full, else core::IoError.
   void commit(const std::function<void(hid_t samples)>& extra);
 
  private:
+  void check_reads_back() const;
   std::string path_, tmp_path_, source_;
   Task task_;
   int height_ = 0, width_ = 0, compression_ = 0;

@@ -1,6 +1,7 @@
 // Entry point of `fracsweep-train`, which `fracsweep` hands its training
 // commands to (cli/commands.h); it can be run directly with the same words.
 #include "cli/dispatch.h"
+#include "datastore/hdf5_exit.h"
 #include "launcher/commands.h"
 
 namespace {
@@ -19,4 +20,7 @@ constexpr Command kCommands[] = {
 
 }  // namespace
 
-int main(int argc, char** argv) { return fracsweep::cli::dispatch(argc, argv, kCommands); }
+int main(int argc, char** argv) {
+  fracsweep::datastore::skip_hdf5_exit_cleanup();
+  return fracsweep::cli::dispatch(argc, argv, kCommands);
+}

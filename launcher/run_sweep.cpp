@@ -184,6 +184,10 @@ class RunBook {
       case Outcome::kInterrupted:
         log_.warn("interrupted ", j.name, " (checkpoint written; the next run resumes it)");
         break;
+      case Outcome::kStorage:
+        log_.error("stopped at ", j.name, ": ", r.error);
+        storage_error_ = r.error;
+        break;
     }
     changed_ = true;
   }
@@ -235,6 +239,8 @@ class RunBook {
   int finished() const { return finished_; }
   const std::vector<sweeps::LedgerRecord>& records() const { return records_; }
   int failed() const { return failed_; }
+  // The first write error that stopped a job's group (kStorage), or "".
+  const std::string& storage_error() const { return storage_error_; }
 
  private:
   void append(const sweeps::LedgerRecord& r) {
@@ -252,6 +258,7 @@ class RunBook {
   std::map<int, Clock::time_point> started_at_;
   std::string slurm_job_ = slurm_job_id();
   int finished_ = 0, failed_ = 0;
+  std::string storage_error_;
   bool changed_ = true;
   Clock::time_point last_line_{};
 };
@@ -379,6 +386,9 @@ JobReport run_job(const sweeps::SweepJob& job, int index, GroupSyncs& syncs, int
     report.outcome = Outcome::kFinished;
   } catch (const core::CommError&) {
     throw;  // the group's communicator is broken: nothing else can run
+  } catch (const core::StorageError& e) {
+    report.outcome = Outcome::kStorage;  // not the job's fault: the run stops, a rerun resumes
+    report.error = e.what();
   } catch (const std::exception& e) {
     report.outcome = Outcome::kFailed;
     report.error = trainer::error_message(e);
@@ -538,14 +548,22 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   if (root) {
     interrupted = interrupted || coordinator->interrupted();
     const int failed = book->failed() + failed_skipped;
+    const std::string& storage = book->storage_error();
     std::cout << fmt::format("sweep {}: {} job(s) finished in this run, {} failed{}; results in {} "
                              "(one folder per job, the ledger in ledger.d/)\n",
                              sweep.name, book->finished(), failed,
-                             interrupted ? "; interrupted, run the same command again to resume"
-                                         : "",
+                             !storage.empty()
+                                 ? "; stopped by a write error, run the same command again to "
+                                   "resume once the storage is fixed (space freed)"
+                             : interrupted ? "; interrupted, run the same command again to resume"
+                                           : "",
                              sweep.output)
               << "\n" << sweeps::results_table(sweep, book->records());
-    result = interrupted ? trainer::kExitInterrupted : failed ? kExitFailure : kExitOk;
+    if (!storage.empty()) log.error("stopped: ", storage);
+    result = !storage.empty() ? kExitFailure
+             : interrupted    ? trainer::kExitInterrupted
+             : failed         ? kExitFailure
+                              : kExitOk;
   }
   return broadcast_int(result);
 }

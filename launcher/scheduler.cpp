@@ -20,6 +20,7 @@ const char* outcome_name(Outcome o) {
     case Outcome::kFinished: return "finished";
     case Outcome::kFailed: return "failed";
     case Outcome::kInterrupted: return "interrupted";
+    case Outcome::kStorage: return "storage";
   }
   return "?";
 }
@@ -27,6 +28,7 @@ const char* outcome_name(Outcome o) {
 Outcome parse_outcome(const std::string& s) {
   if (s == "finished") return Outcome::kFinished;
   if (s == "failed") return Outcome::kFailed;
+  if (s == "storage") return Outcome::kStorage;
   CHECK_OR_THROW(core::InternalError, s == "interrupted", "unknown job outcome '", s, "'");
   return Outcome::kInterrupted;
 }
@@ -158,7 +160,8 @@ void Coordinator::handle(int tag, const std::string& text) {
     report.outcome = parse_outcome(r.at("outcome").get<std::string>());
     report.metrics = r.at("metrics");
     report.error = r.at("error").get<std::string>();
-    if (report.outcome == Outcome::kInterrupted) interrupted_ = true;
+    if (report.outcome == Outcome::kInterrupted || report.outcome == Outcome::kStorage)
+      interrupted_ = true;
     if (events_.reported) events_.reported(report, group);
   }
   group.job = -1;

@@ -46,14 +46,16 @@ struct GroupLayout {
 // Throws core::ConfigError when `world_size` is not a multiple of `ranks_per_job`.
 GroupLayout group_layout(int world_rank, int world_size, int ranks_per_job);
 
-enum class Outcome { kFinished, kFailed, kInterrupted };
+// kStorage: the job could not write to its folder (a full disk, an I/O error);
+// like kInterrupted it stops the hand-out, and the job resumes on a rerun.
+enum class Outcome { kFinished, kFailed, kInterrupted, kStorage };
 
 // What a leader says about the job it ran.
 struct JobReport {
   int job = -1;  // index into the coordinator's job list
   Outcome outcome = Outcome::kFinished;
   nlohmann::json metrics = nlohmann::json::object();  // kFinished
-  std::string error;                                  // kFailed
+  std::string error;                                  // kFailed, kStorage
 };
 
 // Where a running job stands, sent by its leader now and then.

@@ -332,20 +332,19 @@ void Ledger::append(const LedgerRecord& record) {
   // written, so trying again cannot duplicate part of the line.
   do n = ::write(fd_, line.data(), line.size());
   while (n < 0 && errno == EINTR);
-  CHECK_OR_THROW(IoError, n >= 0, path_, ": cannot append to the ledger: ", core::errno_text());
+  if (n < 0) core::throw_write_error(path_, ": cannot append to the ledger: ");
   if (static_cast<size_t>(n) != line.size()) {
     // A full disk or a quota. Holding the lock, the partial line is the end of the file;
     // remove it so that later appends do not follow a torn line.
     struct stat st {};
     const bool undone = ::fstat(fd_, &st) == 0 && ::ftruncate(fd_, st.st_size - n) == 0;
-    throw IoError(str_cat(path_, ": cannot append to the ledger: wrote only ", n, " of ",
+    throw core::StorageError(str_cat(path_, ": cannot append to the ledger: wrote only ", n, " of ",
                           line.size(), " bytes (is the disk full?)",
                           undone ? "; the partial line was removed"
                                  : "; the partial line could not be removed and will be cut "
                                    "off when the ledger is next opened"));
   }
-  CHECK_OR_THROW(IoError, ::fsync(fd_) == 0, path_, ": fsync of the ledger failed: ",
-                 core::errno_text(), " (the record may not be on disk)");
+  if (::fsync(fd_) != 0) core::throw_write_error(path_, ": fsync of the ledger failed (the record may not be on disk): ");
 }
 
 std::vector<LedgerRecord> read_ledger(const std::string& path, core::Logger& log) {

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -37,9 +38,11 @@ double read_scalar(torch::serialize::InputArchive& a, const std::string& key) {
 
 std::string sum_path(const std::string& checkpoint) { return checkpoint + ".sum"; }
 
-std::string file_sum(const std::string& path) {
-  return fmt::format("{:016x}\n", core::hash_string(core::read_file(path)));
+std::string sum_of(const std::string& bytes) {
+  return fmt::format("{:016x}\n", core::hash_string(bytes));
 }
+
+std::string file_sum(const std::string& path) { return sum_of(core::read_file(path)); }
 
 // Moves `from` (and its sum) over `to` (and its sum), each durably.
 void move_checkpoint(const std::string& from, const std::string& to) {
@@ -77,9 +80,14 @@ void save_checkpoint(const std::string& path, JobModel& model, torch::optim::Opt
   write_scalar(archive, "samples", static_cast<double>(s.samples));
   archive.write("sums", torch::tensor(std::vector<double>(s.sums.begin(), s.sums.end()),
                                       torch::kFloat64));
+  // Serialised in memory, then written by write_file_atomic: LibTorch's own file
+  // writer throws from a destructor when the disk fills, which ends the process.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
   const std::string tmp = path + ".partial";
-  archive.save_to(tmp);
-  core::write_file_atomic(sum_path(tmp), file_sum(tmp));
+  const std::string content = std::move(bytes).str();
+  core::write_file_atomic(tmp, content);
+  core::write_file_atomic(sum_path(tmp), sum_of(content));
   if (!previous.empty() && fs::exists(path)) move_checkpoint(path, previous);
   move_checkpoint(tmp, path);
 }

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -102,6 +105,90 @@ TEST_F(RunCommand, TwoRanksGiveTheSameResultsAsOne) {
   for (const auto& rec : ledger_of(dir.path() / "out")) ranks.insert(rec.rank);
   EXPECT_EQ(ranks, (std::set<int>{0, 1}));
   EXPECT_EQ(results_of(dir.path() / "out"), *reference_);
+}
+
+// A tmpfs of a given size at a folder, in a mount namespace of this process's
+// own (made on first use, so nothing outside sees the mount; the children the
+// test starts inherit it), unmounted when done.
+class SmallDisk {
+ public:
+  // Why no small disk can be made here ("" when one can).
+  static const std::string& unavailable() {
+    static const std::string why = [] {
+      if (::unshare(CLONE_NEWNS) != 0)
+        return "cannot make a mount namespace (unshare: " + std::string(std::strerror(errno)) +
+               "; needs CAP_SYS_ADMIN)";
+      if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+        return "cannot make mounts private (" + std::string(std::strerror(errno)) + ")";
+      return std::string();
+    }();
+    return why;
+  }
+  SmallDisk(fs::path where, const std::string& size) : where_(std::move(where)) {
+    fs::create_directories(where_);
+    mounted_ = ::mount("tmpfs", where_.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) ::umount2(where_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  void resize(const std::string& size) {
+    ASSERT_EQ(::mount("tmpfs", where_.c_str(), "tmpfs", MS_REMOUNT, ("size=" + size).c_str()), 0)
+        << std::strerror(errno);
+  }
+  uintmax_t used() const {
+    const fs::space_info s = fs::space(where_);
+    return s.capacity - s.free;
+  }
+
+ private:
+  fs::path where_;
+  bool mounted_ = false;
+};
+
+// One clear error, no crash or HDF5 error stack in between.
+void expect_one_clear_write_error(const testing::CommandResult& r, const fs::path& disk) {
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(r.err.find("No space left on device") != std::string::npos ||
+              r.err.find("disk is full") != std::string::npos)
+      << r.err;
+  EXPECT_HAS(r.err, disk.string());
+  for (const char* crash : {"Segmentation", "terminate called", "HDF5-DIAG", "infinite loop"})
+    EXPECT_EQ(r.err.find(crash), std::string::npos) << crash << " in:\n" << r.err;
+}
+
+// A disk that fills while the phantom store, sweep.json, progress or a
+// checkpoint is written: each time one error naming the file and the cause,
+// exit code 1; once space is freed, a rerun finishes every job once with the
+// results of an uninterrupted run, and the report, refused on a full disk,
+// is written.
+TEST_F(RunCommand, AFullDiskStopsTheSweepWithOneClearErrorAndARerunLosesNothing) {
+  if (!SmallDisk::unavailable().empty()) GTEST_SKIP() << SmallDisk::unavailable();
+  // Sizes at which this sweep runs out while writing, in order: the store (HDF5
+  // reports success but leaves a chunk out; it does not read back), the store
+  // (HDF5 fails to complete it), the progress file, a checkpoint.
+  for (const std::string size : {"40k", "200k", "500k", "1500k"}) {
+    SCOPED_TRACE("a disk of " + size);
+    TempDir dir;
+    const fs::path mnt = dir.path() / "disk";
+    SmallDisk disk(mnt, size);
+    if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs: " << std::strerror(errno);
+    const fs::path out = mnt / "out";
+    const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 2));
+    expect_one_clear_write_error(run_fracsweep({"run", sweep}), mnt);
+    disk.resize("64m");
+    const auto rerun = run_fracsweep({"run", sweep});
+    ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+    for (const auto& [name, n] : finished_counts(out)) EXPECT_EQ(n, 1) << name;
+    EXPECT_EQ(finished_counts(out).size(), 4u);
+    EXPECT_EQ(results_of(out), *reference_);
+    if (size != "1500k") continue;
+    disk.resize(std::to_string((disk.used() >> 10) + 20) + "k");
+    expect_one_clear_write_error(run_fracsweep({"report", out.string()}), mnt / "out" / "report");
+    disk.resize("64m");
+    const auto report = run_fracsweep({"report", out.string()});
+    EXPECT_EQ(report.exit_code, 0) << report.err;
+  }
 }
 
 TEST_F(RunCommand, KillNineMidSweepThenRestartFinishesEveryJobOnceWithTheSameResults) {
