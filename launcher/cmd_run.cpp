@@ -72,6 +72,7 @@ int run_run(const Args& args) {
   }
 
   MpiSession mpi;
+  mpi.limit_finalize(o.abort_after_seconds);
   core::Logger log(*log_level, std::cerr);
   log.set_context(core::str_cat("rank ", mpi.world_rank(), "/", mpi.world_size()));
   try {

@@ -1,6 +1,11 @@
 #include "launcher/mpi.h"
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
 
 namespace fracsweep::launcher {
 
@@ -31,7 +36,32 @@ MpiSession::MpiSession(int required) {
 MpiSession::~MpiSession() {
   int finalised = 0;
   MPI_Finalized(&finalised);
-  if (!finalised) MPI_Finalize();
+  if (finalised) return;
+  if (finalize_limit_s_ <= 0) {
+    MPI_Finalize();
+    return;
+  }
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(mutex);
+    if (cv.wait_for(lock, std::chrono::duration<double>(finalize_limit_s_), [&] { return done; }))
+      return;
+    std::fprintf(stderr,
+                 "fracsweep: rank %d waited %.0f s in MPI_Finalize for every rank at the end of "
+                 "the run: a stopped or hung rank; aborting the run (every job resumes from its "
+                 "last checkpoint when the sweep is run again)\n",
+                 rank_, finalize_limit_s_);
+    std::_Exit(1);  // MPI cannot be aborted once finalising; mpirun ends the other ranks
+  });
+  MPI_Finalize();
+  {
+    std::lock_guard lock(mutex);
+    done = true;
+  }
+  cv.notify_one();
+  watchdog.join();
 }
 
 void MpiSession::abort(int code) const {

@@ -44,9 +44,14 @@ class MpiSession {
   // Kills every rank of MPI_COMM_WORLD: the way out when a peer may be
   // blocked in a collective that this rank will never join.
   [[noreturn]] void abort(int code) const;
+  // MPI_Finalize waits for every rank (Open MPI: a fence); with a limit, a rank
+  // that waits longer (a peer stopped or hung) says so and exits with code 1,
+  // and mpirun ends the others. 0: no limit.
+  void limit_finalize(double seconds) { finalize_limit_s_ = seconds; }
 
  private:
   int rank_ = 0, size_ = 1;
+  double finalize_limit_s_ = 0;
 };
 
 // Owns one communicator (never MPI_COMM_WORLD itself); move-only.

@@ -53,26 +53,41 @@ int broadcast_int(int value) {
 
 // A barrier that sleeps instead of spinning: ranks that run out of jobs wait
 // here while others train, and must not take their cores.
-void quiet_barrier(MPI_Comm comm) {
-  MPI_Request request;
-  FRACSWEEP_MPI_CHECK(MPI_Ibarrier(comm, &request));
+// Waits for `request` by polling every `poll`; after `limit_s` seconds (0:
+// never) a stopped or hung rank is keeping it, and the run is aborted with
+// `what` in the message rather than waited on forever.
+void quiet_wait(MPI_Request& request, double limit_s, std::chrono::microseconds poll,
+                const char* what, core::Logger& log) {
+  const auto started = Clock::now();
   for (int done = 0;;) {
     FRACSWEEP_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
     if (done) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const double waited = std::chrono::duration<double>(Clock::now() - started).count();
+    if (limit_s > 0 && waited > limit_s) {
+      log.error(fmt::format("waited {} for {}: a stopped or hung rank; aborting the run (every "
+                            "job resumes from its last checkpoint when the sweep is run again)",
+                            sweeps::format_duration(waited), what));
+      MPI_Abort(MPI_COMM_WORLD, kExitFailure);
+    }
+    std::this_thread::sleep_for(poll);
   }
+}
+
+// A barrier that does not spin a core while ranks finish their last jobs.
+void quiet_barrier(MPI_Comm comm, double limit_s, core::Logger& log) {
+  MPI_Request request;
+  FRACSWEEP_MPI_CHECK(MPI_Ibarrier(comm, &request));
+  quiet_wait(request, limit_s, std::chrono::milliseconds(5), "every rank at the end of the run",
+             log);
 }
 
 // The same for a broadcast of one int inside a group: members wait here while
 // their leader asks for the next job.
-int quiet_broadcast(int value, MPI_Comm comm) {
+int quiet_broadcast(int value, MPI_Comm comm, double limit_s, core::Logger& log) {
   MPI_Request request;
   FRACSWEEP_MPI_CHECK(MPI_Ibcast(&value, 1, MPI_INT, 0, comm, &request));
-  for (int done = 0;;) {
-    FRACSWEEP_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
-    if (done) return value;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
+  quiet_wait(request, limit_s, std::chrono::microseconds(200), "the group's next job", log);
+  return value;
 }
 
 
@@ -503,19 +518,27 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
     events.started = [&](int job, const GroupState& g) { book->started(job, g); };
     events.reported = [&](const JobReport& r, const GroupState& g) { book->reported(r, g); };
     events.tick = [&](const std::vector<GroupState>& g) { book->tick(g); };
-    events.stuck = [&](const GroupState& g, double silent) {
-      log.warn(fmt::format("group {} ({}, host {}) has not reported for {} while training {}; it "
-                           "may be stuck (a hung collective, a dead node)", g.group,
-                           ranks_text(g.ranks), g.host, sweeps::format_duration(silent),
-                           sweep.jobs[static_cast<size_t>(g.job)].name));
+    // "while training <job>", or where a group without a job stands.
+    const auto doing = [&sweep](const GroupState& g) {
+      return g.job >= 0 ? "while training " + sweep.jobs[static_cast<size_t>(g.job)].name
+                        : std::string("without asking for a job");
     };
-    events.hung = [&](const GroupState& g, double silent) {
+    const auto who = [](const GroupState& g) {
+      return g.ranks.empty() ? fmt::format("group {}", g.group)
+                             : fmt::format("group {} ({}, host {})", g.group, ranks_text(g.ranks),
+                                           g.host);
+    };
+    // By value: the coordinator's thread calls these after this block has ended.
+    events.stuck = [&log, doing, who](const GroupState& g, double silent) {
+      log.warn(fmt::format("{} has not reported for {} {}; it may be stuck (a hung collective, a "
+                           "dead node)", who(g), sweeps::format_duration(silent), doing(g)));
+    };
+    events.hung = [&log, doing, who](const GroupState& g, double silent) {
       log.error(fmt::format(
-          "group {} ({}, host {}) has not reported for {} while training {}: a stopped or hung "
-          "rank, which a collective would wait on forever; aborting the run (every job "
-          "resumes from its last checkpoint when the sweep is run again)",
-          g.group, ranks_text(g.ranks), g.host, sweeps::format_duration(silent),
-          sweep.jobs[static_cast<size_t>(g.job)].name));
+          "{} has not reported for {} {}: a stopped or hung rank, which the run would wait on "
+          "forever; aborting the run (every job resumes from its last checkpoint when the sweep "
+          "is run again)",
+          who(g), sweeps::format_duration(silent), doing(g)));
       MPI_Abort(MPI_COMM_WORLD, kExitFailure);
     };
     events.should_stop = [&] { return stop.requested(); };
@@ -534,7 +557,9 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
     for (;;) {
       int job = -1;
       if (client) job = client->next_job(previous).value_or(-1);
-      if (layout.group_size > 1) job = quiet_broadcast(job, group_comm.get());
+      // A member waits while its leader writes the last job's results and asks for the next.
+      if (layout.group_size > 1)
+        job = quiet_broadcast(job, group_comm.get(), options.abort_after_seconds, log);
       if (job < 0) break;
       previous = run_job(sweep.jobs[static_cast<size_t>(job)], job, syncs, placement.device,
                          client ? &*client : nullptr, options.job_progress && root, log);
@@ -542,7 +567,10 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
     }
   }
   if (coordinator) coordinator->join();
-  quiet_barrier(MPI_COMM_WORLD);
+  // The root arrives once every group has been told there is nothing left, so
+  // the others are on their way; they themselves may wait there as long as the
+  // root's own last job takes.
+  quiet_barrier(MPI_COMM_WORLD, root ? options.abort_after_seconds : 0, log);
 
   int result = kExitOk;
   if (root) {

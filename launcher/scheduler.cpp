@@ -89,7 +89,11 @@ Coordinator::Coordinator(CoordinatorChannels channels, int groups, std::deque<in
       options_(options),
       log_(log),
       groups_(static_cast<size_t>(groups)) {
-  for (int g = 0; g < groups; ++g) groups_[static_cast<size_t>(g)].group = g;
+  const auto now = Clock::now();  // a group that never asks for a job falls silent from here
+  for (int g = 0; g < groups; ++g) {
+    groups_[static_cast<size_t>(g)].group = g;
+    groups_[static_cast<size_t>(g)].heard = now;
+  }
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -189,7 +193,10 @@ void Coordinator::reply(int group, int job) {
 
 void Coordinator::check_silence(Clock::time_point now) {
   for (GroupState& g : groups_) {
-    if (g.job < 0) continue;
+    // A group between jobs asks for its next one at once, and the coordinator
+    // waits for every group to ask before it ends: one that stays silent there
+    // (a stopped rank) would keep the run waiting as surely as one mid-job.
+    if (g.done) continue;
     const double silent = std::chrono::duration<double>(now - g.heard).count();
     if (!g.stuck && silent > options_.timeout_seconds) {
       g.stuck = true;

@@ -105,10 +105,12 @@ struct CoordinatorEvents {
   std::function<void(const JobReport&, const GroupState&)> reported;
   // Every `tick` (and once at the end): for progress files and live lines.
   std::function<void(const std::vector<GroupState>&)> tick;
-  // A group silent for longer than the timeout (once per silence).
+  // A group silent for longer than the timeout (once per silence): training
+  // its job (GroupState::job), or not asking for its first or next one (job -1).
   std::function<void(const GroupState&, double silent_seconds)> stuck;
   // A group silent for longer than abort_after_seconds (once): a stopped or
-  // hung rank that a collective will wait on forever.
+  // hung rank that a collective, or the coordinator's wait for its request,
+  // would wait on forever.
   std::function<void(const GroupState&, double silent_seconds)> hung;
   // Asked before each hand-out: true stops handing out (a stop signal came).
   std::function<bool()> should_stop;

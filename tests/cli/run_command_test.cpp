@@ -347,6 +347,57 @@ TEST(RunCommandFailures, AStoppedRankIsNamedAndTheRunAbortedNotWaitedOn) {
   for (const auto& [name, n] : after) EXPECT_EQ(n, 1) << name << " finished " << n << " times";
 }
 
+// A rank stopped while it holds no job: the coordinator waits for every group
+// to ask for work before it ends, and the root for every rank at the end, so
+// either wait would last forever; both are limited by --abort-after. One job,
+// three groups: once the ledger shows which of ranks 1 and 2 took it, the
+// other holds none.
+TEST(RunCommandFailures, ARankStoppedWithoutAJobIsNamedAndTheRunAbortedNotWaitedOn) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string sweep = dir.write(
+      "sweep.yaml", "name: one\noutput: " + out.string() +
+                        "\npreset: tiny\ndataset: {phantom: {patients: 12, patch_size: 32, "
+                        "seed: 1}}\nprotocol: {split: random, repeats: [0]}\nvariants:\n  "
+                        "resnet: {model: {variant: resnet18}}\ntrain: {epochs: 2, threads: 1, "
+                        "loader_workers: 1}\n");
+  int idle = -1, taker = -1;
+  std::chrono::steady_clock::time_point stopped_at{};
+  const auto r = run_fracsweep_mpi(
+      3, {"run", sweep, "--ranks-per-job", "1", "--timeout", "1", "--abort-after", "3"},
+      [&](int pid) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (std::chrono::steady_clock::now() < deadline && taker < 0) {
+          for (const auto& rec : ledger_of(out))
+            if (rec.event == sweeps::LedgerEvent::kStarted) taker = rec.rank;
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        ASSERT_GE(taker, 0) << "no rank started the job";
+        if (taker == 0) return;  // the root's group took it: nothing to stop this time
+        idle = testing::mpi_rank_pid(pid, taker == 1 ? 2 : 1);
+        ASSERT_GT(idle, 0) << "no idle rank under mpirun " << pid;
+        ::kill(idle, SIGSTOP);
+        stopped_at = std::chrono::steady_clock::now();
+      });
+  if (idle > 0) ::kill(idle, SIGKILL);  // in case it outlived the abort
+  if (taker == 0) GTEST_SKIP() << "the root's group took the only job; nothing was stopped";
+  const double ended_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped_at).count();
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  EXPECT_LT(ended_s, 40) << "the run waited " << ended_s << " s on a stopped rank";
+  EXPECT_HAS(r.err, "aborting the run");
+  EXPECT_TRUE(r.err.find("without asking for a job") != std::string::npos ||
+              r.err.find("every rank at the end of the run") != std::string::npos)
+      << r.err;
+  for (int i = 0; i < 500 && sweeps::sweep_running(out.string()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto again = run_fracsweep_mpi(2, {"run", sweep});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto after = finished_counts(out);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after.begin()->second, 1);
+}
+
 TEST_F(RunCommand, ASecondRunOnTheSameFolderIsRefusedNamingTheHolder) {
   TempDir dir;
   const fs::path out = dir.path() / "out";
