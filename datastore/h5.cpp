@@ -15,6 +15,12 @@ void close_written(H5File& file, const std::string& path) {
   throw core::IoError(path + ": HDF5 could not complete the file (is the disk full?)");
 }
 
+H5PropertyList checksummed_file_access(const std::string& where) {
+  H5PropertyList fapl(H5_CHECK(H5Pcreate(H5P_FILE_ACCESS), where));
+  H5_CHECK(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST), where);
+  return fapl;
+}
+
 void skip_hdf5_exit_cleanup() { H5dont_atexit(); }
 
 }  // namespace fracsweep::datastore

@@ -59,6 +59,12 @@ using H5Attribute = H5Handle<H5Aclose>;
 using H5Type = H5Handle<H5Tclose>;
 using H5PropertyList = H5Handle<H5Pclose>;
 
+// File access for writing with HDF5's newer object formats (1.8 and later),
+// whose metadata (superblock, object headers, B-trees) carry checksums: a
+// damaged file then fails to open or read instead of steering HDF5's parser,
+// which can crash on damaged metadata of the old formats.
+H5PropertyList checksummed_file_access(const std::string& where);
+
 // Closes a file being written, whose metadata HDF5 writes only now, and throws
 // core::StorageError (a full disk, an I/O error) or core::IoError naming `path`
 // when that fails, so that no caller renames an incomplete file into place.

@@ -12,6 +12,22 @@
 #include "datastore/h5.h"
 
 namespace fracsweep::datastore {
+namespace {
+
+// A damaged file can claim any sizes; the reader allocates only for what an
+// image data set can be (images up to 32768 px a side, 2^24 of them, 64 GiB in
+// all), and says which dataset claimed more.
+void check_plausible(const hsize_t (&dims)[3], size_t value_bytes, const std::string& path,
+                     const char* name) {
+  constexpr hsize_t kSide = hsize_t{1} << 15, kCount = hsize_t{1} << 24;
+  const bool ok = dims[0] <= kCount && dims[1] <= kSide && dims[2] <= kSide &&
+                  dims[0] * dims[1] * dims[2] * value_bytes <= (hsize_t{1} << 36);
+  CHECK_OR_THROW(core::ConfigError, ok, path, ": dataset '", name, "' claims ", dims[0], " x ",
+                 dims[1], " x ", dims[2], " values, more than any image set holds (a damaged "
+                 "file?)");
+}
+
+}  // namespace
 
 void write_heatmaps(const std::string& path, const HeatmapSet& set) {
   const int n = static_cast<int>(set.images.size());
@@ -38,7 +54,9 @@ void write_heatmaps(const std::string& path, const HeatmapSet& set) {
     }
   } abandon{tmp};
   H5Quiet quiet;
-  H5File file(H5_CHECK(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), tmp));
+  H5File file(H5_CHECK(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT,
+                                 checksummed_file_access(tmp).get()),
+                       tmp));
   {
     const hsize_t dims[3] = {static_cast<hsize_t>(n), static_cast<hsize_t>(h),
                              static_cast<hsize_t>(w)};
@@ -47,6 +65,7 @@ void write_heatmaps(const std::string& path, const HeatmapSet& set) {
     if (n > 0 && h > 0 && w > 0) {
       const hsize_t chunk[3] = {1, static_cast<hsize_t>(h), static_cast<hsize_t>(w)};
       H5_CHECK(H5Pset_chunk(plist.get(), 3, chunk), tmp);
+      H5_CHECK(H5Pset_fletcher32(plist.get()), tmp);  // a damaged chunk fails its read
       H5_CHECK(H5Pset_deflate(plist.get(), 4), tmp);
     }
     H5Dataset ds(H5_CHECK(H5Dcreate2(file.get(), "heatmaps", H5T_IEEE_F32LE, space.get(),
@@ -88,6 +107,7 @@ HeatmapSet read_heatmaps(const std::string& path) {
                  ": dataset 'heatmaps' is missing or not (N, H, W)");
   hsize_t dims[3] = {0, 0, 0};
   H5_CHECK(H5LTget_dataset_info(file.get(), "heatmaps", dims, nullptr, nullptr), path);
+  check_plausible(dims, sizeof(float), path, "heatmaps");
   std::vector<float> pixels(dims[0] * dims[1] * dims[2]);
   if (!pixels.empty())
     H5_CHECK(H5LTread_dataset_float(file.get(), "heatmaps", pixels.data()), path);
@@ -98,6 +118,7 @@ HeatmapSet read_heatmaps(const std::string& path) {
   H5_CHECK(H5LTget_dataset_info(file.get(), "points", pdims, nullptr, nullptr), path);
   CHECK_OR_THROW(core::ConfigError, pdims[1] == 3, path, ": dataset 'points' has ", pdims[1],
                  " columns; it needs 3 (image, x, y)");
+  check_plausible({pdims[0], 1, 3}, sizeof(int32_t), path, "points");
   std::vector<int32_t> points(pdims[0] * 3);
   if (!points.empty()) H5_CHECK(H5LTread_dataset_int(file.get(), "points", points.data()), path);
 
@@ -141,6 +162,7 @@ std::vector<metrics::LesionImage> read_lesion_masks(const std::string& path) {
                  ": dataset 'masks' must hold integers (0 background, 1..L lesions)");
   CHECK_OR_THROW(core::ConfigError, dims[0] > 0 && dims[1] > 0 && dims[2] > 0, path,
                  ": dataset 'masks' is empty (", dims[0], "x", dims[1], "x", dims[2], ")");
+  check_plausible(dims, sizeof(int), path, "masks");
   std::vector<int> labels(dims[0] * dims[1] * dims[2]);
   H5_CHECK(H5LTread_dataset_int(file.get(), "masks", labels.data()), path);
   const size_t image = dims[1] * dims[2];

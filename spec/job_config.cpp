@@ -258,7 +258,9 @@ void validate(const JobConfig& j, const std::string& where) {
     bad(w >= 0, "train.loss_weights: weights must be >= 0");
 }
 
-JobConfig parse_job_config(const std::string& text, const std::string& where) {
+// parse_job_config, whose checks name each key; anything they miss surfaces as
+// YAML::Exception.
+static JobConfig parse_job_config_checked(const std::string& text, const std::string& where) {
   const YAML::Node root = load_yaml(text, where);
   CHECK_OR_THROW(ConfigError, root.IsMap(), where, ": expected a mapping of sections (preset, "
                  "output, data, model, train)");
@@ -331,6 +333,15 @@ std::string to_yaml(const JobConfig& job) {
   });
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
+}
+
+JobConfig parse_job_config(const std::string& text, const std::string& where) {
+  try {
+    return parse_job_config_checked(text, where);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(core::str_cat(where, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ",
+                                    e.msg, " (the job file's structure is not a job's)"));
+  }
 }
 
 }  // namespace fracsweep::spec

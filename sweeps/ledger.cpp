@@ -366,7 +366,7 @@ std::vector<LedgerRecord> read_ledger(const std::string& path, core::Logger& log
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for huge numbers
       if (last) {
         log.warn(path, ":", line_no, ": ignoring a torn last line (not valid JSON), left by a ",
                  "crash during an append: ", excerpt(line));

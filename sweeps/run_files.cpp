@@ -90,7 +90,7 @@ auto read_json_file(const std::string& path, const std::string& remedy, Convert 
   Json j;
   try {
     j = Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers too large
     throw ConfigError(str_cat(path, ": not valid JSON (", e.what(), "); ", remedy));
   }
   try {

@@ -181,7 +181,9 @@ std::string job_id(spec::JobConfig config, const std::string& dataset) {
 
 }  // namespace
 
-Sweep parse_sweep(const std::string& text, const std::string& where) {
+// parse_sweep, whose checks name each key; anything they miss (a section where a
+// scalar was expected, a key that is not a scalar) surfaces as YAML::Exception.
+static Sweep parse_sweep_checked(const std::string& text, const std::string& where) {
   const YAML::Node root = spec::load_yaml(text, where);
   check_keys(root, "", kTopKeys, where);
   Sweep s;
@@ -339,5 +341,15 @@ Sweep parse_sweep(const std::string& text, const std::string& where) {
 }
 
 Sweep load_sweep(const std::string& path) { return parse_sweep(core::read_file(path), path); }
+
+Sweep parse_sweep(const std::string& text, const std::string& where) {
+  try {
+    return parse_sweep_checked(text, where);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(core::str_cat(where, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ",
+                                    e.msg, " (the sweep file's structure is not a sweep's; see "
+                                    "examples/sweeps/)"));
+  }
+}
 
 }  // namespace fracsweep::sweeps
