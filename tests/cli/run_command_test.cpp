@@ -59,6 +59,19 @@ std::map<std::string, int> finished_counts(const fs::path& output) {
   return n;
 }
 
+// Once the killed or aborted run has let go of the folder, runs the sweep again
+// on two ranks to the end and expects each of `jobs` jobs finished exactly once.
+void expect_rerun_finishes_each_job_once(const fs::path& out, const std::string& sweep,
+                                         size_t jobs) {
+  for (int i = 0; i < 500 && sweeps::sweep_running(out.string()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto again = run_fracsweep_mpi(2, {"run", sweep});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto after = finished_counts(out);
+  EXPECT_EQ(after.size(), jobs);
+  for (const auto& [name, n] : after) EXPECT_EQ(n, 1) << name << " finished " << n << " times";
+}
+
 // Every job's results, file by file: what must not depend on how it was run.
 std::map<std::string, std::string> results_of(const fs::path& output) {
   std::map<std::string, std::string> files;
@@ -294,13 +307,7 @@ TEST_F(RunCommand, ARankKilledAloneEndsTheRunNamingItAndARerunFinishes) {
   EXPECT_NE(killed.exit_code, 0) << killed.err;
   EXPECT_LT(ended_s, 60) << "the surviving rank waited " << ended_s << " s";
   EXPECT_HAS(killed.err + killed.out, "rank 1 with PID");  // mpirun names the dead rank
-  for (int i = 0; i < 500 && sweeps::sweep_running(out.string()); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  const auto r = run_fracsweep_mpi(2, {"run", sweep});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto after = finished_counts(out);
-  EXPECT_EQ(after.size(), 4u);
-  for (const auto& [name, n] : after) EXPECT_EQ(n, 1) << name << " finished " << n << " times";
+  expect_rerun_finishes_each_job_once(out, sweep, 4);
   EXPECT_EQ(results_of(out), *reference_);
 }
 
@@ -338,13 +345,7 @@ TEST(RunCommandFailures, AStoppedRankIsNamedAndTheRunAbortedNotWaitedOn) {
   EXPECT_LT(ended_s, 40) << "the run waited " << ended_s << " s on a stopped rank";
   EXPECT_HAS(r.err, "has not reported for");
   EXPECT_HAS(r.err, "aborting the run");
-  for (int i = 0; i < 500 && sweeps::sweep_running(out.string()); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  const auto again = run_fracsweep_mpi(2, {"run", sweep});
-  ASSERT_EQ(again.exit_code, 0) << again.err;
-  const auto after = finished_counts(out);
-  EXPECT_EQ(after.size(), 4u);
-  for (const auto& [name, n] : after) EXPECT_EQ(n, 1) << name << " finished " << n << " times";
+  expect_rerun_finishes_each_job_once(out, sweep, 4);
 }
 
 // A rank stopped while it holds no job: the coordinator waits for every group
@@ -389,13 +390,7 @@ TEST(RunCommandFailures, ARankStoppedWithoutAJobIsNamedAndTheRunAbortedNotWaited
   EXPECT_TRUE(r.err.find("without asking for a job") != std::string::npos ||
               r.err.find("every rank at the end of the run") != std::string::npos)
       << r.err;
-  for (int i = 0; i < 500 && sweeps::sweep_running(out.string()); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  const auto again = run_fracsweep_mpi(2, {"run", sweep});
-  ASSERT_EQ(again.exit_code, 0) << again.err;
-  const auto after = finished_counts(out);
-  ASSERT_EQ(after.size(), 1u);
-  EXPECT_EQ(after.begin()->second, 1);
+  expect_rerun_finishes_each_job_once(out, sweep, 1);
 }
 
 TEST_F(RunCommand, ASecondRunOnTheSameFolderIsRefusedNamingTheHolder) {

@@ -74,6 +74,18 @@ INSTANTIATE_TEST_SUITE_P(Trainer, EveryVariant,
                            return n;
                          });
 
+// Trains `variant` at DenseNet growth rate 2 on fold `fold` of the tiny pelvis store.
+int train_pelvis_job(const std::string& variant, const fs::path& out, int fold, int epochs) {
+  const auto job = spec::parse_job_config(
+      "preset: tiny\noutput: " + out.string() + "\ndata: {store: " + testing::tiny_pelvis_store() +
+          ", split: kfold, folds: 5, fold: " + std::to_string(fold) + "}\nmodel: {variant: " +
+          variant + ", width: 2}\ntrain: {epochs: " + std::to_string(epochs) +
+          ", batch_size: 4}\n",
+      "test job");
+  auto log = quiet_log();
+  return train_job(job, log, {.progress = false});
+}
+
 // AASN on a tiny pelvis phantom: binary predictions whose score is each test
 // image's heatmap maximum, heatmaps_test.h5 in the same order with the
 // image's points, and the loss terms under their own names.
@@ -82,13 +94,7 @@ TEST(TrainJob, AasnWritesBinaryScoresAndTheirHeatmaps) {
   const std::string store = testing::tiny_pelvis_store();
   for (const std::string variant : {"aasn", "aasn-vanilla"}) {
     const fs::path out = dir.path() / variant;
-    const auto job = spec::parse_job_config(
-        "preset: tiny\noutput: " + out.string() + "\ndata: {store: " + store +
-            ", split: kfold, folds: 5, fold: 1}\nmodel: {variant: " + variant +
-            ", width: 2}\ntrain: {epochs: 2, batch_size: 4}\n",
-        "test job");
-    auto log = quiet_log();
-    ASSERT_EQ(train_job(job, log, {.progress = false}), 0) << variant;
+    ASSERT_EQ(train_pelvis_job(variant, out, 1, 2), 0) << variant;
     const metrics::Predictions test = metrics::read_predictions((out / "predictions_test.csv").string());
     ASSERT_EQ(test.kind, metrics::PredictionKind::kBinary);
     const datastore::HeatmapSet maps = datastore::read_heatmaps((out / "heatmaps_test.h5").string());
@@ -119,7 +125,6 @@ TEST(TrainJob, AasnWritesBinaryScoresAndTheirHeatmaps) {
 // logs its own loss terms and no slot it does not fill.
 TEST(TrainJob, Table1BaselinesWriteWhatTheirTaskAndModelMake) {
   testing::TempDir dir;
-  const std::string store = testing::tiny_pelvis_store();
   const std::map<std::string, std::set<std::string>> terms = {
       {"liu-distance", {"contrastive", "total"}},
       {"deepsymnet", {"bce", "contrastive", "total"}},
@@ -127,13 +132,7 @@ TEST(TrainJob, Table1BaselinesWriteWhatTheirTaskAndModelMake) {
       {"chexnet", {"bce", "total"}}};
   for (const auto& [variant, names] : terms) {
     const fs::path out = dir.path() / variant;
-    const auto job = spec::parse_job_config(
-        "preset: tiny\noutput: " + out.string() + "\ndata: {store: " + store +
-            ", split: kfold, folds: 5, fold: 2}\nmodel: {variant: " + variant +
-            ", width: 2}\ntrain: {epochs: 1, batch_size: 4}\n",
-        "test job");
-    auto log = quiet_log();
-    ASSERT_EQ(train_job(job, log, {.progress = false}), 0) << variant;
+    ASSERT_EQ(train_pelvis_job(variant, out, 2, 1), 0) << variant;
     const bool heatmaps = variant == "liu-distance" || variant == "deepsymnet";
     EXPECT_EQ(fs::exists(out / "heatmaps_test.h5"), heatmaps) << variant;
     const metrics::Predictions test = metrics::read_predictions((out / "predictions_test.csv").string());
