@@ -179,22 +179,8 @@ std::string job_id(spec::JobConfig config, const std::string& dataset) {
   return buf;
 }
 
-}  // namespace
-
-// parse_sweep, whose checks name each key; anything they miss (a section where a
-// scalar was expected, a key that is not a scalar) surfaces as YAML::Exception.
-static Sweep parse_sweep_checked(const std::string& text, const std::string& where) {
-  const YAML::Node root = spec::load_yaml(text, where);
-  check_keys(root, "", kTopKeys, where);
-  Sweep s;
-  s.path = where;
-  CHECK_OR_THROW(ConfigError, root["output"], where, ": output: the sweep's folder is required");
-  s.output = scalar<std::string>(root["output"], "output", where);
-  s.name = root["name"] ? scalar<std::string>(root["name"], "name", where)
-                        : std::filesystem::path(s.output).filename().string();
-  if (root["ranks_per_job"]) s.ranks_per_job = scalar<int>(root["ranks_per_job"], "ranks_per_job", where);
-  CHECK_OR_THROW(ConfigError, s.ranks_per_job >= 1, where, ": ranks_per_job must be >= 1");
-
+// The dataset: a store, or a phantom the sweep writes into its folder.
+void parse_dataset(const YAML::Node& root, const std::string& where, Sweep& s) {
   const YAML::Node dataset = root["dataset"];
   CHECK_OR_THROW(ConfigError, dataset, where, ": dataset: a store or a phantom spec is required");
   check_keys(dataset, "dataset", {"store", "phantom", "pelvis_phantom"}, where);
@@ -228,61 +214,73 @@ static Sweep parse_sweep_checked(const std::string& text, const std::string& whe
     s.store = (std::filesystem::path(s.output) / "phantom.h5").string();
     s.synthesise = true;
   }
+}
 
-  // Protocol parts: (name, data-section fields).
+// The protocol's parts, each a name and its data-section fields: random
+// repeats or k-fold folds.
+std::vector<std::pair<std::string, YAML::Node>> parse_parts(const YAML::Node& root,
+                                                            const std::string& where) {
   std::vector<std::pair<std::string, YAML::Node>> parts;
-  {
-    const YAML::Node p = root["protocol"] ? root["protocol"] : YAML::Node(YAML::NodeType::Map);
-    check_keys(p, "protocol", {"split", "repeats", "folds", "run_folds", "val_share", "split_seed"},
-               where);
-    const std::string split = p["split"] ? scalar<std::string>(p["split"], "protocol.split", where)
-                                         : "random";
-    const uint64_t split_seed =
-        p["split_seed"] ? scalar<uint64_t>(p["split_seed"], "protocol.split_seed", where) : 0;
-    if (split == "random") {
-      const auto repeats = p["repeats"] ? list_of<int>(p["repeats"], "protocol.repeats", where)
-                                        : std::vector<int>{0};
-      for (int r : repeats) {
-        YAML::Node d;
-        d["split"] = "random";
-        d["repeat"] = r;
-        d["split_seed"] = split_seed;
-        parts.emplace_back("repeat" + std::to_string(r), d);
-      }
+  const YAML::Node p = root["protocol"] ? root["protocol"] : YAML::Node(YAML::NodeType::Map);
+  check_keys(p, "protocol", {"split", "repeats", "folds", "run_folds", "val_share", "split_seed"},
+             where);
+  const std::string split = p["split"] ? scalar<std::string>(p["split"], "protocol.split", where)
+                                       : "random";
+  const uint64_t split_seed =
+      p["split_seed"] ? scalar<uint64_t>(p["split_seed"], "protocol.split_seed", where) : 0;
+  if (split == "random") {
+    const auto repeats = p["repeats"] ? list_of<int>(p["repeats"], "protocol.repeats", where)
+                                      : std::vector<int>{0};
+    for (int r : repeats) {
+      YAML::Node d;
+      d["split"] = "random";
+      d["repeat"] = r;
+      d["split_seed"] = split_seed;
+      parts.emplace_back("repeat" + std::to_string(r), d);
+    }
+  } else {
+    CHECK_OR_THROW(ConfigError, split == "kfold", where, ": protocol.split: '", split,
+                   "' is unknown (random, kfold)");
+    const int folds = p["folds"] ? scalar<int>(p["folds"], "protocol.folds", where) : 5;
+    std::vector<int> run;
+    if (p["run_folds"]) {
+      run = list_of<int>(p["run_folds"], "protocol.run_folds", where);
     } else {
-      CHECK_OR_THROW(ConfigError, split == "kfold", where, ": protocol.split: '", split,
-                     "' is unknown (random, kfold)");
-      const int folds = p["folds"] ? scalar<int>(p["folds"], "protocol.folds", where) : 5;
-      std::vector<int> run;
-      if (p["run_folds"]) {
-        run = list_of<int>(p["run_folds"], "protocol.run_folds", where);
-      } else {
-        for (int f = 0; f < folds; ++f) run.push_back(f);
-      }
-      for (int f : run) {
-        YAML::Node d;
-        d["split"] = "kfold";
-        d["folds"] = folds;
-        d["fold"] = f;
-        if (p["val_share"]) d["val_share"] = p["val_share"];
-        d["split_seed"] = split_seed;
-        parts.emplace_back("fold" + std::to_string(f), d);
-      }
+      for (int f = 0; f < folds; ++f) run.push_back(f);
+    }
+    for (int f : run) {
+      YAML::Node d;
+      d["split"] = "kfold";
+      d["folds"] = folds;
+      d["fold"] = f;
+      if (p["val_share"]) d["val_share"] = p["val_share"];
+      d["split_seed"] = split_seed;
+      parts.emplace_back("fold" + std::to_string(f), d);
     }
   }
+  return parts;
+}
+
+// The dataset as job ids name it: a phantom by its parameters, a store by its path.
+std::string dataset_identity(const Sweep& s) {
+  const auto& pp = s.pelvis_phantom;
+  if (s.pelvis)
+    return fmt::format("pelvis_phantom(images={}, height={}, width={}, difficulty={}, seed={})",
+                       pp.images, pp.height, pp.width, pp.difficulty, pp.seed);
+  if (s.synthesise)
+    return fmt::format("phantom(patients={}, patch_size={}, difficulty={}, seed={}, slices={})",
+                       s.phantom.patients, s.phantom.patch_size, s.phantom.difficulty,
+                       s.phantom.seed, s.phantom.slices);
+  return s.store;
+}
+
+// Every variant x part x seed x axis point as a job, validated.
+void expand_jobs(const YAML::Node& root, const std::string& where,
+                 const std::vector<std::pair<std::string, YAML::Node>>& parts, Sweep& s) {
   const auto seeds = root["seeds"] ? list_of<uint64_t>(root["seeds"], "seeds", where)
                                    : std::vector<uint64_t>{1};
   const std::vector<Point> points = expand_axes(root["axes"], where);
-  const auto& pp = s.pelvis_phantom;
-  const std::string dataset_identity =
-      s.pelvis ? fmt::format("pelvis_phantom(images={}, height={}, width={}, difficulty={}, seed={})",
-                             pp.images, pp.height, pp.width, pp.difficulty, pp.seed)
-      : s.synthesise ? fmt::format("phantom(patients={}, patch_size={}, difficulty={}, seed={}, "
-                                   "slices={})",
-                                   s.phantom.patients, s.phantom.patch_size, s.phantom.difficulty,
-                                   s.phantom.seed, s.phantom.slices)
-                     : s.store;
-
+  const std::string identity = dataset_identity(s);
   const YAML::Node variants = root["variants"];
   CHECK_OR_THROW(ConfigError, variants && variants.IsMap() && variants.size() > 0, where,
                  ": variants: expected at least one `name: {model: {variant: ...}}` entry");
@@ -328,7 +326,7 @@ static Sweep parse_sweep_checked(const std::string& text, const std::string& whe
           j.seed = seed;
           j.axes = std::move(axes);
           j.config = spec::parse_job_config(YAML::Dump(job), where + ": job " + name);
-          j.id = job_id(j.config, dataset_identity);
+          j.id = job_id(j.config, identity);
           // fracsweep 0.1 synthesised only vertebra phantoms.
           if (s.synthesise && !s.pelvis) j.former_id = job_id(j.config, j.config.data.store);
           const auto [it, added] = seen_ids.emplace(j.id, name);
@@ -337,6 +335,26 @@ static Sweep parse_sweep_checked(const std::string& text, const std::string& whe
           s.jobs.push_back(std::move(j));
         }
   }
+}
+
+}  // namespace
+
+// parse_sweep, whose checks name each key; anything they miss (a section where a
+// scalar was expected, a key that is not a scalar) surfaces as YAML::Exception.
+static Sweep parse_sweep_checked(const std::string& text, const std::string& where) {
+  const YAML::Node root = spec::load_yaml(text, where);
+  check_keys(root, "", kTopKeys, where);
+  Sweep s;
+  s.path = where;
+  CHECK_OR_THROW(ConfigError, root["output"], where, ": output: the sweep's folder is required");
+  s.output = scalar<std::string>(root["output"], "output", where);
+  s.name = root["name"] ? scalar<std::string>(root["name"], "name", where)
+                        : std::filesystem::path(s.output).filename().string();
+  if (root["ranks_per_job"]) s.ranks_per_job = scalar<int>(root["ranks_per_job"], "ranks_per_job", where);
+  CHECK_OR_THROW(ConfigError, s.ranks_per_job >= 1, where, ": ranks_per_job must be >= 1");
+
+  parse_dataset(root, where, s);
+  expand_jobs(root, where, parse_parts(root, where), s);
   return s;
 }
 
