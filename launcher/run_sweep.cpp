@@ -411,6 +411,110 @@ JobReport run_job(const sweeps::SweepJob& job, int index, GroupSyncs& syncs, int
   return report;
 }
 
+// What the coordinator (on rank 0) does on each event: the ledger and progress
+// through `book`, warnings about silent groups, the abort of a hung run.
+CoordinatorEvents coordinator_events(const sweeps::Sweep& sweep, RunBook& book,
+                                     const trainer::StopSignals& stop, core::Logger& log) {
+  CoordinatorEvents events;
+  events.started = [&book](int job, const GroupState& g) { book.started(job, g); };
+  events.reported = [&book](const JobReport& r, const GroupState& g) { book.reported(r, g); };
+  events.tick = [&book](const std::vector<GroupState>& g) { book.tick(g); };
+  // "while training <job>", or where a group without a job stands.
+  const auto doing = [&sweep](const GroupState& g) {
+    return g.job >= 0 ? "while training " + sweep.jobs[static_cast<size_t>(g.job)].name
+                      : std::string("without asking for a job");
+  };
+  const auto who = [](const GroupState& g) {
+    return g.ranks.empty() ? fmt::format("group {}", g.group)
+                           : fmt::format("group {} ({}, host {})", g.group, ranks_text(g.ranks),
+                                         g.host);
+  };
+  // `doing` and `who` by value: the coordinator's thread calls these after this returns.
+  events.stuck = [&log, doing, who](const GroupState& g, double silent) {
+    log.warn(fmt::format("{} has not reported for {} {}; it may be stuck (a hung collective, a "
+                         "dead node)", who(g), sweeps::format_duration(silent), doing(g)));
+  };
+  events.hung = [&log, doing, who](const GroupState& g, double silent) {
+    log.error(fmt::format(
+        "{} has not reported for {} {}: a stopped or hung rank, which the run would wait on "
+        "forever; aborting the run (every job resumes from its last checkpoint when the sweep "
+        "is run again)",
+        who(g), sweeps::format_duration(silent), doing(g)));
+    MPI_Abort(MPI_COMM_WORLD, kExitFailure);
+  };
+  events.should_stop = [&stop] { return stop.requested(); };
+  return events;
+}
+
+// Rank 0's account of the run (its line and results table) and its exit code.
+int report_run(const sweeps::Sweep& sweep, const RunBook& book, int failed_skipped,
+               bool interrupted, core::Logger& log) {
+  const int failed = book.failed() + failed_skipped;
+  const std::string& storage = book.storage_error();
+  std::cout << fmt::format("sweep {}: {} job(s) finished in this run, {} failed{}; results in {} "
+                           "(one folder per job, the ledger in ledger.d/)\n",
+                           sweep.name, book.finished(), failed,
+                           !storage.empty()
+                               ? "; stopped by a write error, run the same command again to "
+                                 "resume once the storage is fixed (space freed)"
+                           : interrupted ? "; interrupted, run the same command again to resume"
+                                         : "",
+                           sweep.output)
+            << "\n" << sweeps::results_table(sweep, book.records());
+  if (!storage.empty()) log.error("stopped: ", storage);
+  if (!storage.empty()) return kExitFailure;
+  return interrupted ? trainer::kExitInterrupted : failed ? kExitFailure : kExitOk;
+}
+
+// Rank 0's share of the start: the folder and its lock, the phantom, the
+// ledger (carried over and summarised), the queue of jobs to run, sweep.json
+// and the sweep file as run.
+struct Prepared {
+  std::optional<sweeps::SweepLock> lock;
+  std::optional<RunBook> book;
+  std::deque<int> queue;
+  int finished_before = 0, failed_skipped = 0;
+};
+
+// Fills `prep`; returns the exit code (kExitOk, or kExitBadInput / kExitFailure
+// after logging the error).
+int prepare_folder(const sweeps::Sweep& sweep, const RunOptions& options, int world_size,
+                   int ranks_per_job, Prepared& prep, core::Logger& log) {
+  try {
+    fs::create_directories(sweep.output);
+    if (options.shards > 1) {
+      prep.lock.emplace(sweep.output, core::str_cat(".lock-shard-", options.shard));
+    } else {
+      prep.lock.emplace(sweep.output);
+    }
+    if (sweep.synthesise) ensure_phantom(sweep, log);
+    CHECK_OR_THROW(core::ConfigError, fs::exists(sweep.store), sweep.path, ": dataset.store ",
+                   sweep.store, " does not exist");
+    // Each writer appends to its own ledger; all are read, merged by time.
+    const std::string writer = options.shards > 1
+                                   ? sweeps::shard_writer(options.shard, options.shards)
+                                   : sweeps::run_writer();
+    auto records = sweeps::read_sweep_ledger(sweep.output, log);
+    carry_over(sweep, records, writer, log);
+    const sweeps::LedgerState state = sweeps::summarize(records);
+    prep.queue = make_queue(sweep, state, options.retry_failed, options.shard, options.shards,
+                       &prep.finished_before, &prep.failed_skipped);
+    auto manifest = sweeps::make_manifest(sweep, world_size, ranks_per_job);
+    sweeps::write_manifest(sweep.output, manifest);
+    // The sweep file as it was run, for reports: the original may be edited or moved later.
+    if (!sweep.path.empty())
+      core::write_file_atomic(sweep.output + "/sweep.yaml", core::read_file(sweep.path));
+    prep.book.emplace(sweep, std::move(manifest), std::move(records), writer, log);
+  } catch (const core::ConfigError& e) {
+    log.error(e.what());
+    return kExitBadInput;
+  } catch (const std::exception& e) {
+    log.error(e.what());
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
 struct Setup {
   sweeps::Sweep sweep;
   int ranks_per_job = 1;
@@ -423,9 +527,6 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   // Every rank reads the sweep; rank 0 alone prepares the folder. Whatever
   // fails, every rank learns the exit code from rank 0 and leaves together.
   Setup setup;
-  std::optional<sweeps::SweepLock> lock;
-  std::optional<RunBook> book;
-  std::deque<int> queue;
   int code = kExitOk;
   std::string error;
   try {
@@ -445,62 +546,31 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   const sweeps::Sweep& sweep = setup.sweep;
   const GroupLayout layout = group_layout(mpi.world_rank(), mpi.world_size(), setup.ranks_per_job);
 
-  int finished_before = 0, failed_skipped = 0;
-  if (root) {
-    try {
-      fs::create_directories(sweep.output);
-      if (options.shards > 1) {
-        lock.emplace(sweep.output, core::str_cat(".lock-shard-", options.shard));
-      } else {
-        lock.emplace(sweep.output);
-      }
-      if (sweep.synthesise) ensure_phantom(sweep, log);
-      CHECK_OR_THROW(core::ConfigError, fs::exists(sweep.store), sweep.path, ": dataset.store ",
-                     sweep.store, " does not exist");
-      // Each writer appends to its own ledger; all are read, merged by time.
-      const std::string writer = options.shards > 1
-                                     ? sweeps::shard_writer(options.shard, options.shards)
-                                     : sweeps::run_writer();
-      auto records = sweeps::read_sweep_ledger(sweep.output, log);
-      carry_over(sweep, records, writer, log);
-      const sweeps::LedgerState state = sweeps::summarize(records);
-      queue = make_queue(sweep, state, options.retry_failed, options.shard, options.shards,
-                         &finished_before, &failed_skipped);
-      auto manifest = sweeps::make_manifest(sweep, mpi.world_size(), setup.ranks_per_job);
-      sweeps::write_manifest(sweep.output, manifest);
-      // The sweep file as it was run, for reports: the original may be edited or moved later.
-      if (!sweep.path.empty())
-        core::write_file_atomic(sweep.output + "/sweep.yaml", core::read_file(sweep.path));
-      book.emplace(sweep, std::move(manifest), std::move(records), writer, log);
-    } catch (const core::ConfigError& e) {
-      code = kExitBadInput;
-      log.error(e.what());
-    } catch (const std::exception& e) {
-      code = kExitFailure;
-      log.error(e.what());
-    }
-  }
+  Prepared prep;
+  if (root) code = prepare_folder(sweep, options, mpi.world_size(), setup.ranks_per_job, prep, log);
   code = broadcast_int(code);
   if (code != kExitOk) return code;
   if (root) {
     if (options.shards > 1)
       log.info("shard ", options.shard, " of ", options.shards, ": jobs whose index is ",
                options.shard, " modulo ", options.shards);
+    const std::string skipped =
+        prep.failed_skipped
+            ? fmt::format(", {} failed skipped (--retry-failed reruns them)", prep.failed_skipped)
+            : std::string();
     log.info(fmt::format("sweep {}: {} jobs; {} finished before, {} to run{}; {} group(s) of {} "
-                         "rank(s)", sweep.name, sweep.jobs.size(), finished_before, queue.size(),
-                         failed_skipped ? fmt::format(", {} failed skipped (--retry-failed reruns "
-                                                      "them)", failed_skipped)
-                                        : std::string(),
-                         layout.groups, layout.group_size));
+                         "rank(s)", sweep.name, sweep.jobs.size(), prep.finished_before,
+                         prep.queue.size(), skipped, layout.groups, layout.group_size));
   }
-  if (broadcast_int(static_cast<int>(queue.size())) == 0) {
+  if (broadcast_int(static_cast<int>(prep.queue.size())) == 0) {
     if (root)
       std::cout << fmt::format("sweep {}: nothing to run: {} of {} jobs finished{}; results in {}\n",
-                               sweep.name, finished_before, sweep.jobs.size(),
-                               failed_skipped ? fmt::format(", {} failed", failed_skipped) : "",
+                               sweep.name, prep.finished_before, sweep.jobs.size(),
+                               prep.failed_skipped ? fmt::format(", {} failed", prep.failed_skipped)
+                                                   : "",
                                sweep.output)
-                << "\n" << sweeps::results_table(sweep, book->records());
-    return failed_skipped ? kExitFailure : kExitOk;
+                << "\n" << sweeps::results_table(sweep, prep.book->records());
+    return prep.failed_skipped ? kExitFailure : kExitOk;
   }
 
   MpiComm up = MpiComm::dup(MPI_COMM_WORLD), down = MpiComm::dup(MPI_COMM_WORLD);
@@ -514,39 +584,12 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   trainer::StopSignals stop;
   std::optional<Coordinator> coordinator;
   if (root) {
-    CoordinatorEvents events;
-    events.started = [&](int job, const GroupState& g) { book->started(job, g); };
-    events.reported = [&](const JobReport& r, const GroupState& g) { book->reported(r, g); };
-    events.tick = [&](const std::vector<GroupState>& g) { book->tick(g); };
-    // "while training <job>", or where a group without a job stands.
-    const auto doing = [&sweep](const GroupState& g) {
-      return g.job >= 0 ? "while training " + sweep.jobs[static_cast<size_t>(g.job)].name
-                        : std::string("without asking for a job");
-    };
-    const auto who = [](const GroupState& g) {
-      return g.ranks.empty() ? fmt::format("group {}", g.group)
-                             : fmt::format("group {} ({}, host {})", g.group, ranks_text(g.ranks),
-                                           g.host);
-    };
-    // By value: the coordinator's thread calls these after this block has ended.
-    events.stuck = [&log, doing, who](const GroupState& g, double silent) {
-      log.warn(fmt::format("{} has not reported for {} {}; it may be stuck (a hung collective, a "
-                           "dead node)", who(g), sweeps::format_duration(silent), doing(g)));
-    };
-    events.hung = [&log, doing, who](const GroupState& g, double silent) {
-      log.error(fmt::format(
-          "{} has not reported for {} {}: a stopped or hung rank, which the run would wait on "
-          "forever; aborting the run (every job resumes from its last checkpoint when the sweep "
-          "is run again)",
-          who(g), sweeps::format_duration(silent), doing(g)));
-      MPI_Abort(MPI_COMM_WORLD, kExitFailure);
-    };
-    events.should_stop = [&] { return stop.requested(); };
+    CoordinatorEvents events = coordinator_events(sweep, *prep.book, stop, log);
     CoordinatorOptions co;
     co.tick_seconds = options.tick_seconds;
     co.timeout_seconds = options.timeout_seconds;
     co.abort_after_seconds = options.abort_after_seconds;
-    coordinator.emplace(channels, layout.groups, std::move(queue), std::move(events), co, log);
+    coordinator.emplace(channels, layout.groups, std::move(prep.queue), std::move(events), co, log);
   }
 
   bool interrupted = false;
@@ -573,26 +616,9 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   quiet_barrier(MPI_COMM_WORLD, root ? options.abort_after_seconds : 0, log);
 
   int result = kExitOk;
-  if (root) {
-    interrupted = interrupted || coordinator->interrupted();
-    const int failed = book->failed() + failed_skipped;
-    const std::string& storage = book->storage_error();
-    std::cout << fmt::format("sweep {}: {} job(s) finished in this run, {} failed{}; results in {} "
-                             "(one folder per job, the ledger in ledger.d/)\n",
-                             sweep.name, book->finished(), failed,
-                             !storage.empty()
-                                 ? "; stopped by a write error, run the same command again to "
-                                   "resume once the storage is fixed (space freed)"
-                             : interrupted ? "; interrupted, run the same command again to resume"
-                                           : "",
-                             sweep.output)
-              << "\n" << sweeps::results_table(sweep, book->records());
-    if (!storage.empty()) log.error("stopped: ", storage);
-    result = !storage.empty() ? kExitFailure
-             : interrupted    ? trainer::kExitInterrupted
-             : failed         ? kExitFailure
-                              : kExitOk;
-  }
+  if (root)
+    result = report_run(sweep, *prep.book, prep.failed_skipped,
+                        interrupted || coordinator->interrupted(), log);
   return broadcast_int(result);
 }
 
