@@ -65,10 +65,22 @@ using H5PropertyList = H5Handle<H5Pclose>;
 // which can crash on damaged metadata of the old formats.
 H5PropertyList checksummed_file_access(const std::string& where);
 
+// Reads the HDF5 superblock's version at `path` without HDF5 and throws
+// core::ConfigError unless it is 2 or later (what checksummed_file_access writes): a
+// reader of files fracsweep wrote calls this before HDF5 parses anything, so that a
+// damaged or crafted file cannot take HDF5 down the unchecked old formats' parser
+// (HDF5 1.10 overruns a buffer on some). `kind` names the file in the message.
+void check_checksummed_superblock(const std::string& path, const char* kind);
+
 // Closes a file being written, whose metadata HDF5 writes only now, and throws
 // core::StorageError (a full disk, an I/O error) or core::IoError naming `path`
 // when that fails, so that no caller renames an incomplete file into place.
 void close_written(H5File& file, const std::string& path);
+
+// Creates (truncating) the HDF5 file `path` for writing, with checksummed metadata
+// (checksummed_file_access), and throws core::StorageError for a full disk or a disk
+// error, core::IoError otherwise, naming `path` and the cause.
+H5File create_written(const std::string& path);
 
 // Silences HDF5's automatic error stack printing for its lifetime, restoring
 // the previous handler after. HDF5's handler is process-wide; hold one of

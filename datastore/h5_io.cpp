@@ -1,6 +1,8 @@
 // See h5_io.h.
 #include "datastore/h5_io.h"
 
+#include <libdeflate.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -83,6 +85,9 @@ void write_int32s(hid_t loc, const char* name, const std::vector<int32_t>& value
   if (!values.empty())
     H5_CHECK(H5Dwrite(ds.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
              where);
+  write_attr_int(ds.get(), "crc32",
+                 crc32_of({reinterpret_cast<const uint8_t*>(values.data()), values.size() * 4}),
+                 where);
 }
 
 // The shape of a dataset; throws when it is missing.
@@ -124,6 +129,9 @@ std::vector<int32_t> read_int32s(hid_t file, const std::string& name, size_t exp
   if (expected > 0)
     H5_CHECK(H5Dread(ds.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
              where);
+  if (H5Tget_size(type.get()) == 4)
+    check_values_crc32(ds.get(), {reinterpret_cast<const uint8_t*>(out.data()), out.size() * 4},
+                       where);
   return out;
 }
 
@@ -155,6 +163,10 @@ void write_array(hid_t loc, const char* name, hid_t file_type, hid_t mem_type,
   hsize_t total = 1;
   for (hsize_t d : dims) total *= d;
   if (total > 0) H5_CHECK(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), where);
+  // The checksum is of the values as stored: this process's memory layout of them.
+  INTERNAL_ASSERT(H5Tget_size(mem_type) == H5Tget_size(file_type));
+  write_attr_int(ds.get(), "crc32",
+                 crc32_of({static_cast<const uint8_t*>(data), total * H5Tget_size(mem_type)}), where);
 }
 
 void read_array(hid_t file, const std::string& name, const std::vector<hsize_t>& dims,
@@ -172,6 +184,9 @@ void read_array(hid_t file, const std::string& name, const std::vector<hsize_t>&
   hsize_t total = 1;
   for (hsize_t d : dims) total *= d;
   if (total > 0) H5_CHECK(H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), where);
+  const size_t element = H5Tget_size(mem_type);
+  if (H5Tget_size(type.get()) == element)
+    check_values_crc32(ds.get(), {static_cast<const uint8_t*>(out), total * element}, where);
 }
 
 H5Dataset create_item_dataset(hid_t file, const char* name, hid_t file_type,
@@ -323,11 +338,56 @@ void read_item(const core::ReadOnlyFile& data, const ItemChunks& chunks, size_t 
                  " is outside 0..", static_cast<int64_t>(chunks.offset.size()) - 1);
   if (!chunks.deflated[i]) {
     data.read_at(chunks.offset[i], out, where + " " + std::to_string(i));
-    return;
+  } else {
+    std::vector<uint8_t> stored;
+    read_item_raw(data, chunks, i, stored, where);
+    inflate_chunk(stored, out, data.path() + ": " + where + " " + std::to_string(i));
   }
-  std::vector<uint8_t> stored;
-  read_item_raw(data, chunks, i, stored, where);
-  inflate_chunk(stored, out, data.path() + ": " + where + " " + std::to_string(i));
+  CHECK_OR_THROW(ConfigError, chunks.crc32.empty() || crc32_of(out) == chunks.crc32[i],
+                 data.path(), ": ", where, " ", i,
+                 " does not match the checksum written with it: the file is damaged (a disk "
+                 "or copy error); rewrite the store (fracsweep synth, or ingest again)");
+}
+
+uint32_t crc32_of(std::span<const uint8_t> bytes) {
+  return libdeflate_crc32(0, bytes.data(), bytes.size());
+}
+
+void append_item_checksums(const void* data, size_t count, size_t item_bytes,
+                           std::vector<uint32_t>& out) {
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  for (size_t k = 0; k < count; ++k) out.push_back(crc32_of({bytes + k * item_bytes, item_bytes}));
+}
+
+void write_item_checksums(hid_t file, const char* name, const std::vector<uint32_t>& crcs,
+                          const std::string& where) {
+  if (H5Lexists(file, "checksums", H5P_DEFAULT) <= 0) {
+    H5PropertyList gcpl = untimed_create_plist(H5P_GROUP_CREATE, where);
+    H5Group(H5_CHECK(H5Gcreate2(file, "checksums", H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), where));
+  }
+  H5Group group(H5_CHECK(H5Gopen2(file, "checksums", H5P_DEFAULT), where));
+  write_array(group.get(), name, H5T_STD_U32LE, H5T_NATIVE_UINT32, {crcs.size()}, crcs.data(), where);
+}
+
+void read_item_checksums(hid_t file, const std::string& name, bool required, ItemChunks& chunks,
+                         const std::string& path) {
+  const std::string dataset = "/checksums/" + name;
+  const bool present = H5Lexists(file, "checksums", H5P_DEFAULT) > 0 &&
+                       H5Lexists(file, dataset.c_str(), H5P_DEFAULT) > 0;
+  CHECK_OR_THROW(ConfigError, present || !required, path, ": dataset '", dataset,
+                 "' (the checksums of /", name, ") is missing; rewrite the store");
+  if (!present) return;
+  chunks.crc32.resize(chunks.offset.size());
+  read_array(file, dataset, {chunks.offset.size()}, H5T_INTEGER, H5T_NATIVE_UINT32,
+             chunks.crc32.data(), path, "one per item");
+}
+
+void check_values_crc32(hid_t ds, std::span<const uint8_t> values, const std::string& where) {
+  const auto stored = read_attr_int(ds, "crc32", where);
+  if (!stored) return;  // written before checksums
+  CHECK_OR_THROW(ConfigError, static_cast<uint64_t>(*stored) == crc32_of(values), where,
+                 ": the values do not match the checksum written with them: the file is damaged "
+                 "(a disk or copy error) or was edited; rewrite it");
 }
 
 }  // namespace fracsweep::datastore

@@ -59,13 +59,38 @@ void append_items(hid_t dataset, hsize_t first, hsize_t count,
                   const std::vector<hsize_t>& item_dims, hid_t mem_type, const void* data,
                   const std::string& where);
 
-// Where each item's chunk lies in the file.
+// Where each item's chunk lies in the file, and the CRC-32 of each item's bytes
+// (empty for a store written before checksums, schema version 1).
 struct ItemChunks {
   size_t item_bytes = 0;
   std::vector<uint64_t> offset;
   std::vector<uint32_t> bytes;
   std::vector<uint8_t> deflated;
+  std::vector<uint32_t> crc32;
 };
+
+// Note [Checksums]: HDF5 checksums its own metadata (the file is written with the 1.8
+// format or later) but not the values of a dataset, and direct chunk reads would bypass
+// its Fletcher-32 filter anyway. So every dataset written here carries a `crc32`
+// attribute over its values as stored, and every per-item dataset a companion
+// /checksums/NAME with one CRC-32 per item; readers check both, and a damaged value is
+// an error rather than a silently wrong label or pixel.
+
+// zlib's CRC-32 of `bytes` (libdeflate).
+uint32_t crc32_of(std::span<const uint8_t> bytes);
+// Appends the CRC-32 of each of `count` items of `item_bytes` bytes at `data` to `out`.
+void append_item_checksums(const void* data, size_t count, size_t item_bytes,
+                           std::vector<uint32_t>& out);
+// Writes /checksums/NAME (uint32 [N]), NAME being a per-item dataset's name.
+void write_item_checksums(hid_t file, const char* name, const std::vector<uint32_t>& crcs,
+                          const std::string& where);
+// Reads /checksums/NAME into chunks.crc32; throws core::ConfigError when it is missing
+// and `required`, or does not hold one entry per item.
+void read_item_checksums(hid_t file, const std::string& name, bool required, ItemChunks& chunks,
+                         const std::string& path);
+// Checks `values` (a dataset's values as read) against the dataset's `crc32` attribute
+// where it has one; throws core::ConfigError naming the dataset when they differ.
+void check_values_crc32(hid_t ds, std::span<const uint8_t> values, const std::string& where);
 
 // Checks that `ds` is [n, item_dims...] of `cls` elements of `element_bytes`
 // (little-endian, unsigned for integers), chunked one item per chunk, with no
@@ -78,7 +103,8 @@ ItemChunks locate_items(hid_t file, hid_t ds, const std::string& name, size_t n,
 // Item i's stored bytes (one positioned read); returns whether they are deflated.
 bool read_item_raw(const core::ReadOnlyFile& data, const ItemChunks& chunks, size_t i,
                    std::vector<uint8_t>& out, const std::string& where);
-// Item i's bytes (item_bytes long), inflated where stored deflated.
+// Item i's bytes (item_bytes long), inflated where stored deflated, checked against
+// its CRC-32 where the store has them.
 void read_item(const core::ReadOnlyFile& data, const ItemChunks& chunks, size_t i,
                std::span<uint8_t> out, const std::string& where);
 

@@ -193,6 +193,8 @@ void read_patients(hid_t f, SampleIndex& ix, const std::string& path) {
   std::vector<char> packed(width * pd[0] + 1, '\0');
   if (pd[0] > 0)
     H5_CHECK(H5Dread(ids.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()), where);
+  check_values_crc32(ids.get(), {reinterpret_cast<const uint8_t*>(packed.data()), width * pd[0]},
+                     where);
   for (size_t p = 0; p < pd[0]; ++p) {
     std::string id(packed.data() + p * width, width);
     id.resize(std::strlen(id.c_str()));
@@ -221,6 +223,7 @@ void check_samples(const SampleIndex& ix, Task task, const std::string& path) {
 PatchStore PatchStore::open(const std::string& path) {
   H5Quiet quiet;
   CHECK_OR_THROW(IoError, std::filesystem::exists(path), path, ": no such file");
+  check_checksummed_superblock(path, "stores");
   const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
   CHECK_OR_THROW(ConfigError, is_hdf5 > 0, path,
                  ": not an HDF5 file (a fracsweep store is written by 'fracsweep synth' or "
@@ -289,6 +292,8 @@ PatchStore PatchStore::open(const std::string& path) {
     H5Dataset images = open_dataset(f, "/images", path);
     s->images = locate_items(f, images.get(), "/images", n, image_dims, H5T_INTEGER, 1, s->data, path);
   }
+  const bool checksummed = info.schema_version >= 2;
+  read_item_checksums(f, "images", checksummed, s->images, path);
   const bool deflated = std::any_of(s->images.deflated.begin(), s->images.deflated.end(),
                                     [](uint8_t d) { return d != 0; });
   info.compression = static_cast<int>(read_attr_int(f, "compression", path).value_or(deflated));
@@ -300,11 +305,13 @@ PatchStore PatchStore::open(const std::string& path) {
                      " fracture points (label 1 means at least one point)");
     H5Dataset flipped = open_dataset(f, "/flipped", path);
     s->flipped = locate_items(f, flipped.get(), "/flipped", n, image_dims, H5T_INTEGER, 1, s->data, path);
+    read_item_checksums(f, "flipped", checksummed, s->flipped, path);
     H5Dataset warp = open_dataset(f, "/warp", path);
     const auto& pv = *s->pelvis;
     s->warp = locate_items(f, warp.get(), "/warp", n,
                            {static_cast<hsize_t>(pv.warp_rows), static_cast<hsize_t>(pv.warp_cols), 2},
                            H5T_FLOAT, 4, s->data, path);
+    read_item_checksums(f, "warp", checksummed, s->warp, path);
   }
   return PatchStore(std::move(s));
 }

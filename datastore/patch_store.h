@@ -1,6 +1,6 @@
 // The HDF5 patch store: one file per dataset, for both task families.
 //
-// Layout (schema version 1; see Note [Store layout] in patch_store.cpp):
+// Layout (schema version 2; see Note [Store layout] in patch_store.cpp):
 //   /                 attributes: format = "fracsweep-patches", schema_version,
 //                     task ("vcf" | "pelvis"), source (provenance), compression,
 //                     image_height, image_width, created_by
@@ -13,6 +13,9 @@
 //   /samples/next     int32 [N]        same slice and patient, -1 at the ends
 //   /patients/id      fixed-length strings [P]
 //   /patients/label   int32 [P]   patient-level label
+//   /checksums/images uint32 [N]  CRC-32 of each image's pixels; every other dataset
+//                     has a `crc32` attribute over its values (Note [Checksums] in
+//                     h5_io.h). Version 1 stores have neither and are read unchecked.
 // The pelvis task (AASN; one image per patient, label 0 no fracture, 1 fracture)
 // has no slice/level/prev/next on file (in memory: 0, 0, -1, -1) and adds, all
 // in pixels with pixel (i, j) centred at (x = j, y = i), see pelvis_store.h:
@@ -47,7 +50,7 @@
 
 namespace fracsweep::datastore {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 inline constexpr const char* kFormatName = "fracsweep-patches";
 
 enum class Task { kVcf, kPelvis };

@@ -25,6 +25,7 @@ struct PelvisStoreWriter::Impl {
   PelvisStoreSettings settings;
   StoreFile file;
   H5Dataset flipped, warp;
+  std::vector<uint32_t> flipped_crc32, warp_crc32;  // per item, /checksums/
   std::vector<float> landmarks, landmarks_flipped, axis, points;
   std::vector<double> flip;
   std::vector<int64_t> points_begin{0};
@@ -97,9 +98,11 @@ void PelvisStoreWriter::add(const std::string& patient_id, int32_t label, const 
   append_items(s.flipped.get(), first, 1,
                {static_cast<hsize_t>(st.height), static_cast<hsize_t>(st.width)}, H5T_NATIVE_UINT8,
                v.flipped.data(), where + ": /flipped");
+  append_item_checksums(v.flipped.data(), 1, v.flipped.size(), s.flipped_crc32);
   append_items(s.warp.get(), first, 1,
                {static_cast<hsize_t>(v.warp.rows), static_cast<hsize_t>(v.warp.cols), 2},
                H5T_NATIVE_FLOAT, v.warp.xy.data(), where + ": /warp");
+  append_item_checksums(v.warp.xy.data(), 1, v.warp.xy.size() * sizeof(float), s.warp_crc32);
   for (int k = 0; k < kPelvisLandmarks; ++k) {
     s.landmarks.insert(s.landmarks.end(), {static_cast<float>(v.landmarks[k].x),
                                            static_cast<float>(v.landmarks[k].y)});
@@ -131,6 +134,8 @@ void PelvisStoreWriter::commit() {
   write_array(f, "flip", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {n, 6}, s.flip.data(), where);
   write_array(f, "points", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {s.points.size() / 2, 2},
               s.points.data(), where);
+  write_item_checksums(f, "flipped", s.flipped_crc32, where);
+  write_item_checksums(f, "warp", s.warp_crc32, where);
   write_attr_int(f, "warp_stride", st.warp_stride, where);
   write_attr_double(f, "mask_radius", st.mask_radius, where);
   write_attr_double(f, "pixel_spacing_mm", st.pixel_spacing_mm, where);

@@ -25,9 +25,8 @@ StoreFile::StoreFile(std::string path, Task task, int height, int width, int com
   CHECK_OR_THROW(ConfigError, compression >= 0 && compression <= 9, path_, ": compression level ",
                  compression, " is outside 0 (none) .. 9");
   H5Quiet quiet;
-  file_ = H5File(H5Fcreate(tmp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  CHECK_OR_THROW(IoError, file_.valid(), tmp_path_,
-                 ": cannot create the HDF5 file (does the folder exist and is it writable?)");
+  // Checksummed metadata: HDF5 then refuses a damaged header instead of parsing it.
+  file_ = create_written(tmp_path_);
   images_ = create_item_dataset(file_.get(), "images", H5T_STD_U8LE,
                                 {static_cast<hsize_t>(height), static_cast<hsize_t>(width)},
                                 compression, tmp_path_);
@@ -61,6 +60,7 @@ void StoreFile::add_images(std::span<const uint8_t> pixels, std::span<const int3
   append_items(images_.get(), first, labels.size(),
                {static_cast<hsize_t>(height_), static_cast<hsize_t>(width_)}, H5T_NATIVE_UINT8,
                pixels.data(), tmp_path_ + ": /images");
+  append_item_checksums(pixels.data(), labels.size(), image_bytes(), image_crc32_);
 }
 
 void StoreFile::commit(const std::function<void(hid_t samples)>& extra) {
@@ -88,6 +88,7 @@ void StoreFile::commit(const std::function<void(hid_t samples)>& extra) {
     write_array(patients.get(), "id", type.get(), type.get(), {patient_ids_.size()},
                 packed.data(), where);
   }
+  write_item_checksums(f, "images", image_crc32_, where);
   write_attr_string(f, "format", kFormatName, where);
   write_attr_int(f, "schema_version", kSchemaVersion, where);
   write_attr_string(f, "task", task_name(task_), where);
@@ -103,22 +104,28 @@ void StoreFile::commit(const std::function<void(hid_t samples)>& extra) {
   committed_ = true;
 }
 
-// HDF5 has been seen to report success on a full disk and leave an item's
-// chunk unwritten; the file goes into place only once it opens and validates
-// as a reader will (PatchStore::open, which checks every item's chunk).
+// HDF5 has been seen to report success on a full disk, and on a disk error (EIO) in one
+// of its own writes, and leave part of the file unwritten. The file goes into place only
+// once it opens and validates as a reader will (PatchStore::open) and every item matches
+// its checksum.
 void StoreFile::check_reads_back() const {
   try {
-    (void)PatchStore::open(tmp_path_);
+    const PatchStore store = PatchStore::open(tmp_path_);
+    std::vector<uint8_t> pixels(store.image_bytes());
+    for (size_t i = 0; i < store.size(); ++i) {
+      store.read_image(i, pixels);
+      if (store.pelvis()) {
+        store.read_flipped(i, pixels);
+        (void)store.read_warp(i);
+      }
+    }
   } catch (const core::ConfigError& e) {
     struct statvfs fs {};
     const bool full = ::statvfs(tmp_path_.c_str(), &fs) == 0 &&
                       static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < (uint64_t{1} << 20);
-    if (full)
-      throw core::StorageError(core::str_cat(path_, ": the store written (", tmp_path_,
-                                             ") does not read back and its disk is full: ",
-                                             e.what()));
-    throw IoError(core::str_cat(path_, ": the store written (", tmp_path_,
-                                ") does not read back: ", e.what()));
+    throw core::StorageError(core::str_cat(
+        path_, ": the store written (", tmp_path_, ") does not read back: a write was lost",
+        full ? " and the disk is full" : " (a disk error, or a disk that filled)", ": ", e.what()));
   }
 }
 

@@ -41,7 +41,7 @@ class StoreFile {
                   int32_t patient);
   size_t size() const { return labels_.size(); }
 
-  // Writes /samples/label, /samples/patient, /patients and the root attributes,
+  // Writes /samples/label, /samples/patient, /patients, /checksums/images and the root attributes,
   // calls `extra(samples group)` for the task's own sample columns, closes the
   // file, checks that it opens as a store, and renames it into place. Throws
   // core::StorageError when the disk is full, else core::IoError.
@@ -55,6 +55,7 @@ class StoreFile {
   H5File file_;
   H5Dataset images_;
   std::vector<int32_t> labels_, patients_, patient_label_;
+  std::vector<uint32_t> image_crc32_;
   std::vector<std::string> patient_ids_;
   bool committed_ = false;
 };

@@ -11,6 +11,7 @@
 #include <functional>
 #include <iostream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,36 @@ axes: {grid: {train.weight_decay: [0, 1e-4]}}
 train: {epochs: 2, batch_size: 8}
 )";
 
+// Everything a reader takes from a heatmap file or a store, as text to compare.
+std::string heatmaps_text(const datastore::HeatmapSet& set) {
+  std::ostringstream out;
+  out << set.radius << ";";
+  for (const auto& image : set.images) {
+    out << image.height << "x" << image.width << ":";
+    for (float v : image.heatmap) out << v << ",";
+    for (const auto& p : image.points) out << "(" << p.x << "," << p.y << ")";
+  }
+  return out.str();
+}
+
+std::string store_text(const std::string& path) {
+  const auto store = datastore::PatchStore::open(path);
+  const datastore::SampleIndex& ix = store.index();
+  std::ostringstream out;
+  for (const auto* column : {&ix.label, &ix.patient, &ix.slice, &ix.level, &ix.prev, &ix.next,
+                             &ix.patient_label}) {
+    for (int32_t v : *column) out << v << ",";
+    out << ";";
+  }
+  for (const auto& id : ix.patient_ids) out << id << ",";
+  std::vector<uint8_t> pixels(store.image_bytes());
+  for (size_t i = 0; i < ix.size(); ++i) {
+    store.read_image(i, pixels);
+    out.write(reinterpret_cast<const char*>(pixels.data()), static_cast<std::streamsize>(pixels.size()));
+  }
+  return out.str();
+}
+
 // A folder holding one valid file of each kind.
 std::vector<Reader> readers(const fs::path& dir) {
   core::Logger quiet(core::LogLevel::kOff);
@@ -185,13 +216,16 @@ std::vector<Reader> readers(const fs::path& dir) {
        [](const fs::path& d) { sweeps::read_manifest(d.string()); }},
       {"progress", progress_file, false,
        [](const fs::path& d) { sweeps::read_progress(d.string()); }},
+      // The binary files' mutants that read at all must read as the valid file did:
+      // the checksums leave no silently wrong value.
       {"heatmaps HDF5", "heatmaps.h5", true,
-       [](const fs::path& d) { datastore::read_heatmaps((d / "heatmaps.h5").string()); }},
+       [heat](const fs::path& d) {
+         const auto got = datastore::read_heatmaps((d / "heatmaps.h5").string());
+         EXPECT_EQ(heatmaps_text(got), heatmaps_text(heat)) << "a damaged file read differently";
+       }},
       {"patch store HDF5", "store.h5", true,
-       [](const fs::path& d) {
-         const auto store = datastore::PatchStore::open((d / "store.h5").string());
-         std::vector<uint8_t> pixels(store.image_bytes());
-         for (size_t i = 0; i < store.index().size(); ++i) store.read_image(i, pixels);
+       [expected = store_text((dir / "store.h5").string())](const fs::path& d) {
+         EXPECT_EQ(store_text((d / "store.h5").string()), expected) << "a damaged store read differently";
        }},
   };
 }

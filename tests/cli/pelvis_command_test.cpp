@@ -5,7 +5,9 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "core/fs.h"
@@ -38,7 +40,7 @@ TEST(PelvisCommand, SynthWritesAStoreInspectValidatesWithFoldsAndAPreview) {
 
   const auto i = testing::run_fracsweep({"inspect", out, "--preview", png});
   ASSERT_EQ(i.exit_code, 0) << i.err;
-  EXPECT_HAS(i.out, "valid fracsweep patch store, schema 1, task pelvis");
+  EXPECT_HAS(i.out, "valid fracsweep patch store, schema 2, task pelvis");
   EXPECT_HAS(i.out, "30 images of 64x128 uint8");
   EXPECT_HAS(i.out, "1 fracture        10");
   EXPECT_HAS(i.out, "warp: I -> I_f grid of 8x16 cells at stride 8");
@@ -47,6 +49,8 @@ TEST(PelvisCommand, SynthWritesAStoreInspectValidatesWithFoldsAndAPreview) {
   EXPECT_HAS(i.out, "landmark carried by the grid lands");
   EXPECT_EQ(core::read_file(png).substr(1, 3), "PNG");
 
+  // A second later: a time recorded anywhere in the file would show.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   const std::string again = (dir.path() / "again.h5").string();
   args = {"synth", "pelvis", again, "-q", "--threads", "1"};
   args.insert(args.end(), flags.begin(), flags.end());

@@ -23,7 +23,7 @@ TEST(SynthCommand, WritesAStoreInspectAcceptsAndAPreview) {
 
   const auto i = testing::run_fracsweep({"inspect", out});
   ASSERT_EQ(i.exit_code, 0) << i.err;
-  EXPECT_HAS(i.out, "valid fracsweep patch store, schema 1, task vcf");
+  EXPECT_HAS(i.out, "valid fracsweep patch store, schema 2, task vcf");
   EXPECT_HAS(i.out, "patches of 32x32 uint8, compression deflate-1");
   EXPECT_HAS(i.out, "seed=5");
 

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "datastore/h5.h"
+#include "reseal.h"
 #include "test_util.h"
 
 namespace fracsweep::datastore {
@@ -69,6 +70,56 @@ TEST(PatchStore, SameInputGivesSameBytes) {
   EXPECT_EQ(core::read_file(a), core::read_file(b));
 }
 
+// Flips bit `bit` of the byte `at` bytes into the first occurrence of `pattern` in the file.
+void flip_bit_in(const std::string& path, const std::string& pattern, size_t at, int bit) {
+  std::string bytes = core::read_file(path);
+  const size_t where = bytes.find(pattern);
+  ASSERT_NE(where, std::string::npos) << "pattern not in " << path;
+  ASSERT_EQ(bytes.find(pattern, where + 1), std::string::npos) << "pattern not unique";
+  bytes[where + at] = static_cast<char>(bytes[where + at] ^ (1 << bit));
+  core::write_file_atomic(path, bytes);
+}
+
+TEST(PatchStore, AFlippedBitInAPixelIsAnErrorNamingTheImageNotAWrongPixel) {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "s.h5").string();
+  write_small_store(path, 0);  // raw: HDF5 hands back the stored bytes unchecked
+  std::string image4;          // patient 1, k = 1: 50, 51, ...
+  for (int i = 0; i < kH * kW; ++i) image4.push_back(static_cast<char>(50 + i));
+  flip_bit_in(path, image4, 7, 2);
+  const PatchStore s = PatchStore::open(path);
+  std::vector<uint8_t> image(s.image_bytes());
+  s.read_image(3, image);  // the others read as written
+  EXPECT_EQ(image[0], 40);
+  try {
+    s.read_image(4, image);
+    FAIL() << "a damaged image was read";
+  } catch (const core::ConfigError& e) {
+    EXPECT_HAS(std::string(e.what()), path);
+    EXPECT_HAS(std::string(e.what()), "/images patch 4 does not match the checksum");
+  }
+}
+
+TEST(PatchStore, AFlippedBitInALabelIsAnErrorNamingTheDatasetNotAWrongLabel) {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "s.h5").string();
+  write_small_store(path, 0);
+  const int32_t labels[] = {0, 1, 0, 0, 2};  // a valid label either way after the flip below
+  flip_bit_in(path, std::string(reinterpret_cast<const char*>(labels), sizeof labels), 0, 0);
+  const std::string error = open_error(path);
+  EXPECT_HAS(error, "/samples/label");
+  EXPECT_HAS(error, "do not match the checksum");
+}
+
+// HDF5's default (version 0) superblock and object headers carry no checksums, and HDF5
+// 1.10 overruns a buffer parsing some damaged ones: such a file never reaches HDF5.
+TEST(PatchStore, AFileWithoutChecksummedMetadataIsRefusedBeforeHdf5ParsesIt) {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "old.h5").string();
+  H5File(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)).reset();
+  EXPECT_HAS(open_error(path), path + ": HDF5 superblock version 0, without checksums");
+}
+
 TEST(PatchStore, UncommittedWriterLeavesNothing) {
   testing::TempDir dir;
   const std::string path = (dir.path() / "s.h5").string();
@@ -99,6 +150,7 @@ std::string damaged(const testing::TempDir& dir, F damage) {
   H5File f(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
   EXPECT_TRUE(f.valid());
   damage(f.get());
+  testing::reseal_checksums(f.get());
   return path;
 }
 
@@ -115,7 +167,7 @@ TEST(PatchStore, NewerSchemaVersion) {
     const int64_t v = 99;
     H5Awrite(a.get(), H5T_NATIVE_INT64, &v);
   });
-  EXPECT_HAS(open_error(path), "schema version 99 is newer than this fracsweep reads (up to 1)");
+  EXPECT_HAS(open_error(path), "schema version 99 is newer than this fracsweep reads (up to 2)");
 }
 
 TEST(PatchStore, MissingDataset) {

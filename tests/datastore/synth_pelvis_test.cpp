@@ -12,6 +12,7 @@
 #include "datastore/patch_store.h"
 #include "datastore/pelvis_store.h"
 #include "datastore/split.h"
+#include "reseal.h"
 #include "test_util.h"
 
 namespace fracsweep::datastore {
@@ -128,6 +129,7 @@ std::string damaged(const testing::TempDir& dir, F damage) {
   H5File f(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
   EXPECT_TRUE(f.valid());
   damage(f.get());
+  testing::reseal_checksums(f.get());
   return path;
 }
 
