@@ -107,7 +107,11 @@ void rename_durably(const std::string& from, const std::string& to) {
   const std::string dir =
       target.has_parent_path() ? target.parent_path().string() : std::string(".");
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: some file systems refuse fsync on dirs
+  // Some file systems refuse fsync on folders (EINVAL): that much is best effort. A disk
+  // error is not: the rename may be lost in a crash.
+  if (dfd.get() >= 0 && ::fsync(dfd.get()) != 0 && is_storage_errno(errno))
+    throw_write_error(to, ": renamed into place, but the fsync of its folder failed (a crash "
+                      "may lose the rename): ");
 }
 
 ReadOnlyFile::ReadOnlyFile(const std::string& path) : path_(path) {

@@ -579,6 +579,11 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   MpiSyncOptions sync_options;
   if (options.bucket_bytes > 0) sync_options.bucket_bytes = options.bucket_bytes;
   const RankPlacement placement = place_rank(options.exclusive_gpus);
+  log.debug(fmt::format("placement: node rank {} of {} on {}, {}", placement.node_rank,
+                        placement.node_size, mpi_host_name(),
+                        placement.cuda_devices > 0 ? fmt::format("GPU {} of {}", placement.device,
+                                                                 placement.cuda_devices)
+                                                   : std::string("no GPU: the CPU")));
   GroupSyncs syncs(group_comm.get(), layout.group_size, placement, sync_options, root, log);
 
   trainer::StopSignals stop;

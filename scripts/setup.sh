@@ -14,6 +14,8 @@
 #   FRACSWEEP_LIBTORCH    a LibTorch to build against instead of the venv's (a folder
 #                         holding share/cmake/Torch, e.g. a cluster's own install)
 #   FRACSWEEP_BUILD_JOBS  parallel compile jobs (default 2)
+#   FRACSWEEP_BUILD_DIR   the build folder (default build)
+#   FRACSWEEP_SANITIZE    address or thread: an instrumented build (scripts/test.sh --sanitize)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +43,7 @@ packages=(cmake ninja-build g++ ccache pkg-config
           libopenmpi-dev openmpi-bin libhdf5-dev libdeflate-dev libpng-dev
           libboost-program-options-dev libboost-dev libfmt-dev libgtest-dev libyaml-cpp-dev
           nlohmann-json3-dev libeigen3-dev slurm-wlm munge gnuplot-nox chromium
+          clang libclang-rt-dev
           texlive-latex-base texlive-latex-recommended poppler-utils)
 # A python3 without venv/ensurepip (Debian's own) needs python3-venv.
 python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3 python3-venv)
@@ -85,12 +88,17 @@ fi
 
 # --- Configure and build ----------------------------------------------------
 jobs=${FRACSWEEP_BUILD_JOBS:-2}
-mkdir -p build
-if [[ ! -f build/build.ninja ]] || ! grep -qF "CMAKE_PREFIX_PATH:UNINITIALIZED=$torch_prefix" build/CMakeCache.txt; then
-  echo "setup: configuring build/ against $torch_prefix"
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_prefix" >build/configure.log 2>&1 ||
-    { cat build/configure.log >&2; echo "setup: configure failed (log: build/configure.log)" >&2; exit 1; }
+build=${FRACSWEEP_BUILD_DIR:-build}
+sanitize=${FRACSWEEP_SANITIZE:-}
+mkdir -p "$build"
+if [[ ! -f $build/build.ninja ]] ||
+   ! grep -qF "CMAKE_PREFIX_PATH:UNINITIALIZED=$torch_prefix" "$build/CMakeCache.txt" ||
+   ! grep -qxF "FRACSWEEP_SANITIZE:STRING=$sanitize" "$build/CMakeCache.txt"; then
+  echo "setup: configuring $build/ against $torch_prefix${sanitize:+ (sanitizer: $sanitize)}"
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_prefix" \
+        -DFRACSWEEP_SANITIZE="$sanitize" >"$build/configure.log" 2>&1 ||
+    { cat "$build/configure.log" >&2; echo "setup: configure failed (log: $build/configure.log)" >&2; exit 1; }
 fi
 # Ninja's status line, one per finished step: "[12/97 3m05s] Building CXX object ...".
-NINJA_STATUS="[%f/%t %es] " cmake --build build -j "$jobs" | sed -u -E 's/^(\[[0-9]+\/[0-9]+ [0-9.]+s\]) .* (\S+)$/\1 \2/'
-test -x build/fracsweep || { echo "setup: build failed: build/fracsweep is missing" >&2; exit 1; }
+NINJA_STATUS="[%f/%t %es] " cmake --build "$build" -j "$jobs" | sed -u -E 's/^(\[[0-9]+\/[0-9]+ [0-9.]+s\]) .* (\S+)$/\1 \2/'
+test -x "$build/fracsweep" || { echo "setup: build failed: $build/fracsweep is missing" >&2; exit 1; }

@@ -349,7 +349,11 @@ void Ledger::append(const LedgerRecord& record) {
 
 std::vector<LedgerRecord> read_ledger(const std::string& path, core::Logger& log) {
   if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return {};  // nothing has run yet
-  const std::string content = core::read_file(path);
+  return parse_ledger(core::read_file(path), path, log);
+}
+
+std::vector<LedgerRecord> parse_ledger(std::string_view content, const std::string& path,
+                                       core::Logger& log) {
   std::vector<LedgerRecord> records;
   size_t pos = 0;
   for (int line_no = 1; pos < content.size(); ++line_no) {

@@ -124,6 +124,10 @@ class Ledger {
 // what was wrong. Fails with core::IoError if the file exists but cannot be read.
 std::vector<LedgerRecord> read_ledger(const std::string& path, core::Logger& log);
 
+// read_ledger's reading of a ledger file's `content`; `path` names it in messages.
+std::vector<LedgerRecord> parse_ledger(std::string_view content, const std::string& path,
+                                       core::Logger& log);
+
 // Every record of a sweep folder's ledgers (0.1's ledger.jsonl, then ledger.d/*.jsonl by
 // name), merged into one sequence by time without reordering any file's own records; on equal
 // times the earlier file's record comes first, so the merge is the same for every reader.

@@ -6,12 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "core/fs.h"
 #include "core/error.h"
@@ -45,8 +47,13 @@ std::string fixture(const std::string& relative) {
 
 namespace {
 
+// No command a test runs may hang the suite: past this it is killed, with its children.
+constexpr auto kCommandTimeout = std::chrono::minutes(10);
+
 CommandResult run_program(const std::string& program, const std::vector<std::string>& args,
-                          bool mpi, const std::function<void(int pid)>& while_running) {
+                          bool mpi, const std::function<void(int pid)>& while_running,
+                          const std::vector<std::pair<std::string, std::string>>& env = {},
+                          std::chrono::seconds timeout = kCommandTimeout) {
   TempDir dir;
   const std::string out_path = (dir.path() / "out").string();
   const std::string err_path = (dir.path() / "err").string();
@@ -62,6 +69,7 @@ CommandResult run_program(const std::string& program, const std::vector<std::str
       ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
       ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
     }
+    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> argv;
     std::string binary = program;
     argv.push_back(binary.data());
@@ -72,12 +80,27 @@ CommandResult run_program(const std::string& program, const std::vector<std::str
     ::_exit(127);
   }
   if (while_running) while_running(pid);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  bool timed_out = false;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      timed_out = true;
+      kill_tree(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = core::read_file(out_path);
   result.err = core::read_file(err_path);
+  if (timed_out) {
+    result.exit_code = CommandResult::kTimedOut;
+    result.err += "\n[test] " + program + " killed after " + std::to_string(timeout.count()) +
+                  " s: it hung\n";
+  }
   return result;
 }
 
@@ -99,6 +122,21 @@ int parent_of(int pid) {
 CommandResult run_fracsweep(const std::vector<std::string>& args,
                             const std::function<void(int pid)>& while_running) {
   return run_program(FRACSWEEP_BINARY, args, false, while_running);
+}
+
+CommandResult run_fracsweep_failing(const std::string& call, double probability, uint64_t seed,
+                                    const std::vector<std::string>& args,
+                                    std::chrono::seconds timeout) {
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"LD_PRELOAD", FRACSWEEP_EIO_PRELOAD},
+      {"FRACSWEEP_EIO", call + ":" + std::to_string(probability) + ":" + std::to_string(seed)},
+      // The singleton's daemon would inherit the faults and fail where fracsweep did not.
+      {"OMPI_MCA_ess_singleton_isolated", "1"}};
+  // An instrumented build insists that its runtime comes first among the libraries.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  env.emplace_back("ASAN_OPTIONS", std::string("verify_asan_link_order=0") +
+                                       (asan != nullptr ? std::string(":") + asan : ""));
+  return run_program(FRACSWEEP_BINARY, args, false, {}, env, timeout);
 }
 
 CommandResult run_fracsweep_mpi(int ranks, const std::vector<std::string>& args,

@@ -2,6 +2,8 @@
 // the fracsweep binary with its output captured.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -48,16 +50,27 @@ const std::string& tiny_store_for(const std::string& variant);
 std::string store_open_error(const std::string& path);
 
 struct CommandResult {
+  static constexpr int kTimedOut = 124;  // exit_code of a command killed for hanging
   int exit_code = -1;
   std::string out;  // stdout
   std::string err;  // stderr
 };
 
-// Runs build/fracsweep with `args` (no shell involved) and captures its output.
+// Runs build/fracsweep with `args` (no shell involved) and captures its output. A
+// command still running after 10 minutes is killed with its children (exit_code
+// CommandResult::kTimedOut), so that a hang fails its test instead of the suite.
 // `while_running`, when given, is called with the child's pid before waiting
 // for it (to send it signals).
 CommandResult run_fracsweep(const std::vector<std::string>& args,
                             const std::function<void(int pid)>& while_running = {});
+
+// Runs build/fracsweep with `args` on a disk that fails: `call` ("fsync", "pwrite" or
+// "write") on regular files fails with EIO with `probability`, the same calls failing
+// for the same `seed` (tests/faults/eio_preload.c, preloaded). Killed (exit_code
+// CommandResult::kTimedOut) after `timeout`.
+CommandResult run_fracsweep_failing(const std::string& call, double probability, uint64_t seed,
+                                    const std::vector<std::string>& args,
+                                    std::chrono::seconds timeout);
 
 // Runs `mpirun -np ranks build/fracsweep args` (allowed to run as root,
 // OMP_WAIT_POLICY=PASSIVE), like run_fracsweep.

@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -202,6 +203,70 @@ TEST_F(RunCommand, AFullDiskStopsTheSweepWithOneClearErrorAndARerunLosesNothing)
     const auto report = run_fracsweep({"report", out.string()});
     EXPECT_EQ(report.exit_code, 0) << report.err;
   }
+}
+
+// A disk that reports I/O errors (EIO), injected by a preloaded library
+// (tests/faults/eio_preload.c): on fsync (the ledger, sweep.json, progress, checkpoints,
+// predictions, the store's rename), on pwrite (HDF5's writes of the phantom store) or on
+// write (every file fracsweep writes itself), each call failing at random with the
+// probability below, seeded. Each trial: one error naming the file and the cause, exit
+// code 1, no hang; then a rerun on a healthy disk finishes every job once with the results
+// of an uninterrupted run. FRACSWEEP_EIO_TRIALS (default 1) sets the trials per call,
+// FRACSWEEP_EIO_SEED (default 1) the first seed.
+TEST_F(RunCommand, DiskErrorsStopTheSweepWithOneClearErrorAndARerunLosesNothing) {
+  const char* trials_env = std::getenv("FRACSWEEP_EIO_TRIALS");
+  const int trials = trials_env ? std::max(1, std::atoi(trials_env)) : 1;
+  const char* seed_env = std::getenv("FRACSWEEP_EIO_SEED");
+  const uint64_t first_seed = seed_env ? std::strtoull(seed_env, nullptr, 10) : 1;
+  std::map<std::string, int> failed_files;
+  // The lower the probability, the likelier the first fault lands past the phantom store,
+  // in the jobs' own files: each trial of a call takes the next of three.
+  const std::map<std::string, double> base = {{"fsync", 0.05}, {"pwrite", 0.25}, {"write", 0.04}};
+  int no_fault = 0;
+  for (const auto& [call, p0] : base)
+    for (int trial = 0; trial < trials; ++trial) {
+      const uint64_t seed = first_seed + trial;
+      const double probability = p0 / (1 << (2 * (trial % 3)));
+      SCOPED_TRACE(call + ", probability " + std::to_string(probability) + ", seed " +
+                   std::to_string(seed));
+      TempDir dir;
+      const fs::path out = dir.path() / "out";
+      const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 2));
+      const auto r = testing::run_fracsweep_failing(call, probability, seed, {"run", sweep},
+                                                    std::chrono::seconds(300));
+      ASSERT_NE(r.exit_code, testing::CommandResult::kTimedOut) << "a hang:\n" << r.err;
+      if (r.err.find("eio_preload: EIO") == std::string::npos) {
+        // No call failed: the run is an ordinary one.
+        ++no_fault;
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(results_of(out), *reference_);
+        continue;
+      }
+      EXPECT_EQ(r.exit_code, 1) << r.err;
+      // HDF5 does not always pass a failed write on; the store's read-back check names it.
+      EXPECT_TRUE(r.err.find(std::strerror(EIO)) != std::string::npos ||
+                  r.err.find("a write was lost") != std::string::npos)
+          << r.err;
+      for (const char* crash : {"Segmentation", "terminate called", "HDF5-DIAG", "core dumped"})
+        EXPECT_EQ(r.err.find(crash), std::string::npos) << crash << " in:\n" << r.err;
+      const size_t error = r.err.find(" ERROR ");
+      ASSERT_NE(error, std::string::npos) << r.err;
+      const size_t at = r.err.find(out.string(), error);
+      EXPECT_NE(at, std::string::npos) << "the error names no file:\n" << r.err;
+      if (at != std::string::npos)
+        ++failed_files[call + " on " +
+                       fs::path(r.err.substr(at, r.err.find_first_of(": \n", at) - at))
+                           .filename()
+                           .string()];
+      const auto rerun = run_fracsweep({"run", sweep});
+      ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+      const auto finished = finished_counts(out);
+      EXPECT_EQ(finished.size(), 4u);
+      for (const auto& [name, n] : finished) EXPECT_EQ(n, 1) << name;
+      EXPECT_EQ(results_of(out), *reference_);
+    }
+  for (const auto& [what, n] : failed_files) std::cout << "EIO in " << what << ": " << n << "\n";
+  std::cout << "trials that met no fault (and finished as usual): " << no_fault << "\n";
 }
 
 TEST_F(RunCommand, KillNineMidSweepThenRestartFinishesEveryJobOnceWithTheSameResults) {
