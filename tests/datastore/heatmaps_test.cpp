@@ -5,7 +5,11 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include <chrono>
+#include <thread>
+
 #include "core/error.h"
+#include "core/fs.h"
 #include "test_util.h"
 
 namespace fracsweep::datastore {
@@ -43,6 +47,15 @@ TEST(Heatmaps, RoundTrip) {
       EXPECT_EQ(back.images[i].points[k].y, set.images[i].points[k].y);
     }
   }
+}
+
+TEST(Heatmaps, TheSameSetGivesTheSameBytesASecondLater) {
+  testing::TempDir dir;
+  const std::string first = (dir.path() / "a.h5").string(), second = (dir.path() / "b.h5").string();
+  write_heatmaps(first, sample_set());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // a recorded time would show
+  write_heatmaps(second, sample_set());
+  EXPECT_EQ(core::read_file(first), core::read_file(second));
 }
 
 TEST(Heatmaps, MixedSizesAreRefusedOnWrite) {

@@ -14,7 +14,7 @@
 # Exits 77 (skipped) with the reason where namespaces cannot be made (not root, no
 # ip(8), a container without the capability). Everything it makes is removed on exit.
 set -euo pipefail
-fracsweep=$1 mpirun=$2
+fracsweep=$(realpath "$1") mpirun=$2
 skip() { echo "SKIPPED: $*"; exit 77; }
 
 [[ $(id -u) -eq 0 ]] || skip "making network namespaces needs root"
