@@ -4,7 +4,9 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <filesystem>
 
 #include "core/error.h"
@@ -100,6 +102,34 @@ void check_written_values(hid_t file, const char* name, std::span<const uint8_t>
   check_values_crc32(ds.get(), values, where);
 }
 
+// Writes `values` as dataset `name` of shape `dims` with a `crc32` attribute over them
+// (Note [Checksums] in h5_io.h: a chunk whose index entry is damaged reads as zeros past
+// Fletcher-32; the checksum over all values catches it), recording no times (the same
+// heatmaps, the same bytes). `chunk_per_image`: one deflated, Fletcher-32 chunk per
+// leading index, so that a damaged chunk fails its read.
+template <typename T, size_t Rank>
+void write_checked(hid_t file, const char* name, hid_t file_type, hid_t mem_type,
+                   const hsize_t (&dims)[Rank], bool chunk_per_image, const std::vector<T>& values,
+                   const std::string& where) {
+  H5Dataspace space(H5_CHECK(H5Screate_simple(Rank, dims, nullptr), where));
+  H5PropertyList plist(H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), where));
+  H5_CHECK(H5Pset_obj_track_times(plist.get(), false), where);
+  if (chunk_per_image) {
+    hsize_t chunk[Rank];
+    std::copy(std::begin(dims), std::end(dims), chunk);
+    chunk[0] = 1;
+    H5_CHECK(H5Pset_chunk(plist.get(), Rank, chunk), where);
+    H5_CHECK(H5Pset_fletcher32(plist.get()), where);
+    H5_CHECK(H5Pset_deflate(plist.get(), 4), where);
+  }
+  H5Dataset ds(H5_CHECK(H5Dcreate2(file, name, file_type, space.get(), H5P_DEFAULT, plist.get(),
+                                   H5P_DEFAULT),
+                        where));
+  if (!values.empty())
+    H5_CHECK(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), where);
+  write_attr_int(ds.get(), "crc32", crc32_of(bytes_of(values)), where);
+}
+
 }  // namespace
 
 void write_heatmaps(const std::string& path, const HeatmapSet& set) {
@@ -128,42 +158,15 @@ void write_heatmaps(const std::string& path, const HeatmapSet& set) {
   } abandon{tmp};
   H5Quiet quiet;
   H5File file = create_written(tmp);
-  {
-    const hsize_t dims[3] = {static_cast<hsize_t>(n), static_cast<hsize_t>(h),
-                             static_cast<hsize_t>(w)};
-    H5Dataspace space(H5_CHECK(H5Screate_simple(3, dims, nullptr), tmp));
-    H5PropertyList plist(H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), tmp));
-    H5_CHECK(H5Pset_obj_track_times(plist.get(), false), tmp);  // the same heatmaps, the same bytes
-    if (n > 0 && h > 0 && w > 0) {
-      const hsize_t chunk[3] = {1, static_cast<hsize_t>(h), static_cast<hsize_t>(w)};
-      H5_CHECK(H5Pset_chunk(plist.get(), 3, chunk), tmp);
-      H5_CHECK(H5Pset_fletcher32(plist.get()), tmp);  // a damaged chunk fails its read
-      H5_CHECK(H5Pset_deflate(plist.get(), 4), tmp);
-    }
-    H5Dataset ds(H5_CHECK(H5Dcreate2(file.get(), "heatmaps", H5T_IEEE_F32LE, space.get(),
-                                     H5P_DEFAULT, plist.get(), H5P_DEFAULT),
-                          tmp));
-    if (!pixels.empty())
-      H5_CHECK(H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, pixels.data()),
-               tmp);
-    // Note [Checksums] in h5_io.h: a chunk whose index entry is damaged reads as zeros
-    // past Fletcher-32; the checksum over all values catches it.
-    write_attr_int(ds.get(), "crc32", crc32_of(bytes_of(pixels)), tmp);
-    const hsize_t pdims[2] = {points.size() / 3, 3};
-    H5Dataspace pspace(H5_CHECK(H5Screate_simple(2, pdims, nullptr), tmp));
-    H5PropertyList pplist(H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), tmp));
-    H5_CHECK(H5Pset_obj_track_times(pplist.get(), false), tmp);
-    H5Dataset pds(H5_CHECK(H5Dcreate2(file.get(), "points", H5T_STD_I32LE, pspace.get(),
-                                      H5P_DEFAULT, pplist.get(), H5P_DEFAULT),
-                           tmp));
-    if (!points.empty())
-      H5_CHECK(H5Dwrite(pds.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, points.data()),
-               tmp);
-    write_attr_int(pds.get(), "crc32", crc32_of(bytes_of(points)), tmp);
-    const int schema = kHeatmapSchema;
-    H5_CHECK(H5LTset_attribute_int(file.get(), "/", "schema", &schema, 1), tmp);
-    H5_CHECK(H5LTset_attribute_double(file.get(), "/", "radius", &set.radius, 1), tmp);
-  }
+  const hsize_t dims[3] = {static_cast<hsize_t>(n), static_cast<hsize_t>(h), static_cast<hsize_t>(w)};
+  write_checked(file.get(), "heatmaps", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, dims,
+                /*chunk_per_image=*/n > 0 && h > 0 && w > 0, pixels, tmp);
+  const hsize_t pdims[2] = {points.size() / 3, 3};
+  write_checked(file.get(), "points", H5T_STD_I32LE, H5T_NATIVE_INT32, pdims,
+                /*chunk_per_image=*/false, points, tmp);
+  const int schema = kHeatmapSchema;
+  H5_CHECK(H5LTset_attribute_int(file.get(), "/", "schema", &schema, 1), tmp);
+  H5_CHECK(H5LTset_attribute_double(file.get(), "/", "radius", &set.radius, 1), tmp);
   close_written(file, tmp);
   core::rename_durably(tmp, path);
   abandon.keep = true;

@@ -330,6 +330,17 @@ void PatchStore::read_flipped(size_t i, std::span<uint8_t> out) const {
   read_item(impl_->data, impl_->flipped, i, out, "/flipped image");
 }
 
+void PatchStore::read_every_item() const {
+  std::vector<uint8_t> pixels(image_bytes());
+  for (size_t i = 0; i < size(); ++i) {
+    read_image(i, pixels);
+    if (impl_->pelvis) {
+      read_flipped(i, pixels);
+      (void)read_warp(i);
+    }
+  }
+}
+
 SamplingGrid PatchStore::read_warp(size_t i) const {
   const Impl& s = *impl_;
   CHECK_OR_THROW(ConfigError, s.pelvis.has_value(), s.path, ": a vertebra store has no warps");

@@ -158,6 +158,10 @@ class PatchStore {
   void read_flipped(size_t i, std::span<uint8_t> out) const;
   SamplingGrid read_warp(size_t i) const;
 
+  // Reads every item (images; a pelvis store's twins and warps too), each checked
+  // against its checksum: throws as the readers above do at the first that fails.
+  void read_every_item() const;
+
  private:
   struct Impl;
   explicit PatchStore(std::unique_ptr<Impl> impl);

@@ -110,15 +110,7 @@ void StoreFile::commit(const std::function<void(hid_t samples)>& extra) {
 // its checksum.
 void StoreFile::check_reads_back() const {
   try {
-    const PatchStore store = PatchStore::open(tmp_path_);
-    std::vector<uint8_t> pixels(store.image_bytes());
-    for (size_t i = 0; i < store.size(); ++i) {
-      store.read_image(i, pixels);
-      if (store.pelvis()) {
-        store.read_flipped(i, pixels);
-        (void)store.read_warp(i);
-      }
-    }
+    PatchStore::open(tmp_path_).read_every_item();
   } catch (const core::ConfigError& e) {
     struct statvfs fs {};
     const bool full = ::statvfs(tmp_path_.c_str(), &fs) == 0 &&

@@ -1,7 +1,6 @@
 // The patch store opener (datastore/patch_store.h) on any file: open, validate, then
 // read every image (and, for a pelvis store, every flipped twin and warp grid).
 #include <cstdint>
-#include <vector>
 
 #include "datastore/hdf5_exit.h"
 #include "datastore/patch_store.h"
@@ -17,15 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const fuzz::ScratchFile file(".h5");
   file.write(data, size);
   fuzz::expect_clear_error("PatchStore::open", [&] {
-    const auto store = datastore::PatchStore::open(file.path());
-    std::vector<uint8_t> pixels(store.image_bytes());
-    for (size_t i = 0; i < store.size(); ++i) {
-      store.read_image(i, pixels);
-      if (store.pelvis()) {
-        store.read_flipped(i, pixels);
-        (void)store.read_warp(i);
-      }
-    }
+    datastore::PatchStore::open(file.path()).read_every_item();
   });
   return 0;
 }
