@@ -531,6 +531,11 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   std::string error;
   try {
     setup.sweep = sweeps::load_sweep(options.sweep_path);
+    // The coordinator does not hand out a search's trials yet; running their
+    // jobs without the trials' values would give numbers for settings no one chose.
+    CHECK_OR_THROW(core::ConfigError, !setup.sweep.search, options.sweep_path,
+                   ": search sweeps cannot be run yet (the search section parses, but `fracsweep "
+                   "run` does not hand out its trials); use axes for a grid or random search");
     setup.ranks_per_job = options.ranks_per_job > 0 ? options.ranks_per_job : setup.sweep.ranks_per_job;
     group_layout(mpi.world_rank(), mpi.world_size(), setup.ranks_per_job);
   } catch (const core::ConfigError& e) {

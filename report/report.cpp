@@ -258,7 +258,7 @@ SweepResults collect_results(const std::string& dir) {
   if (have_ledger) {
     core::Logger quiet(core::LogLevel::kError);
     for (const LedgerRecord& rec : read_sweep_ledger(dir, quiet))
-      latest[rec.job] = rec.event;
+      if (rec.event != LedgerEvent::kResult) latest[rec.job] = rec.event;
   }
   for (const sweeps::ManifestJob& mj : out.manifest.jobs) {
     ReportJob j;

@@ -116,7 +116,8 @@ std::vector<Field> train_fields(TrainConfig& t) {
           added_field("aasn_lambda", t.aasn_lambda, TrainConfig{}.aasn_lambda),
           placement_field("device", t.device),
           added_field("precision", t.precision, TrainConfig{}.precision),
-          added_field("channels_last", t.channels_last, TrainConfig{}.channels_last)};
+          added_field("channels_last", t.channels_last, TrainConfig{}.channels_last),
+          added_field("curve_epoch_seconds", t.curve_epoch_seconds, TrainConfig{}.curve_epoch_seconds)};
 }
 
 void read_section(const YAML::Node& node, const std::string& section, std::vector<Field> fields,
@@ -178,7 +179,7 @@ const std::set<std::string>& known_variants() {
       "two-stream+triplet+compare", "tsccn", "resnet18", "rs", "cb-rw", "smote", "ldam",
       "ldam-drw", "pc-net", "nts-net", "sdl-net", "aasn-vanilla", "aasn-ff", "aasn-ff-fa",
       "aasn-ff-cl", "aasn-ff-fa-cl-noproj", "aasn", "chexnet", "lse-pooling", "two-stage",
-      "liu-distance", "deepsymnet", "cbn"};
+      "liu-distance", "deepsymnet", "cbn", "curve"};
   return names;
 }
 

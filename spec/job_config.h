@@ -47,7 +47,8 @@ struct ModelConfig {
   // or AASN's Table 2 row on a pelvis store ("aasn-vanilla", "aasn-ff", "aasn-ff-fa",
   // "aasn-ff-cl", "aasn-ff-fa-cl-noproj", "aasn") or one of its Table 1 baselines: trained on
   // image labels ("chexnet", "lse-pooling", "two-stage") or modelling symmetry
-  // ("liu-distance", "deepsymnet", "cbn").
+  // ("liu-distance", "deepsymnet", "cbn"). "curve" trains nothing: it reports a seeded
+  // learning curve (trainer/curve_job.h), for testing and timing searches.
   std::string variant = "tsccn";
   // ResNet base width (torchvision: 64); for AASN the DenseNet's growth rate (32 is
   // DenseNet-121, the default of an AASN job).
@@ -99,6 +100,7 @@ struct TrainConfig {
   // fp32 (no loss scaling needed). Faster on GPUs with bf16 tensor cores; changes results.
   std::string precision = "fp32";
   bool channels_last = false;    // convolutions in NHWC layout (cuDNN's fast path on GPUs)
+  double curve_epoch_seconds = 0;  // variant "curve": how long each epoch sleeps
 };
 
 struct JobConfig {

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cmath>
+#include <limits>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -137,17 +139,53 @@ const std::string& string_field(const nlohmann::json& j, const char* key) {
   return it->get_ref<const std::string&>();
 }
 
+// The fields of a search's records: params on started ones, epoch on result
+// and stopped ones, value on result ones.
+void read_search_fields(const nlohmann::json& j, LedgerRecord& r) {
+  const bool started = r.event == LedgerEvent::kStarted;
+  const bool result = r.event == LedgerEvent::kResult;
+  const bool stopped = r.event == LedgerEvent::kStopped;
+  if (const auto params = j.find("params"); params != j.end()) {
+    CHECK_OR_THROW(ConfigError, started, "only a started record has \"params\"");
+    CHECK_OR_THROW(ConfigError, params->is_object(), "\"params\" must be an object, found ",
+                   params->type_name());
+    for (const auto& item : params->items())
+      CHECK_OR_THROW(ConfigError, item.value().is_string(), "\"params\": \"", item.key(),
+                     "\" must be a string, found ", item.value().dump());
+    r.params = *params;
+  }
+  const auto epoch = j.find("epoch");
+  CHECK_OR_THROW(ConfigError, (result || stopped) == (epoch != j.end()),
+                 result || stopped ? "a result or stopped record needs \"epoch\""
+                                   : "only a result or stopped record has \"epoch\"");
+  if (epoch != j.end()) {
+    CHECK_OR_THROW(ConfigError, epoch->is_number_integer() && epoch->get<long long>() >= 0 &&
+                                    epoch->get<long long>() <= INT_MAX,
+                   "\"epoch\" must be a whole number >= 0, found ", epoch->dump());
+    r.epoch = static_cast<int>(epoch->get<long long>());
+  }
+  const auto value = j.find("value");
+  CHECK_OR_THROW(ConfigError, result == (value != j.end()),
+                 result ? "a result record needs \"value\"" : "only a result record has \"value\"");
+  if (value != j.end()) {
+    CHECK_OR_THROW(ConfigError, value->is_number() || value->is_null(),
+                   "\"value\" must be a number or null, found ", value->dump());
+    r.value = value->is_null() ? std::numeric_limits<double>::quiet_NaN() : value->get<double>();
+  }
+}
+
 // Checks one parsed line against the record schema; throws ConfigError saying what is wrong,
 // without the location, which the caller adds.
 LedgerRecord record_from_json(const nlohmann::json& j) {
   CHECK_OR_THROW(ConfigError, j.is_object(), "expected a JSON object, found ", j.type_name());
-  static const std::set<std::string> kKnown = {"event", "job",     "name",  "time",     "rank",
-                                               "host",  "metrics", "error", "slurm_job",
-                                               "carried_from"};
+  static const std::set<std::string> kKnown = {"event",  "job",     "name",  "time",
+                                               "rank",   "host",    "metrics", "error",
+                                               "slurm_job", "carried_from", "params", "epoch",
+                                               "value"};
   for (const auto& item : j.items()) {
     CHECK_OR_THROW(ConfigError, kKnown.count(item.key()), "unknown key \"", item.key(),
                    "\" (known: event, job, name, time, rank, host, slurm_job, metrics, error, "
-                   "carried_from)");
+                   "carried_from, params, epoch, value)");
   }
   LedgerRecord r;
   const std::string& event = string_field(j, "event");
@@ -157,9 +195,13 @@ LedgerRecord record_from_json(const nlohmann::json& j) {
     r.event = LedgerEvent::kFinished;
   } else if (event == "failed") {
     r.event = LedgerEvent::kFailed;
+  } else if (event == "result") {
+    r.event = LedgerEvent::kResult;
+  } else if (event == "stopped") {
+    r.event = LedgerEvent::kStopped;
   } else {
-    throw ConfigError(
-        str_cat("unknown event \"", event, "\" (expected started, finished or failed)"));
+    throw ConfigError(str_cat("unknown event \"", event,
+                              "\" (expected started, finished, failed, result or stopped)"));
   }
   r.job = string_field(j, "job");
   CHECK_OR_THROW(ConfigError, !r.job.empty(), "\"job\" is empty");
@@ -191,6 +233,7 @@ LedgerRecord record_from_json(const nlohmann::json& j) {
   CHECK_OR_THROW(ConfigError, failed == j.contains("error"),
                  failed ? "a failed record needs \"error\"" : "only a failed record has \"error\"");
   if (failed) r.error = string_field(j, "error");
+  read_search_fields(j, r);
   return r;
 }
 
@@ -220,6 +263,8 @@ std::string_view event_name(LedgerEvent event) {
     case LedgerEvent::kStarted: return "started";
     case LedgerEvent::kFinished: return "finished";
     case LedgerEvent::kFailed: return "failed";
+    case LedgerEvent::kResult: return "result";
+    case LedgerEvent::kStopped: return "stopped";
   }
   INTERNAL_ASSERT(false && "unknown LedgerEvent");
   return "";
@@ -263,6 +308,23 @@ LedgerRecord make_failed(std::string job, std::string name, const LedgerOrigin& 
   return r;
 }
 
+LedgerRecord make_result(std::string job, std::string name, const LedgerOrigin& origin, int epoch,
+                         double value, std::string time) {
+  LedgerRecord r = make_started(std::move(job), std::move(name), origin, std::move(time));
+  r.event = LedgerEvent::kResult;
+  r.epoch = epoch;
+  r.value = value;
+  return r;
+}
+
+LedgerRecord make_stopped(std::string job, std::string name, const LedgerOrigin& origin, int epoch,
+                          std::string time) {
+  LedgerRecord r = make_started(std::move(job), std::move(name), origin, std::move(time));
+  r.event = LedgerEvent::kStopped;
+  r.epoch = epoch;
+  return r;
+}
+
 std::string format_ledger_line(const LedgerRecord& record) {
   // Fields that do not belong to the event would be dropped silently; a caller setting them
   // has a bug.
@@ -284,6 +346,17 @@ std::string format_ledger_line(const LedgerRecord& record) {
     j["metrics"] = nlohmann::ordered_json(record.metrics);
   }
   if (record.event == LedgerEvent::kFailed) j["error"] = record.error;
+  INTERNAL_ASSERT(record.event == LedgerEvent::kStarted || record.params.empty());
+  if (!record.params.empty()) j["params"] = nlohmann::ordered_json(record.params);
+  if (record.event == LedgerEvent::kResult || record.event == LedgerEvent::kStopped)
+    j["epoch"] = record.epoch;
+  if (record.event == LedgerEvent::kResult) {
+    if (std::isfinite(record.value)) {
+      j["value"] = record.value;
+    } else {
+      j["value"] = nullptr;
+    }
+  }
   // `replace`: an error message may quote bytes that are not UTF-8; losing them beats losing
   // the record. dump() escapes newlines inside strings, so the line has none of its own.
   std::string line = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -439,9 +512,11 @@ LedgerState summarize(const std::vector<LedgerRecord>& records) {
   // is what actually happened, whatever the clocks of different hosts say.
   LedgerState state;
   for (const LedgerRecord& r : records) {
+    if (r.event == LedgerEvent::kResult) continue;  // a search's, not a change of state
     auto [it, inserted] = state.jobs.try_emplace(r.job);
     JobState& job = it->second;
-    if (!inserted && job.status == JobStatus::kFinished) continue;  // finished is final
+    if (!inserted && (job.status == JobStatus::kFinished || job.status == JobStatus::kStopped))
+      continue;  // finished and stopped are final
     job.name = r.name;
     job.time = r.time;
     job.rank = r.rank;
@@ -458,6 +533,11 @@ LedgerState summarize(const std::vector<LedgerRecord>& records) {
         job.status = JobStatus::kFailed;
         job.error = r.error;
         ++job.failures;
+        break;
+      case LedgerEvent::kStopped:
+        job.status = JobStatus::kStopped;
+        break;
+      case LedgerEvent::kResult:
         break;
     }
   }

@@ -37,9 +37,12 @@ std::string ledger_path(const std::string& output_dir, const std::string& writer
 // Whether the folder has any ledger (a writer's or 0.1's).
 bool has_ledger(const std::string& output_dir);
 
-enum class LedgerEvent { kStarted, kFinished, kFailed };
+// kResult and kStopped belong to a search (sweeps/search_run.h): a job's
+// validation value at an epoch that ASHA decides on, and a job the search
+// stopped early (at `epoch`; 0: before it started).
+enum class LedgerEvent { kStarted, kFinished, kFailed, kResult, kStopped };
 
-// "started", "finished" or "failed": the spelling in the file.
+// "started", "finished", "failed", "result" or "stopped": the spelling in the file.
 std::string_view event_name(LedgerEvent event);
 
 // One line of the ledger. A value type: copyable and comparable.
@@ -58,6 +61,11 @@ struct LedgerRecord {
   // A finished record made again under the job's id from one under the id an
   // earlier fracsweep gave it (sweeps/status.h: carried_over): that id.
   std::string carried_from;
+  // kStarted of a search's job: its trial's hyperparameters, key -> value as
+  // YAML text (an empty object otherwise).
+  nlohmann::json params = nlohmann::json::object();
+  int epoch = 0;     // kResult, kStopped
+  double value = 0;  // kResult: the search metric (NaN, written as null, when undefined)
 
   bool operator==(const LedgerRecord&) const = default;
 };
@@ -81,6 +89,10 @@ LedgerRecord make_finished(std::string job, std::string name, const LedgerOrigin
                            nlohmann::json metrics, std::string time = core::utc_now_iso8601());
 LedgerRecord make_failed(std::string job, std::string name, const LedgerOrigin& origin,
                          std::string error, std::string time = core::utc_now_iso8601());
+LedgerRecord make_result(std::string job, std::string name, const LedgerOrigin& origin, int epoch,
+                         double value, std::string time = core::utc_now_iso8601());
+LedgerRecord make_stopped(std::string job, std::string name, const LedgerOrigin& origin, int epoch,
+                          std::string time = core::utc_now_iso8601());
 
 // The record as one line of the file, ending in '\n'. Text that is not valid UTF-8 (an error
 // message quoting binary data) is written with U+FFFD in place of the bad bytes.
@@ -138,6 +150,7 @@ enum class JobStatus {
   kStarted,   // started and neither finished nor failed since: running now, or interrupted
   kFinished,  // finished; a finished job is never run again
   kFailed,    // its latest attempt failed
+  kStopped,   // stopped early by a search; like a finished job, never run again
 };
 
 // The latest state of one job, from its records in file order.
@@ -165,7 +178,8 @@ struct LedgerState {
 };
 
 // Folds records, in file order, into each job's latest state:
-//   - finished wins over anything after it (later records of that job are ignored);
+//   - finished and stopped win over anything after them (later records of that job are
+//     ignored); result records leave the state as it is;
 //   - failed after started (or after nothing) -> failed, counting one more failure;
 //   - started after failed or started -> started (running or interrupted).
 LedgerState summarize(const std::vector<LedgerRecord>& records);

@@ -228,6 +228,7 @@ SweepStatus sweep_status(const SweepManifest& manifest, const std::vector<Ledger
     const JobState& state = it->second;
     switch (state.status) {
       case JobStatus::kFinished:
+      case JobStatus::kStopped:
         ++c.done;
         break;
       case JobStatus::kFailed:

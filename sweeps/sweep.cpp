@@ -27,7 +27,7 @@ using core::ConfigError;
 
 const std::vector<std::string> kTopKeys = {"name",     "output", "preset", "dataset",
                                            "protocol", "seeds",  "variants", "axes",
-                                           "ranks_per_job", "data", "model", "train"};
+                                           "ranks_per_job", "data", "model", "train", "search"};
 const std::vector<std::string> kJobSections = {"data", "model", "train"};
 
 void check_keys(const YAML::Node& node, const std::string& path,
@@ -179,6 +179,25 @@ std::string job_id(spec::JobConfig config, const std::string& dataset) {
   return buf;
 }
 
+std::string job_id_of_text(const std::string& text) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx",
+                static_cast<unsigned long long>(core::hash_string(text)));
+  return buf;
+}
+
+// The `search:` section, checked against the rest of the sweep.
+void parse_search(const YAML::Node& root, const std::string& where, Sweep& s) {
+  const YAML::Node search = root["search"];
+  if (!search) return;
+  CHECK_OR_THROW(ConfigError, !root["axes"], where, ": give either axes or search, not both (a "
+                 "search chooses its own values of its space's keys)");
+  s.search = parse_search_spec(YAML::Dump(search), where);
+  const YAML::Node variants = root["variants"];
+  CHECK_OR_THROW(ConfigError, variants && variants.IsMap() && variants.size() == 1, where,
+                 ": a search tunes one variant; write one sweep per variant to tune several");
+}
+
 // The dataset: a store, or a phantom the sweep writes into its folder.
 void parse_dataset(const YAML::Node& root, const std::string& where, Sweep& s) {
   const YAML::Node dataset = root["dataset"];
@@ -279,7 +298,11 @@ void expand_jobs(const YAML::Node& root, const std::string& where,
                  const std::vector<std::pair<std::string, YAML::Node>>& parts, Sweep& s) {
   const auto seeds = root["seeds"] ? list_of<uint64_t>(root["seeds"], "seeds", where)
                                    : std::vector<uint64_t>{1};
-  const std::vector<Point> points = expand_axes(root["axes"], where);
+  // A search's trials are points whose values come later, one per trial.
+  const std::vector<Point> points =
+      s.search ? std::vector<Point>(static_cast<size_t>(s.search->trials))
+               : expand_axes(root["axes"], where);
+  const std::string search_text = s.search ? YAML::Dump(root["search"]) : "";
   const std::string identity = dataset_identity(s);
   const YAML::Node variants = root["variants"];
   CHECK_OR_THROW(ConfigError, variants && variants.IsMap() && variants.size() > 0, where,
@@ -293,8 +316,10 @@ void expand_jobs(const YAML::Node& root, const std::string& where,
     check_keys(vnode, "variants." + vname, kJobSections, where);
     for (const auto& [part_name, part_data] : parts)
       for (uint64_t seed : seeds)
-        for (const Point& point : points) {
+        for (size_t point_index = 0; point_index < points.size(); ++point_index) {
+          const Point& point = points[point_index];
           std::string name = vname + "/" + part_name + "/seed" + std::to_string(seed);
+          if (s.search) name += "/trial" + std::to_string(point_index);
           AxisValues axes;
           YAML::Node job;
           if (root["preset"]) job["preset"] = root["preset"];
@@ -305,6 +330,7 @@ void expand_jobs(const YAML::Node& root, const std::string& where,
           job["data"] = merged(job["data"], part_data);
           job["data"]["store"] = s.store;
           job["train"]["seed"] = seed;
+          if (s.search && s.search->max_epochs > 0) job["train"]["epochs"] = s.search->max_epochs;
           for (const auto& [key, value] : point) {
             const auto [section, field] = split_axis_key(key, where);
             job[section][field] = YAML::Load(value);
@@ -327,6 +353,12 @@ void expand_jobs(const YAML::Node& root, const std::string& where,
           j.axes = std::move(axes);
           j.config = spec::parse_job_config(YAML::Dump(job), where + ": job " + name);
           j.id = job_id(j.config, identity);
+          if (s.search) {
+            // The trial's values are chosen as the search runs: the id names the search
+            // and the trial instead.
+            j.trial = static_cast<int>(point_index);
+            j.id = job_id_of_text(core::str_cat(j.id, "\n", search_text, "\ntrial ", j.trial));
+          }
           // fracsweep 0.1 synthesised only vertebra phantoms.
           if (s.synthesise && !s.pelvis) j.former_id = job_id(j.config, j.config.data.store);
           const auto [it, added] = seen_ids.emplace(j.id, name);
@@ -354,8 +386,22 @@ static Sweep parse_sweep_checked(const std::string& text, const std::string& whe
   CHECK_OR_THROW(ConfigError, s.ranks_per_job >= 1, where, ": ranks_per_job must be >= 1");
 
   parse_dataset(root, where, s);
+  parse_search(root, where, s);
   expand_jobs(root, where, parse_parts(root, where), s);
   return s;
+}
+
+spec::JobConfig with_params(const SweepJob& job, const ParamValues& params) {
+  if (params.empty()) return job.config;
+  YAML::Node node = YAML::Load(spec::to_yaml(job.config));
+  for (const auto& [key, value] : params) {
+    const size_t dot = key.find('.');
+    INTERNAL_ASSERT(dot != std::string::npos);
+    node[key.substr(0, dot)][key.substr(dot + 1)] = YAML::Load(value);
+  }
+  spec::JobConfig out = spec::parse_job_config(YAML::Dump(node), "job " + job.name);
+  out.train.device = job.config.train.device;  // not part of the resolved job
+  return out;
 }
 
 Sweep load_sweep(const std::string& path) { return parse_sweep(core::read_file(path), path); }

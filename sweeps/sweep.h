@@ -21,11 +21,14 @@
 //     grid: {train.lr: [1e-4, 3e-4]}                   # every combination
 //     random: {count: 4, seed: 0,                      # `count` draws, per job seed
 //              params: {train.lr: {dist: loguniform, low: 1e-5, high: 1e-3}}}
+//   search: {...}                     # instead of axes: a hyperparameter search
+//                                     # (sweeps/search.h); one variant
 //   ranks_per_job: 1
 //   data: {...}  model: {...}  train: {...}             # base job sections
 //
 // Unknown keys fail with the file, the key's path and the nearest known key.
-// A job's name is "<variant>/<fold F|repeat R>/seed<S>[/<key>=<value>...]"; its
+// A job's name is "<variant>/<fold F|repeat R>/seed<S>[/<key>=<value>...]"
+// ("/trial<K>" in a search, whose values are chosen as it runs); its
 // id is a hash of its resolved configuration (without its output folder), so
 // it is the same wherever and whenever the sweep is expanded.
 #pragma once
@@ -34,7 +37,10 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "spec/job_config.h"
+#include "sweeps/search.h"
 
 namespace fracsweep::sweeps {
 
@@ -68,6 +74,7 @@ struct SweepJob {
   // sweep's folder; empty when it is the same as `id` (a store dataset). A run
   // carries finished records over from it (sweeps/status.h: carried_over).
   std::string former_id;
+  int trial = -1;  // a search's trial; its values are in the ledger (sweeps/search_run.h)
 };
 
 struct Sweep {
@@ -81,6 +88,7 @@ struct Sweep {
   bool pelvis = false;          // synthesising a pelvis phantom instead
   PelvisPhantomSpec pelvis_phantom;
   std::vector<SweepJob> jobs;
+  std::optional<SearchSpec> search;  // a search sweep: jobs are trials x parts x seeds
 };
 
 // Reads, validates and expands a sweep file. Throws core::ConfigError naming
@@ -88,5 +96,9 @@ struct Sweep {
 // whose settings are invalid.
 Sweep load_sweep(const std::string& path);
 Sweep parse_sweep(const std::string& yaml_text, const std::string& where);
+
+// A search's job with its trial's values set; throws core::ConfigError, naming
+// the job, when a value is not valid for its key.
+spec::JobConfig with_params(const SweepJob& job, const ParamValues& params);
 
 }  // namespace fracsweep::sweeps

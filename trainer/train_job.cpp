@@ -27,6 +27,7 @@
 #include "metrics/report.h"
 #include "trainer/backends.h"
 #include "trainer/checkpoint.h"
+#include "trainer/curve_job.h"
 #include "trainer/batch_tensors.h"
 #include "trainer/device.h"
 #include "trainer/evaluate.h"
@@ -133,6 +134,7 @@ class JobRun {
   // Trains the remaining epochs; false when a stop signal (or the tests' step
   // limit) interrupted them, after the checkpoint was written.
   bool train();
+  int stopped_at_epoch() const { return stopped_at_epoch_; }
   // Predictions and test metrics from the best epoch (group rank 0 only;
   // others get null).
   nlohmann::json finish();
@@ -182,6 +184,7 @@ class JobRun {
   Progress progress_{stderr};
   int steps_this_run_ = 0;
   size_t epoch_samples_ = 0;  // this rank's samples in the current epoch
+  int stopped_at_epoch_ = 0;  // on_epoch stopped the job after this epoch
 };
 
 bool JobRun::open_folder() {
@@ -338,7 +341,7 @@ bool JobRun::epoch() {
     if (stopped()) return false;
   }
   end_epoch(started, seen);
-  return true;
+  return stopped_at_epoch_ == 0;
 }
 
 bool JobRun::step(size_t& seen) {
@@ -468,6 +471,17 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
                                       best ? " (best)" : ""));
   st_.step = 0;
   st_.sums = {};
+  // Asked before the checkpoint: a run killed in between repeats the epoch and
+  // asks again, and the search answers as it did (sweeps/search_run.h).
+  if (options_.on_epoch) {
+    uint32_t stop = writer_ && options_.on_epoch(static_cast<int>(st_.epoch + 1), val_metrics);
+    if (sync_.group_size() > 1) stop = sync_.any(stop);
+    if (stop) {
+      stopped_at_epoch_ = static_cast<int>(st_.epoch + 1);
+      log_.info(job_.output, ": stopped by the search after epoch ", stopped_at_epoch_);
+      return;
+    }
+  }
   if (writer_)
     save_checkpoint(last_path_, *model_, optimizer_.get(),
                     CheckpointState{st_.epoch + 1, 0, st_.best_score, st_.best_epoch, {}, st_.samples},
@@ -500,6 +514,7 @@ nlohmann::json JobRun::finish() {
 }  // namespace
 
 JobResult run_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options) {
+  if (job.model.variant == "curve") return run_curve_job(job, log, options);
   LocalSync local;
   GradientSync& sync = options.sync ? *options.sync : local;
   JobRun run(job, log, options, sync);
@@ -509,7 +524,10 @@ JobResult run_job(const spec::JobConfig& job, core::Logger& log, const TrainRunO
     return {0, nlohmann::json::parse(core::read_file(metrics.string()))};
   }
   run.resume();
-  if (!run.train()) return {kExitInterrupted, nullptr};
+  if (!run.train()) {
+    if (run.stopped_at_epoch()) return {0, nullptr, run.stopped_at_epoch()};
+    return {kExitInterrupted, nullptr};
+  }
   return {0, run.finish()};
 }
 

@@ -56,6 +56,10 @@ struct TrainRunOptions {
   std::optional<c10::Device> device = std::nullopt;
   int stop_after_steps = -1;      // tests: behave as if a stop signal came after this many steps
   std::function<void(const StepReport&)> on_step = nullptr;  // called after every step
+  // Called on group rank 0 after each epoch's validation, before its checkpoint,
+  // with the epoch (1-based) and the validation metrics; true stops the job
+  // there (a search's decision), every rank of the group together.
+  std::function<bool(int epoch, const nlohmann::json& val)> on_epoch = nullptr;
 };
 
 struct JobResult {
@@ -65,6 +69,8 @@ struct JobResult {
   // Finished, on group rank 0: the test metrics, as written to metrics.json
   // (read from it when the job had finished before). Else null.
   nlohmann::json metrics;
+  // on_epoch stopped the job after this epoch (code 0, no metrics); 0 if not.
+  int stopped_at_epoch = 0;
 };
 
 // Trains the job (or resumes or skips it). Throws core::ConfigError for a bad

@@ -3,6 +3,8 @@
 #include "sweeps/ledger.h"
 
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -557,6 +559,37 @@ TEST(SweepLock, MissingFolderIsAnIoErrorNamingThePath) {
   } catch (const core::IoError& e) {
     EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
   }
+}
+
+TEST(Ledger, ASearchsRecordsRoundTripAndStoppedIsFinal) {
+  const LedgerOrigin o{1, "h"};
+  LedgerRecord started = make_started("j", "v/fold0/seed1/trial0", o, "t1");
+  started.params = {{"train.lr", "0.001"}};
+  const LedgerRecord result = make_result("j", "v/fold0/seed1/trial0", o, 3, 0.75, "t2");
+  const LedgerRecord undefined = make_result("j", "v/fold0/seed1/trial0", o, 4, NAN, "t3");
+  const LedgerRecord stopped = make_stopped("j", "v/fold0/seed1/trial0", o, 4, "t4");
+  core::Logger log(core::LogLevel::kOff);
+  const auto back = parse_ledger(format_ledger_line(started) + format_ledger_line(result) +
+                                     format_ledger_line(undefined) + format_ledger_line(stopped),
+                                 "l.jsonl", log);
+  ASSERT_EQ(back.size(), 4u);
+  EXPECT_EQ(back[0], started);
+  EXPECT_EQ(back[1], result);
+  EXPECT_EQ(back[2].event, LedgerEvent::kResult);
+  EXPECT_TRUE(std::isnan(back[2].value));  // written as null
+  EXPECT_EQ(back[3], stopped);
+  auto records = back;
+  records.push_back(make_started("j", "v/fold0/seed1/trial0", o, "t5"));
+  EXPECT_EQ(summarize(records).jobs.at("j").status, JobStatus::kStopped);
+  // Fields that belong to other events are refused, as for the first three kinds.
+  EXPECT_THROW(parse_ledger(R"({"event":"finished","job":"j","name":"n","time":"t","rank":0,)"
+                            R"("host":"h","metrics":{},"epoch":3})" "\n",
+                            "l.jsonl", log),
+               core::ConfigError);
+  EXPECT_THROW(parse_ledger(R"({"event":"result","job":"j","name":"n","time":"t","rank":0,)"
+                            R"("host":"h","epoch":3})" "\n",
+                            "l.jsonl", log),
+               core::ConfigError);
 }
 
 }  // namespace
