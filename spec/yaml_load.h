@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace fracsweep::spec {
 
 // Parses YAML text, turning yaml-cpp's parser errors into one core::ConfigError
@@ -18,5 +20,17 @@ YAML::Node load_yaml(const std::string& text, const std::string& where);
 // `path` is the key as the file nests it (e.g. "train.lr").
 void check_known_key(const std::string& key, const std::string& path,
                      const std::vector<std::string>& known, const std::string& where);
+
+// The node as a T; throws core::ConfigError "<where>: <path>: '<value>' has
+// the wrong type" when it is not one.
+template <typename T>
+T scalar(const YAML::Node& node, const std::string& path, const std::string& where) {
+  try {
+    return node.as<T>();
+  } catch (const YAML::Exception&) {
+    throw core::ConfigError(core::str_cat(where, ": ", path, ": '", YAML::Dump(node),
+                                          "' has the wrong type"));
+  }
+}
 
 }  // namespace fracsweep::spec

@@ -28,15 +28,7 @@ const std::vector<std::string> kSearchKeys = {
     "grace_period", "max_epochs",   "rung_folds",     "sampler",   "startup_trials",
     "ei_candidates", "seed",        "space"};
 
-template <typename T>
-T scalar(const YAML::Node& n, const std::string& path, const std::string& where) {
-  try {
-    return n.as<T>();
-  } catch (const YAML::Exception&) {
-    throw ConfigError(core::str_cat(where, ": ", path, ": '", YAML::Dump(n),
-                                    "' has the wrong type"));
-  }
-}
+using spec::scalar;
 
 SearchParam parse_param(const std::string& key, const YAML::Node& node, const std::string& where) {
   const std::string path = "search.space." + key;

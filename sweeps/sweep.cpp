@@ -40,15 +40,7 @@ void check_keys(const YAML::Node& node, const std::string& path,
   }
 }
 
-template <typename T>
-T scalar(const YAML::Node& n, const std::string& path, const std::string& where) {
-  try {
-    return n.as<T>();
-  } catch (const YAML::Exception&) {
-    throw ConfigError(core::str_cat(where, ": ", path, ": '", YAML::Dump(n),
-                                    "' has the wrong type"));
-  }
-}
+using spec::scalar;
 
 template <typename T>
 std::vector<T> list_of(const YAML::Node& n, const std::string& path, const std::string& where) {
