@@ -1,4 +1,5 @@
-// `fracsweep bench read|loader STORE`, `bench metrics`, `bench startup`: the
+// `fracsweep bench read|loader STORE`, `bench metrics`, `bench startup`,
+// `bench search` (cli/bench_search.cpp): the
 // throughput of patch reads, of the batch loader and of scoring predictions,
 // and how long commands take to start, printed as a table (or JSON for the
 // bench/ scripts). `bench train|allreduce|handout|aasn` need LibTorch and MPI and
@@ -282,6 +283,7 @@ int run_bench(const Args& args) {
       "  loader STORE.h5    batches per second from the prefetching loader\n"
       "  metrics FILE.csv   seconds to score a predictions file, end to end\n"
       "  startup            milliseconds until each command has started\n"
+      "  search             seconds per ASHA decision and TPE proposal on a stream of results\n"
       "  train JOB.yaml     seconds per training step of a job\n"
       "  allreduce          (under mpirun) the gradient all-reduce's share of a ResNet-18 step\n"
       "  handout            (under mpirun) latency of handing a job to a rank group\n"
@@ -295,6 +297,7 @@ int run_bench(const Args& args) {
   if (args[0] == "loader") return bench_loader(rest);
   if (args[0] == "metrics") return bench_metrics(rest);
   if (args[0] == "startup") return bench_startup(rest);
+  if (args[0] == "search") return bench_search(rest);
   if (args[0] == "train" || args[0] == "allreduce" || args[0] == "handout" || args[0] == "aasn")
     return hand_off("bench", args);
   throw core::ConfigError(

@@ -30,7 +30,7 @@ std::vector<std::string> split_commas(const std::string& s) {
 
 int run_report(const Args& args) {
   namespace po = boost::program_options;
-  std::string dir, formats = "md,latex,csv,html", out, table, baseline;
+  std::string dir, formats = "md,latex,csv,html", out, table, baseline, select_on = "validation";
   double alpha = 0.05;
   po::options_description options(
       "usage: fracsweep report OUT_DIR [options]\n\n"
@@ -39,7 +39,9 @@ int run_report(const Args& args) {
       "against the best row, ROC / precision-recall / training curves (gnuplot, SVG and PNG)\n"
       "and one self-contained HTML page, and prints the table. Metrics are recomputed from\n"
       "each job's predictions_test.csv. An unfinished sweep is reported on what has finished,\n"
-      "with the missing jobs named per row.\n\noptions");
+      "with the missing jobs named per row. A search sweep is reported by nested selection:\n"
+      "each fold's configuration is chosen by the search's validation metric, and the table\n"
+      "gives the chosen configurations' test metrics, with the choice per fold listed.\n\noptions");
   options.add_options()("help,h", "print this help")("format",
                                                      po::value(&formats)->default_value(formats),
                                                      "comma-separated: md, latex, csv, html")(
@@ -50,6 +52,10 @@ int run_report(const Args& args) {
       "baseline", po::value(&baseline),
       "aasn-2: the row gains are measured from (default: the first)")(
       "alpha", po::value(&alpha)->default_value(alpha), "significance level of the † marks")(
+      "select-on", po::value(&select_on)->default_value(select_on),
+      "a search sweep: choose each fold's configuration on validation, or on test (refused "
+      "without --force: it overstates the result)")(
+      "force", "with --select-on test: make the optimistic table anyway; its title says so")(
       "no-curves", "skip the curves (no gnuplot needed)");
   po::variables_map vm;
   if (!parse_with_positional(args, options, dir, "fracsweep report OUT_DIR", &vm)) return kExitOk;
@@ -58,16 +64,17 @@ int run_report(const Args& args) {
   if (out.empty()) out = dir + "/report";
 
   const report::SweepResults results = report::collect_results(dir);
-  const report::Report built = report::build_report(results, {table, baseline, alpha});
+  const report::Report built =
+      report::build_report(results, {table, baseline, alpha, select_on, vm.count("force") > 0});
   report::WriteOptions write;
   write.formats = split_commas(formats);
   write.curves = !vm.count("no-curves");
   const std::vector<std::string> files = report::write_report(results, built, out, write);
 
   std::cout << metrics::to_markdown(built.table) << "\n"
-            << metrics::to_markdown(built.significance);
+            << metrics::to_markdown(built.selection ? *built.selection : built.significance);
   if (!built.missing.empty()) {
-    std::cout << "\nMissing jobs:\n";
+    std::cout << (built.selection ? "\nMissing:\n" : "\nMissing jobs:\n");
     for (const std::string& m : built.missing) std::cout << "  " << m << "\n";
   }
   std::cout << "\nWrote " << files.size() << " files to " << out << "/";

@@ -25,6 +25,7 @@ constexpr int kExitBadInput = 2;  // bad flags or bad input files
 using Args = std::vector<std::string>;
 
 int run_bench(const Args& args);
+int bench_search(const Args& args);  // cli/bench_search.cpp
 int run_inspect(const Args& args);
 int run_metrics(const Args& args);
 int run_plan(const Args& args);

@@ -53,15 +53,15 @@ int bench_handout(const std::vector<std::string>& args) {
     if (!ledger_dir.empty()) {
       std::filesystem::create_directories(ledger_dir);
       ledger.emplace(sweeps::ledger_path(ledger_dir, "bench"), log);
-      events.started = [&](int job, const GroupState& g) {
-        ledger->append(sweeps::make_started(std::to_string(job), "bench", {g.ranks.at(0), g.host, ""}));
+      events.started = [&](const Assignment& a, const GroupState& g) {
+        ledger->append(sweeps::make_started(std::to_string(a.job), "bench", {g.ranks.at(0), g.host, ""}));
       };
       events.reported = [&](const JobReport& r, const GroupState& g) {
         ledger->append(sweeps::make_finished(std::to_string(r.job), "bench",
                                              {g.ranks.at(0), g.host, ""}, r.metrics));
       };
     }
-    coordinator.emplace(channels, layout.groups, std::move(queue), std::move(events),
+    coordinator.emplace(channels, layout.groups, queue_source(std::move(queue)), std::move(events),
                         CoordinatorOptions{}, log);
   }
   using Clock = std::chrono::steady_clock;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,7 @@
 #include "launcher/scheduler.h"
 #include "sweeps/ledger.h"
 #include "sweeps/results.h"
+#include "sweeps/search_run.h"
 #include "sweeps/status.h"
 #include "sweeps/sweep.h"
 #include "trainer/backends.h"
@@ -90,6 +92,15 @@ int quiet_broadcast(int value, MPI_Comm comm, double limit_s, core::Logger& log)
   return value;
 }
 
+// Group rank 0's text, on every rank of the group (sent right after a
+// quiet_broadcast, so no rank waits here long).
+std::string broadcast_text(std::string text, MPI_Comm comm) {
+  int size = static_cast<int>(text.size());
+  FRACSWEEP_MPI_CHECK(MPI_Bcast(&size, 1, MPI_INT, 0, comm));
+  text.resize(static_cast<size_t>(size));
+  FRACSWEEP_MPI_CHECK(MPI_Bcast(text.data(), size, MPI_CHAR, 0, comm));
+  return text;
+}
 
 // Finished jobs of a sweep started by fracsweep 0.1, whose phantom sweeps gave
 // jobs other ids (sweeps::SweepJob::former_id), recorded again under their ids,
@@ -123,7 +134,8 @@ std::deque<int> make_queue(const sweeps::Sweep& sweep, const sweeps::LedgerState
     const auto it = state.jobs.find(sweep.jobs[static_cast<size_t>(i)].id);
     if (it == state.jobs.end()) {
       fresh.push_back(i);
-    } else if (it->second.status == sweeps::JobStatus::kFinished) {
+    } else if (it->second.status == sweeps::JobStatus::kFinished ||
+               it->second.status == sweeps::JobStatus::kStopped) {
       ++*finished;
     } else if (it->second.status == sweeps::JobStatus::kFailed && !retry_failed) {
       ++*failed_skipped;
@@ -159,27 +171,70 @@ std::string slurm_job_id() {
 class RunBook {
  public:
   // `writer`: this run's own ledger and progress file (sweeps/ledger.h).
+  // `queue`: the jobs to run, in hand-out order (a search picks among them).
   RunBook(const sweeps::Sweep& sweep, sweeps::SweepManifest manifest,
-          std::vector<sweeps::LedgerRecord> records, std::string writer, core::Logger& log)
+          std::vector<sweeps::LedgerRecord> records, std::string writer, std::deque<int> queue,
+          core::Logger& log)
       : sweep_(sweep),
         manifest_(std::move(manifest)),
         records_(std::move(records)),
         writer_(std::move(writer)),
         ledger_(sweeps::ledger_path(sweep.output, writer_), log),
-        log_(log) {}
+        log_(log),
+        queue_(std::move(queue)) {
+    if (sweep.search) search_.emplace(sweep, records_);
+  }
 
   sweeps::LedgerOrigin origin(const GroupState& g) const { return {g.ranks.at(0), g.host, slurm_job_}; }
+  size_t queued() const { return queue_.size(); }
 
-  void started(int job, const GroupState& g) {
-    const auto& j = sweep_.jobs[static_cast<size_t>(job)];
-    append(sweeps::make_started(j.id, j.name, origin(g)));
-    log_.info("start ", j.name, " on group ", g.group, " (", ranks_text(g.ranks), ", ", g.host, ")");
-    started_at_[job] = Clock::now();
+  // The next job to hand out. A search's trial values are proposed here; the
+  // jobs of a stopped trial are recorded as stopped instead of handed out.
+  std::optional<Assignment> next() {
+    if (!search_) {
+      if (queue_.empty()) return std::nullopt;
+      Assignment a;
+      a.job = queue_.front();
+      queue_.pop_front();
+      return a;
+    }
+    const std::vector<int> candidates(queue_.begin(), queue_.end());
+    for (;;) {
+      const std::optional<sweeps::SearchRun::Handout> h = search_->next(candidates, busy_);
+      if (!h) return std::nullopt;
+      const auto& j = sweep_.jobs[static_cast<size_t>(h->job)];
+      if (!h->skip) return Assignment{h->job, sweeps::params_to_json(h->params)};
+      append(sweeps::make_stopped(j.id, j.name, {0, sweeps::local_host_name(), slurm_job_}, 0));
+      log_.info("skip  ", j.name, ": its trial was stopped at epoch ",
+                search_->stopped_trials().at(j.trial));
+    }
+  }
+
+  void started(const Assignment& a, const GroupState& g) {
+    const auto& j = sweep_.jobs[static_cast<size_t>(a.job)];
+    sweeps::LedgerRecord r = sweeps::make_started(j.id, j.name, origin(g));
+    r.params = a.params;
+    append(r);
+    log_.info("start ", j.name, " on group ", g.group, " (", ranks_text(g.ranks), ", ", g.host, ")",
+              a.params.empty() ? std::string() : " with " + a.params.dump());
+    started_at_[a.job] = Clock::now();
+    busy_.insert(a.job);
+  }
+
+  // An epoch's result of a search job: recorded at ASHA's rungs and the last
+  // epoch; true when the job's trial is stopped.
+  bool result(const EpochResult& r, const GroupState& g) {
+    if (!search_) return false;
+    const auto& j = sweep_.jobs[static_cast<size_t>(r.job)];
+    if (search_->records_result(r.job, r.epoch))
+      append(sweeps::make_result(j.id, j.name, origin(g), r.epoch, r.value));
+    return search_->stopped(r.job);
   }
 
   void reported(const JobReport& r, const GroupState& g) {
     const auto& j = sweep_.jobs[static_cast<size_t>(r.job)];
     const double seconds = std::chrono::duration<double>(Clock::now() - started_at_[r.job]).count();
+    busy_.erase(r.job);
     switch (r.outcome) {
       case Outcome::kFinished: {
         append(sweeps::make_finished(j.id, j.name, origin(g), r.metrics));
@@ -202,6 +257,13 @@ class RunBook {
       case Outcome::kStorage:
         log_.error("stopped at ", j.name, ": ", r.error);
         storage_error_ = r.error;
+        break;
+      case Outcome::kStopped:
+        append(sweeps::make_stopped(j.id, j.name, origin(g), r.epoch));
+        log_.info("stop  ", j.name, " after epoch ", r.epoch, " (ASHA stopped its trial at epoch ",
+                  search_ ? search_->stopped_trials().at(j.trial) : 0, ") in ",
+                  sweeps::format_duration(seconds));
+        ++stopped_;
         break;
     }
     changed_ = true;
@@ -252,6 +314,7 @@ class RunBook {
   }
 
   int finished() const { return finished_; }
+  int stopped() const { return stopped_; }
   const std::vector<sweeps::LedgerRecord>& records() const { return records_; }
   int failed() const { return failed_; }
   // The first write error that stopped a job's group (kStorage), or "".
@@ -261,6 +324,7 @@ class RunBook {
   void append(const sweeps::LedgerRecord& r) {
     ledger_.append(r);
     records_.push_back(r);
+    if (search_) search_->apply(r);
     changed_ = true;
   }
 
@@ -272,7 +336,10 @@ class RunBook {
   core::Logger& log_;
   std::map<int, Clock::time_point> started_at_;
   std::string slurm_job_ = slurm_job_id();
-  int finished_ = 0, failed_ = 0;
+  std::deque<int> queue_;
+  std::optional<sweeps::SearchRun> search_;
+  std::set<int> busy_;  // jobs handed out and not reported yet
+  int finished_ = 0, failed_ = 0, stopped_ = 0;
   std::string storage_error_;
   bool changed_ = true;
   Clock::time_point last_line_{};
@@ -374,11 +441,30 @@ class GroupSyncs {
 
 // Trains one job on this rank as part of its group; the leader turns the
 // outcome into a report.
-JobReport run_job(const sweeps::SweepJob& job, int index, GroupSyncs& syncs, int rank_device,
-                  CoordinatorClient* client, bool progress, core::Logger& log) {
+// A search's job reports each epoch's value of `metric` to the coordinator and
+// stops when told to; every rank of the group sets the hook (the group agrees).
+void search_hook(trainer::TrainRunOptions& run, int index, const std::string& metric,
+                 CoordinatorClient* client, double timeout_seconds) {
+  run.on_epoch = [=](int epoch, const nlohmann::json& val) {
+    if (!client) return false;  // a member: the leader asks
+    const auto v = val.find(metric);
+    // Missing (a validation part without both classes) or not finite: NaN,
+    // which ASHA ignores, as Ray Tune does.
+    const double value = v != val.end() && v->is_number() ? v->get<double>()
+                                                           : std::numeric_limits<double>::quiet_NaN();
+    return client->epoch_result({index, epoch, value}, timeout_seconds);
+  };
+}
+
+JobReport run_job(const sweeps::Sweep& sweep, const Assignment& assignment, GroupSyncs& syncs,
+                  int rank_device, CoordinatorClient* client, bool progress,
+                  double timeout_seconds, core::Logger& log) {
+  const int index = assignment.job;
+  const sweeps::SweepJob& job = sweep.jobs[static_cast<size_t>(index)];
   JobReport report;
   report.job = index;
   trainer::TrainRunOptions run;
+  if (sweep.search) search_hook(run, index, sweep.search->metric, client, timeout_seconds);
   run.progress = progress;
   run.rank_device = rank_device;
   Clock::time_point last_beat{};
@@ -391,10 +477,18 @@ JobReport run_job(const sweeps::SweepJob& job, int index, GroupSyncs& syncs, int
     };
   }
   try {
-    run.sync = syncs.for_job(job.config);
-    trainer::JobResult result = trainer::run_job(job.config, log, run);
+    const spec::JobConfig config =
+        sweep.search ? sweeps::with_params(job, sweeps::params_from_json(*sweep.search, assignment.params))
+                     : job.config;
+    run.sync = syncs.for_job(config);
+    trainer::JobResult result = trainer::run_job(config, log, run);
     if (result.code == trainer::kExitInterrupted) {
       report.outcome = Outcome::kInterrupted;
+      return report;
+    }
+    if (result.stopped_at_epoch > 0) {
+      report.outcome = Outcome::kStopped;
+      report.epoch = result.stopped_at_epoch;
       return report;
     }
     if (client) report.metrics = std::move(result.metrics);
@@ -416,7 +510,8 @@ JobReport run_job(const sweeps::SweepJob& job, int index, GroupSyncs& syncs, int
 CoordinatorEvents coordinator_events(const sweeps::Sweep& sweep, RunBook& book,
                                      const trainer::StopSignals& stop, core::Logger& log) {
   CoordinatorEvents events;
-  events.started = [&book](int job, const GroupState& g) { book.started(job, g); };
+  events.started = [&book](const Assignment& a, const GroupState& g) { book.started(a, g); };
+  events.result = [&book](const EpochResult& r, const GroupState& g) { return book.result(r, g); };
   events.reported = [&book](const JobReport& r, const GroupState& g) { book.reported(r, g); };
   events.tick = [&book](const std::vector<GroupState>& g) { book.tick(g); };
   // "while training <job>", or where a group without a job stands.
@@ -451,9 +546,12 @@ int report_run(const sweeps::Sweep& sweep, const RunBook& book, int failed_skipp
                bool interrupted, core::Logger& log) {
   const int failed = book.failed() + failed_skipped;
   const std::string& storage = book.storage_error();
-  std::cout << fmt::format("sweep {}: {} job(s) finished in this run, {} failed{}; results in {} "
+  std::cout << fmt::format("sweep {}: {} job(s) finished in this run{}, {} failed{}; results in {} "
                            "(one folder per job, the ledger in ledger.d/)\n",
-                           sweep.name, book.finished(), failed,
+                           sweep.name, book.finished(),
+                           book.stopped() ? fmt::format(", {} stopped early by the search", book.stopped())
+                                          : std::string(),
+                           failed,
                            !storage.empty()
                                ? "; stopped by a write error, run the same command again to "
                                  "resume once the storage is fixed (space freed)"
@@ -461,6 +559,9 @@ int report_run(const sweeps::Sweep& sweep, const RunBook& book, int failed_skipp
                                          : "",
                            sweep.output)
             << "\n" << sweeps::results_table(sweep, book.records());
+  if (sweep.search)
+    std::cout << "\nThe test metrics of the configuration chosen per fold on validation: fracsweep "
+                 "report " << sweep.output << "\n";
   if (!storage.empty()) log.error("stopped: ", storage);
   if (!storage.empty()) return kExitFailure;
   return interrupted ? trainer::kExitInterrupted : failed ? kExitFailure : kExitOk;
@@ -472,7 +573,6 @@ int report_run(const sweeps::Sweep& sweep, const RunBook& book, int failed_skipp
 struct Prepared {
   std::optional<sweeps::SweepLock> lock;
   std::optional<RunBook> book;
-  std::deque<int> queue;
   int finished_before = 0, failed_skipped = 0;
 };
 
@@ -497,14 +597,14 @@ int prepare_folder(const sweeps::Sweep& sweep, const RunOptions& options, int wo
     auto records = sweeps::read_sweep_ledger(sweep.output, log);
     carry_over(sweep, records, writer, log);
     const sweeps::LedgerState state = sweeps::summarize(records);
-    prep.queue = make_queue(sweep, state, options.retry_failed, options.shard, options.shards,
-                       &prep.finished_before, &prep.failed_skipped);
+    std::deque<int> queue = make_queue(sweep, state, options.retry_failed, options.shard,
+                                       options.shards, &prep.finished_before, &prep.failed_skipped);
     auto manifest = sweeps::make_manifest(sweep, world_size, ranks_per_job);
     sweeps::write_manifest(sweep.output, manifest);
     // The sweep file as it was run, for reports: the original may be edited or moved later.
     if (!sweep.path.empty())
       core::write_file_atomic(sweep.output + "/sweep.yaml", core::read_file(sweep.path));
-    prep.book.emplace(sweep, std::move(manifest), std::move(records), writer, log);
+    prep.book.emplace(sweep, std::move(manifest), std::move(records), writer, std::move(queue), log);
   } catch (const core::ConfigError& e) {
     log.error(e.what());
     return kExitBadInput;
@@ -531,11 +631,10 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   std::string error;
   try {
     setup.sweep = sweeps::load_sweep(options.sweep_path);
-    // The coordinator does not hand out a search's trials yet; running their
-    // jobs without the trials' values would give numbers for settings no one chose.
-    CHECK_OR_THROW(core::ConfigError, !setup.sweep.search, options.sweep_path,
-                   ": search sweeps cannot be run yet (the search section parses, but `fracsweep "
-                   "run` does not hand out its trials); use axes for a grid or random search");
+    // Each shard would decide on its own share of the results.
+    CHECK_OR_THROW(core::ConfigError, !setup.sweep.search || options.shards == 1,
+                   options.sweep_path, ": a search sweep runs as one run (its decisions need every "
+                   "trial's results); drop --shards");
     setup.ranks_per_job = options.ranks_per_job > 0 ? options.ranks_per_job : setup.sweep.ranks_per_job;
     group_layout(mpi.world_rank(), mpi.world_size(), setup.ranks_per_job);
   } catch (const core::ConfigError& e) {
@@ -565,9 +664,9 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
             : std::string();
     log.info(fmt::format("sweep {}: {} jobs; {} finished before, {} to run{}; {} group(s) of {} "
                          "rank(s)", sweep.name, sweep.jobs.size(), prep.finished_before,
-                         prep.queue.size(), skipped, layout.groups, layout.group_size));
+                         prep.book->queued(), skipped, layout.groups, layout.group_size));
   }
-  if (broadcast_int(static_cast<int>(prep.queue.size())) == 0) {
+  if (broadcast_int(root ? static_cast<int>(prep.book->queued()) : 0) == 0) {
     if (root)
       std::cout << fmt::format("sweep {}: nothing to run: {} of {} jobs finished{}; results in {}\n",
                                sweep.name, prep.finished_before, sweep.jobs.size(),
@@ -599,7 +698,9 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
     co.tick_seconds = options.tick_seconds;
     co.timeout_seconds = options.timeout_seconds;
     co.abort_after_seconds = options.abort_after_seconds;
-    coordinator.emplace(channels, layout.groups, std::move(prep.queue), std::move(events), co, log);
+    RunBook& book = *prep.book;
+    coordinator.emplace(channels, layout.groups, [&book] { return book.next(); }, std::move(events),
+                        co, log);
   }
 
   bool interrupted = false;
@@ -608,14 +709,17 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
     if (layout.leader()) client.emplace(channels, layout, mpi_host_name());
     std::optional<JobReport> previous;
     for (;;) {
-      int job = -1;
-      if (client) job = client->next_job(previous).value_or(-1);
+      Assignment next;
+      if (client) next = client->next(previous).value_or(Assignment{});
       // A member waits while its leader writes the last job's results and asks for the next.
-      if (layout.group_size > 1)
-        job = quiet_broadcast(job, group_comm.get(), options.abort_after_seconds, log);
-      if (job < 0) break;
-      previous = run_job(sweep.jobs[static_cast<size_t>(job)], job, syncs, placement.device,
-                         client ? &*client : nullptr, options.job_progress && root, log);
+      if (layout.group_size > 1) {
+        next.job = quiet_broadcast(next.job, group_comm.get(), options.abort_after_seconds, log);
+        if (next.job >= 0 && sweep.search)
+          next.params = nlohmann::json::parse(broadcast_text(next.params.dump(), group_comm.get()));
+      }
+      if (next.job < 0) break;
+      previous = run_job(sweep, next, syncs, placement.device, client ? &*client : nullptr,
+                         options.job_progress && root, options.abort_after_seconds, log);
       interrupted = interrupted || previous->outcome == Outcome::kInterrupted;
     }
   }

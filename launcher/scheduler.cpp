@@ -2,6 +2,7 @@
 #include "launcher/scheduler.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/error.h"
 #include "launcher/mpi.h"
@@ -13,7 +14,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kTagRequest = 1;    // {"group", "ranks", "host", "report"?}
 constexpr int kTagHeartbeat = 2;  // {"group", "job", "epoch", "epochs", "step", "steps"}
-constexpr int kTagReply = 3;      // one int: the job, or -1
+constexpr int kTagReply = 3;      // {"job": index or -1, "params"}
+constexpr int kTagResult = 4;     // {"group", "job", "epoch", "value"}
+constexpr int kTagStop = 5;       // one int: 1 stops the job
 
 const char* outcome_name(Outcome o) {
   switch (o) {
@@ -21,6 +24,7 @@ const char* outcome_name(Outcome o) {
     case Outcome::kFailed: return "failed";
     case Outcome::kInterrupted: return "interrupted";
     case Outcome::kStorage: return "storage";
+    case Outcome::kStopped: return "stopped";
   }
   return "?";
 }
@@ -29,6 +33,7 @@ Outcome parse_outcome(const std::string& s) {
   if (s == "finished") return Outcome::kFinished;
   if (s == "failed") return Outcome::kFailed;
   if (s == "storage") return Outcome::kStorage;
+  if (s == "stopped") return Outcome::kStopped;
   CHECK_OR_THROW(core::InternalError, s == "interrupted", "unknown job outcome '", s, "'");
   return Outcome::kInterrupted;
 }
@@ -37,7 +42,22 @@ void send_text(MPI_Comm comm, int tag, const std::string& text) {
   FRACSWEEP_MPI_CHECK(MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, 0, tag, comm));
 }
 
+// JSON cannot spell NaN; dump() writes it as null.
+std::string dump(const nlohmann::json& m) {
+  return m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace
+
+JobSource queue_source(std::deque<int> queue) {
+  return [queue = std::move(queue)]() mutable -> std::optional<Assignment> {
+    if (queue.empty()) return std::nullopt;
+    Assignment a;
+    a.job = queue.front();
+    queue.pop_front();
+    return a;
+  };
+}
 
 GroupLayout group_layout(int world_rank, int world_size, int ranks_per_job) {
   CHECK_OR_THROW(core::ConfigError, ranks_per_job >= 1, "ranks per job must be at least 1, not ",
@@ -59,20 +79,57 @@ CoordinatorClient::CoordinatorClient(CoordinatorChannels channels, const GroupLa
                                      std::string host)
     : channels_(channels), group_(layout.group), ranks_(layout.ranks), host_(std::move(host)) {}
 
-std::optional<int> CoordinatorClient::next_job(const std::optional<JobReport>& previous) {
+std::optional<Assignment> CoordinatorClient::next(const std::optional<JobReport>& previous) {
   nlohmann::json m = {{"group", group_}, {"ranks", ranks_}, {"host", host_}};
   if (previous) {
     m["report"] = {{"job", previous->job},
                    {"outcome", outcome_name(previous->outcome)},
                    {"metrics", previous->metrics},
-                   {"error", previous->error}};
+                   {"error", previous->error},
+                   {"epoch", previous->epoch}};
   }
-  // Metrics may hold NaN, which JSON cannot spell; dump() writes it as null.
-  send_text(channels_.up, kTagRequest, m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  int job = -1;
-  FRACSWEEP_MPI_CHECK(MPI_Recv(&job, 1, MPI_INT, 0, kTagReply, channels_.down, MPI_STATUS_IGNORE));
-  if (job < 0) return std::nullopt;
-  return job;
+  send_text(channels_.up, kTagRequest, dump(m));
+  MPI_Message message;
+  MPI_Status status;
+  FRACSWEEP_MPI_CHECK(MPI_Mprobe(0, kTagReply, channels_.down, &message, &status));
+  int count = 0;
+  FRACSWEEP_MPI_CHECK(MPI_Get_count(&status, MPI_CHAR, &count));
+  std::string text(static_cast<size_t>(count), '\0');
+  FRACSWEEP_MPI_CHECK(MPI_Mrecv(text.data(), count, MPI_CHAR, &message, MPI_STATUS_IGNORE));
+  const nlohmann::json reply = nlohmann::json::parse(text);
+  Assignment a;
+  a.job = reply.at("job").get<int>();
+  if (a.job < 0) return std::nullopt;
+  a.params = reply.value("params", nlohmann::json::object());
+  return a;
+}
+
+std::optional<int> CoordinatorClient::next_job(const std::optional<JobReport>& previous) {
+  const std::optional<Assignment> a = next(previous);
+  if (!a) return std::nullopt;
+  return a->job;
+}
+
+bool CoordinatorClient::epoch_result(const EpochResult& r, double timeout_seconds) {
+  const nlohmann::json m = {{"group", group_}, {"job", r.job}, {"epoch", r.epoch}, {"value", r.value}};
+  send_text(channels_.up, kTagResult, dump(m));
+  int stop = 0;
+  MPI_Request request;
+  FRACSWEEP_MPI_CHECK(MPI_Irecv(&stop, 1, MPI_INT, 0, kTagStop, channels_.down, &request));
+  const auto started = Clock::now();
+  for (int done = 0;;) {
+    FRACSWEEP_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
+    if (done) return stop != 0;
+    const double waited = std::chrono::duration<double>(Clock::now() - started).count();
+    if (timeout_seconds > 0 && waited > timeout_seconds) {
+      MPI_Cancel(&request);
+      MPI_Request_free(&request);
+      throw core::CommError(core::str_cat(
+          "the coordinator did not answer epoch ", r.epoch, "'s result of job ", r.job, " within ",
+          timeout_seconds, " s; rank 0 may be stuck (run the same command again to resume)"));
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
 }
 
 void CoordinatorClient::heartbeat(const Heartbeat& b) {
@@ -81,10 +138,10 @@ void CoordinatorClient::heartbeat(const Heartbeat& b) {
   send_text(channels_.up, kTagHeartbeat, m.dump());
 }
 
-Coordinator::Coordinator(CoordinatorChannels channels, int groups, std::deque<int> queue,
+Coordinator::Coordinator(CoordinatorChannels channels, int groups, JobSource source,
                          CoordinatorEvents events, CoordinatorOptions options, core::Logger& log)
     : channels_(channels),
-      queue_(std::move(queue)),
+      source_(std::move(source)),
       events_(std::move(events)),
       options_(options),
       log_(log),
@@ -154,6 +211,10 @@ void Coordinator::handle(int tag, const std::string& text) {
                       m.at("step").get<int64_t>(), m.at("steps").get<int64_t>()};
     return;
   }
+  if (tag == kTagResult) {
+    answer_result(group, m);
+    return;
+  }
   CHECK_OR_THROW(core::InternalError, tag == kTagRequest, "unexpected message tag ", tag);
   group.ranks = m.at("ranks").get<std::vector<int>>();
   group.host = m.at("host").get<std::string>();
@@ -164,31 +225,49 @@ void Coordinator::handle(int tag, const std::string& text) {
     report.outcome = parse_outcome(r.at("outcome").get<std::string>());
     report.metrics = r.at("metrics");
     report.error = r.at("error").get<std::string>();
+    report.epoch = r.value("epoch", 0);
     if (report.outcome == Outcome::kInterrupted || report.outcome == Outcome::kStorage)
       interrupted_ = true;
     if (events_.reported) events_.reported(report, group);
   }
   group.job = -1;
   if (events_.should_stop && events_.should_stop()) stop_requested_ = true;
-  if (interrupted_ || stop_requested_ || queue_.empty()) {
-    reply(g, -1);
+  const std::optional<Assignment> next =
+      interrupted_ || stop_requested_ ? std::nullopt : source_();
+  if (!next) {
+    reply(g, std::nullopt);
     group.done = true;
     return;
   }
-  const int job = queue_.front();
-  queue_.pop_front();
-  group.job = job;
-  group.progress = {job, 0, 0, 0, 0};
+  group.job = next->job;
+  group.progress = {next->job, 0, 0, 0, 0};
   group.started = group.heard;
   // The ledger records the start before the group hears of the job, so a job
   // can never have run without a record of it.
-  if (events_.started) events_.started(job, group);
-  reply(g, job);
+  if (events_.started) events_.started(*next, group);
+  reply(g, next);
 }
 
-void Coordinator::reply(int group, int job) {
-  FRACSWEEP_MPI_CHECK(MPI_Send(&job, 1, MPI_INT, groups_[static_cast<size_t>(group)].ranks.at(0),
-                               kTagReply, channels_.down));
+void Coordinator::reply(int group, const std::optional<Assignment>& job) {
+  const nlohmann::json m = job ? nlohmann::json{{"job", job->job}, {"params", job->params}}
+                               : nlohmann::json{{"job", -1}};
+  const std::string text = m.dump();
+  FRACSWEEP_MPI_CHECK(MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR,
+                               groups_[static_cast<size_t>(group)].ranks.at(0), kTagReply,
+                               channels_.down));
+}
+
+void Coordinator::answer_result(GroupState& group, const nlohmann::json& m) {
+  EpochResult r;
+  r.job = m.at("job").get<int>();
+  r.epoch = m.at("epoch").get<int>();
+  // NaN travels as null.
+  r.value = m.at("value").is_number() ? m.at("value").get<double>()
+                                      : std::numeric_limits<double>::quiet_NaN();
+  CHECK_OR_THROW(core::InternalError, r.job == group.job, "group ", group.group,
+                 " reported a result of job ", r.job, " while it runs job ", group.job);
+  int stop = events_.result && events_.result(r, group) ? 1 : 0;
+  FRACSWEEP_MPI_CHECK(MPI_Send(&stop, 1, MPI_INT, group.ranks.at(0), kTagStop, channels_.down));
 }
 
 void Coordinator::check_silence(Clock::time_point now) {

@@ -8,6 +8,8 @@
 // whose main thread leads group 0 like any other group, so no rank idles while
 // jobs remain.
 //
+// A search sweep's leaders also report each epoch's validation result and
+// hear whether to stop the job there (sweeps/search_run.h decides).
 // Messages are small JSON documents on two communicators of their own
 // (duplicates of the world: requests and heartbeats go up to the coordinator,
 // replies come down), so they never match a group's gradient traffic, and the
@@ -48,7 +50,8 @@ GroupLayout group_layout(int world_rank, int world_size, int ranks_per_job);
 
 // kStorage: the job could not write to its folder (a full disk, an I/O error);
 // like kInterrupted it stops the hand-out, and the job resumes on a rerun.
-enum class Outcome { kFinished, kFailed, kInterrupted, kStorage };
+// kStopped: the search stopped the job after JobReport::epoch.
+enum class Outcome { kFinished, kFailed, kInterrupted, kStorage, kStopped };
 
 // What a leader says about the job it ran.
 struct JobReport {
@@ -56,6 +59,28 @@ struct JobReport {
   Outcome outcome = Outcome::kFinished;
   nlohmann::json metrics = nlohmann::json::object();  // kFinished
   std::string error;                                  // kFailed, kStorage
+  int epoch = 0;                                      // kStopped
+};
+
+// A job handed to a group, with the values of its search trial (an empty
+// object outside a search).
+struct Assignment {
+  int job = -1;
+  nlohmann::json params = nlohmann::json::object();
+};
+
+// Which job a group gets next; nullopt when none is left. Called on the
+// coordinator's thread, once per request.
+using JobSource = std::function<std::optional<Assignment>()>;
+
+// Hands out `queue` in order.
+JobSource queue_source(std::deque<int> queue);
+
+// A running job's validation result after an epoch (the search's metric).
+struct EpochResult {
+  int job = -1;
+  int epoch = 0;
+  double value = 0;  // NaN when the metric was not finite
 };
 
 // Where a running job stands, sent by its leader now and then.
@@ -87,10 +112,16 @@ struct CoordinatorChannels {
 class CoordinatorClient {
  public:
   CoordinatorClient(CoordinatorChannels channels, const GroupLayout& layout, std::string host);
-  // Reports `previous` (if any) and returns the next job's index, or nullopt
-  // when none is left for this group.
+  // Reports `previous` (if any) and returns the next job, or nullopt when
+  // none is left for this group.
+  std::optional<Assignment> next(const std::optional<JobReport>& previous);
+  // The same, the job's index only.
   std::optional<int> next_job(const std::optional<JobReport>& previous);
   void heartbeat(const Heartbeat& beat);
+  // Reports an epoch's result and returns whether the job must stop there.
+  // Waits at most `timeout_seconds` for the answer (0: no limit), then
+  // throws core::CommError.
+  bool epoch_result(const EpochResult& result, double timeout_seconds);
 
  private:
   CoordinatorChannels channels_;
@@ -101,7 +132,9 @@ class CoordinatorClient {
 
 // Called on the coordinator's thread.
 struct CoordinatorEvents {
-  std::function<void(int job, const GroupState&)> started;
+  std::function<void(const Assignment&, const GroupState&)> started;
+  // An epoch's result: true stops the job (no handler: never).
+  std::function<bool(const EpochResult&, const GroupState&)> result;
   std::function<void(const JobReport&, const GroupState&)> reported;
   // Every `tick` (and once at the end): for progress files and live lines.
   std::function<void(const std::vector<GroupState>&)> tick;
@@ -123,15 +156,14 @@ struct CoordinatorOptions {
   std::chrono::microseconds poll{200};
 };
 
-// Hands out `queue` (job indices, in order) to `groups` groups on a thread of
-// its own; stops handing out once a group reports an interrupted job or
+// Hands out the jobs of `source` to `groups` groups on a thread of its own; stops handing out once a group reports an interrupted job or
 // `stop()` is called (a stop signal), answering every later request with
 // "none left". If its thread fails (the ledger cannot be written), it logs why
 // and aborts the MPI job: ranks blocked on it could not be released otherwise,
 // and the ledger and checkpoints let a restart resume.
 class Coordinator {
  public:
-  Coordinator(CoordinatorChannels channels, int groups, std::deque<int> queue, CoordinatorEvents events,
+  Coordinator(CoordinatorChannels channels, int groups, JobSource source, CoordinatorEvents events,
               CoordinatorOptions options, core::Logger& log);
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
@@ -145,11 +177,12 @@ class Coordinator {
  private:
   void loop();
   void handle(int tag, const std::string& text);
-  void reply(int group, int job);
+  void reply(int group, const std::optional<Assignment>& job);
+  void answer_result(GroupState& group, const nlohmann::json& m);
   void check_silence(std::chrono::steady_clock::time_point now);
 
   CoordinatorChannels channels_;
-  std::deque<int> queue_;
+  JobSource source_;
   CoordinatorEvents events_;
   CoordinatorOptions options_;
   core::Logger& log_;

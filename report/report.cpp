@@ -19,6 +19,7 @@
 #include "metrics/aggregate.h"
 #include "metrics/stats.h"
 #include "sweeps/ledger.h"
+#include "sweeps/search.h"
 
 namespace fracsweep::report {
 namespace {
@@ -241,6 +242,126 @@ std::string delong_over_splits(const SweepResults& r, const std::vector<size_t>&
   return fmt::format("{} ({})", format_p(metrics::combine_delong(std::move(folds)).p), n);
 }
 
+
+// The search section of a sweep file's text, or nullopt when it has none.
+std::optional<sweeps::SearchSpec> search_of(const std::string& sweep_text, const std::string& where) {
+  if (sweep_text.empty()) return std::nullopt;
+  try {
+    const YAML::Node root = YAML::Load(sweep_text);
+    if (!root.IsMap() || !root["search"]) return std::nullopt;
+    return sweeps::parse_search_spec(YAML::Dump(root["search"]), where);
+  } catch (const YAML::Exception& e) {
+    throw core::ConfigError(core::str_cat(where, ": not valid YAML: ", e.what()));
+  }
+}
+
+// "lr=0.001, triplet_margin=0.3": a trial's values without their sections.
+std::string configuration_text(const nlohmann::json& params) {
+  std::string out;
+  for (const auto& [key, value] : params.items()) {
+    const std::string field = key.substr(key.find('.') + 1);
+    out += (out.empty() ? "" : ", ") + field + "=" +
+           (value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return out.empty() ? "(none recorded)" : out;
+}
+
+// Nested selection of a search sweep (report.h): one row, the chosen trial's test metrics per
+// fold, and the table of choices.
+void build_search_report(const SweepResults& r, const ReportOptions& options, Report& out) {
+  CHECK_OR_THROW(core::ConfigError, options.select_on == "validation" || options.select_on == "test",
+                 "--select-on '", options.select_on, "': use validation or test");
+  const bool on_test = options.select_on == "test";
+  CHECK_OR_THROW(core::ConfigError, !on_test || options.force,
+                 "--select-on test chooses each fold's configuration by its test score, which "
+                 "overstates how well the chosen configuration does on unseen data; the search "
+                 "report chooses on validation. Add --force to get the optimistic table anyway "
+                 "(its title says how it was chosen)");
+  const sweeps::SearchSpec& search = *r.search;
+  const bool tsccn = out.table_kind.rfind("tsccn", 0) == 0;
+  const std::string primary = tsccn ? "aAUC" : "AUC";
+  const std::string by = on_test ? "test " + primary : "validation " + search.metric;
+
+  // Folds (part and seed) in sweep order; per fold its finished jobs.
+  std::vector<std::string> fold_order;
+  std::map<std::string, std::vector<size_t>> finished;
+  for (size_t i = 0; i < r.jobs.size(); ++i) {
+    const ReportJob& j = r.jobs[i];
+    const std::string fold = j.job.part + "/seed" + std::to_string(j.job.seed);
+    if (!finished.count(fold)) fold_order.push_back(fold);
+    std::vector<size_t>& list = finished[fold];
+    if (j.finished) list.push_back(i);
+  }
+
+  metrics::TextTable& sel = out.selection.emplace();
+  sel.id = "selection";
+  sel.title = "Configuration chosen per fold by " + by;
+  sel.header = {"Fold", "Trial", "Configuration", "Validation " + search.metric,
+                "Test " + primary, "Trials finished"};
+  std::vector<size_t> chosen;
+  for (const std::string& fold : fold_order) {
+    std::optional<size_t> best;
+    double best_value = 0;
+    for (size_t i : finished[fold]) {
+      const ReportJob& j = r.jobs[i];
+      const std::optional<double> v = on_test ? find_value(job_metrics(j), primary) : j.final_val;
+      if (!v || !std::isfinite(*v)) continue;
+      const bool maximize = on_test || search.maximize;
+      if (!best || (maximize ? *v > best_value : *v < best_value)) {
+        best = i;
+        best_value = *v;
+      }
+    }
+    if (!best) {
+      out.missing.push_back(fold + ": no trial finished with a " + by + " value");
+      continue;
+    }
+    chosen.push_back(*best);
+    const ReportJob& j = r.jobs[*best];
+    const std::optional<double> test = find_value(job_metrics(j), primary);
+    sel.rows.push_back({fold, std::to_string(j.job.trial), configuration_text(j.params),
+                        j.final_val ? fmt::format("{:.4f}", *j.final_val) : "-",
+                        test ? fmt::format("{:.4f}", *test) : "-",
+                        std::to_string(finished[fold].size())});
+  }
+  sel.footnotes.push_back(
+      on_test ? "Chosen by the TEST metric: the table is optimistic, not an estimate of "
+                "performance on unseen data."
+              : "Each fold's configuration is chosen by the validation " + search.metric +
+                    " of its last epoch (the value the search saw), among the trials that "
+                    "finished in that fold; test data play no part in the choice.");
+
+  const std::vector<ColumnSpec> cols = columns_of(out.table_kind);
+  metrics::ResultTable& t = out.table;
+  t.id = out.table_kind;
+  t.title = title_of(out.table_kind, r.manifest.name) + ", configuration chosen per fold by " + by +
+            (on_test ? " (OPTIMISTIC: chosen on test)" : "");
+  for (const ColumnSpec& c : cols) t.columns.push_back({c.key, c.text, c.latex});
+  metrics::TableRow row;
+  row.method = (r.jobs.empty() ? std::string("search") : r.jobs.front().job.variant) +
+               " (nested selection)";
+  row.jobs = static_cast<int>(fold_order.size());
+  row.finished = static_cast<int>(chosen.size());
+  std::vector<metrics::MetricValues> values;
+  for (size_t i : chosen) values.push_back(job_metrics(r.jobs[i]));
+  for (const ColumnSpec& c : cols) {
+    metrics::TableCell cell;
+    std::vector<double> v;
+    for (const metrics::MetricValues& mv : values)
+      if (auto x = find_value(mv, c.key)) v.push_back(*x);
+    if (!v.empty()) cell.value = metrics::mean_std(v);
+    row.cells.push_back(cell);
+  }
+  out.rows.push_back({row.method, chosen});
+  t.rows.push_back(std::move(row));
+  t.footnotes.push_back(fmt::format(
+      "Mean ± std over {} fold(s) of the test metrics of the configuration chosen in each fold by "
+      "{}; {} trials were searched (search.trials).", chosen.size(), by, search.trials));
+  if (on_test)
+    t.footnotes.push_back("The configurations were chosen on the test metric (--select-on test "
+                          "--force): these numbers overstate performance on unseen data.");
+}
+
 }  // namespace
 
 SweepResults collect_results(const std::string& dir) {
@@ -253,12 +374,23 @@ SweepResults collect_results(const std::string& dir) {
   else if (!out.manifest.sweep_file.empty() && fs::exists(out.manifest.sweep_file))
     out.sweep_text = core::read_file(out.manifest.sweep_file);
 
+  out.search = search_of(out.sweep_text, (fs::path(dir) / "sweep.yaml").string());
+
   const bool have_ledger = sweeps::has_ledger(dir);
   std::map<std::string, LedgerEvent> latest;
+  std::map<std::string, nlohmann::json> params;
+  std::map<std::string, std::map<int, double>> results;  // job -> epoch -> value
   if (have_ledger) {
     core::Logger quiet(core::LogLevel::kError);
-    for (const LedgerRecord& rec : read_sweep_ledger(dir, quiet))
-      if (rec.event != LedgerEvent::kResult) latest[rec.job] = rec.event;
+    for (const LedgerRecord& rec : read_sweep_ledger(dir, quiet)) {
+      if (rec.event == LedgerEvent::kResult) {
+        results[rec.job][rec.epoch] = rec.value;
+        continue;
+      }
+      latest[rec.job] = rec.event;
+      if (rec.event == LedgerEvent::kStarted && !rec.params.empty() && !params.count(rec.job))
+        params[rec.job] = rec.params;
+    }
   }
   for (const sweeps::ManifestJob& mj : out.manifest.jobs) {
     ReportJob j;
@@ -273,6 +405,11 @@ SweepResults collect_results(const std::string& dir) {
       } catch (const YAML::Exception&) {
         // The variant only helps to pick a table; a damaged config is not a reason to stop.
       }
+    }
+    if (const auto p = params.find(mj.id); p != params.end()) j.params = p->second;
+    if (const auto at = results.find(mj.id); at != results.end()) {
+      const auto last = at->second.find(mj.epochs);
+      if (last != at->second.end() && std::isfinite(last->second)) j.final_val = last->second;
     }
     const bool files = fs::exists(folder / "predictions_test.csv");
     const auto it = latest.find(mj.id);
@@ -335,6 +472,10 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
                    tsccn ? "three-class (vertebra)" : "binary (pelvis)", " predictions, but ",
                    j.dir, "/predictions_test.csv has ", multiclass ? "multi-class" : "binary",
                    " ones");
+  }
+  if (r.search) {
+    build_search_report(r, options, out);
+    return out;
   }
   const bool by_size = out.table_kind == "tsccn-2";
 

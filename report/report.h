@@ -12,6 +12,12 @@
 //   tsccn-3  TSCCN Table III: aSE, aSP, aAUC, mAP
 //   aasn-1   AASN Table 1: AUC, AP, recall at FP ratio 1% and 10%
 //   aasn-2   AASN Table 2: the same, with each row's gain over the baseline row
+//
+// A search sweep (a `search:` section) is reported by nested selection: in each fold (part and
+// seed) the trial with the best validation value of the search's metric (the ledger's result at
+// the job's last epoch) is chosen among the trials that finished there, and the table gives the
+// chosen jobs' test metrics over folds, with the choice per fold listed. Choosing by a test
+// metric overstates the result; it is refused unless forced, and the table's title then says so.
 #pragma once
 
 #include <map>
@@ -24,6 +30,7 @@
 #include "metrics/predictions.h"
 #include "metrics/report.h"
 #include "metrics/table.h"
+#include "sweeps/search.h"
 #include "sweeps/status.h"
 
 namespace fracsweep::report {
@@ -40,6 +47,10 @@ struct ReportJob {
   // test heatmaps, from which recall at FP ratio 1% and 10% are read.
   std::optional<metrics::AreaFrocCurve> froc;
   std::vector<nlohmann::json> log;  // log.jsonl, one object per epoch
+  // A search's job: its trial's values (the ledger's started record) and the search metric's
+  // validation value at its last epoch (the ledger's result), when recorded and finite.
+  nlohmann::json params = nlohmann::json::object();
+  std::optional<double> final_val;
 };
 
 struct SweepResults {
@@ -47,6 +58,7 @@ struct SweepResults {
   sweeps::SweepManifest manifest;
   std::string sweep_text;  // the sweep file: <dir>/sweep.yaml, else the manifest's path, else ""
   std::vector<ReportJob> jobs;  // in the manifest's (the sweep file's) order
+  std::optional<sweeps::SearchSpec> search;  // the sweep file's search section
 };
 
 // Reads the manifest, the ledger and every job folder. Throws core::ConfigError when `dir` is
@@ -64,6 +76,9 @@ struct ReportOptions {
   std::string table;     // "" to infer
   std::string baseline;  // aasn-2's baseline row; "" for the first row
   double alpha = 0.05;   // significance level of the marks
+  // A search sweep: choose each fold's trial on "validation" or, when `force`d, "test".
+  std::string select_on = "validation";
+  bool force = false;
 };
 
 struct Report {
@@ -73,10 +88,13 @@ struct Report {
   std::vector<std::string> missing;  // "tsccn: 1 of 2 jobs missing: tsccn/repeat1/seed1"
   // Per row, its finished jobs (indices into SweepResults::jobs), in table order.
   std::vector<std::pair<std::string, std::vector<size_t>>> rows;
+  // A search sweep: the trial chosen in each fold (and `significance` is empty: one row).
+  std::optional<metrics::TextTable> selection;
 };
 
 // Throws core::ConfigError on an unknown table name, a table that does not fit the
-// predictions (e.g. tsccn-1 on binary predictions), or an unknown baseline.
+// predictions (e.g. tsccn-1 on binary predictions), an unknown baseline, or selection on test
+// without `force`.
 Report build_report(const SweepResults& results, const ReportOptions& options);
 
 struct WriteOptions {

@@ -173,17 +173,20 @@ std::vector<std::string> write_report(const SweepResults& r, const Report& repor
   };
   fs::create_directories(out_dir);
   std::vector<std::string> written;
+  // The second table: significance tests, or a search's choice per fold.
+  const metrics::TextTable& second = report.selection ? *report.selection : report.significance;
+  const std::string second_name = report.selection ? "selection" : "significance";
   if (wants("md")) {
     put(out_dir + "/table.md", metrics::to_markdown(report.table), written);
-    put(out_dir + "/significance.md", metrics::to_markdown(report.significance), written);
+    put(out_dir + "/" + second_name + ".md", metrics::to_markdown(second), written);
   }
   if (wants("latex")) {
     put(out_dir + "/table.tex", metrics::to_latex(report.table), written);
-    put(out_dir + "/significance.tex", metrics::to_latex(report.significance), written);
+    put(out_dir + "/" + second_name + ".tex", metrics::to_latex(second), written);
   }
   if (wants("csv")) {
     put(out_dir + "/table.csv", metrics::to_csv(report.table), written);
-    put(out_dir + "/significance.csv", metrics::to_csv(report.significance), written);
+    put(out_dir + "/" + second_name + ".csv", metrics::to_csv(second), written);
   }
   std::vector<Figure> figures;
   if (options.curves) {
@@ -202,7 +205,8 @@ std::vector<std::string> write_report(const SweepResults& r, const Report& repor
     page.subtitle =
         fmt::format("{} of {} jobs finished; {}", finished, r.jobs.size(), report.table.title);
     page.sections.push_back({"Results", metrics::to_html(report.table), {}});
-    page.sections.push_back({"Significance", metrics::to_html(report.significance), {}});
+    page.sections.push_back({report.selection ? "Configuration per fold" : "Significance",
+                             metrics::to_html(second), {}});
     if (!report.missing.empty()) {
       std::string list = "<ul>\n";
       for (const std::string& m : report.missing)

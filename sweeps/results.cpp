@@ -5,12 +5,46 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "metrics/aggregate.h"
+#include "sweeps/search_run.h"
 
 namespace fracsweep::sweeps {
 
+std::string search_table(const Sweep& sweep, const std::vector<LedgerRecord>& records) {
+  const SearchSpec& spec = *sweep.search;
+  const SearchRun run(sweep, records);
+  std::map<int, TrialOutcome> ended;
+  for (TrialOutcome& o : run.ended_trials()) ended[o.trial] = std::move(o);
+  std::optional<int> best;
+  for (const auto& [trial, o] : ended)
+    if (o.complete && (!best || (spec.maximize ? o.value > ended[*best].value
+                                               : o.value < ended[*best].value)))
+      best = trial;
+  std::string out = fmt::format("| trial | configuration | state | validation {} |\n", spec.metric) +
+                    "|---|---|---|---|\n";
+  for (int trial = 0; trial < spec.trials; ++trial) {
+    const std::optional<ParamValues> params = run.params_of_trial(trial);
+    if (!params) continue;
+    std::string values;
+    for (const auto& [key, value] : *params)
+      values += (values.empty() ? "" : ", ") + key.substr(key.find('.') + 1) + "=" + value;
+    const auto stop = run.stopped_trials().find(trial);
+    const auto o = ended.find(trial);
+    const std::string state = stop != run.stopped_trials().end()
+                                  ? fmt::format("stopped at epoch {}", stop->second)
+                              : o != ended.end() ? "finished"
+                                                 : "not ended";
+    const std::string value =
+        o == ended.end() ? "-" : fmt::format("{:.4f}{}", o->second.value, best == trial ? " (best)" : "");
+    out += fmt::format("| {} | {} | {} | {} |\n", trial, values, state, value);
+  }
+  return out;
+}
+
 std::string results_table(const Sweep& sweep, const std::vector<LedgerRecord>& records) {
+  if (sweep.search) return search_table(sweep, records);
   // A vertebra sweep reports the papers' three-class averages, a pelvis sweep the
   // image-level binary metrics (its heatmaps' FROC is in `fracsweep report`).
   static constexpr const char* kThreeClass[] = {"aSE", "aSP", "aAUC", "mAP"};

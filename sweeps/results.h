@@ -15,6 +15,14 @@ namespace fracsweep::sweeps {
 // A Markdown table, one row per variant in sweep order: finished jobs out of
 // all, then aSE, aSP, aAUC and mAP in percent as "mean ± std" ("mean" alone
 // for one job, "-" for none). A job's latest finished record counts once.
+// A search sweep gets search_table instead: pooling its trials would mix
+// configurations.
 std::string results_table(const Sweep& sweep, const std::vector<LedgerRecord>& records);
+
+// One row per trial handed out: its values, where it stands (finished,
+// stopped at a rung, running) and the search metric's validation value, the
+// mean over its jobs at its last rung or epoch; the best ended trial is
+// marked. Test metrics are left to `fracsweep report`'s nested selection.
+std::string search_table(const Sweep& sweep, const std::vector<LedgerRecord>& records);
 
 }  // namespace fracsweep::sweeps

@@ -127,7 +127,7 @@ SweepManifest make_manifest(const Sweep& sweep, int ranks, int ranks_per_job) {
     AxisValues axes = j.axes;  // by field: the order a JSON object keeps
     std::sort(axes.begin(), axes.end());
     m.jobs.push_back(ManifestJob{j.id, j.name, j.variant, j.config.train.epochs, j.part, j.seed,
-                                 axes, j.former_id});
+                                 axes, j.former_id, j.trial});
   }
   return m;
 }
@@ -147,6 +147,7 @@ OrderedJson to_json(const SweepManifest& m) {
                     {"epochs", job.epochs}, {"part", job.part}, {"seed", job.seed},
                     {"axes", std::move(axes)}});
     if (!job.former_id.empty()) jobs.back()["former_id"] = job.former_id;
+    if (job.trial >= 0) jobs.back()["trial"] = job.trial;
   }
   j["jobs"] = std::move(jobs);
   return j;
@@ -179,6 +180,7 @@ SweepManifest manifest_from_json(const Json& j, const std::string& where) {
     CHECK_OR_THROW(ConfigError, jobs[i].contains("axes") && jobs[i]["axes"].is_object(), at,
                    ": \"axes\" must be an object of the job's axis values");
     if (jobs[i].contains("former_id")) job.former_id = get_string(jobs[i], "former_id", at);
+    if (jobs[i].contains("trial")) job.trial = static_cast<int>(get_int(jobs[i], "trial", at, 0, kMaxInt));
     for (const auto& [field, value] : jobs[i]["axes"].items()) {
       CHECK_OR_THROW(ConfigError, value.is_string(), at, ": axes.", field, " must be a string");
       job.axes.emplace_back(field, value.get<std::string>());

@@ -30,6 +30,20 @@ double mean_of(const std::map<int, double>& values, const std::vector<int>& jobs
 
 }  // namespace
 
+nlohmann::json params_to_json(const ParamValues& values) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, value] : values) out[key] = value;
+  return out;
+}
+
+ParamValues params_from_json(const SearchSpec& spec, const nlohmann::json& values) {
+  ParamValues out;
+  for (const SearchParam& p : spec.space)
+    if (const auto v = values.find(p.key); v != values.end() && v->is_string())
+      out.emplace_back(p.key, v->get<std::string>());
+  return out;
+}
+
 SearchRun::SearchRun(const Sweep& sweep, const std::vector<LedgerRecord>& records)
     : sweep_(sweep),
       asha_(sweep.search->reduction_factor, sweep.search->grace_period, max_epochs_of(sweep),
@@ -56,13 +70,7 @@ void SearchRun::apply(const LedgerRecord& r) {
   switch (r.event) {
     case LedgerEvent::kStarted:
       if (!final) status_[job] = JobStatus::kStarted;
-      if (!trial.params && !r.params.empty()) {
-        ParamValues values;  // in the space's order, whatever the record's
-        for (const SearchParam& p : sweep_.search->space)
-          if (const auto v = r.params.find(p.key); v != r.params.end() && v->is_string())
-            values.emplace_back(p.key, v->get<std::string>());
-        trial.params = std::move(values);
-      }
+      if (!trial.params && !r.params.empty()) trial.params = params_from_json(*sweep_.search, r.params);
       return;
     case LedgerEvent::kResult:
       trial.results[r.epoch].try_emplace(job, r.value);

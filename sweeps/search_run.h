@@ -30,6 +30,11 @@
 
 namespace fracsweep::sweeps {
 
+// A trial's values as the ledger and the coordinator's messages carry them
+// (an object of strings), and back in the space's order (keys it lacks are left out).
+nlohmann::json params_to_json(const ParamValues& values);
+ParamValues params_from_json(const SearchSpec& spec, const nlohmann::json& values);
+
 class SearchRun {
  public:
   // `sweep` must have a search and must outlive this. `records`: the ledger.

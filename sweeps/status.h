@@ -40,6 +40,7 @@ struct ManifestJob {
   uint64_t seed = 1;    // train.seed
   AxisValues axes;      // hyperparameter axis values, sorted by field
   std::string former_id;  // SweepJob::former_id: its records under it are its own past
+  int trial = -1;         // a search's trial (SweepJob::trial); -1 outside a search
 
   bool operator==(const ManifestJob&) const = default;
 };

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -188,6 +189,38 @@ void parse_search(const YAML::Node& root, const std::string& where, Sweep& s) {
   const YAML::Node variants = root["variants"];
   CHECK_OR_THROW(ConfigError, variants && variants.IsMap() && variants.size() == 1, where,
                  ": a search tunes one variant; write one sweep per variant to tune several");
+}
+
+// The search's metric must be one the variant's trainer logs every epoch
+// (log.jsonl's "val"), or every trial would report nothing.
+void check_search_metric(const SearchSpec& search, const spec::JobConfig& job,
+                         const std::string& where) {
+  const std::vector<std::string> known =
+      job.model.variant == "curve"                  ? std::vector<std::string>{"aAUC", "aSE", "aSP", "mAP"}
+      : spec::is_pelvis_variant(job.model.variant) ? std::vector<std::string>{"AUC", "AP", "loss"}
+                                                    : std::vector<std::string>{"aAUC", "mAP", "aSE", "aSP", "loss"};
+  std::string names;
+  for (const std::string& n : known) names += (names.empty() ? "" : ", ") + n;
+  CHECK_OR_THROW(ConfigError, std::find(known.begin(), known.end(), search.metric) != known.end(),
+                 where, ": search.metric: '", search.metric, "' is not a validation metric of ",
+                 job.model.variant, " (", names, ")");
+}
+
+// Every key of the space must be a job setting that takes the space's ends
+// (or each of its choices), or the trials would fail one by one.
+void check_search_space(const SearchSpec& search, const SweepJob& job, const std::string& where) {
+  for (const SearchParam& p : search.space) {
+    const std::vector<std::string> values =
+        p.dist == SearchParam::Dist::kChoice ? p.values
+                                             : std::vector<std::string>{format_value(p.low), format_value(p.high)};
+    for (const std::string& v : values) {
+      try {
+        with_params(job, {{p.key, v}});
+      } catch (const ConfigError& e) {
+        throw ConfigError(core::str_cat(where, ": search.space.", p.key, " = ", v, ": ", e.what()));
+      }
+    }
+  }
 }
 
 // The dataset: a store, or a phantom the sweep writes into its folder.
@@ -380,6 +413,10 @@ static Sweep parse_sweep_checked(const std::string& text, const std::string& whe
   parse_dataset(root, where, s);
   parse_search(root, where, s);
   expand_jobs(root, where, parse_parts(root, where), s);
+  if (s.search && !s.jobs.empty()) {
+    check_search_metric(*s.search, s.jobs.front().config, where);
+    check_search_space(*s.search, s.jobs.front(), where);
+  }
   return s;
 }
 
@@ -387,9 +424,16 @@ spec::JobConfig with_params(const SweepJob& job, const ParamValues& params) {
   if (params.empty()) return job.config;
   YAML::Node node = YAML::Load(spec::to_yaml(job.config));
   for (const auto& [key, value] : params) {
-    const size_t dot = key.find('.');
-    INTERNAL_ASSERT(dot != std::string::npos);
-    node[key.substr(0, dot)][key.substr(dot + 1)] = YAML::Load(value);
+    // "train.loss_weights.d": one map per dot. Nodes are handles, so setting
+    // a child's key sets it in `node`.
+    YAML::Node at = node;
+    size_t from = 0;
+    for (size_t dot; (dot = key.find('.', from)) != std::string::npos; from = dot + 1) {
+      YAML::Node child = at[key.substr(from, dot - from)];
+      at.reset(child);
+    }
+    INTERNAL_ASSERT(from > 0);
+    at[key.substr(from)] = YAML::Load(value);
   }
   spec::JobConfig out = spec::parse_job_config(YAML::Dump(node), "job " + job.name);
   out.train.device = job.config.train.device;  // not part of the resolved job

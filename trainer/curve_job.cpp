@@ -1,17 +1,23 @@
 // See curve_job.h.
 #include "trainer/curve_job.h"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/seed.h"
+#include "metrics/format.h"
+#include "metrics/predictions.h"
+#include "metrics/report.h"
 #include "trainer/stop_signals.h"
 
 namespace fracsweep::trainer {
@@ -19,19 +25,44 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Zero-mean noise in [-1, 1) for one purpose of the job.
+// The settings the curve depends on, as text.
+std::string settings_key(const spec::JobConfig& job) {
+  const spec::TrainConfig& t = job.train;
+  return fmt::format("{:.17g}/{:.17g}/{:.17g}/{:.17g}/{:.17g}/{:.17g}", t.lr, t.triplet_margin,
+                     t.loss_weights.ce, t.loss_weights.d, t.loss_weights.c, t.loss_weights.w);
+}
+
+// Zero-mean noise in [-1, 1) for one purpose of the job: a draw per seed,
+// protocol part and setting, as a trained model's luck would be.
 double noise(const spec::JobConfig& job, const std::string& purpose) {
   const std::string part = job.data.split == "kfold" ? core::str_cat("fold", job.data.fold)
                                                      : core::str_cat("repeat", job.data.repeat);
-  core::Rng rng(core::derive_seed(job.train.seed, part, 0, purpose));
+  core::Rng rng(core::derive_seed(job.train.seed, part + "/" + settings_key(job), 0, purpose));
   return 2 * rng.uniform01() - 1;
+}
+
+// Box-Muller.
+double standard_normal(core::Rng& rng) {
+  const double u = 1 - rng.uniform01();  // in (0, 1]
+  return std::sqrt(-2 * std::log(u)) * std::cos(2 * M_PI * rng.uniform01());
+}
+
+// Phi^-1(p) for p in (0, 1), by bisection: precise enough for a synthetic curve.
+double normal_quantile(double p) {
+  double lo = -10, hi = 10;
+  for (int i = 0; i < 80; ++i) {
+    const double mid = (lo + hi) / 2;
+    (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+  }
+  return (lo + hi) / 2;
 }
 
 // How good the settings are, in (0, 1].
 double quality(const spec::JobConfig& job) {
   const double d = std::log10(std::max(job.train.lr, 1e-12)) + 3;
   const double m = job.train.triplet_margin - 0.3;
-  return std::exp(-0.5 * d * d - 2 * m * m);
+  const double w = std::log10(std::max(job.train.loss_weights.d, 1e-6) / 0.2);
+  return std::exp(-0.5 * d * d - 2 * m * m - 0.5 * w * w);
 }
 
 double level(const spec::JobConfig& job) { return 0.6 + 0.35 * quality(job); }
@@ -60,6 +91,35 @@ double curve_value(const spec::JobConfig& job, int epoch) {
 
 double curve_test_value(const spec::JobConfig& job) {
   return level(job) + 0.03 * noise(job, "curve/test");
+}
+
+metrics::Predictions curve_test_predictions(const spec::JobConfig& job) {
+  constexpr int kClasses = 3, kPerClass = 40;
+  // Two unit normals d apart are told apart with AUC Phi(d / sqrt 2).
+  const double auc = std::clamp(curve_test_value(job), 0.501, 0.999);
+  const double separation = std::sqrt(2.0) * normal_quantile(auc);
+  const std::string part = job.data.split == "kfold" ? core::str_cat("fold", job.data.fold)
+                                                     : core::str_cat("repeat", job.data.repeat);
+  core::Rng rng(core::derive_seed(job.train.seed, part + "/" + settings_key(job), 0,
+                                  "curve/test-samples"));
+  metrics::Predictions p;
+  p.kind = metrics::PredictionKind::kMulticlass;
+  p.num_classes = kClasses;
+  for (int i = 0; i < kClasses * kPerClass; ++i) {
+    const int label = i % kClasses;
+    p.ids.push_back(core::str_cat("s", i));
+    p.patient_names.push_back(core::str_cat("p", i));
+    p.patient.push_back(i);
+    p.label.push_back(label);
+    std::array<double, kClasses> z{};
+    double sum = 0;
+    for (int k = 0; k < kClasses; ++k) {
+      z[static_cast<size_t>(k)] = std::exp(standard_normal(rng) + (k == label ? separation : 0));
+      sum += z[static_cast<size_t>(k)];
+    }
+    for (double v : z) p.scores.push_back(v / sum);
+  }
+  return p;
 }
 
 JobResult run_curve_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options) {
@@ -102,14 +162,17 @@ JobResult run_curve_job(const spec::JobConfig& job, core::Logger& log, const Tra
     }
     if (bits & 2) return {kExitInterrupted, nullptr, 0};
   }
-  nlohmann::json metrics = {{"aAUC", curve_test_value(job)}, {"best_epoch", job.train.epochs},
-                            {"selection_metric", job.train.selection_metric}};
-  metrics["aSE"] = metrics["aAUC"].get<double>() - 0.05;
-  metrics["aSP"] = metrics["aAUC"].get<double>() + 0.02;
-  metrics["mAP"] = metrics["aAUC"].get<double>() - 0.1;
-  if (writer) core::write_file_atomic((dir / "metrics.json").string(), metrics.dump(1) + "\n");
+  if (!writer) return {};
+  const std::string predictions = (dir / "predictions_test.csv").string();
+  const metrics::Predictions test = curve_test_predictions(job);
+  metrics::write_predictions(test, predictions);
+  nlohmann::json metrics =
+      nlohmann::json::parse(metrics::to_json(metrics::compute_metrics(test, 0.5, predictions)));
+  metrics["best_epoch"] = job.train.epochs;
+  metrics["selection_metric"] = job.train.selection_metric;
+  core::write_file_atomic((dir / "metrics.json").string(), metrics.dump(1) + "\n");
   log.info(job.output, ": done (curve), test aAUC ", metrics["aAUC"].get<double>());
-  return {0, writer ? metrics : nlohmann::json(), 0};
+  return {0, metrics, 0};
 }
 
 }  // namespace fracsweep::trainer

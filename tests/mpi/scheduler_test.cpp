@@ -7,6 +7,8 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <cmath>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -56,16 +58,16 @@ TEST(Coordinator, HandsOutEveryJobOnceAndHearsEveryReport) {
     std::deque<int> queue;
     for (int j = 0; j < kJobs; ++j) queue.push_back(j);
     CoordinatorEvents events;
-    events.started = [&](int job, const GroupState&) {
+    events.started = [&](const Assignment& a, const GroupState&) {
       std::lock_guard lock(mutex);
-      started.insert(job);
+      started.insert(a.job);
     };
     events.reported = [&](const JobReport& r, const GroupState& g) {
       std::lock_guard lock(mutex);
       EXPECT_EQ(r.metrics.value("by", -1), g.ranks.at(0));
       reported.insert(r.job);
     };
-    coordinator.emplace(w.channels(), layout.groups, std::move(queue), std::move(events),
+    coordinator.emplace(w.channels(), layout.groups, queue_source(std::move(queue)), std::move(events),
                         CoordinatorOptions{}, log);
   }
   std::vector<int> mine;
@@ -114,7 +116,7 @@ TEST(Coordinator, AnInterruptedJobStopsTheHandOutAndASilentGroupIsNamed) {
     CoordinatorOptions options;
     options.tick_seconds = 0.05;
     options.timeout_seconds = 0.2;
-    coordinator.emplace(w.channels(), layout.groups, std::move(queue), std::move(events), options,
+    coordinator.emplace(w.channels(), layout.groups, queue_source(std::move(queue)), std::move(events), options,
                         log);
   }
   std::vector<int> mine;
@@ -142,6 +144,80 @@ TEST(Coordinator, AnInterruptedJobStopsTheHandOutAndASilentGroupIsNamed) {
     EXPECT_LT(taken.size(), 100u) << "the hand-out went on after an interruption";
     EXPECT_NE(std::find(stuck_groups.begin(), stuck_groups.end(), 1), stuck_groups.end());
     EXPECT_EQ(std::find(stuck_groups.begin(), stuck_groups.end(), 0), stuck_groups.end());
+  }
+}
+
+// A search's traffic: each job comes with its values, each epoch's result
+// reaches the coordinator (NaN included), and its answer stops the job; a
+// stopped job's report carries the epoch.
+TEST(Coordinator, CarriesValuesAndEpochResultsAndAnswersWhetherToStop) {
+  World w;
+  ASSERT_GE(w.size, 2) << "run under mpirun -np 2 (or more)";
+  const GroupLayout layout = group_layout(w.rank, w.size, 1);
+  core::Logger log(core::LogLevel::kError);
+  constexpr int kJobs = 12, kEpochs = 4;
+  std::mutex mutex;
+  std::multiset<std::pair<int, int>> results;  // (job, epoch)
+  std::map<int, int> stopped_at;
+  int nan_results = 0;
+  std::optional<Coordinator> coordinator;
+  int next = 0;  // outlives the coordinator's thread
+  if (w.rank == 0) {
+    JobSource source = [&]() -> std::optional<Assignment> {
+      if (next == kJobs) return std::nullopt;
+      const int job = next++;
+      return Assignment{job, {{"train.lr", std::to_string(job)}}};
+    };
+    CoordinatorEvents events;
+    events.result = [&](const EpochResult& r, const GroupState& g) {
+      std::lock_guard lock(mutex);
+      EXPECT_EQ(r.job, g.job);
+      results.insert({r.job, r.epoch});
+      if (std::isnan(r.value)) ++nan_results;
+      else EXPECT_DOUBLE_EQ(r.value, r.job + 0.1 * r.epoch);
+      return r.job % 3 == 0 && r.epoch == 2;  // every third job stops after epoch 2
+    };
+    events.reported = [&](const JobReport& r, const GroupState&) {
+      std::lock_guard lock(mutex);
+      if (r.outcome == Outcome::kStopped) stopped_at[r.job] = r.epoch;
+    };
+    coordinator.emplace(w.channels(), layout.groups, std::move(source), std::move(events),
+                        CoordinatorOptions{}, log);
+  }
+  int wrong_values = 0, taken = 0;
+  {
+    CoordinatorClient client(w.channels(), layout, "host");
+    std::optional<JobReport> previous;
+    while (const auto a = client.next(previous)) {
+      ++taken;
+      if (a->params.value("train.lr", "") != std::to_string(a->job)) ++wrong_values;
+      previous = JobReport{a->job, Outcome::kFinished, {}, ""};
+      for (int epoch = 1; epoch <= kEpochs; ++epoch) {
+        const double value = epoch == kEpochs && a->job == 1 ? std::nan("") : a->job + 0.1 * epoch;
+        if (client.epoch_result({a->job, epoch, value}, 30)) {
+          previous->outcome = Outcome::kStopped;
+          previous->epoch = epoch;
+          break;
+        }
+      }
+    }
+  }
+  if (coordinator) coordinator->join();
+  EXPECT_EQ(wrong_values, 0);
+  int all_taken_jobs = 0;
+  MPI_Allreduce(&taken, &all_taken_jobs, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  EXPECT_EQ(all_taken_jobs, kJobs);
+  if (w.rank == 0) {
+    std::multiset<std::pair<int, int>> expected;
+    std::map<int, int> expected_stops;
+    for (int j = 0; j < kJobs; ++j) {
+      const int last = j % 3 == 0 ? 2 : kEpochs;
+      for (int e = 1; e <= last; ++e) expected.insert({j, e});
+      if (j % 3 == 0) expected_stops[j] = 2;
+    }
+    EXPECT_EQ(results, expected);
+    EXPECT_EQ(stopped_at, expected_stops);
+    EXPECT_EQ(nan_results, 1);
   }
 }
 

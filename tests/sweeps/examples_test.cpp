@@ -34,6 +34,7 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       {"tsccn-table3", 6 * 5 * 1},      {"tsccn-table3-tiny", 6 * 2 * 1},
       {"aasn-table1", 7 * 5 * 1},       {"aasn-table1-tiny", 7 * 2 * 1},
       {"aasn-table2", 6 * 5 * 1},       {"aasn-table2-tiny", 6 * 2 * 1},
+      {"tsccn-search-tiny", 8 * 3 * 1},  // trials x folds x seeds
   };
   std::set<std::string> seen;
   for (const auto& entry : fs::directory_iterator(examples_dir())) {
@@ -46,6 +47,20 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
     const auto it = expected.find(stem);
     ASSERT_NE(it, expected.end()) << "add the job count of the new example " << stem;
     EXPECT_EQ(s.jobs.size(), it->second);
+    if (s.search) {
+      // One group of two ranks on `mpirun -np 2`: results arrive in one order, so a killed
+      // search resumes with the decisions of an uninterrupted one.
+      EXPECT_EQ(s.ranks_per_job, 2);
+      std::set<std::string> keys;
+      for (const SearchParam& p : s.search->space) keys.insert(p.key);
+      EXPECT_EQ(keys, (std::set<std::string>{"train.lr", "train.triplet_margin",
+                                             "train.loss_weights.d", "train.loss_weights.c"}));
+      EXPECT_TRUE(s.search->asha);
+      EXPECT_TRUE(s.search->tpe);
+      for (const SweepJob& j : s.jobs) EXPECT_EQ(j.config.data.folds, 3) << j.name;
+      seen.insert(stem);
+      continue;
+    }
     EXPECT_EQ(s.ranks_per_job, 1);
     const bool tiny = stem.ends_with("-tiny");
     if (stem.starts_with("aasn-")) {
