@@ -222,13 +222,15 @@ class RunBook {
   }
 
   // An epoch's result of a search job: recorded at ASHA's rungs and the last
-  // epoch; true when the job's trial is stopped.
-  bool result(const EpochResult& r, const GroupState& g) {
-    if (!search_) return false;
+  // epoch; the job stops when its trial is stopped, and pauses at a rung its
+  // trial's other jobs have yet to reach (sweeps/search_run.h).
+  EpochAnswer result(const EpochResult& r, const GroupState& g) {
+    if (!search_) return EpochAnswer::kContinue;
     const auto& j = sweep_.jobs[static_cast<size_t>(r.job)];
     if (search_->records_result(r.job, r.epoch))
       append(sweeps::make_result(j.id, j.name, origin(g), r.epoch, r.value));
-    return search_->stopped(r.job);
+    if (search_->stopped(r.job)) return EpochAnswer::kStop;
+    return search_->pauses_at(r.job, r.epoch, busy_) ? EpochAnswer::kPause : EpochAnswer::kContinue;
   }
 
   void reported(const JobReport& r, const GroupState& g) {
@@ -257,6 +259,10 @@ class RunBook {
       case Outcome::kStorage:
         log_.error("stopped at ", j.name, ": ", r.error);
         storage_error_ = r.error;
+        break;
+      case Outcome::kPaused:
+        log_.info("pause ", j.name, " after epoch ", r.epoch,
+                  " until the other jobs of its trial reach it (checkpoint written)");
         break;
       case Outcome::kStopped:
         append(sweeps::make_stopped(j.id, j.name, origin(g), r.epoch));
@@ -446,13 +452,18 @@ class GroupSyncs {
 void search_hook(trainer::TrainRunOptions& run, int index, const std::string& metric,
                  CoordinatorClient* client, double timeout_seconds) {
   run.on_epoch = [=](int epoch, const nlohmann::json& val) {
-    if (!client) return false;  // a member: the leader asks
+    if (!client) return trainer::EpochVerdict::kContinue;  // a member: the leader asks
     const auto v = val.find(metric);
     // Missing (a validation part without both classes) or not finite: NaN,
     // which ASHA ignores, as Ray Tune does.
     const double value = v != val.end() && v->is_number() ? v->get<double>()
                                                            : std::numeric_limits<double>::quiet_NaN();
-    return client->epoch_result({index, epoch, value}, timeout_seconds);
+    switch (client->epoch_result({index, epoch, value}, timeout_seconds)) {
+      case EpochAnswer::kStop: return trainer::EpochVerdict::kStop;
+      case EpochAnswer::kPause: return trainer::EpochVerdict::kPause;
+      case EpochAnswer::kContinue: break;
+    }
+    return trainer::EpochVerdict::kContinue;
   };
 }
 
@@ -483,7 +494,8 @@ JobReport run_job(const sweeps::Sweep& sweep, const Assignment& assignment, Grou
     run.sync = syncs.for_job(config);
     trainer::JobResult result = trainer::run_job(config, log, run);
     if (result.code == trainer::kExitInterrupted) {
-      report.outcome = Outcome::kInterrupted;
+      report.outcome = result.paused_at_epoch > 0 ? Outcome::kPaused : Outcome::kInterrupted;
+      report.epoch = result.paused_at_epoch;
       return report;
     }
     if (result.stopped_at_epoch > 0) {
@@ -720,7 +732,7 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
       if (next.job < 0) break;
       previous = run_job(sweep, next, syncs, placement.device, client ? &*client : nullptr,
                          options.job_progress && root, options.abort_after_seconds, log);
-      interrupted = interrupted || previous->outcome == Outcome::kInterrupted;
+      interrupted = interrupted || previous->outcome == Outcome::kInterrupted;  // not kPaused
     }
   }
   if (coordinator) coordinator->join();

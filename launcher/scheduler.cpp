@@ -16,7 +16,7 @@ constexpr int kTagRequest = 1;    // {"group", "ranks", "host", "report"?}
 constexpr int kTagHeartbeat = 2;  // {"group", "job", "epoch", "epochs", "step", "steps"}
 constexpr int kTagReply = 3;      // {"job": index or -1, "params"}
 constexpr int kTagResult = 4;     // {"group", "job", "epoch", "value"}
-constexpr int kTagStop = 5;       // one int: 1 stops the job
+constexpr int kTagStop = 5;       // one int: EpochAnswer
 
 const char* outcome_name(Outcome o) {
   switch (o) {
@@ -25,6 +25,7 @@ const char* outcome_name(Outcome o) {
     case Outcome::kInterrupted: return "interrupted";
     case Outcome::kStorage: return "storage";
     case Outcome::kStopped: return "stopped";
+    case Outcome::kPaused: return "paused";
   }
   return "?";
 }
@@ -34,6 +35,7 @@ Outcome parse_outcome(const std::string& s) {
   if (s == "failed") return Outcome::kFailed;
   if (s == "storage") return Outcome::kStorage;
   if (s == "stopped") return Outcome::kStopped;
+  if (s == "paused") return Outcome::kPaused;
   CHECK_OR_THROW(core::InternalError, s == "interrupted", "unknown job outcome '", s, "'");
   return Outcome::kInterrupted;
 }
@@ -110,7 +112,7 @@ std::optional<int> CoordinatorClient::next_job(const std::optional<JobReport>& p
   return a->job;
 }
 
-bool CoordinatorClient::epoch_result(const EpochResult& r, double timeout_seconds) {
+EpochAnswer CoordinatorClient::epoch_result(const EpochResult& r, double timeout_seconds) {
   const nlohmann::json m = {{"group", group_}, {"job", r.job}, {"epoch", r.epoch}, {"value", r.value}};
   send_text(channels_.up, kTagResult, dump(m));
   int stop = 0;
@@ -119,7 +121,10 @@ bool CoordinatorClient::epoch_result(const EpochResult& r, double timeout_second
   const auto started = Clock::now();
   for (int done = 0;;) {
     FRACSWEEP_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
-    if (done) return stop != 0;
+    if (done) {
+      CHECK_OR_THROW(core::InternalError, stop >= 0 && stop <= 2, "unknown epoch answer ", stop);
+      return static_cast<EpochAnswer>(stop);
+    }
     const double waited = std::chrono::duration<double>(Clock::now() - started).count();
     if (timeout_seconds > 0 && waited > timeout_seconds) {
       MPI_Cancel(&request);
@@ -266,7 +271,7 @@ void Coordinator::answer_result(GroupState& group, const nlohmann::json& m) {
                                       : std::numeric_limits<double>::quiet_NaN();
   CHECK_OR_THROW(core::InternalError, r.job == group.job, "group ", group.group,
                  " reported a result of job ", r.job, " while it runs job ", group.job);
-  int stop = events_.result && events_.result(r, group) ? 1 : 0;
+  int stop = static_cast<int>(events_.result ? events_.result(r, group) : EpochAnswer::kContinue);
   FRACSWEEP_MPI_CHECK(MPI_Send(&stop, 1, MPI_INT, group.ranks.at(0), kTagStop, channels_.down));
 }
 

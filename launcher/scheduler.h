@@ -50,8 +50,9 @@ GroupLayout group_layout(int world_rank, int world_size, int ranks_per_job);
 
 // kStorage: the job could not write to its folder (a full disk, an I/O error);
 // like kInterrupted it stops the hand-out, and the job resumes on a rerun.
-// kStopped: the search stopped the job after JobReport::epoch.
-enum class Outcome { kFinished, kFailed, kInterrupted, kStorage, kStopped };
+// kStopped: the search stopped the job after JobReport::epoch; kPaused: it
+// paused the job there (checkpointed, to be handed out again later).
+enum class Outcome { kFinished, kFailed, kInterrupted, kStorage, kStopped, kPaused };
 
 // What a leader says about the job it ran.
 struct JobReport {
@@ -59,7 +60,7 @@ struct JobReport {
   Outcome outcome = Outcome::kFinished;
   nlohmann::json metrics = nlohmann::json::object();  // kFinished
   std::string error;                                  // kFailed, kStorage
-  int epoch = 0;                                      // kStopped
+  int epoch = 0;                                      // kStopped, kPaused
 };
 
 // A job handed to a group, with the values of its search trial (an empty
@@ -82,6 +83,9 @@ struct EpochResult {
   int epoch = 0;
   double value = 0;  // NaN when the metric was not finite
 };
+
+// The coordinator's answer to an epoch's result.
+enum class EpochAnswer { kContinue = 0, kStop = 1, kPause = 2 };
 
 // Where a running job stands, sent by its leader now and then.
 struct Heartbeat {
@@ -118,10 +122,10 @@ class CoordinatorClient {
   // The same, the job's index only.
   std::optional<int> next_job(const std::optional<JobReport>& previous);
   void heartbeat(const Heartbeat& beat);
-  // Reports an epoch's result and returns whether the job must stop there.
+  // Reports an epoch's result and returns what the job must do next.
   // Waits at most `timeout_seconds` for the answer (0: no limit), then
   // throws core::CommError.
-  bool epoch_result(const EpochResult& result, double timeout_seconds);
+  EpochAnswer epoch_result(const EpochResult& result, double timeout_seconds);
 
  private:
   CoordinatorChannels channels_;
@@ -133,8 +137,8 @@ class CoordinatorClient {
 // Called on the coordinator's thread.
 struct CoordinatorEvents {
   std::function<void(const Assignment&, const GroupState&)> started;
-  // An epoch's result: true stops the job (no handler: never).
-  std::function<bool(const EpochResult&, const GroupState&)> result;
+  // An epoch's result and what the job must do (no handler: continue).
+  std::function<EpochAnswer(const EpochResult&, const GroupState&)> result;
   std::function<void(const JobReport&, const GroupState&)> reported;
   // Every `tick` (and once at the end): for progress files and live lines.
   std::function<void(const std::vector<GroupState>&)> tick;

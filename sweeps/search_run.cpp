@@ -136,6 +136,7 @@ std::optional<SearchRun::Handout> SearchRun::next(const std::vector<int>& candid
     if (s != status_.end() && (s->second == JobStatus::kFinished || s->second == JobStatus::kStopped))
       continue;
     if (s != status_.end() && s->second == JobStatus::kStarted) {
+      if (paused(j)) continue;  // until its rung is decided
       pick = j;
       break;
     }
@@ -167,6 +168,31 @@ bool SearchRun::records_result(int job, int epoch) const {
   const Trial& t = trials_.at(sweep_.jobs[static_cast<size_t>(job)].trial);
   const auto at = t.results.find(epoch);
   return at == t.results.end() || !at->second.count(job);
+}
+
+bool SearchRun::undecided_rung(const Trial& t, int trial, int epoch) const {
+  const SearchSpec& spec = *sweep_.search;
+  return spec.asha && !spec.rung_first_only && epoch < max_epochs_of(sweep_) &&
+         asha_.decides_at(epoch) && !t.decided.count(epoch) && !stopped_at_.count(trial);
+}
+
+bool SearchRun::pauses_at(int job, int epoch, const std::set<int>& busy) const {
+  const int trial = sweep_.jobs[static_cast<size_t>(job)].trial;
+  const Trial& t = trials_.at(trial);
+  if (!undecided_rung(t, trial, epoch)) return false;
+  const auto at = t.results.find(epoch);
+  for (int j : required_jobs(t))
+    if (j != job && !busy.count(j) && (at == t.results.end() || !at->second.count(j))) return true;
+  return false;
+}
+
+bool SearchRun::paused(int job) const {
+  const int trial = sweep_.jobs[static_cast<size_t>(job)].trial;
+  const Trial& t = trials_.at(trial);
+  int last = 0;  // the job's last epoch with a result
+  for (const auto& [epoch, values] : t.results)
+    if (values.count(job)) last = epoch;
+  return last > 0 && undecided_rung(t, trial, last);
 }
 
 bool SearchRun::stopped(int job) const {

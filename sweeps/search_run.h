@@ -16,6 +16,13 @@
 // under `first`, its first such job's result alone. A stopped trial's running
 // jobs stop at their next report, and its jobs not started are recorded as
 // stopped before they start.
+//
+// Under `mean`, a job that reaches a rung before the other jobs of its trial
+// pauses there (checkpointed) when one of them is not running, rather than
+// training on while the rung cannot be decided: with fewer groups than folds
+// a trial's jobs would otherwise run one after another to the end before its
+// first rung is decided. A paused job is not handed out until the rung is
+// decided; then it resumes, or is skipped if its trial was stopped.
 #pragma once
 
 #include <map>
@@ -58,6 +65,10 @@ class SearchRun {
   bool records_result(int job, int epoch) const;
   // Whether the job's trial has been stopped.
   bool stopped(int job) const;
+  // Whether a job that reported its result at `epoch` must pause there: a
+  // rung its trial has not been decided at under rung_folds: mean, while a
+  // job of the trial that has not reached it is not among `busy` (running).
+  bool pauses_at(int job, int epoch, const std::set<int>& busy) const;
   // The trial's values, once proposed.
   std::optional<ParamValues> params_of_trial(int trial) const;
 
@@ -77,6 +88,10 @@ class SearchRun {
   void decide(int trial);
   std::vector<int> required_jobs(const Trial& t) const;
   bool ended(int job) const;
+  // A rung epoch where ASHA has not seen the trial yet.
+  bool undecided_rung(const Trial& t, int trial, int epoch) const;
+  // The job is paused: its last result is at an undecided rung.
+  bool paused(int job) const;
 
   const Sweep& sweep_;
   Asha asha_;

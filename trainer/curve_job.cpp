@@ -148,10 +148,11 @@ JobResult run_curve_job(const spec::JobConfig& job, core::Logger& log, const Tra
     std::this_thread::sleep_for(std::chrono::duration<double>(job.train.curve_epoch_seconds));
     const double v = curve_value(job, epoch);
     const nlohmann::json val = {{"aAUC", v}, {"aSE", v - 0.05}, {"aSP", v + 0.02}, {"mAP", v - 0.1}};
-    uint32_t bits = 0;
+    uint32_t bits = 0;  // 1: stopped by the search, 2: a stop signal, 4: paused by the search
     if (writer) {
       write_log_line(dir / "log.jsonl", epoch, nlohmann::json{{"epoch", epoch}, {"val", val}}.dump());
-      if (options.on_epoch && options.on_epoch(epoch, val)) bits |= 1;
+      const EpochVerdict v = options.on_epoch ? options.on_epoch(epoch, val) : EpochVerdict::kContinue;
+      bits |= v == EpochVerdict::kStop ? 1 : v == EpochVerdict::kPause ? 4 : 0;
       core::write_file_atomic(state_path.string(), nlohmann::json{{"next_epoch", epoch + 1}}.dump());
     }
     if (stop.requested()) bits |= 2;
@@ -161,6 +162,7 @@ JobResult run_curve_job(const spec::JobConfig& job, core::Logger& log, const Tra
       return {0, nullptr, epoch};
     }
     if (bits & 2) return {kExitInterrupted, nullptr, 0};
+    if (bits & 4) return {kExitInterrupted, nullptr, 0, epoch};
   }
   if (!writer) return {};
   const std::string predictions = (dir / "predictions_test.csv").string();

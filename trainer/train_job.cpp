@@ -135,6 +135,7 @@ class JobRun {
   // limit) interrupted them, after the checkpoint was written.
   bool train();
   int stopped_at_epoch() const { return stopped_at_epoch_; }
+  int paused_at_epoch() const { return paused_at_epoch_; }
   // Predictions and test metrics from the best epoch (group rank 0 only;
   // others get null).
   nlohmann::json finish();
@@ -185,6 +186,7 @@ class JobRun {
   int steps_this_run_ = 0;
   size_t epoch_samples_ = 0;  // this rank's samples in the current epoch
   int stopped_at_epoch_ = 0;  // on_epoch stopped the job after this epoch
+  int paused_at_epoch_ = 0;   // on_epoch paused the job after this epoch
 };
 
 bool JobRun::open_folder() {
@@ -341,7 +343,7 @@ bool JobRun::epoch() {
     if (stopped()) return false;
   }
   end_epoch(started, seen);
-  return stopped_at_epoch_ == 0;
+  return stopped_at_epoch_ == 0 && paused_at_epoch_ == 0;
 }
 
 bool JobRun::step(size_t& seen) {
@@ -474,13 +476,20 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
   // Asked before the checkpoint: a run killed in between repeats the epoch and
   // asks again, and the search answers as it did (sweeps/search_run.h).
   if (options_.on_epoch) {
-    uint32_t stop = writer_ && options_.on_epoch(static_cast<int>(st_.epoch + 1), val_metrics);
-    if (sync_.group_size() > 1) stop = sync_.any(stop);
-    if (stop) {
+    // Bits, so that the group agrees with one OR: 1 stop, 2 pause.
+    uint32_t bits = 0;
+    if (writer_) {
+      const EpochVerdict v = options_.on_epoch(static_cast<int>(st_.epoch + 1), val_metrics);
+      bits = v == EpochVerdict::kStop ? 1 : v == EpochVerdict::kPause ? 2 : 0;
+    }
+    if (sync_.group_size() > 1) bits = sync_.any(bits);
+    if (bits & 1) {
       stopped_at_epoch_ = static_cast<int>(st_.epoch + 1);
       log_.info(job_.output, ": stopped by the search after epoch ", stopped_at_epoch_);
       return;
     }
+    // Paused: the checkpoint below is the one it resumes from.
+    if (bits & 2) paused_at_epoch_ = static_cast<int>(st_.epoch + 1);
   }
   if (writer_)
     save_checkpoint(last_path_, *model_, optimizer_.get(),
@@ -526,7 +535,7 @@ JobResult run_job(const spec::JobConfig& job, core::Logger& log, const TrainRunO
   run.resume();
   if (!run.train()) {
     if (run.stopped_at_epoch()) return {0, nullptr, run.stopped_at_epoch()};
-    return {kExitInterrupted, nullptr};
+    return {kExitInterrupted, nullptr, 0, run.paused_at_epoch()};
   }
   return {0, run.finish()};
 }

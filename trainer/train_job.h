@@ -41,6 +41,11 @@ struct StepReport {
   double loss = 0;                // mean total loss of the epoch so far
 };
 
+// A search's word after an epoch: go on, stop the job for good, or pause it
+// (checkpoint and end, to be resumed later: its trial's other folds must reach
+// the same rung first).
+enum class EpochVerdict { kContinue, kStop, kPause };
+
 struct TrainRunOptions {
   bool progress = true;           // a progress bar or lines on stderr
   // The data-parallel group (nullptr: one rank). Every rank of the group calls
@@ -57,9 +62,10 @@ struct TrainRunOptions {
   int stop_after_steps = -1;      // tests: behave as if a stop signal came after this many steps
   std::function<void(const StepReport&)> on_step = nullptr;  // called after every step
   // Called on group rank 0 after each epoch's validation, before its checkpoint,
-  // with the epoch (1-based) and the validation metrics; true stops the job
-  // there (a search's decision), every rank of the group together.
-  std::function<bool(int epoch, const nlohmann::json& val)> on_epoch = nullptr;
+  // with the epoch (1-based) and the validation metrics: a search's decision,
+  // which every rank of the group follows together. Must be set on every rank
+  // of the group (the others join the group's agreement).
+  std::function<EpochVerdict(int epoch, const nlohmann::json& val)> on_epoch = nullptr;
 };
 
 struct JobResult {
@@ -71,6 +77,9 @@ struct JobResult {
   nlohmann::json metrics;
   // on_epoch stopped the job after this epoch (code 0, no metrics); 0 if not.
   int stopped_at_epoch = 0;
+  // on_epoch paused the job after this epoch, its checkpoint written (code
+  // kExitInterrupted): it resumes there when run again. 0 if not.
+  int paused_at_epoch = 0;
 };
 
 // Trains the job (or resumes or skips it). Throws core::ConfigError for a bad

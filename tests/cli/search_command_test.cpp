@@ -148,6 +148,7 @@ class SearchCommand : public ::testing::Test {
     const auto r = run_fracsweep_mpi(2, {"run", sweep_file_});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     reference_out_ = out;
+    reference_log_ = r.err;
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -156,6 +157,7 @@ class SearchCommand : public ::testing::Test {
   static inline TempDir* dir_ = nullptr;
   static inline std::string sweep_file_;
   static inline fs::path reference_out_;
+  static inline std::string reference_log_;
 };
 
 TEST_F(SearchCommand, RunsTheSearchStopsTrialsAndPrintsEachTrial) {
@@ -167,11 +169,16 @@ TEST_F(SearchCommand, RunsTheSearchStopsTrialsAndPrintsEachTrial) {
   EXPECT_GE(d.stopped.size(), 3u) << "ASHA with eta 3 stops most trials at its first rung\n" << d;
   EXPECT_LT(d.stopped.size(), 10u) << d;
   expect_every_decision_follows_from_the_ledger(sweep, records);
-  // A stopped trial's last job never ran to its end: it was stopped or skipped.
+  // On one group a trial's first folds pause at each rung until its last fold
+  // reaches it, so no job of a stopped trial ran to its end.
+  EXPECT_HAS(reference_log_, "pause curve/fold0/seed1/trial0 after epoch 1");
   for (const auto& [trial, epoch] : d.stopped) {
     EXPECT_TRUE(epoch == 1 || epoch == 3) << "rungs of eta 3 below 9 epochs are 1 and 3";
-    const std::string last = "curve/fold2/seed1/trial" + std::to_string(trial);
-    EXPECT_FALSE(d.finished.count(last)) << last;
+    for (int fold = 0; fold < 3; ++fold) {
+      const std::string job =
+          "curve/fold" + std::to_string(fold) + "/seed1/trial" + std::to_string(trial);
+      EXPECT_FALSE(d.finished.count(job)) << job << " of a stopped trial ran to its end";
+    }
   }
   const auto again = run_fracsweep_mpi(2, {"run", sweep_file_});
   EXPECT_EQ(again.exit_code, 0) << again.err;

@@ -158,7 +158,7 @@ TEST(Coordinator, CarriesValuesAndEpochResultsAndAnswersWhetherToStop) {
   constexpr int kJobs = 12, kEpochs = 4;
   std::mutex mutex;
   std::multiset<std::pair<int, int>> results;  // (job, epoch)
-  std::map<int, int> stopped_at;
+  std::map<int, int> stopped_at, paused_at;
   int nan_results = 0;
   std::optional<Coordinator> coordinator;
   int next = 0;  // outlives the coordinator's thread
@@ -175,11 +175,15 @@ TEST(Coordinator, CarriesValuesAndEpochResultsAndAnswersWhetherToStop) {
       results.insert({r.job, r.epoch});
       if (std::isnan(r.value)) ++nan_results;
       else EXPECT_DOUBLE_EQ(r.value, r.job + 0.1 * r.epoch);
-      return r.job % 3 == 0 && r.epoch == 2;  // every third job stops after epoch 2
+      // Every third job stops after epoch 2, every third but one pauses after epoch 3.
+      return r.job % 3 == 0 && r.epoch == 2   ? EpochAnswer::kStop
+             : r.job % 3 == 1 && r.epoch == 3 ? EpochAnswer::kPause
+                                              : EpochAnswer::kContinue;
     };
     events.reported = [&](const JobReport& r, const GroupState&) {
       std::lock_guard lock(mutex);
       if (r.outcome == Outcome::kStopped) stopped_at[r.job] = r.epoch;
+      if (r.outcome == Outcome::kPaused) paused_at[r.job] = r.epoch;
     };
     coordinator.emplace(w.channels(), layout.groups, std::move(source), std::move(events),
                         CoordinatorOptions{}, log);
@@ -193,9 +197,10 @@ TEST(Coordinator, CarriesValuesAndEpochResultsAndAnswersWhetherToStop) {
       if (a->params.value("train.lr", "") != std::to_string(a->job)) ++wrong_values;
       previous = JobReport{a->job, Outcome::kFinished, {}, ""};
       for (int epoch = 1; epoch <= kEpochs; ++epoch) {
-        const double value = epoch == kEpochs && a->job == 1 ? std::nan("") : a->job + 0.1 * epoch;
-        if (client.epoch_result({a->job, epoch, value}, 30)) {
-          previous->outcome = Outcome::kStopped;
+        const double value = epoch == kEpochs && a->job == 2 ? std::nan("") : a->job + 0.1 * epoch;
+        const EpochAnswer answer = client.epoch_result({a->job, epoch, value}, 30);
+        if (answer != EpochAnswer::kContinue) {
+          previous->outcome = answer == EpochAnswer::kStop ? Outcome::kStopped : Outcome::kPaused;
           previous->epoch = epoch;
           break;
         }
@@ -209,14 +214,16 @@ TEST(Coordinator, CarriesValuesAndEpochResultsAndAnswersWhetherToStop) {
   EXPECT_EQ(all_taken_jobs, kJobs);
   if (w.rank == 0) {
     std::multiset<std::pair<int, int>> expected;
-    std::map<int, int> expected_stops;
+    std::map<int, int> expected_stops, expected_pauses;
     for (int j = 0; j < kJobs; ++j) {
-      const int last = j % 3 == 0 ? 2 : kEpochs;
+      const int last = j % 3 == 0 ? 2 : j % 3 == 1 ? 3 : kEpochs;
       for (int e = 1; e <= last; ++e) expected.insert({j, e});
       if (j % 3 == 0) expected_stops[j] = 2;
+      if (j % 3 == 1) expected_pauses[j] = 3;
     }
     EXPECT_EQ(results, expected);
     EXPECT_EQ(stopped_at, expected_stops);
+    EXPECT_EQ(paused_at, expected_pauses);
     EXPECT_EQ(nan_results, 1);
   }
 }

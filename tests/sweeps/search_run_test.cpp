@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -38,9 +39,12 @@ double value_of(const ParamValues& params, int job, int epoch) {
 }
 
 // Runs the search on one group, job after job, appending to `records`; a run
-// "killed" after `limit` records returns early.
-void run(const Sweep& sweep, std::vector<LedgerRecord>& records, size_t limit) {
+// "killed" after `limit` records returns early. A job paused at a rung (its
+// trial's other folds have not reached it) ends there and, handed out again,
+// goes on after its last recorded result, as from its checkpoint.
+void run(const Sweep& sweep, std::vector<LedgerRecord>& records, size_t limit, int* pauses) {
   SearchRun search(sweep, records);
+  bool paused = false;
   std::vector<int> all(sweep.jobs.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
   const LedgerOrigin origin{0, "h"};
@@ -59,17 +63,28 @@ void run(const Sweep& sweep, std::vector<LedgerRecord>& records, size_t limit) {
     LedgerRecord started = make_started(job.id, job.name, origin, "t");
     for (const auto& [k, v] : h->params) started.params[k] = v;
     if (!add(started)) return;
-    bool stopped = false;
-    for (int epoch = 1; epoch <= 9 && !stopped; ++epoch) {
+    int first = 1;
+    for (const LedgerRecord& r : records)
+      if (r.job == job.id && r.event == LedgerEvent::kResult) first = std::max(first, r.epoch + 1);
+    bool ended = false;
+    for (int epoch = first; epoch <= 9 && !ended; ++epoch) {
       if (search.records_result(h->job, epoch) &&
           !add(make_result(job.id, job.name, origin, epoch, value_of(h->params, h->job, epoch), "t")))
         return;
       if (search.stopped(h->job) && epoch < 9) {
         if (!add(make_stopped(job.id, job.name, origin, epoch, "t"))) return;
-        stopped = true;
+        ended = true;
+      } else if (search.pauses_at(h->job, epoch, {h->job})) {
+        ++*pauses;
+        ended = true;
+        paused = true;
       }
     }
-    if (!stopped && !add(make_finished(job.id, job.name, origin, {{"aAUC", 0.8}}, "t"))) return;
+    if (paused) {
+      paused = false;
+      continue;
+    }
+    if (!ended && !add(make_finished(job.id, job.name, origin, {{"aAUC", 0.8}}, "t"))) return;
   }
 }
 
@@ -77,9 +92,20 @@ TEST(SearchRun, StopsTrialsAndLearnsAndTheLedgerAloneDecides) {
   const Sweep sweep = parse_sweep(kSearch, "s.yaml");
   ASSERT_EQ(sweep.jobs.size(), 42u);
   std::vector<LedgerRecord> whole;
-  run(sweep, whole, SIZE_MAX);
+  int pauses = 0;
+  run(sweep, whole, SIZE_MAX, &pauses);
   const SearchRun done(sweep, whole);
   EXPECT_GE(done.stopped_trials().size(), 5u);  // ASHA stops most trials early
+  // One group: each trial's first two folds pause at each rung it reaches.
+  EXPECT_GE(pauses, 2 * 14);
+  // So no job of a stopped trial trained to its end.
+  for (const LedgerRecord& r : whole)
+    if (r.event == LedgerEvent::kFinished) {
+      const int trial = sweep.jobs[static_cast<size_t>(std::find_if(sweep.jobs.begin(), sweep.jobs.end(),
+                                                                    [&](const SweepJob& j) { return j.id == r.job; }) -
+                                                       sweep.jobs.begin())].trial;
+      EXPECT_FALSE(done.stopped_trials().count(trial)) << r.name;
+    }
   EXPECT_EQ(done.ended_trials().size(), 14u);
   // TPE learnt: the trials after the startup ones lie nearer lr 1e-3 on average.
   double early = 0, late = 0;
@@ -91,9 +117,10 @@ TEST(SearchRun, StopsTrialsAndLearnsAndTheLedgerAloneDecides) {
   // Cut the run at every record and resume from what the ledger kept.
   for (size_t cut = 1; cut < whole.size(); cut += 3) {
     std::vector<LedgerRecord> resumed;
-    run(sweep, resumed, cut);
+    int ignored = 0;
+    run(sweep, resumed, cut, &ignored);
     ASSERT_EQ(resumed.size(), cut);
-    run(sweep, resumed, SIZE_MAX);
+    run(sweep, resumed, SIZE_MAX, &ignored);
     const SearchRun again(sweep, resumed);
     ASSERT_EQ(again.stopped_trials(), done.stopped_trials()) << "cut after record " << cut;
     for (int t = 0; t < 14; ++t) ASSERT_EQ(again.params_of_trial(t), done.params_of_trial(t)) << t;
