@@ -28,7 +28,10 @@ fi
 
 supp=$PWD/scripts/sanitizers
 # LibTorch's CUDA libraries map memory where ASan keeps its shadow gap unless it is left open.
-export ASAN_OPTIONS="protect_shadow_gap=0:detect_odr_violation=0:abort_on_error=0:exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# fast_unwind_on_malloc=0: Open MPI's modules lack frame pointers, so the fast unwinder stops
+# inside them and a leak they keep would show no library a suppression could name; the
+# slow unwinder records the whole stack while the module is still loaded.
+export ASAN_OPTIONS="protect_shadow_gap=0:detect_odr_violation=0:abort_on_error=0:exitcode=86:fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export TSAN_OPTIONS="suppressions=$supp/tsan.supp:halt_on_error=1:exitcode=86${TSAN_OPTIONS:+:$TSAN_OPTIONS}"

@@ -10,6 +10,10 @@
 #   local_slurm.sh down DIR   scontrol shutdown, then stop munged; only the PIDs recorded in
 #                             DIR/pids are signalled; waits until they are gone
 #
+# `up` also leaves a watchdog that runs `down` once the process that called `up` (or
+# LOCAL_SLURM_OWNER, a PID) is gone, so a test that crashes or is killed leaves nothing
+# running.
+#
 # Needs root (the daemons switch users) and the Debian packages slurm-wlm and munge.
 # Environment: LOCAL_SLURM_UP_TIMEOUT (seconds to wait for an idle node, default 30),
 # LOCAL_SLURM_SLURM_USER (SlurmUser, default slurm when that user exists, else root).
@@ -19,6 +23,7 @@ set -u
 
 SKIP=77
 up_timeout=${LOCAL_SLURM_UP_TIMEOUT:-30}
+self=$(readlink -f "${BASH_SOURCE[0]}")
 
 usage() {
   echo "usage: $0 up DIR | down DIR" >&2
@@ -72,6 +77,12 @@ cluster_steps() {
 # cluster's job steps.
 stop_all() {
   local pid
+  # The watchdog first (unless this is it, running `down`), so it does not run `down` again.
+  pid=$(recorded_pid watchdog)
+  if [[ -n $pid && $pid != "$$" ]] && alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null
+    wait_gone "$pid" 5
+  fi
   if alive "$(recorded_pid slurmctld)"; then
     SLURM_CONF=$dir/slurm.conf timeout 10 scontrol shutdown >/dev/null 2>&1
   fi
@@ -279,6 +290,13 @@ EOF
   [[ $state == idle ]] ||
     skip "node not idle after ${up_timeout}s (state '${state:-none}'): see $dir/log"
 
+  # The watchdog: polls its owner every second; when the owner is gone without `down`, it
+  # becomes `down` (exec keeps its PID, which stop_all then spares).
+  local owner=${LOCAL_SLURM_OWNER:-$PPID}
+  setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec bash "$2" down "$3"' \
+    local-slurm-watchdog "$owner" "$self" "$dir" </dev/null >>"$dir/log/watchdog.out" 2>&1 &
+  echo "watchdog $!" >>"$dir/pids"
+
   # Clients (sbatch, srun, sinfo, scontrol) find the munge socket through AuthInfo.
   echo "export SLURM_CONF=$dir/slurm.conf"
 }
@@ -295,6 +313,7 @@ cmd_down() {
     wait_gone "$pid" 5 || left+=" slurmstepd($pid)"
   done
   while read -r name pid; do
+    [[ $pid == "$$" ]] && continue  # the watchdog, running this
     alive "$pid" && left+=" $name($pid)"
   done <"$dir/pids"
   if [[ -n $left ]]; then

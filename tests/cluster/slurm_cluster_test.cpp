@@ -5,11 +5,14 @@
 // (never passed) where SLURM cannot start.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/process.h"
@@ -64,6 +67,51 @@ class LocalSlurm : public ::testing::Test {
   testing::TempDir dir_;
   bool started_ = false;
 };
+
+// A test that dies without taking its cluster down leaves nothing running: the
+// watchdog `up` leaves behind runs `down` once the owner (here a stand-in
+// process, killed) is gone.
+TEST(LocalSlurmScript, TheClusterGoesDownWhenItsOwnerDiesWithoutDown) {
+  testing::TempDir dir;
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+  const pid_t owner = ::fork();
+  ASSERT_GE(owner, 0);
+  if (owner == 0) {
+    ::pause();  // until killed
+    ::_exit(0);
+  }
+  ::setenv("LOCAL_SLURM_OWNER", std::to_string(owner).c_str(), 1);
+  const fs::path cluster = dir.path() / "slurm";
+  const auto up = run_process({"bash", script(), "up", cluster.string()});
+  ::unsetenv("LOCAL_SLURM_OWNER");
+  if (up.exit_code == 77) {
+    ::kill(owner, SIGKILL);
+    ::waitpid(owner, nullptr, 0);
+    GTEST_SKIP() << "SLURM cannot run here: " << up.err;
+  }
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  std::vector<int> pids;
+  {
+    std::istringstream in(core::read_file((cluster / "pids").string()));
+    std::string name;
+    for (int pid; in >> name >> pid;) pids.push_back(pid);
+  }
+  ASSERT_GE(pids.size(), 4u) << "munged, slurmctld, slurmd and the watchdog";
+  for (int pid : pids) EXPECT_EQ(::kill(pid, 0), 0) << "pid " << pid << " is not running";
+  ::kill(owner, SIGKILL);
+  ::waitpid(owner, nullptr, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto running = [&] {
+    int n = 0;
+    for (int pid : pids) n += ::kill(pid, 0) == 0 ? 1 : 0;
+    return n;
+  };
+  while (running() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(running(), 0) << "the cluster outlived its owner";
+  if (running() > 0) run_process({"bash", script(), "down", cluster.string()});
+}
 
 TEST_F(LocalSlurm, APreemptedSweepIsRequeuedAndAnArrayOfTwoTasksSharesASweep) {
   const fs::path out = dir_.path() / "out dir";

@@ -219,3 +219,31 @@ TEST(PatchStore, WriterRejectsBadNeighbourIndex) {
 
 }  // namespace
 }  // namespace fracsweep::datastore
+
+namespace fracsweep::datastore {
+namespace {
+
+// LeakSanitizer cannot see an HDF5 handle left open (HDF5 closes what is open
+// at exit), so this counts them: after reading a store, after refusing stores
+// our checks reject, and after writing one, nothing of HDF5 is left open.
+TEST(PatchStore, LeavesNoHdf5ObjectOpenAfterReadingRefusingOrWriting) {
+  testing::TempDir dir;
+  const auto open_objects = [] { return H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL); };
+  ASSERT_EQ(open_objects(), 0);
+  const std::string written = (dir.path() / "store.h5").string();
+  write_small_store(written, 1);
+  EXPECT_EQ(open_objects(), 0) << "after writing";
+  {
+    const PatchStore store = PatchStore::open(written);
+    std::vector<uint8_t> image(store.image_bytes());
+    store.read_image(0, image);
+    EXPECT_GT(open_objects(), 0);
+  }
+  EXPECT_EQ(open_objects(), 0) << "after reading";
+  open_error(damaged(dir, [](hid_t f) { H5Adelete(f, "format"); }));
+  open_error(damaged(dir, [](hid_t f) { H5Ldelete(f, "/samples/level", H5P_DEFAULT); }));
+  EXPECT_EQ(open_objects(), 0) << "after refusing";
+}
+
+}  // namespace
+}  // namespace fracsweep::datastore

@@ -291,6 +291,8 @@ TEST(ReportInference, PelvisTablesAndGainsOverTheBaseline) {
   EXPECT_TRUE(named.table.rows[1].cells[0].gain.empty());
   EXPECT_THROW(build_report(r, {"", "nope", 0.05}), core::ConfigError);
   EXPECT_THROW(build_report(r, {"tsccn-3", "", 0.05}), core::ConfigError);
+  // Choosing a search's configurations means nothing for a sweep without a search.
+  EXPECT_THROW(build_report(r, {"", "", 0.05, "test", true}), core::ConfigError);
   r.jobs.resize(3);  // vanilla only
   EXPECT_EQ(infer_table(r), "aasn-1");
 }
