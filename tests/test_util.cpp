@@ -127,8 +127,12 @@ CommandResult run_fracsweep(const std::vector<std::string>& args,
 CommandResult run_fracsweep_failing(const std::string& call, double probability, uint64_t seed,
                                     const std::vector<std::string>& args,
                                     std::chrono::seconds timeout) {
+  // A preload already in force (the sanitizer runs keep Open MPI's plug-ins mapped with
+  // one) stays, after the fault injector.
+  const char* preload = std::getenv("LD_PRELOAD");
   std::vector<std::pair<std::string, std::string>> env = {
-      {"LD_PRELOAD", FRACSWEEP_EIO_PRELOAD},
+      {"LD_PRELOAD", std::string(FRACSWEEP_EIO_PRELOAD) +
+                         (preload != nullptr && *preload != 0 ? std::string(":") + preload : "")},
       {"FRACSWEEP_EIO", call + ":" + std::to_string(probability) + ":" + std::to_string(seed)},
       // The singleton's daemon would inherit the faults and fail where fracsweep did not.
       {"OMPI_MCA_ess_singleton_isolated", "1"}};
