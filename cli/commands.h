@@ -26,6 +26,7 @@ using Args = std::vector<std::string>;
 
 int run_bench(const Args& args);
 int bench_search(const Args& args);  // cli/bench_search.cpp
+int run_ingest(const Args& args);
 int run_inspect(const Args& args);
 int run_metrics(const Args& args);
 int run_plan(const Args& args);

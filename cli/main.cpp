@@ -18,6 +18,8 @@ constexpr Command kCommands[] = {
     {"bench",
      "measure (bench read|loader|metrics|startup|train|allreduce|handout; bench --help)",
      cli::run_bench},
+    {"ingest", "real images into a patch store: ingest vcf|pelvis MANIFEST.csv OUT.h5 (DICOM, NIfTI, PNG)",
+     cli::run_ingest},
     {"inspect", "validate a patch store (.h5) and print counts per class, patient and split",
      cli::run_inspect},
     {"metrics", "compute SE/SP/AUC/AP (aSE, aSP, aAUC, mAP) from a predictions CSV",

@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 
@@ -17,6 +18,13 @@ namespace fracsweep::cli {
 bool parse_with_positional(const Args& args, const boost::program_options::options_description& options,
                            std::string& positional_value, const std::string& usage,
                            boost::program_options::variables_map* parsed = nullptr);
+
+// The same with several positional arguments, all required, in order.
+bool parse_with_positionals(const Args& args,
+                            const boost::program_options::options_description& options,
+                            const std::vector<std::string*>& positional_values,
+                            const std::string& usage,
+                            boost::program_options::variables_map* parsed = nullptr);
 
 // The same for a command that takes flags only.
 bool parse_flags(const Args& args, const boost::program_options::options_description& options,

@@ -43,7 +43,7 @@ packages=(cmake ninja-build g++ ccache pkg-config
           libopenmpi-dev openmpi-bin libhdf5-dev libdeflate-dev libpng-dev
           libboost-program-options-dev libboost-dev libfmt-dev libgtest-dev libyaml-cpp-dev
           nlohmann-json3-dev libeigen3-dev slurm-wlm munge gnuplot-nox chromium
-          clang libclang-rt-dev
+          clang libclang-rt-dev libinsighttoolkit5-dev
           texlive-latex-base texlive-latex-recommended poppler-utils)
 # A python3 without venv/ensurepip (Debian's own) needs python3-venv.
 python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3 python3-venv)
@@ -80,6 +80,14 @@ else
   fi
   torch_prefix=$("$venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null)
 fi
+# pydicom's bundled DICOM files (MR, CT, big-endian, RLE-compressed) are the real DICOM
+# that the ingest tests read and compare against pydicom's reading (tests/fixtures/ingest).
+pydicom_version=3.0.2
+[[ -x "$venv/bin/python" ]] || { echo "setup: creating $venv"; python3 -m venv "$venv"; }
+venv_has pydicom "$pydicom_version" || {
+  echo "setup: installing pydicom==$pydicom_version into $venv (test data)"
+  "$venv/bin/pip" install --disable-pip-version-check -q "pydicom==$pydicom_version"; }
+pydicom_data=$("$venv/bin/python" -c 'import os, pydicom.data as d; print(os.path.join(os.path.dirname(d.__file__), "test_files"))')
 if ((with_bench)); then
   bench=(numpy scipy pandas scikit-learn h5py)
   venv_has numpy && venv_has scipy && venv_has pandas && venv_has sklearn && venv_has h5py ||
@@ -93,10 +101,11 @@ sanitize=${FRACSWEEP_SANITIZE:-}
 mkdir -p "$build"
 if [[ ! -f $build/build.ninja ]] ||
    ! grep -qF "CMAKE_PREFIX_PATH:UNINITIALIZED=$torch_prefix" "$build/CMakeCache.txt" ||
-   ! grep -qxF "FRACSWEEP_SANITIZE:STRING=$sanitize" "$build/CMakeCache.txt"; then
+   ! grep -qxF "FRACSWEEP_SANITIZE:STRING=$sanitize" "$build/CMakeCache.txt" ||
+   ! grep -qxF "FRACSWEEP_PYDICOM_DATA:PATH=$pydicom_data" "$build/CMakeCache.txt"; then
   echo "setup: configuring $build/ against $torch_prefix${sanitize:+ (sanitizer: $sanitize)}"
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_prefix" \
-        -DFRACSWEEP_SANITIZE="$sanitize" >"$build/configure.log" 2>&1 ||
+        -DFRACSWEEP_SANITIZE="$sanitize" -DFRACSWEEP_PYDICOM_DATA:PATH="$pydicom_data" >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log" >&2; echo "setup: configure failed (log: $build/configure.log)" >&2; exit 1; }
 fi
 # Ninja's status line, one per finished step: "[12/97 3m05s] Building CXX object ...".
