@@ -35,7 +35,7 @@ struct Geometry {
 class SagittalVolume {
  public:
   // `path` is a folder of one DICOM series (or several: `series_uid` picks one,
-  // and is required then), a DICOM file (multi-frame or a single slice), or a
+  // and is required then), a DICOM file (ITK reads a multi-frame one as a volume), or a
   // NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr) or MetaImage (.mha, .mhd) file.
   // Throws core::ConfigError naming the path and what is wrong: no image, mixed
   // series without a choice, an unknown series, duplicated or missing slices,
