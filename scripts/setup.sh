@@ -16,6 +16,7 @@
 #   FRACSWEEP_BUILD_JOBS  parallel compile jobs (default 2)
 #   FRACSWEEP_BUILD_DIR   the build folder (default build)
 #   FRACSWEEP_SANITIZE    address or thread: an instrumented build (scripts/test.sh --sanitize)
+#   FRACSWEEP_BUILD_TARGETS  build only these targets (space-separated) and what they need
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -109,5 +110,8 @@ if [[ ! -f $build/build.ninja ]] ||
     { cat "$build/configure.log" >&2; echo "setup: configure failed (log: $build/configure.log)" >&2; exit 1; }
 fi
 # Ninja's status line, one per finished step: "[12/97 3m05s] Building CXX object ...".
-NINJA_STATUS="[%f/%t %es] " cmake --build "$build" -j "$jobs" | sed -u -E 's/^(\[[0-9]+\/[0-9]+ [0-9.]+s\]) .* (\S+)$/\1 \2/'
+# FRACSWEEP_BUILD_TARGETS (space-separated) builds those targets alone (and what they need).
+targets=()
+for t in ${FRACSWEEP_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+NINJA_STATUS="[%f/%t %es] " cmake --build "$build" -j "$jobs" "${targets[@]}" | sed -u -E 's/^(\[[0-9]+\/[0-9]+ [0-9.]+s\]) .* (\S+)$/\1 \2/'
 test -x "$build/fracsweep" || { echo "setup: build failed: $build/fracsweep is missing" >&2; exit 1; }

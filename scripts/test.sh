@@ -33,6 +33,9 @@ export ASAN_OPTIONS="protect_shadow_gap=0:detect_odr_violation=0:abort_on_error=
 export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export TSAN_OPTIONS="suppressions=$supp/tsan.supp:halt_on_error=1:exitcode=86${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+# The thread tree builds only the executables whose tests it runs (and the binaries they start).
+[[ $sanitize == thread ]] &&
+  export FRACSWEEP_BUILD_TARGETS="fracsweep_datastore_tests fracsweep_sweeps_tests fracsweep_mpi_tests"
 # The build runs the test binaries too (to list their tests): the options come first.
 FRACSWEEP_BUILD_DIR=build-sanitize-$sanitize FRACSWEEP_SANITIZE=$sanitize scripts/setup.sh
 cd "build-sanitize-$sanitize"

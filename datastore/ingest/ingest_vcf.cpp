@@ -102,6 +102,9 @@ std::vector<PatientSpec> read_manifest(const std::string& manifest) {
       s.fractured_levels = parse_levels(t.get(r, "fractured_levels"), s.where);
       CHECK_OR_THROW(core::ConfigError, s.fractured_levels.empty() || !s.labelmap.empty(), s.where,
                      ": fractured_levels goes with a labelmap; a box list has its own label column");
+      CHECK_OR_THROW(core::ConfigError, s.fractured_levels.empty() || s.label != 0, s.where,
+                     ": patient ", s.id, " has label 0 (no fracture) but fractured_levels ",
+                     t.get(r, "fractured_levels"), "; give the patient's label (1 or 2)");
     } catch (const core::ConfigError& e) {
       s.error = e.what();
     }

@@ -401,6 +401,10 @@ TEST(IngestVcfErrors, ALabelMapNamingAMissingLevelAndTooFewSlicesAreRefused) {
   c.manifest = c.dir.write("manifest.csv",
                            "patient,label,image,labelmap,fractured_levels\nP0000,1,series,seg.nii.gz,8\n");
   EXPECT_HAS(c.error(), "has 5 sagittal slices; 6 are taken");
+  c.options.slices = 3;
+  c.manifest = c.dir.write("manifest.csv",
+                           "patient,label,image,labelmap,fractured_levels\nP0000,0,series,seg.nii.gz,8\n");
+  EXPECT_HAS(c.error(), "has label 0 (no fracture) but fractured_levels 8");
 }
 
 TEST(IngestVcfErrors, SkipBadLeavesOutOnlyTheBadCaseAndSaysWhich) {
