@@ -10,6 +10,7 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <iostream>
+#include <sstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <cstdlib>
@@ -20,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/handoff.h"
 #include "cli/options.h"
+#include "datastore/phantom_probe.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/process.h"
@@ -274,6 +276,42 @@ int bench_startup(const Args& args) {
   return kExitOk;
 }
 
+// The vertebra phantom's fidelity probe (datastore/phantom_probe.h) over difficulty.
+int bench_probe(const Args& args) {
+  namespace po = boost::program_options;
+  datastore::VcfPhantomOptions ph;
+  int patients = 239;
+  ph.patch_size = 64;
+  ph.slices = 1;
+  std::string difficulties = "0,0.25,0.5,0.75,1";
+  po::options_description options(
+      "usage: fracsweep bench probe [options]\n\n"
+      "How well simple measurements of the drawn vertebra phantom separate fractured from\n"
+      "normal vertebrae (ROC AUC): from one patch alone (the body's shape, its height in the\n"
+      "fixed window, the darkness of its centre) and against its neighbours' height; one row\n"
+      "per difficulty (FIDELITY.md).\n\noptions");
+  options.add_options()("help,h", "print this help")
+      ("patients", po::value(&patients)->default_value(patients), "patients per difficulty (paper's ratio)")
+      ("patch-size", po::value(&ph.patch_size)->default_value(ph.patch_size), "patch side in pixels")
+      ("seed", po::value(&ph.seed)->default_value(ph.seed), "the phantom's seed")
+      ("difficulties", po::value(&difficulties)->default_value(difficulties), "comma-separated");
+  if (!parse_flags(args, options)) return kExitOk;
+  datastore::set_patients_as_paper(ph, patients);
+  std::cout << "| difficulty | normal | fractured | lone: shape | lone: height | lone: signal "
+               "| lone: logistic | neighbours: height ratio | lone + neighbours: logistic |\n"
+               "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  std::stringstream list(difficulties);
+  for (std::string item; std::getline(list, item, ',');) {
+    ph.difficulty = std::stod(item);
+    const datastore::VcfProbe p = datastore::probe_vcf_phantom(ph);
+    std::cout << fmt::format("| {} | {} | {} | {:.3f} | {:.3f} | {:.3f} | {:.3f} | {:.3f} | {:.3f} |\n",
+                             item, p.normal, p.fractured, p.lone_shape, p.lone_height,
+                             p.lone_signal, p.lone_combined, p.neighbours,
+                             p.with_neighbours_combined);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_bench(const Args& args) {
@@ -284,6 +322,7 @@ int run_bench(const Args& args) {
       "  metrics FILE.csv   seconds to score a predictions file, end to end\n"
       "  startup            milliseconds until each command has started\n"
       "  search             seconds per ASHA decision and TPE proposal on a stream of results\n"
+      "  probe              the vertebra phantom's lone-patch and neighbour separability\n"
       "  train JOB.yaml     seconds per training step of a job\n"
       "  allreduce          (under mpirun) the gradient all-reduce's share of a ResNet-18 step\n"
       "  handout            (under mpirun) latency of handing a job to a rank group\n"
@@ -298,6 +337,7 @@ int run_bench(const Args& args) {
   if (args[0] == "metrics") return bench_metrics(rest);
   if (args[0] == "startup") return bench_startup(rest);
   if (args[0] == "search") return bench_search(rest);
+  if (args[0] == "probe") return bench_probe(rest);
   if (args[0] == "train" || args[0] == "allreduce" || args[0] == "handout" || args[0] == "aasn")
     return hand_off("bench", args);
   throw core::ConfigError(

@@ -4,14 +4,18 @@
 // sagittal slices (T1-like contrast: bright fatty marrow with trabecular texture,
 // dark cortex, darker discs, dark CSF behind the bodies) under noise and a smooth
 // bias field. Benign and malignant patients each carry 1-3 compression fractures:
-// a loss of height relative to the neighbours (wedge, biconcave or crush). The
-// two kinds differ only subtly (benign: band-like low signal along the collapsed
-// endplate, straight or angular posterior wall; malignant: diffuse, patchy low
-// signal and a convex posterior wall). Patches are cropped with a fixed physical
-// window, and body size varies between patients, so one patch alone is ambiguous
-// while the comparison with its neighbours is not: the property TSCCN's compare
-// network relies on (paper §III-A). See Note [VCF phantom geometry] in
-// phantom_vcf_scene.h.
+// a loss of height relative to the neighbours (wedge, biconcave or crush) of
+// Genant grade 1 (20-25 %), 2 (25-40 %) or 3 (40-55 %). The two kinds differ
+// only subtly (benign: band-like low signal along the collapsed endplate,
+// straight or angular posterior wall; malignant: diffuse, patchy low signal and a
+// convex posterior wall). What makes a lone patch ambiguous (TSCCN's Fig. 1):
+// body size and shape vary between patients and along the spine, a patient with
+// poor spine health has flatter, more concave normal bodies throughout, with
+// endplate oedema or Schmorl's nodes, and a normal body in the lower half may be
+// wedged. Patches are cropped with a fixed physical window, so what gives a
+// fracture away is mostly the comparison with its neighbours, the property
+// TSCCN's compare network relies on (paper §III-A); FIDELITY.md measures it. See
+// Note [VCF phantom geometry] in phantom_vcf_scene.h.
 //
 // Everything is derived from (options.seed, patient index) through core::Rng, so
 // the same options give the same bytes on every platform and patients can be
@@ -35,9 +39,11 @@ struct VcfPhantomOptions {
   // 32-64 keeps tests fast. The physical window is fixed, so this only sets the
   // resolution.
   int patch_size = 224;
-  // In [0, 1]. Higher means smaller height loss, a weaker benign/malignant signal
-  // difference, more noise and bias, and more variation of body size between
-  // patients (so lone patches become more ambiguous). Default 0.5.
+  // In [0, 1]. Higher means more mild (grade 1) and fewer severe fractures, a
+  // weaker benign/malignant signal difference, more noise and bias, more variation
+  // of body size and shape between patients and levels, poorer spine health
+  // (flatter normal bodies, degenerative change) and more wedged normal bodies, so
+  // lone patches become more ambiguous. Default 0.5.
   double difficulty = 0.5;
   // Root of every random choice; equal seeds give byte-identical patches.
   uint64_t seed = 0;

@@ -64,10 +64,21 @@ void set_normal_profile(Vertebra& b, double concavity) {
   }
 }
 
+// The share of the middle height a fracture loses, by Genant's semiquantitative
+// grades: 1 (mild, 20-25 %), 2 (moderate, 25-40 %), 3 (severe, 40-55 % here).
+// Difficulty makes mild fractures more common and severe ones rarer.
+double genant_loss(core::Rng& rng, double d) {
+  const double u = rng.uniform01();
+  const double p_mild = 0.15 + 0.35 * d, p_severe = 0.25 - 0.15 * d;
+  if (u < p_mild) return uniform(rng, 0.20, 0.25);
+  if (u < 1 - p_severe) return uniform(rng, 0.25, 0.40);
+  return uniform(rng, 0.40, 0.55);
+}
+
 // Collapses the endplates: loss is the fraction of the normal middle height lost.
 void fracture(core::Rng& rng, Vertebra& b, int label, double d) {
   const double normal_mid = b.bot[kMid] - b.top[kMid];
-  const double loss = uniform(rng, 0.22 - 0.10 * d, 0.50 - 0.15 * d);
+  const double loss = genant_loss(rng, d);
   const double s = rng.uniform01();
   const double p_wedge = label == 1 ? 0.45 : 0.35, p_biconcave = label == 1 ? 0.80 : 0.60;
   const int shape = s < p_wedge ? 0 : (s < p_biconcave ? 1 : 2);  // wedge, biconcave, crush
@@ -109,17 +120,65 @@ void fracture(core::Rng& rng, Vertebra& b, int label, double d) {
   }
 }
 
+// A normal body wedged by posture or shape, as often at the thoracolumbar
+// junction: the anterior wall lower than the posterior one, no fracture.
+void wedge_normal(core::Rng& rng, Vertebra& b) {
+  const double anterior = uniform(rng, 0.08, 0.16) * b.h;  // height lost at the front
+  for (int k = 0; k < kProfile; ++k) {
+    const double t = -1 + 2.0 * k / (kProfile - 1);
+    const double lost = anterior * 0.5 * (1 - t);  // t = -1 anterior, +1 posterior
+    b.top[k] += 0.6 * lost;
+    b.bot[k] -= 0.4 * lost;
+  }
+}
+
+// Degenerative change in a normal body of a patient with poor spine health
+// (Fig. 1 c, d of the TSCCN paper): low signal along an endplate (Modic-like
+// oedema, the same band a benign fracture shows, without the collapse), or a
+// Schmorl's node (a small dent in the endplate with a dark rim below it).
+void degenerate_normal(core::Rng& rng, Vertebra& b, double health) {
+  if (rng.uniform01() < 0.5) {
+    b.dark = uniform(rng, 0.08, 0.22) * health;
+    b.diffuse = uniform(rng, 0.0, 0.15);
+    b.inv_band = 1 / (uniform(rng, 0.12, 0.25) * b.h);
+    b.top_share = rng.uniform01() < 0.5 ? 1.0 : 0.0;
+    b.line_dark = 0;
+    return;
+  }
+  const bool upper = rng.uniform01() < 0.5;
+  const double t0 = uniform(rng, -0.5, 0.5), width = uniform(rng, 0.15, 0.3);
+  const double dent = uniform(rng, 0.04, 0.09) * b.h;
+  for (int k = 0; k < kProfile; ++k) {
+    const double t = -1 + 2.0 * k / (kProfile - 1);
+    const double x = (t - t0) / width;
+    if (std::abs(x) >= 1) continue;
+    (upper ? b.top[k] : b.bot[k]) += (upper ? 1 : -1) * dent * (1 - x * x);
+  }
+  const double v = (upper ? -0.5 : 0.5) * b.h + (upper ? 1 : -1) * (dent + 1.5);
+  b.lesions.push_back({t0 * 0.5 * b.depth, v, 1 / square(uniform(rng, 1.5, 2.5)),
+                       uniform(rng, 0.15, 0.3) * health});
+}
+
 }  // namespace
 
 Anatomy sample_anatomy(core::Rng& rng, int label, double d) {
   Anatomy a;
   const int levels = 10 + static_cast<int>(rng.uniform_below(4));
   const int n = levels + 2;
-  const double scale = 1 + (0.12 + 0.18 * d) * uniform(rng, -1, 1);
-  const double aspect = uniform(rng, 1.3, 1.5);
+  const double scale = 1 + (0.15 + 0.25 * d) * uniform(rng, -1, 1);
+  // Depth over height of the patient's normal bodies: wide enough, with the
+  // per-level drift and jitter below, that a lone body's shape overlaps that of
+  // a mild fracture, while neighbours in one spine share it.
+  // Poor spine health (0 .. 1): flatter, more concave normal bodies throughout
+  // the spine, as in osteopenia, and more degenerative change (Fig. 1 c, d).
+  const double health = clamp01(uniform(rng, 0, 1) * (0.6 + 0.8 * d));
+  const double aspect =
+      1.4 * (1 + (0.18 + 0.22 * d) * uniform(rng, -1, 1)) * (1 + 0.5 * health);
+  const double aspect_drift = uniform(rng, -0.06, 0.06);  // thoracic vs lumbar shape
+  const double jitter = 0.02 + 0.05 * d;
   const double disc_ratio = uniform(rng, 0.26, 0.36);
   const double growth = uniform(rng, 0.015, 0.03);  // bodies grow caudally
-  const double concavity = uniform(rng, 0.015, 0.03);
+  const double concavity = uniform(rng, 0.015, 0.03) + 0.05 * health;
   a.marrow = uniform(rng, 150, 185);
   a.cortex = uniform(rng, 30, 50);
   a.disc = uniform(rng, 70, 95);
@@ -145,9 +204,10 @@ Anatomy sample_anatomy(core::Rng& rng, int label, double d) {
   a.disc_factor.resize(n);
   for (int i = 0; i < n; ++i) {
     Vertebra& b = a.bodies[i];
+    const double along = (i - 0.5 * (n - 1)) / n;  // -0.5 cranial .. 0.5 caudal
     b.h = kMeanBodyHeightMm * scale * (1 + growth * (i - 0.5 * (n - 1))) *
-          (1 + 0.015 * gaussian(rng));
-    b.depth = aspect * b.h * (1 + 0.02 * gaussian(rng));
+          (1 + jitter * gaussian(rng));
+    b.depth = aspect * (1 + aspect_drift * along) * b.h * (1 + jitter * gaussian(rng));
     b.marrow = 1 + 0.03 * gaussian(rng);
     b.post_bulge = -uniform(rng, 0.2, 0.8);  // normal posterior walls are slightly concave
     b.angle = std::sin(tilt_freq * i / n + tilt_phase) * tilt_amp + tilt0;
@@ -159,6 +219,16 @@ Anatomy sample_anatomy(core::Rng& rng, int label, double d) {
   for (int level : pick_fractured_levels(rng, levels)) {
     a.bodies[level + 1].label = label;
     fracture(rng, a.bodies[level + 1], label, d);
+  }
+  // A wedged normal body in the lower half (the thoracolumbar junction), and
+  // degenerative change, both in normal bodies only.
+  if (rng.uniform01() < 0.3 + 0.4 * d) {
+    const int at = n / 2 + static_cast<int>(rng.uniform_below(static_cast<uint64_t>(n - n / 2 - 1)));
+    if (a.bodies[at].label == 0) wedge_normal(rng, a.bodies[at]);
+  }
+  for (Vertebra& b : a.bodies) {
+    const double u = rng.uniform01();
+    if (b.label == 0 && u < 0.35 * health) degenerate_normal(rng, b, health);
   }
   // Focal lesions in normal-height bodies: haemangiomas in anyone, and in
   // malignant patients metastases that have not (yet) collapsed the body, which

@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "core/seed.h"
+#include "datastore/phantom_probe.h"
 #include "datastore/png.h"
 #include "datastore/preview.h"
 #include "test_util.h"
@@ -122,7 +123,7 @@ TEST(VcfPhantom, SameSeedGivesIdenticalBytesInAnyOrder) {
 // generator is changed on purpose (and say so: stored data sets change with it).
 TEST(VcfPhantom, OutputIsPinned) {
   const PhantomPatient p = synth_vcf_patient(small_options(1, 1, 32, 0.5), 1);
-  EXPECT_EQ(fingerprint(p), 8016907463776769226ULL);
+  EXPECT_EQ(fingerprint(p), 14140315402041559046ULL);
 }
 
 TEST(VcfPhantom, DifferentSeedOrIndexGivesDifferentPatients) {
@@ -206,8 +207,8 @@ TEST(VcfPhantom, MostVertebraeAreNormalAndFracturesAreRarelyAdjacent) {
   EXPECT_LT(adjacent, fractured / 4);
 }
 
-TEST(VcfPhantom, FracturesLoseHeightByAMarginThatShrinksWithDifficulty) {
-  std::vector<double> mean_loss;
+TEST(VcfPhantom, FracturesLoseHeightByGenantGradesMilderWithDifficulty) {
+  std::vector<double> mean_loss, mild_share;
   for (double d : {0.0, 1.0}) {
     VcfPhantomOptions o = small_options(15, 15, 16, d);
     o.slices = 1;
@@ -215,15 +216,20 @@ TEST(VcfPhantom, FracturesLoseHeightByAMarginThatShrinksWithDifficulty) {
     for (const PhantomPatient& p : all_patients(o)) {
       for (const VertebraPatch& v : p.patches) {
         if (v.label == 0) continue;
-        // Loss drawn in [0.22 - 0.10 d, 0.50 - 0.15 d], give or take endplate roughness.
-        EXPECT_LT(v.height_ratio, 1 - (0.22 - 0.10 * d) + 0.02) << p.id << " level " << v.level;
-        EXPECT_GT(v.height_ratio, 1 - (0.50 - 0.15 * d) - 0.02) << p.id << " level " << v.level;
+        // Genant grades 1-3: a loss in [0.20, 0.55], give or take endplate roughness.
+        EXPECT_LT(v.height_ratio, 1 - 0.20 + 0.02) << p.id << " level " << v.level;
+        EXPECT_GT(v.height_ratio, 1 - 0.55 - 0.02) << p.id << " level " << v.level;
         losses.push_back(1 - v.height_ratio);
       }
     }
     mean_loss.push_back(mean(losses));
+    mild_share.push_back(static_cast<double>(std::count_if(losses.begin(), losses.end(),
+                                                           [](double l) { return l < 0.26; })) /
+                         static_cast<double>(losses.size()));
   }
-  EXPECT_GT(mean_loss[0], mean_loss[1] + 0.1);
+  EXPECT_GT(mean_loss[0], mean_loss[1] + 0.03);
+  // Grade 1 (20-25 %) is drawn with probability 0.15 at difficulty 0 and 0.5 at 1.
+  EXPECT_GT(mild_share[1], mild_share[0] + 0.1);
 }
 
 // For every patch whose two neighbours are both normal, f(patch) divided by the
@@ -257,8 +263,9 @@ TEST(VcfPhantom, DrawnBodyHeightFollowsTheFractureRelativeToNeighbours) {
   ASSERT_GE(fractured.size(), 20u);
   EXPECT_LT(quantile(fractured, 0.5), 0.80);
   EXPECT_LT(quantile(fractured, 0.9), 0.90);
-  EXPECT_GT(quantile(normal, 0.05), 0.85);
-  EXPECT_LT(quantile(normal, 0.95), 1.15);
+  // Normal bodies vary level to level (and a few are wedged or dented), less than fractures.
+  EXPECT_GT(quantile(normal, 0.05), 0.82);
+  EXPECT_LT(quantile(normal, 0.95), 1.2);
   EXPECT_NEAR(quantile(normal, 0.5), 1.0, 0.05);
 }
 
@@ -279,6 +286,32 @@ TEST(VcfPhantom, LonePatchHeightIsAmbiguous) {
   const auto taller = std::count_if(fractured.begin(), fractured.end(),
                                     [&](double h) { return h >= short_normal; });
   EXPECT_GT(static_cast<double>(taller) / fractured.size(), 0.05);
+}
+
+// The model-free probe (FIDELITY.md): at the default difficulty a lone patch
+// leaves headroom that the previous and next vertebra recover, and both move
+// with difficulty. Measured on the drawn pixels of the middle slice.
+TEST(VcfPhantom, ALonePatchLeavesHeadroomThatItsNeighboursRecover) {
+  VcfPhantomOptions o = small_options(68, 52, 48, 0.5);
+  o.slices = 1;
+  const VcfProbe mid = probe_vcf_phantom(o);
+  std::printf("d=0.5: lone %.3f, lone+neighbours %.3f\n", mid.lone_combined,
+              mid.with_neighbours_combined);
+  ASSERT_GT(mid.fractured, 150u);
+  // No single lone measurement, nor a regression on all of them, saturates.
+  EXPECT_LT(mid.lone_best(), 0.95);
+  EXPECT_LT(mid.lone_combined, 0.98);
+  // The neighbours close most of the gap to 1.
+  EXPECT_GT(mid.neighbours, 0.98);
+  EXPECT_GT(mid.with_neighbours_combined - mid.lone_combined,
+            0.5 * (1 - mid.lone_combined));
+  o.difficulty = 1;
+  const VcfProbe hard = probe_vcf_phantom(o);
+  o.difficulty = 0;
+  const VcfProbe easy = probe_vcf_phantom(o);
+  EXPECT_GT(easy.lone_combined, mid.lone_combined);
+  EXPECT_GT(mid.lone_combined, hard.lone_combined + 0.03);
+  EXPECT_GT(hard.with_neighbours_combined, hard.lone_combined + 0.05);
 }
 
 // The best accuracy of one threshold separating two samples.

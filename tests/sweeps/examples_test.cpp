@@ -35,6 +35,7 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       {"aasn-table1", 7 * 5 * 1},       {"aasn-table1-tiny", 7 * 2 * 1},
       {"aasn-table2", 6 * 5 * 1},       {"aasn-table2-tiny", 6 * 2 * 1},
       {"tsccn-search-tiny", 8 * 3 * 1},  // trials x folds x seeds
+      {"tsccn-fidelity-d050", 6 * 5 * 1}, {"tsccn-fidelity-d075", 6 * 5 * 1},
   };
   std::set<std::string> seen;
   for (const auto& entry : fs::directory_iterator(examples_dir())) {
@@ -77,6 +78,18 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
         EXPECT_EQ(j.config.train.lr, tiny ? 1e-3 : 1e-5) << j.name;
       }
       EXPECT_EQ(s.pelvis_phantom.images, tiny ? 100 : 2359);
+      seen.insert(stem);
+      continue;
+    }
+    if (stem.rfind("tsccn-fidelity-", 0) == 0) {
+      // The fidelity study (FIDELITY.md): Table III's six rows, 5 splits, CPU size.
+      EXPECT_EQ(s.phantom.patients, 120);
+      EXPECT_EQ(s.phantom.difficulty, stem == "tsccn-fidelity-d050" ? 0.5 : 0.75);
+      for (const SweepJob& j : s.jobs) {
+        EXPECT_EQ(j.config.preset, "tiny");
+        EXPECT_EQ(j.config.data.split, "random");
+        EXPECT_EQ(j.config.train.epochs, 8) << j.name;
+      }
       seen.insert(stem);
       continue;
     }
