@@ -31,10 +31,19 @@ void check_shape(const ResultTable& t) {
     CHECK_OR_THROW(core::InternalError, r.flags.size() == t.flag_headers.size(), "table ", t.id,
                    ": row '", r.method, "' has ", r.flags.size(), " flags for ",
                    t.flag_headers.size(), " flag columns");
+    CHECK_OR_THROW(core::InternalError, r.flag_notes.empty() || r.flag_notes.size() == r.flags.size(),
+                   "table ", t.id, ": row '", r.method, "' has ", r.flag_notes.size(),
+                   " flag notes for ", r.flags.size(), " flags");
   }
 }
 
 const char* kCheck = "✓";
+
+// The note of flag k of a row, after `gap`; "" when it has none.
+std::string flag_note(const TableRow& r, size_t k, const char* gap) {
+  if (r.flag_notes.empty() || r.flag_notes[k].empty()) return "";
+  return gap + r.flag_notes[k];
+}
 
 // Rows of one group are printed together; the group's name only on its first row.
 bool first_of_group(const ResultTable& t, size_t i) {
@@ -125,7 +134,8 @@ std::string to_markdown(const ResultTable& t) {
     const TableRow& r = t.rows[i];
     out += fmt::format("| {} |", r.method);
     if (!t.group_header.empty()) out += fmt::format(" {} |", first_of_group(t, i) ? r.group : "");
-    for (bool f : r.flags) out += fmt::format(" {} |", f ? kCheck : "");
+    for (size_t k = 0; k < r.flags.size(); ++k)
+      out += fmt::format(" {}{} |", r.flags[k] ? kCheck : "", flag_note(r, k, " "));
     out += fmt::format(" {}/{} |", r.finished, r.jobs);
     for (const TableCell& cell : r.cells) {
       if (!cell.value) {
@@ -212,7 +222,10 @@ std::string to_latex(const ResultTable& t) {
     if (groups && i > 0 && first_of_group(t, i)) tab += "\\midrule\n";
     tab += latex_escape(r.method);
     if (groups) tab += " & " + (first_of_group(t, i) ? latex_escape(r.group) : std::string());
-    for (bool f : r.flags) tab += f ? " & \\checkmark" : " & ";
+    for (size_t k = 0; k < r.flags.size(); ++k) {
+      tab += r.flags[k] ? " & \\checkmark" : " & ";
+      if (!flag_note(r, k, "").empty()) tab += "{\\scriptsize " + latex_escape(flag_note(r, k, "")) + "}";
+    }
     for (const TableCell& cell : r.cells) {
       tab += " & ";
       if (!cell.value) {
@@ -282,7 +295,9 @@ std::string to_html(const ResultTable& t) {
     const TableRow& r = t.rows[i];
     out += "<tr><th scope=\"row\">" + html_escape(r.method) + "</th>";
     if (groups) out += "<td>" + (first_of_group(t, i) ? html_escape(r.group) : "") + "</td>";
-    for (bool f : r.flags) out += std::string("<td class=\"flag\">") + (f ? kCheck : "") + "</td>";
+    for (size_t k = 0; k < r.flags.size(); ++k)
+      out += std::string("<td class=\"flag\">") + (r.flags[k] ? kCheck : "") +
+             html_escape(flag_note(r, k, " ")) + "</td>";
     out += fmt::format("<td>{}/{}</td>", r.finished, r.jobs);
     for (const TableCell& cell : r.cells) {
       if (!cell.value) {

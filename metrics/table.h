@@ -31,6 +31,9 @@ struct TableRow {
   int finished = 0;              // jobs that count
   int jobs = 0;                  // jobs the sweep has for the row
   std::vector<bool> flags;       // one per ResultTable::flag_headers: the row has that component
+  // Empty, or one per flag: a word printed after the check mark, as AASN's Table 2 marks its
+  // contrastive learning without the projection head ("no proj.").
+  std::vector<std::string> flag_notes;
   std::vector<TableCell> cells;  // one per column
 };
 

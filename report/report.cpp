@@ -1,6 +1,8 @@
 // See report.h.
 #include "report/report.h"
 
+#include "report/deviations.h"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -31,8 +33,8 @@ using sweeps::read_manifest;
 
 namespace fs = std::filesystem;
 
-const std::set<std::string> kTable1Baselines = {"resnet18", "rs",       "cb-rw",  "smote",
-                                                "ldam",     "ldam-drw", "pc-net", "sdl-net"};
+const std::set<std::string> kTable1Baselines = {"resnet18", "rs",     "cb-rw",   "smote",  "ldam",
+                                                "ldam-drw", "pc-net", "nts-net", "sdl-net"};
 // The data-size axis, by its field alone, as the manifest names axes (sweeps/status.h).
 const char* kDataSizeKey = "subset";
 
@@ -612,6 +614,8 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
       const bool full = tokens == std::set<std::string>{"aasn"};
       row.flags = {full || tokens.count("ff") > 0, full || tokens.count("fa") > 0,
                    full || tokens.count("cl") > 0};
+      // The paper's Table 2 marks the contrastive learning without the projection head.
+      if (tokens.count("noproj")) row.flag_notes = {"", "", "no proj."};
     }
     t.footnotes.push_back("Gains in parentheses are over the baseline row, " + t.rows[base].method +
                           ", in percentage points.");
@@ -635,6 +639,9 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
       t.rows[i].cells[c].significant = test.p < options.alpha;
     }
   }
+  std::set<std::string> variants;
+  for (const ReportJob& j : r.jobs) variants.insert(j.model_variant.empty() ? j.job.variant : j.model_variant);
+  for (std::string& note : deviation_notes(variants)) t.footnotes.push_back(std::move(note));
   t.footnotes.push_back(fmt::format(
       "† differs from the column's best (bold) with p < {:g}: two-sided paired t-test over the "
       "jobs of both rows with the same split and seed{}.",

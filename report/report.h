@@ -66,7 +66,7 @@ struct SweepResults {
 SweepResults collect_results(const std::string& dir);
 
 // "tsccn-2" when the jobs vary data.subset; else "tsccn-1" when a row is a Table I baseline
-// (resnet18, rs, cb-rw, smote, ldam, ldam-drw, pc-net, sdl-net) and "tsccn-3" otherwise, for
+// (resnet18, rs, cb-rw, smote, ldam, ldam-drw, pc-net, nts-net, sdl-net) and "tsccn-3" otherwise, for
 // three-class predictions; for binary (pelvis) predictions "aasn-2" when a row's name has the
 // ablation's components (ff, fa, cl, as in "ff-fa-cl"), else "aasn-1". Throws
 // core::ConfigError when no job has finished (nothing tells the task).

@@ -69,9 +69,9 @@ struct TrainConfig {
   double lr = 1e-4;
   double weight_decay = 0;
   // shuffle | oversample | balanced, or auto: the paper's choice for the
-  // variant (over-sampling for TSCCN and its ablations, PC-Net and SDL-Net;
-  // per-sample class-balanced probabilities for RS; plain shuffling for the
-  // ResNet, re-weighting and margin baselines, Table I).
+  // variant (over-sampling for TSCCN and its ablations, RS (Table I's RS row is
+  // Table II's over-sampled ResNet), SMOTE, PC-Net, NTS-Net and SDL-Net; plain
+  // shuffling for the ResNet, re-weighting and margin baselines, Table I).
   std::string sampler = "auto";
   double rotation = 10, hflip = 0.5, vflip = 0.5;
   uint64_t seed = 1;

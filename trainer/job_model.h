@@ -52,7 +52,8 @@ class JobModel {
 };
 
 // The sampler the paper used for a variant (Table I caption, §IV-B, §IV-C):
-// "oversample", "balanced" (RS) or "shuffle".
+// "oversample" (TSCCN and its ablations, RS, SMOTE, the fine-grained baselines)
+// or "shuffle" (ResNet-18, CB-RW, LDAM, LDAM-DRW, AASN).
 std::string paper_sampler(const std::string& variant);
 
 // Builds the job's model. class_counts are the training samples per class

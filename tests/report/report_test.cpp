@@ -258,6 +258,9 @@ TEST(ReportInference, BaselinesMakeTableOneAndAblationsTableThree) {
   EXPECT_EQ(infer_table(r), "tsccn-1");
   r.jobs = {job("two-stream", "repeat0/seed1", 0), job("tsccn", "repeat0/seed1", 1)};
   EXPECT_EQ(infer_table(r), "tsccn-3");
+  // NTS-Net is one of Table I's baselines.
+  r.jobs = {job("nts-net", "repeat0/seed1", 0), job("tsccn", "repeat0/seed1", 1)};
+  EXPECT_EQ(infer_table(r), "tsccn-1");
   r.jobs[0].finished = r.jobs[1].finished = false;
   EXPECT_THROW(infer_table(r), core::ConfigError);
 }
@@ -287,6 +290,7 @@ TEST(ReportInference, PelvisTablesAndGainsOverTheBaseline) {
   EXPECT_EQ(rep.table.rows[0].flags, (std::vector<bool>{false, false, false}));
   EXPECT_EQ(rep.table.rows[1].flags, (std::vector<bool>{true, false, false}));
   EXPECT_EQ(rep.table.rows[2].flags, (std::vector<bool>{true, true, true}));
+  EXPECT_TRUE(rep.table.rows[2].flag_notes.empty());
   const Report named = build_report(r, {"", "ff", 0.05});
   EXPECT_TRUE(named.table.rows[1].cells[0].gain.empty());
   EXPECT_THROW(build_report(r, {"", "nope", 0.05}), core::ConfigError);
@@ -295,6 +299,46 @@ TEST(ReportInference, PelvisTablesAndGainsOverTheBaseline) {
   EXPECT_THROW(build_report(r, {"", "", 0.05, "test", true}), core::ConfigError);
   r.jobs.resize(3);  // vanilla only
   EXPECT_EQ(infer_table(r), "aasn-1");
+}
+
+// The known departures from the papers are footnotes of the tables whose rows they touch,
+// and AASN's row without the projection head carries the paper's "no proj." mark.
+TEST(ReportFootnotes, NameTheDeviationsOfTheRowsInTheTable) {
+  SweepResults r;
+  r.dir = "mem";
+  for (const char* v : {"smote", "nts-net", "tsccn"}) {
+    r.jobs.push_back(job(v, "repeat0/seed1", 1));
+    r.jobs.back().model_variant = v;
+  }
+  std::string notes;
+  for (const auto& f : build_report(r, {}).table.footnotes) notes += f + "\n";
+  EXPECT_HAS(notes, "SMOTE synthesises each minority sample");
+  EXPECT_HAS(notes, "NTS-Net runs on ResNet-18");
+  EXPECT_HAS(notes, "eq. 5");
+  r.jobs.erase(r.jobs.begin(), r.jobs.begin() + 2);  // TSCCN alone
+  notes.clear();
+  for (const auto& f : build_report(r, {}).table.footnotes) notes += f + "\n";
+  EXPECT_EQ(notes.find("SMOTE"), std::string::npos);
+  EXPECT_HAS(notes, "eq. 5");
+
+  SweepResults p;
+  p.dir = "mem";
+  for (const auto& [name, variant] : std::vector<std::pair<std::string, std::string>>{
+           {"vanilla", "aasn-vanilla"}, {"ff-fa-cl-noproj", "aasn-ff-fa-cl-noproj"}, {"aasn", "aasn"}})
+    for (const char* part : {"fold0/seed1", "fold1/seed1"}) {
+      p.jobs.push_back(job(name, part, 1, true));
+      p.jobs.back().model_variant = variant;
+    }
+  const Report rep = build_report(p, {});
+  ASSERT_EQ(rep.table.rows.size(), 3u);
+  EXPECT_EQ(rep.table.rows[1].flags, (std::vector<bool>{true, true, true}));
+  EXPECT_EQ(rep.table.rows[1].flag_notes, (std::vector<std::string>{"", "", "no proj."}));
+  EXPECT_TRUE(rep.table.rows[2].flag_notes.empty());
+  EXPECT_HAS(metrics::to_markdown(rep.table), "✓ no proj.");
+  EXPECT_HAS(metrics::to_latex(rep.table), "\\checkmark{\\scriptsize no proj.}");
+  notes.clear();
+  for (const auto& f : rep.table.footnotes) notes += f + "\n";
+  EXPECT_HAS(notes, "without the non-linear projection head");
 }
 
 // A hand-made pelvis sweep folder: AASN ablation rows x 3 folds, binary predictions and

@@ -273,6 +273,16 @@ TEST(PairBaselines, AreBuiltAndOverSampled) {
   }
   EXPECT_EQ(paper_sampler("resnet18"), "shuffle");
   EXPECT_FALSE(is_pair_baseline("resnet18"));
+  // RS is Table II's over-sampled ResNet-18: the same network and sampler.
+  EXPECT_EQ(paper_sampler("rs"), "oversample");
+  EXPECT_EQ(paper_sampler("rs"), paper_sampler("tsccn"));
+  torch::manual_seed(4);
+  const auto rs = make_job_model(tiny_config("rs"), {10, 5, 5});
+  torch::manual_seed(4);
+  const auto resnet = make_job_model(tiny_config("resnet18"), {10, 5, 5});
+  const auto a = rs->module().parameters(), b = resnet->module().parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
   EXPECT_THROW(make_pair_baseline(tiny_config("resnet18")), core::ConfigError);
 }
 
