@@ -12,7 +12,7 @@
 #include "core/error.h"
 #include "datastore/ingest/csv_table.h"
 #include "datastore/ingest/medical_image.h"
-#include "datastore/ordered_pipeline.h"
+#include "datastore/ingest/run_cases.h"
 #include "datastore/pelvis_store.h"
 
 namespace fracsweep::datastore::ingest {
@@ -30,7 +30,6 @@ struct IngestedImage {
   std::string id;
   int32_t label = 0;
   PelvisView view;
-  std::string error;
 };
 
 std::vector<double> parse_numbers(const std::string& text, const std::string& where,
@@ -166,7 +165,6 @@ IngestSummary ingest_pelvis(const std::string& manifest, const std::string& out,
                             const PelvisIngestOptions& o, const IngestProgress& progress) {
   validate(o);
   const std::vector<PelvisSpec> specs = read_manifest(manifest);
-  const int total = static_cast<int>(specs.size());
   PelvisStoreSettings st;
   st.height = o.height;
   st.width = o.width;
@@ -175,41 +173,16 @@ IngestSummary ingest_pelvis(const std::string& manifest, const std::string& out,
   st.compression = o.compression;
   st.source = provenance(manifest, specs, o);
   PelvisStoreWriter writer(out, st);
-  OrderedPipeline<IngestedImage> pipeline(
-      [&](int i) {
-        const PelvisSpec& spec = specs[static_cast<size_t>(i)];
-        try {
-          return prepare(spec, o);
-        } catch (const core::ConfigError& e) {
-          IngestedImage bad;
-          bad.id = spec.id;
-          const std::string what = e.what();
-          bad.error = what.find(spec.id) != std::string::npos ? what
-                                                               : core::str_cat(spec.id, ": ", what);
-          return bad;
-        }
-      },
-      total, 2 * o.threads + 2);
-  IngestSummary summary;
-  {
-    PipelineWorkers workers(pipeline, o.threads);
-    for (int i = 0; i < total; ++i) {
-      IngestedImage image = pipeline.take();
-      if (!image.error.empty()) {
-        CHECK_OR_THROW(core::ConfigError, o.skip_bad, image.error,
-                       "\n(nothing was written; fix the case, or pass --skip-bad to leave it out)");
-        ++summary.skipped;
-        summary.errors.push_back(image.error);
-      } else {
+  std::vector<std::string> ids;
+  for (const PelvisSpec& s : specs) ids.push_back(s.id);
+  const IngestSummary summary = run_cases<IngestedImage>(
+      ids, o.threads, o.skip_bad,
+      [&](int i) { return prepare(specs[static_cast<size_t>(i)], o); },
+      [&](const IngestedImage& image) {
         writer.add(image.id, image.label, image.view);
-        ++summary.patients;
-        ++summary.samples;
-      }
-      if (progress) progress(i + 1, total, image.id, image.error.empty() ? 1 : 0, image.error);
-    }
-  }
-  CHECK_OR_THROW(core::ConfigError, summary.patients > 0, manifest,
-                 ": every patient was skipped; nothing to write (the errors are above)");
+        return size_t{1};
+      },
+      progress, manifest);
   writer.commit();
   return summary;
 }

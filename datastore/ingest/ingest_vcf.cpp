@@ -16,7 +16,7 @@
 #include "core/error.h"
 #include "datastore/ingest/csv_table.h"
 #include "datastore/ingest/medical_image.h"
-#include "datastore/ordered_pipeline.h"
+#include "datastore/ingest/run_cases.h"
 #include "datastore/patch_store.h"
 
 namespace fracsweep::datastore::ingest {
@@ -45,7 +45,6 @@ struct IngestedPatient {
   int label = 0;
   std::vector<std::vector<uint8_t>> pixels;
   std::vector<VcfPatchRecord> records;  // pixels filled in when written
-  std::string error;
 };
 
 std::vector<int> parse_levels(const std::string& text, const std::string& where) {
@@ -288,44 +287,20 @@ IngestSummary ingest_vcf(const std::string& manifest, const std::string& out,
                          const VcfIngestOptions& o, const IngestProgress& progress) {
   validate(o);
   const std::vector<PatientSpec> specs = read_manifest(manifest);
-  const int total = static_cast<int>(specs.size());
   VcfStoreWriter writer(out, o.patch_size, o.patch_size, o.compression,
                         provenance(manifest, specs, o));
-  OrderedPipeline<IngestedPatient> pipeline(
-      [&](int i) {
-        const PatientSpec& spec = specs[static_cast<size_t>(i)];
-        try {
-          return crop_patient(spec, o);
-        } catch (const core::ConfigError& e) {
-          IngestedPatient bad;
-          bad.id = spec.id;
-          const std::string what = e.what();
-          bad.error = what.rfind(spec.id, 0) == 0 ? what : core::str_cat(spec.id, ": ", what);
-          return bad;
-        }
+  std::vector<std::string> ids;
+  for (const PatientSpec& s : specs) ids.push_back(s.id);
+  const IngestSummary summary = run_cases<IngestedPatient>(
+      ids, o.threads, o.skip_bad,
+      [&](int i) { return crop_patient(specs[static_cast<size_t>(i)], o); },
+      [&](const IngestedPatient& p) {
+        std::vector<VcfPatchRecord> records = p.records;
+        for (size_t n = 0; n < records.size(); ++n) records[n].pixels = p.pixels[n];
+        writer.add_patient(p.id, p.label, records);
+        return records.size();
       },
-      total, 2 * o.threads + 2);
-  IngestSummary summary;
-  {
-    PipelineWorkers workers(pipeline, o.threads);
-    for (int i = 0; i < total; ++i) {
-      IngestedPatient p = pipeline.take();
-      if (!p.error.empty()) {
-        CHECK_OR_THROW(core::ConfigError, o.skip_bad, p.error,
-                       "\n(nothing was written; fix the case, or pass --skip-bad to leave it out)");
-        ++summary.skipped;
-        summary.errors.push_back(p.error);
-      } else {
-        for (size_t n = 0; n < p.records.size(); ++n) p.records[n].pixels = p.pixels[n];
-        writer.add_patient(p.id, p.label, p.records);
-        ++summary.patients;
-        summary.samples += p.records.size();
-      }
-      if (progress) progress(i + 1, total, p.id, p.records.size(), p.error);
-    }
-  }
-  CHECK_OR_THROW(core::ConfigError, summary.patients > 0, manifest,
-                 ": every patient was skipped; nothing to write (the errors are above)");
+      progress, manifest);
   writer.commit();
   return summary;
 }
