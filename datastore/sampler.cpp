@@ -23,6 +23,16 @@ std::optional<SamplerKind> parse_sampler(std::string_view name) {
   return std::nullopt;
 }
 
+const char* budget_name(Budget budget) {
+  return budget == Budget::kSteps ? "steps" : "epochs";
+}
+
+std::optional<Budget> parse_budget(std::string_view name) {
+  for (Budget b : {Budget::kEpochs, Budget::kSteps})
+    if (name == budget_name(b)) return b;
+  return std::nullopt;
+}
+
 std::vector<uint32_t> samples_of_patients(const SampleIndex& index,
                                           std::span<const int32_t> patients) {
   std::vector<char> in(index.num_patients(), 0);
@@ -40,7 +50,7 @@ std::vector<uint32_t> samples_of_patients(const SampleIndex& index,
 
 std::vector<uint32_t> epoch_order(SamplerKind kind, std::span<const uint32_t> pool,
                                   std::span<const int32_t> labels, int num_classes,
-                                  uint64_t seed) {
+                                  uint64_t seed, Budget budget) {
   CHECK_OR_THROW(core::ConfigError, !pool.empty(), "cannot sample an epoch from no samples");
   CHECK_OR_THROW(core::ConfigError, num_classes >= 1, "num_classes = ", num_classes,
                  " must be >= 1");
@@ -53,6 +63,13 @@ std::vector<uint32_t> epoch_order(SamplerKind kind, std::span<const uint32_t> po
                    ", outside 0..", num_classes - 1);
     by_class[static_cast<size_t>(y)].push_back(i);
   }
+  // The over-sampled epoch's length: every present class at the largest one's size.
+  size_t largest = 0, present_classes = 0;
+  for (const auto& c : by_class) {
+    largest = std::max(largest, c.size());
+    present_classes += c.empty() ? 0 : 1;
+  }
+  const size_t length = budget == Budget::kSteps ? largest * present_classes : pool.size();
   core::Rng rng(seed);
   std::vector<uint32_t> order;
   switch (kind) {
@@ -60,8 +77,6 @@ std::vector<uint32_t> epoch_order(SamplerKind kind, std::span<const uint32_t> po
       order.assign(pool.begin(), pool.end());
       break;
     case SamplerKind::kOversample: {
-      size_t largest = 0;
-      for (const auto& c : by_class) largest = std::max(largest, c.size());
       for (const auto& c : by_class) {
         if (c.empty()) continue;
         order.insert(order.end(), c.begin(), c.end());
@@ -73,8 +88,8 @@ std::vector<uint32_t> epoch_order(SamplerKind kind, std::span<const uint32_t> po
       std::vector<const std::vector<uint32_t>*> present;
       for (const auto& c : by_class)
         if (!c.empty()) present.push_back(&c);
-      order.reserve(pool.size());
-      for (size_t k = 0; k < pool.size(); ++k) {
+      order.reserve(length);
+      for (size_t k = 0; k < length; ++k) {
         const auto& c = *present[rng.uniform_below(present.size())];
         order.push_back(c[rng.uniform_below(c.size())]);
       }
@@ -82,6 +97,15 @@ std::vector<uint32_t> epoch_order(SamplerKind kind, std::span<const uint32_t> po
     }
   }
   rng.shuffle(order);
+  if (kind == SamplerKind::kShuffle) {
+    // Under an equal-steps budget, further passes over the pool, each its own permutation.
+    while (order.size() < length) {
+      std::vector<uint32_t> pass(pool.begin(), pool.end());
+      rng.shuffle(pass);
+      order.insert(order.end(), pass.begin(), pass.end());
+    }
+    order.resize(length);
+  }
   return order;
 }
 

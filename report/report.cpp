@@ -1,6 +1,7 @@
 // See report.h.
 #include "report/report.h"
 
+#include "report/budget.h"
 #include "report/deviations.h"
 
 #include <fmt/format.h>
@@ -436,6 +437,8 @@ SweepResults collect_results(const std::string& dir) {
         const YAML::Node config = YAML::LoadFile((folder / "config.yaml").string());
         if (config["model"] && config["model"]["variant"])
           j.model_variant = config["model"]["variant"].as<std::string>();
+        if (config["train"] && config["train"]["budget"])
+          j.budget = config["train"]["budget"].as<std::string>();
       } catch (const YAML::Exception&) {
         // The variant only helps to pick a table; a damaged config is not a reason to stop.
       }
@@ -466,6 +469,23 @@ SweepResults collect_results(const std::string& dir) {
   }
   return out;
 }
+
+namespace {
+
+// Each row's training budget and its finished jobs' steps, for the budget footnote.
+std::vector<RowBudget> row_budgets(const SweepResults& r, const Report& out) {
+  std::vector<RowBudget> rows;
+  for (const auto& [label, jobs] : out.rows) {
+    if (jobs.empty()) continue;
+    RowBudget b{label, r.jobs[jobs.front()].budget, {}};
+    for (size_t i : jobs)
+      if (const auto steps = logged_steps(r.jobs[i].log)) b.steps.push_back(*steps);
+    rows.push_back(std::move(b));
+  }
+  return rows;
+}
+
+}  // namespace
 
 std::string infer_table(const SweepResults& r) {
   const ReportJob* any = nullptr;
@@ -642,6 +662,8 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
   std::set<std::string> variants;
   for (const ReportJob& j : r.jobs) variants.insert(j.model_variant.empty() ? j.job.variant : j.model_variant);
   for (std::string& note : deviation_notes(variants)) t.footnotes.push_back(std::move(note));
+  if (std::string note = budget_note(row_budgets(r, out)); !note.empty())
+    t.footnotes.push_back(std::move(note));
   t.footnotes.push_back(fmt::format(
       "† differs from the column's best (bold) with p < {:g}: two-sided paired t-test over the "
       "jobs of both rows with the same split and seed{}.",

@@ -41,6 +41,7 @@ struct ReportJob {
   std::string dir;            // its folder
   std::string row;            // its table row: the variant, plus hyperparameters (not the group's)
   std::string model_variant;  // model.variant of its config.yaml ("" when unknown)
+  std::string budget = "epochs";  // train.budget of its config.yaml
   bool finished = false;
   metrics::Predictions test;  // when finished
   // Binary (pelvis) jobs with a heatmaps_test.h5 (datastore/heatmaps.h): the area FROC of their

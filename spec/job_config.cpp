@@ -117,7 +117,8 @@ std::vector<Field> train_fields(TrainConfig& t) {
           placement_field("device", t.device),
           added_field("precision", t.precision, TrainConfig{}.precision),
           added_field("channels_last", t.channels_last, TrainConfig{}.channels_last),
-          added_field("curve_epoch_seconds", t.curve_epoch_seconds, TrainConfig{}.curve_epoch_seconds)};
+          added_field("curve_epoch_seconds", t.curve_epoch_seconds, TrainConfig{}.curve_epoch_seconds),
+          added_field("budget", t.budget, TrainConfig{}.budget)};
 }
 
 void read_section(const YAML::Node& node, const std::string& section, std::vector<Field> fields,
@@ -222,6 +223,9 @@ void validate(const JobConfig& j, const std::string& where) {
   bad(t.sampler == "auto" || t.sampler == "shuffle" || t.sampler == "oversample" ||
           t.sampler == "balanced",
       "train.sampler: '", t.sampler, "' is unknown (auto, shuffle, oversample, balanced)");
+  bad(t.budget == "epochs" || t.budget == "steps", "train.budget: '", t.budget,
+      "' is unknown (epochs: each sampler's own epoch; steps: every epoch as long as an "
+      "over-sampled one)");
   bad(t.rotation >= 0 && t.rotation <= 180, "train.rotation: must be in 0..180 degrees");
   bad(t.hflip >= 0 && t.hflip <= 1, "train.hflip: must be a probability");
   bad(t.vflip >= 0 && t.vflip <= 1, "train.vflip: must be a probability");

@@ -16,7 +16,7 @@
 //          kfold (folds, fold, val_share)
 //   model: {variant: tsccn, width: 64, in_channels: 1, split_stage: 2,
 //           share_branches: true, init_weights: resnet18.pt}
-//   train: {epochs: 100, batch_size: 64, lr: 1e-4, sampler: auto,
+//   train: {epochs: 100, batch_size: 64, lr: 1e-4, sampler: auto, budget: epochs,
 //           rotation: 10, hflip: 0.5, vflip: 0.5, seed: 1, threads: 0,
 //           loader_workers: 2, selection_metric: aAUC,
 //           loss_weights: {ce: 1, d: 0.2, c: 1, w: 1}, u_hat: 4,
@@ -73,6 +73,11 @@ struct TrainConfig {
   // Table II's over-sampled ResNet), SMOTE, PC-Net, NTS-Net and SDL-Net; plain
   // shuffling for the ResNet, re-weighting and margin baselines, Table I).
   std::string sampler = "auto";
+  // epochs: `epochs` passes of the sampler's own order (the papers' setting), so an
+  // over-sampled row takes several times the steps of a shuffled one; steps: every epoch
+  // of every sampler is as long as an over-sampled epoch (datastore/sampler.h), so rows
+  // that differ in sampler train for the same number of steps. The report says which.
+  std::string budget = "epochs";
   double rotation = 10, hflip = 0.5, vflip = 0.5;
   uint64_t seed = 1;
   int threads = 0;          // intra-op threads; 0 = the cores of this rank

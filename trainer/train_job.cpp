@@ -233,7 +233,7 @@ bool JobRun::prepare() {
             split_.train_samples.size(), " training samples (", counts_[0], " / ", counts_[1],
             task_->classes() == 3 ? core::str_cat(" / ", counts_[2]) : std::string(),
             "), sampler ", datastore::sampler_name(sampler_), ", ", job_.train.epochs,
-            " epochs, on ", device_.str(), uses_bf16(job_.train.precision) ? " (bf16)" : "");
+            " epochs", job_.train.budget == "steps" ? " of over-sampled length" : "", ", on ", device_.str(), uses_bf16(job_.train.precision) ? " (bf16)" : "");
   return true;
 }
 
@@ -315,7 +315,7 @@ bool JobRun::train() {
 size_t JobRun::start_epoch() {
   std::vector<uint32_t> order = datastore::epoch_order(
       sampler_, split_.train_samples, store_->index().label, task_->classes(),
-      seed_for(job_, core::str_cat("order/", st_.epoch)));
+      seed_for(job_, core::str_cat("order/", st_.epoch)), *datastore::parse_budget(job_.train.budget));
   order = datastore::rank_slice(order, sync_.group_rank(), sync_.group_size());
   const size_t batch = static_cast<size_t>(rank_batch_);
   // A last batch of one sample fails every model with batch norm in training mode

@@ -86,6 +86,39 @@ TEST(Sampler, ClassesAbsentFromThePoolAreSkipped) {
   EXPECT_EQ(c.at(1), 4u);
 }
 
+// Under an equal-steps budget every sampler's epoch is as long as the over-sampled one
+// (72 / 13 / 5 tops up to 3 x 72 = 216), and what each sampler draws keeps its meaning.
+TEST(Sampler, AnEqualStepsBudgetGivesEverySamplerTheOverSampledLength) {
+  Pool p;
+  const size_t over = epoch_order(SamplerKind::kOversample, p.pool, p.labels, 3, 4).size();
+  ASSERT_EQ(over, 216u);
+  for (auto kind : {SamplerKind::kShuffle, SamplerKind::kOversample, SamplerKind::kBalanced})
+    EXPECT_EQ(epoch_order(kind, p.pool, p.labels, 3, 4, Budget::kSteps).size(), over)
+        << sampler_name(kind);
+  EXPECT_EQ(epoch_order(SamplerKind::kOversample, p.pool, p.labels, 3, 4, Budget::kSteps),
+            epoch_order(SamplerKind::kOversample, p.pool, p.labels, 3, 4));
+  // Shuffle: whole passes over the pool, each a permutation of its own, then a cut pass.
+  const auto order = epoch_order(SamplerKind::kShuffle, p.pool, p.labels, 3, 4, Budget::kSteps);
+  const size_t n = p.pool.size();
+  for (size_t start = 0; start + n <= order.size(); start += n) {
+    std::vector<uint32_t> pass(order.begin() + static_cast<long>(start),
+                               order.begin() + static_cast<long>(start + n));
+    std::sort(pass.begin(), pass.end());
+    EXPECT_EQ(pass, p.pool) << "pass at " << start;
+  }
+  const std::vector<uint32_t> first(order.begin(), order.begin() + static_cast<long>(n));
+  const std::vector<uint32_t> second(order.begin() + static_cast<long>(n),
+                                     order.begin() + static_cast<long>(2 * n));
+  EXPECT_NE(first, second);
+  const std::set<uint32_t> tail(order.begin() + static_cast<long>(2 * n), order.end());
+  EXPECT_EQ(tail.size(), order.size() - 2 * n);  // the cut pass repeats nothing
+  // The epochs budget is the sampler's own order, unchanged.
+  EXPECT_EQ(first, epoch_order(SamplerKind::kShuffle, p.pool, p.labels, 3, 4));
+  EXPECT_EQ(parse_budget("steps"), Budget::kSteps);
+  EXPECT_EQ(parse_budget(budget_name(Budget::kEpochs)), Budget::kEpochs);
+  EXPECT_FALSE(parse_budget("time").has_value());
+}
+
 TEST(Sampler, RejectsBadInput) {
   Pool p;
   EXPECT_THROW(epoch_order(SamplerKind::kShuffle, {}, p.labels, 3, 1), core::ConfigError);

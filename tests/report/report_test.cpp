@@ -341,6 +341,46 @@ TEST(ReportFootnotes, NameTheDeviationsOfTheRowsInTheTable) {
   EXPECT_HAS(notes, "without the non-linear projection head");
 }
 
+// Every table says which training budget its rows had and what it came to in optimiser
+// steps, read from the jobs' logs (an epoch logged twice by a resumed run counts once).
+TEST(ReportFootnotes, StateTheTrainingBudgetAndTheStepsItCameTo) {
+  const auto log = [](std::initializer_list<int> steps) {
+    std::vector<nlohmann::json> lines;
+    int epoch = 0;
+    for (int s : steps) lines.push_back({{"epoch", ++epoch}, {"steps", s}});
+    return lines;
+  };
+  SweepResults r;
+  r.dir = "mem";
+  for (const char* part : {"repeat0/seed1", "repeat1/seed1"}) {
+    r.jobs.push_back(job("resnet18", part, 1));
+    r.jobs.back().log = log({10, 10});
+    r.jobs.push_back(job("tsccn", part, 2));
+    r.jobs.back().log = log({26, 26});
+  }
+  r.jobs[1].log.push_back({{"epoch", 2}, {"steps", 26}});  // epoch 2 again, after a kill
+  const auto note_of = [](const Report& rep) {
+    for (const auto& f : rep.table.footnotes)
+      if (f.rfind("Training budget", 0) == 0) return f;
+    return std::string();
+  };
+  std::string note = note_of(build_report(r, {}));
+  EXPECT_HAS(note, "equal epochs (train.budget: epochs)");
+  EXPECT_HAS(note, "from 20 (resnet18) to 52 (tsccn)");
+  for (ReportJob& j : r.jobs) {
+    j.budget = "steps";
+    if (j.job.variant == "resnet18") j.log = log({26, 26});
+  }
+  note = note_of(build_report(r, {}));
+  EXPECT_HAS(note, "equal steps (train.budget: steps)");
+  EXPECT_HAS(note, "every row took 52 optimiser steps per job");
+  r.jobs[0].budget = r.jobs[2].budget = "epochs";
+  note = note_of(build_report(r, {}));
+  EXPECT_HAS(note, "mixed; equal epochs for resnet18; equal steps for tsccn");
+  for (ReportJob& j : r.jobs) j.log.clear();  // no logs: the budget alone
+  EXPECT_EQ(note_of(build_report(r, {})).find("optimiser"), std::string::npos);
+}
+
 // A hand-made pelvis sweep folder: AASN ablation rows x 3 folds, binary predictions and
 // heatmaps whose fracture points light up more the better the row is.
 struct PelvisRun {

@@ -223,6 +223,30 @@ TEST(TrainJob, ALastBatchOfOneSampleIsLeftOutNotAFailure) {
   }
 }
 
+// train.budget: steps makes a shuffled row's epoch as long as an over-sampled one, so
+// rows that differ in sampler train for the same steps; the default is the sampler's own.
+TEST(TrainJob, AnEqualStepsBudgetGivesAShuffledRowTheOverSampledSteps) {
+  testing::TempDir dir;
+  auto log = quiet_log();
+  const auto logged = [&](const std::string& sampler, const std::string& budget) {
+    spec::JobConfig job = tiny_job("resnet18", dir.path() / (sampler + "-" + budget));
+    job.train.batch_size = 8;
+    job.train.sampler = sampler;
+    job.train.budget = budget;
+    EXPECT_EQ(train_job(job, log, {.progress = false}), 0);
+    return nlohmann::json::parse(core::read_file(job.output + "/log.jsonl"));
+  };
+  const auto shuffled = logged("shuffle", "epochs");
+  const auto over = logged("oversample", "epochs");
+  const auto equal = logged("shuffle", "steps");
+  ASSERT_GT(over["samples"].get<int>(), shuffled["samples"].get<int>() * 3 / 2)
+      << "the tiny store is imbalanced; an over-sampled epoch is much longer";
+  EXPECT_EQ(equal["samples"], over["samples"]);
+  EXPECT_EQ(equal["steps"], over["steps"]);
+  EXPECT_EQ(logged("oversample", "steps")["steps"], over["steps"]);
+  EXPECT_THROW(logged("shuffle", "hours"), core::ConfigError);
+}
+
 // A ledger record and the error a user reads carry LibTorch's message, not its backtrace.
 TEST(TrainJob, ErrorMessagesLeaveLibTorchsBacktraceOut) {
   try {
