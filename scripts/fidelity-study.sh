@@ -4,19 +4,53 @@
 # tsccn-fidelity-d050.yaml and -d075.yaml: six rows x 5 repeated 3:1:1 splits, 60 jobs),
 # then the report of each, with its paired tests of every row against the best one.
 # First, the model-free probe of the same phantom. Resumable like any sweep: run it
-# again after an interruption.
+# again after an interruption. --followup runs only the follow-up at 0.75 with twice the
+# epochs (examples/sweeps/tsccn-fidelity-followup.yaml: 25 jobs, about 45 minutes).
 #
-#   scripts/fidelity-study.sh [NP]     NP: MPI ranks (default 2)
+#   scripts/fidelity-study.sh [--followup] [NP]     NP: MPI ranks (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+followup=0
+if [[ ${1:-} == --followup ]]; then followup=1; shift; fi
 np=${1:-2}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=PASSIVE
+
+study() {  # sweep name: run it, then its Table III and paired tests
+  mpirun --oversubscribe -np "$np" build/fracsweep run "examples/sweeps/$1.yaml"
+  build/fracsweep report "runs/$1" --table tsccn-3 --format md,csv --no-curves
+  cat "runs/$1/report/table.md" "runs/$1/report/significance.md"
+}
+
+# Per row, each training loss term (log.jsonl) at the first and the last epoch, the mean
+# over the row's jobs: whether a term was learned, or still dominates at the end.
+loss_terms() {
+  .venv/bin/python - "runs/$1" <<'PY'
+import glob, json, os, statistics, sys
+rows = {}
+for log in sorted(glob.glob(os.path.join(sys.argv[1], "*", "*", "*", "log.jsonl"))):
+    lines = [json.loads(l) for l in open(log) if l.strip()]
+    row = os.path.relpath(log, sys.argv[1]).split(os.sep)[0]
+    rows.setdefault(row, []).append((lines[0]["train"], lines[-1]["train"]))
+print("| row | term | first epoch | last epoch |")
+print("|---|---|---:|---:|")
+for row, jobs in rows.items():
+    for term in jobs[0][1]:
+        first = statistics.mean(j[0][term] for j in jobs)
+        last = statistics.mean(j[1][term] for j in jobs)
+        print(f"| {row} | {term} | {first:.3f} | {last:.3f} |")
+PY
+}
+
+if ((followup)); then
+  echo "== the follow-up at difficulty 0.75, 16 epochs"
+  study tsccn-fidelity-followup
+  loss_terms tsccn-fidelity-followup
+  exit 0
+fi
 echo "== the probe (patch size 64, 239 patients per difficulty)"
 build/fracsweep bench probe --patients 239 --patch-size 64
 for d in 050 075; do
   echo "== Table III at difficulty ${d:0:1}.${d:1}"
-  mpirun --oversubscribe -np "$np" build/fracsweep run "examples/sweeps/tsccn-fidelity-d$d.yaml"
-  build/fracsweep report "runs/tsccn-fidelity-d$d" --format md,csv --no-curves
-  cat "runs/tsccn-fidelity-d$d/report/table.md" "runs/tsccn-fidelity-d$d/report/significance.md"
+  study "tsccn-fidelity-d$d"
 done

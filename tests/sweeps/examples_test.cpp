@@ -36,6 +36,7 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       {"aasn-table2", 6 * 5 * 1},       {"aasn-table2-tiny", 6 * 2 * 1},
       {"tsccn-search-tiny", 8 * 3 * 1},  // trials x folds x seeds
       {"tsccn-fidelity-d050", 6 * 5 * 1}, {"tsccn-fidelity-d075", 6 * 5 * 1},
+      {"tsccn-fidelity-followup", 5 * 5 * 1},
   };
   std::set<std::string> seen;
   for (const auto& entry : fs::directory_iterator(examples_dir())) {
@@ -82,13 +83,17 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       continue;
     }
     if (stem.rfind("tsccn-fidelity-", 0) == 0) {
-      // The fidelity study (FIDELITY.md): Table III's six rows, 5 splits, CPU size.
+      // The fidelity study (FIDELITY.md): Table III's six rows, 5 splits, CPU size; its
+      // follow-up at 0.75 with twice the epochs, and TSCCN without eq. 5's supervision.
+      const bool followup = stem == "tsccn-fidelity-followup";
       EXPECT_EQ(s.phantom.patients, 120);
       EXPECT_EQ(s.phantom.difficulty, stem == "tsccn-fidelity-d050" ? 0.5 : 0.75);
       for (const SweepJob& j : s.jobs) {
         EXPECT_EQ(j.config.preset, "tiny");
         EXPECT_EQ(j.config.data.split, "random");
-        EXPECT_EQ(j.config.train.epochs, 8) << j.name;
+        EXPECT_EQ(j.config.train.epochs, followup ? 16 : 8) << j.name;
+        const bool unsupervised = j.name.rfind("tsccn-unsupervised-weights/", 0) == 0;
+        EXPECT_EQ(j.config.train.loss_weights.w, unsupervised ? 0.0 : 1.0) << j.name;
       }
       seen.insert(stem);
       continue;
