@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <cmath>
 #include <iostream>
 #include <sstream>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "cli/commands.h"
 #include "cli/handoff.h"
 #include "cli/options.h"
+#include "datastore/phantom_pelvis_probe.h"
 #include "datastore/phantom_probe.h"
 #include "core/error.h"
 #include "core/fs.h"
@@ -276,8 +278,45 @@ int bench_startup(const Args& args) {
   return kExitOk;
 }
 
+// The pelvis phantom's fidelity probe (datastore/phantom_pelvis_probe.h) over difficulty.
+int bench_probe_pelvis(const Args& args) {
+  namespace po = boost::program_options;
+  datastore::PelvisPhantomOptions ph;
+  ph.images = 200;
+  ph.height = 128;
+  ph.width = 256;
+  std::string difficulties = "0,0.25,0.5,0.75,1";
+  po::options_description options(
+      "usage: fracsweep bench probe pelvis [options]\n\n"
+      "How well a dark-line detector tells the pelvis phantom's fractures from the vascular\n"
+      "channels they can be mistaken for (ROC AUC): in the image alone, and in the image less\n"
+      "its mirrored side (the flipped image warped onto it by the landmarks, as AASN sees\n"
+      "it); one row per difficulty (FIDELITY.md).\n\noptions");
+  options.add_options()("help,h", "print this help")
+      ("images", po::value(&ph.images)->default_value(ph.images), "images per difficulty")
+      ("height", po::value(&ph.height)->default_value(ph.height), "ROI height in pixels")
+      ("width", po::value(&ph.width)->default_value(ph.width), "ROI width in pixels")
+      ("seed", po::value(&ph.seed)->default_value(ph.seed), "the phantom's seed")
+      ("difficulties", po::value(&difficulties)->default_value(difficulties), "comma-separated");
+  if (!parse_flags(args, options)) return kExitOk;
+  ph.fractured = static_cast<int>(std::lround(ph.images * 759.0 / 2359.0));  // the paper's share
+  std::cout << "| difficulty | fractures | channels | one side alone | against the mirrored side |\n"
+               "|---:|---:|---:|---:|---:|\n";
+  std::stringstream list(difficulties);
+  for (std::string item; std::getline(list, item, ',');) {
+    ph.difficulty = std::stod(item);
+    const datastore::PelvisProbe p = datastore::probe_pelvis_phantom(ph);
+    std::cout << fmt::format("| {} | {} | {} | {:.3f} | {:.3f} |\n", item, p.fractures, p.variants,
+                             p.lone, p.mirrored)
+              << std::flush;
+  }
+  return kExitOk;
+}
+
 // The vertebra phantom's fidelity probe (datastore/phantom_probe.h) over difficulty.
 int bench_probe(const Args& args) {
+  if (!args.empty() && args[0] == "pelvis") return bench_probe_pelvis(Args(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "vcf") return bench_probe(Args(args.begin() + 1, args.end()));
   namespace po = boost::program_options;
   datastore::VcfPhantomOptions ph;
   int patients = 239;
@@ -285,7 +324,7 @@ int bench_probe(const Args& args) {
   ph.slices = 1;
   std::string difficulties = "0,0.25,0.5,0.75,1";
   po::options_description options(
-      "usage: fracsweep bench probe [options]\n\n"
+      "usage: fracsweep bench probe [vcf|pelvis] [options]   (default vcf)\n\n"
       "How well simple measurements of the drawn vertebra phantom separate fractured from\n"
       "normal vertebrae (ROC AUC): from one patch alone (the body's shape, its height in the\n"
       "fixed window, the darkness of its centre) and against its neighbours' height; one row\n"
@@ -322,7 +361,7 @@ int run_bench(const Args& args) {
       "  metrics FILE.csv   seconds to score a predictions file, end to end\n"
       "  startup            milliseconds until each command has started\n"
       "  search             seconds per ASHA decision and TPE proposal on a stream of results\n"
-      "  probe              the vertebra phantom's lone-patch and neighbour separability\n"
+      "  probe [vcf|pelvis] the phantoms' lone and neighbour (mirrored-side) separability\n"
       "  train JOB.yaml     seconds per training step of a job\n"
       "  allreduce          (under mpirun) the gradient all-reduce's share of a ResNet-18 step\n"
       "  handout            (under mpirun) latency of handing a job to a rank group\n"

@@ -183,6 +183,7 @@ struct Scene {
   std::vector<Capsule> wires;  // catheters and leads
   double noise = 0.02, gain = 1.6, offset = 0.02;
   std::vector<std::pair<int, Point2>> fractures;  // side, point in the side frame
+  std::vector<Point2> channels;  // in the side frame, on both sides
 };
 
 // ---------------------------------------------------------------- sampling
@@ -292,6 +293,7 @@ Scene sample_scene(core::Rng& rng, core::Rng& fractures, double d, int32_t label
   for (int k = 0; k < n_channels; ++k) {
     const Break b = vascular_channel(sc.bone, rng);
     for (auto& side : sc.side) side.breaks.push_back(b);
+    sc.channels.push_back(b.q);
   }
   if (label == 1) {
     const double many = fractures.uniform01();
@@ -487,6 +489,10 @@ PelvisPhantom synth_pelvis_image(const PelvisPhantomOptions& o, int index, int32
   std::vector<Point2> points;
   for (const auto& [side, q] : sc.fractures)
     points.push_back(cv.to_px(sc.pose.to_image(sc.map[side].to_patient(q))));
+  const size_t n_fractures = points.size();
+  for (const Point2& q : sc.channels)  // carried into I with the fractures, then split off
+    for (int side = 0; side < 2; ++side)
+      points.push_back(cv.to_px(sc.pose.to_image(sc.map[side].to_patient(q))));
 
   PelvisPhantom out;
   char id[32];
@@ -494,6 +500,8 @@ PelvisPhantom synth_pelvis_image(const PelvisPhantomOptions& o, int index, int32
   out.id = id;
   out.label = label;
   out.view = make_pelvis_view(canvas, cv.height, cv.width, detected, points, v);
+  out.variants.assign(out.view.points.begin() + static_cast<long>(n_fractures), out.view.points.end());
+  out.view.points.resize(n_fractures);
   return out;
 }
 

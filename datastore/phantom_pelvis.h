@@ -65,6 +65,9 @@ struct PelvisPhantom {
   std::string id;     // "X0000", ... (the image index, 4 digits or more)
   int32_t label = 0;  // 1 when points is not empty
   PelvisView view;
+  // The centres of the normal variants (vascular channels, on both sides) in I: the
+  // lines a fracture can be mistaken for, for probes and tests; not in any store.
+  std::vector<Point2> variants;
 };
 
 // Image `index` (0-based) with the label pelvis_labels() gives it.

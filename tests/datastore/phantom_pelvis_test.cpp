@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "core/error.h"
+#include "datastore/phantom_pelvis_probe.h"
 
 namespace fracsweep::datastore {
 namespace {
@@ -119,6 +121,66 @@ TEST(PelvisPhantom, FracturesShowAsAsymmetryAgainstTheWarpedTwin) {
         << "difficulty " << d << ": |I - twin| near fractures " << with / n
         << ", at the same places without them " << without / n;
   }
+}
+
+// The probe's detector: a dark line across a bright block responds on the line, the
+// block's flat inside responds nothing, and the dark background is off the bone.
+TEST(PelvisProbe, TheDarkLineResponseFindsALineOnBoneAndNothingElse) {
+  const int h = 32, w = 64;
+  std::vector<uint8_t> image(static_cast<size_t>(h * w), 20);
+  for (int y = 8; y < 24; ++y)
+    for (int x = 16; x < 48; ++x) image[static_cast<size_t>(y * w + x)] = x == 30 ? 0 : 200;
+  const std::vector<float> r = dark_line_response(image, h, w, 4);
+  const auto at = [&](int y, int x) { return r[static_cast<size_t>(y * w + x)]; };
+  // The line's 3 x 3 mean is 400 / 3, and 4 pixels to either side it is 200.
+  EXPECT_NEAR(at(16, 30), 200 - 400.0 / 3, 1e-3);
+  EXPECT_FLOAT_EQ(at(16, 16), 0.0f);  // the block's edge: dark on one side only
+  EXPECT_FLOAT_EQ(at(16, 40), 0.0f);
+  EXPECT_FLOAT_EQ(at(1, 1), 0.0f);
+}
+
+// The model-free probe (FIDELITY.md): in one image alone a dark-line detector
+// tells fractures from the vascular channels around them only in part; less its
+// mirrored side it does clearly better (a channel has its twin there, a fracture
+// has none); both fall with difficulty.
+TEST(PelvisProbe, OneSideAloneLeavesHeadroomThatTheMirroredSideRecovers) {
+  PelvisPhantomOptions o = small(0.5);
+  o.images = 120;
+  o.fractured = 40;
+  const PelvisProbe mid = probe_pelvis_phantom(o);
+  std::printf("d=0.5: alone %.3f, against the mirrored side %.3f (%zu fractures, %zu channels)\n",
+              mid.lone, mid.mirrored, mid.fractures, mid.variants);
+  ASSERT_GE(mid.fractures, 40u);
+  ASSERT_GT(mid.variants, 100u);
+  EXPECT_LT(mid.lone, 0.8);
+  EXPECT_GT(mid.mirrored, mid.lone + 0.02);
+  o.difficulty = 0;
+  const PelvisProbe easy = probe_pelvis_phantom(o);
+  std::printf("d=0: alone %.3f, against the mirrored side %.3f\n", easy.lone, easy.mirrored);
+  EXPECT_GT(easy.lone, mid.lone);
+  EXPECT_GT(easy.mirrored, mid.mirrored);
+  EXPECT_GT(easy.mirrored, easy.lone + 0.05);
+}
+
+// Every image's normal variants are on both sides, inside the image, and the same
+// places with or without the image's fractures.
+TEST(PelvisPhantom, NormalVariantsComeInMirroredPairs) {
+  const auto o = small();
+  size_t total = 0;
+  for (int i = 0; i < 12; ++i) {
+    const PelvisPhantom p = synth_pelvis_image(o, i, 1), q = synth_pelvis_image(o, i, 0);
+    ASSERT_EQ(p.variants.size() % 2, 0u);
+    ASSERT_EQ(p.variants.size(), q.variants.size());
+    for (size_t k = 0; k < p.variants.size(); ++k) {
+      EXPECT_EQ(p.variants[k].x, q.variants[k].x);
+      EXPECT_GE(p.variants[k].x, 0);
+      EXPECT_LT(p.variants[k].x, o.width);
+    }
+    for (size_t k = 0; k < p.variants.size(); k += 2)  // left and right of the axis
+      EXPECT_LT((p.variants[k].x - o.width / 2.0) * (p.variants[k + 1].x - o.width / 2.0), 0);
+    total += p.variants.size();
+  }
+  EXPECT_GT(total, 8u);
 }
 
 }  // namespace
