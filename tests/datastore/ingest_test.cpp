@@ -306,6 +306,27 @@ TEST(RealDicom, PydicomsFilesReadWithItsSpacingOrientationAndValues) {
   }
 }
 
+// A multi-frame file (a series a scanner wrote as one file) is one volume: its frames in
+// order, as far apart as the file says, each with the values pydicom reads.
+TEST(RealDicom, AMultiFrameFileIsOneVolumeWithItsFramesInOrder) {
+  const auto ref = nlohmann::json::parse(
+      core::read_file(testing::fixture("ingest/pydicom_reference.json")))["multiframe"];
+  const std::string path = testing::fixture("ingest/" + ref["file"].get<std::string>());
+  ASSERT_EQ(crc32_of(path), ref["crc32"].get<uint32_t>());
+  const SagittalVolume v = SagittalVolume::read(path);
+  const Geometry& f = v.file_geometry();
+  ASSERT_EQ(f.size, (std::array<int, 3>{64, 64, ref["frames"].get<int>()}));
+  EXPECT_NEAR(f.spacing[2], ref["frame_spacing"].get<double>(), 1e-6);
+  for (int frame = 0; frame < f.size[2]; ++frame)
+    for (const auto& s : ref["samples"][frame]) {
+      const int row = s[0], col = s[1];
+      const auto at = v.geometry().to_index(f.to_physical({double(col), double(row), double(frame)}));
+      const auto index = [&](int a) { return static_cast<int>(std::lround(at[a])); };
+      EXPECT_EQ(v.at(index(0), index(1), index(2)), s[2].get<double>())
+          << "frame " << frame << " row " << row << " column " << col;
+    }
+}
+
 // --- bad input ------------------------------------------------------------------
 
 struct SeriesCase {
