@@ -5,20 +5,22 @@
 # then the report of each, with its paired tests of every row against the best one.
 # First, the model-free probe of the same phantom. Resumable like any sweep: run it
 # again after an interruption. --followup runs only the follow-up at 0.75 with twice the
-# epochs (examples/sweeps/tsccn-fidelity-followup.yaml: 25 jobs, about 45 minutes).
+# epochs (examples/sweeps/tsccn-fidelity-followup.yaml: 25 jobs, about 45 minutes);
+# --aasn only the pelvis half: the pelvis probe and AASN's Table 2 at CPU size
+# (examples/sweeps/aasn-fidelity.yaml: 30 jobs).
 #
-#   scripts/fidelity-study.sh [--followup] [NP]     NP: MPI ranks (default 2)
+#   scripts/fidelity-study.sh [--followup | --aasn] [NP]     NP: MPI ranks (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-followup=0
-if [[ ${1:-} == --followup ]]; then followup=1; shift; fi
+part=tsccn
+if [[ ${1:-} == --followup || ${1:-} == --aasn ]]; then part=${1#--}; shift; fi
 np=${1:-2}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=PASSIVE
 
-study() {  # sweep name: run it, then its Table III and paired tests
+study() {  # sweep name, table: run it, then its table and paired tests
   mpirun --oversubscribe -np "$np" build/fracsweep run "examples/sweeps/$1.yaml"
-  build/fracsweep report "runs/$1" --table tsccn-3 --format md,csv --no-curves
+  build/fracsweep report "runs/$1" --table "$2" --format md,csv --no-curves
   cat "runs/$1/report/table.md" "runs/$1/report/significance.md"
 }
 
@@ -42,15 +44,23 @@ for row, jobs in rows.items():
 PY
 }
 
-if ((followup)); then
+if [[ $part == followup ]]; then
   echo "== the follow-up at difficulty 0.75, 16 epochs"
-  study tsccn-fidelity-followup
+  study tsccn-fidelity-followup tsccn-3
   loss_terms tsccn-fidelity-followup
   exit 0
 fi
+if [[ $part == aasn ]]; then
+  echo "== the pelvis probe (240 images of 128x256, and of 256x512)"
+  build/fracsweep bench probe pelvis --images 240
+  build/fracsweep bench probe pelvis --images 240 --height 256 --width 512
+  echo "== AASN Table 2 at difficulty 0.5"
+  study aasn-fidelity aasn-2
+  exit 0
+fi
 echo "== the probe (patch size 64, 239 patients per difficulty)"
-build/fracsweep bench probe --patients 239 --patch-size 64
+build/fracsweep bench probe vcf --patients 239 --patch-size 64
 for d in 050 075; do
   echo "== Table III at difficulty ${d:0:1}.${d:1}"
-  study "tsccn-fidelity-d$d"
+  study "tsccn-fidelity-d$d" tsccn-3
 done

@@ -36,7 +36,7 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       {"aasn-table2", 6 * 5 * 1},       {"aasn-table2-tiny", 6 * 2 * 1},
       {"tsccn-search-tiny", 8 * 3 * 1},  // trials x folds x seeds
       {"tsccn-fidelity-d050", 6 * 5 * 1}, {"tsccn-fidelity-d075", 6 * 5 * 1},
-      {"tsccn-fidelity-followup", 5 * 5 * 1},
+      {"tsccn-fidelity-followup", 5 * 5 * 1}, {"aasn-fidelity", 6 * 5 * 1},
   };
   std::set<std::string> seen;
   for (const auto& entry : fs::directory_iterator(examples_dir())) {
@@ -64,7 +64,7 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       continue;
     }
     EXPECT_EQ(s.ranks_per_job, 1);
-    const bool tiny = stem.ends_with("-tiny");
+    const bool tiny = stem.ends_with("-tiny") || stem == "aasn-fidelity";  // CPU size
     if (stem.starts_with("aasn-")) {
       // AASN: 5-fold CV (70/10/20) on a pelvis phantom the sweep writes.
       EXPECT_TRUE(s.pelvis);
@@ -78,7 +78,9 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
         EXPECT_EQ(j.config.model.width, tiny ? 4 : 32) << j.name;  // DenseNet-121 at paper scale
         EXPECT_EQ(j.config.train.lr, tiny ? 1e-3 : 1e-5) << j.name;
       }
-      EXPECT_EQ(s.pelvis_phantom.images, tiny ? 100 : 2359);
+      // The fidelity study's phantom: fracture lines a pixel or two wide (FIDELITY.md).
+      EXPECT_EQ(s.pelvis_phantom.images, stem == "aasn-fidelity" ? 240 : (tiny ? 100 : 2359));
+      if (stem == "aasn-fidelity") EXPECT_EQ(s.pelvis_phantom.width, 256);
       seen.insert(stem);
       continue;
     }
