@@ -24,23 +24,38 @@ std::string with_commas(int64_t n) {
   return out;
 }
 
-std::string budget_words(const std::string& budget) {
-  return budget == "steps" ? "equal steps (train.budget: steps): every epoch of every row is as "
-                             "long as an over-sampled epoch of its training set"
-                           : "equal epochs (train.budget: epochs): every row trains its epochs "
-                             "over its own sampler's order, so an over-sampled row takes more "
-                             "steps than a shuffled one";
+// `steps_differ`: whether the rows' steps differ (or were not logged), when equal epochs
+// deserve the reason why.
+std::string budget_words(const std::string& budget, bool steps_differ) {
+  if (budget == "steps")
+    return "equal steps (train.budget: steps): every epoch of every row is as long as an "
+           "over-sampled epoch of its training set";
+  return std::string("equal epochs (train.budget: epochs): every row trains its epochs over its "
+                     "own sampler's order") +
+         (steps_differ ? ", so an over-sampled row takes more steps than a shuffled one" : "");
 }
 
-// "; optimiser steps per job: 1,200 (ResNet-18) to 3,100 (TSCCN)", or "" without logs.
-std::string steps_words(const std::vector<RowBudget>& rows) {
+// Each row's median steps per job, for the rows whose jobs logged them.
+std::vector<std::pair<int64_t, std::string>> row_medians(const std::vector<RowBudget>& rows) {
   std::vector<std::pair<int64_t, std::string>> medians;
   for (const RowBudget& r : rows)
     if (!r.steps.empty()) medians.emplace_back(median(r.steps), r.method);
+  return medians;
+}
+
+bool all_equal(const std::vector<std::pair<int64_t, std::string>>& medians) {
+  return !medians.empty() && std::all_of(medians.begin(), medians.end(), [&](const auto& m) {
+    return m.first == medians.front().first;
+  });
+}
+
+// "; optimiser steps per job (median) from 1,200 (ResNet-18) to 3,100 (TSCCN)", or "" without logs.
+std::string steps_words(const std::vector<std::pair<int64_t, std::string>>& medians) {
   if (medians.empty()) return "";
+  if (all_equal(medians))
+    return fmt::format("; every row took {} optimiser steps per job",
+                       with_commas(medians.front().first));
   const auto [lo, hi] = std::minmax_element(medians.begin(), medians.end());
-  if (lo->first == hi->first)
-    return fmt::format("; every row took {} optimiser steps per job", with_commas(lo->first));
   return fmt::format("; optimiser steps per job (median) from {} ({}) to {} ({})",
                      with_commas(lo->first), lo->second, with_commas(hi->first), hi->second);
 }
@@ -67,9 +82,10 @@ std::string budget_note(const std::vector<RowBudget>& rows) {
   if (rows.empty()) return "";
   std::map<std::string, std::vector<std::string>> by_budget;
   for (const RowBudget& r : rows) by_budget[r.budget].push_back(r.method);
+  const auto medians = row_medians(rows);
   std::string head;
   if (by_budget.size() == 1) {
-    head = "Training budget: " + budget_words(rows.front().budget);
+    head = "Training budget: " + budget_words(rows.front().budget, !all_equal(medians));
   } else {
     head = "Training budget: mixed";
     for (const auto& [budget, methods] : by_budget) {
@@ -77,7 +93,7 @@ std::string budget_note(const std::vector<RowBudget>& rows) {
       for (size_t i = 0; i < methods.size(); ++i) head += (i ? ", " : "") + methods[i];
     }
   }
-  return head + steps_words(rows) + ".";
+  return head + steps_words(medians) + ".";
 }
 
 }  // namespace fracsweep::report

@@ -367,6 +367,7 @@ TEST(ReportFootnotes, StateTheTrainingBudgetAndTheStepsItCameTo) {
   std::string note = note_of(build_report(r, {}));
   EXPECT_HAS(note, "equal epochs (train.budget: epochs)");
   EXPECT_HAS(note, "from 20 (resnet18) to 52 (tsccn)");
+  EXPECT_HAS(note, "so an over-sampled row takes more steps");
   for (ReportJob& j : r.jobs) {
     j.budget = "steps";
     if (j.job.variant == "resnet18") j.log = log({26, 26});
@@ -377,6 +378,9 @@ TEST(ReportFootnotes, StateTheTrainingBudgetAndTheStepsItCameTo) {
   r.jobs[0].budget = r.jobs[2].budget = "epochs";
   note = note_of(build_report(r, {}));
   EXPECT_HAS(note, "mixed; equal epochs for resnet18; equal steps for tsccn");
+  for (ReportJob& j : r.jobs) j.budget = "epochs";  // equal epochs that came to equal steps
+  note = note_of(build_report(r, {}));
+  EXPECT_HAS(note, "own sampler's order; every row took 52 optimiser steps per job.");
   for (ReportJob& j : r.jobs) j.log.clear();  // no logs: the budget alone
   EXPECT_EQ(note_of(build_report(r, {})).find("optimiser"), std::string::npos);
 }
