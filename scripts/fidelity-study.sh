@@ -5,7 +5,7 @@
 # then the report of each, with its paired tests of every row against the best one.
 # First, the model-free probe of the same phantom. Resumable like any sweep: run it
 # again after an interruption. --followup runs only the follow-up at 0.75 with twice the
-# epochs (examples/sweeps/tsccn-fidelity-followup.yaml: 25 jobs, about 45 minutes);
+# epochs (examples/sweeps/tsccn-fidelity-followup.yaml: 25 jobs, about an hour);
 # --aasn only the pelvis half: the pelvis probe and AASN's Table 2 at CPU size
 # (examples/sweeps/aasn-fidelity.yaml: 30 jobs).
 #
