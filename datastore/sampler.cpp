@@ -48,12 +48,13 @@ std::vector<uint32_t> samples_of_patients(const SampleIndex& index,
   return out;
 }
 
-std::vector<uint32_t> epoch_order(SamplerKind kind, std::span<const uint32_t> pool,
-                                  std::span<const int32_t> labels, int num_classes,
-                                  uint64_t seed, Budget budget) {
-  CHECK_OR_THROW(core::ConfigError, !pool.empty(), "cannot sample an epoch from no samples");
-  CHECK_OR_THROW(core::ConfigError, num_classes >= 1, "num_classes = ", num_classes,
-                 " must be >= 1");
+namespace {
+
+// The pool's samples per class, in pool order; throws core::ConfigError for a sample
+// outside `labels` or a label outside 0..num_classes-1.
+std::vector<std::vector<uint32_t>> group_by_class(std::span<const uint32_t> pool,
+                                                  std::span<const int32_t> labels,
+                                                  int num_classes) {
   std::vector<std::vector<uint32_t>> by_class(static_cast<size_t>(num_classes));
   for (uint32_t i : pool) {
     CHECK_OR_THROW(core::ConfigError, i < labels.size(), "sample ", i, " is outside the ",
@@ -63,6 +64,18 @@ std::vector<uint32_t> epoch_order(SamplerKind kind, std::span<const uint32_t> po
                    ", outside 0..", num_classes - 1);
     by_class[static_cast<size_t>(y)].push_back(i);
   }
+  return by_class;
+}
+
+}  // namespace
+
+std::vector<uint32_t> epoch_order(SamplerKind kind, std::span<const uint32_t> pool,
+                                  std::span<const int32_t> labels, int num_classes,
+                                  uint64_t seed, Budget budget) {
+  CHECK_OR_THROW(core::ConfigError, !pool.empty(), "cannot sample an epoch from no samples");
+  CHECK_OR_THROW(core::ConfigError, num_classes >= 1, "num_classes = ", num_classes,
+                 " must be >= 1");
+  const std::vector<std::vector<uint32_t>> by_class = group_by_class(pool, labels, num_classes);
   // The over-sampled epoch's length: every present class at the largest one's size.
   size_t largest = 0, present_classes = 0;
   for (const auto& c : by_class) {

@@ -96,4 +96,16 @@ std::string budget_note(const std::vector<RowBudget>& rows) {
   return head + steps_words(medians) + ".";
 }
 
+std::string budget_note(const SweepResults& results, const Report& report) {
+  std::vector<RowBudget> rows;
+  for (const auto& [label, jobs] : report.rows) {
+    if (jobs.empty()) continue;
+    RowBudget b{label, results.jobs[jobs.front()].budget, {}};
+    for (size_t i : jobs)
+      if (const auto steps = logged_steps(results.jobs[i].log)) b.steps.push_back(*steps);
+    rows.push_back(std::move(b));
+  }
+  return budget_note(rows);
+}
+
 }  // namespace fracsweep::report

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report/report.h"
+
 namespace fracsweep::report {
 
 struct RowBudget {
@@ -27,5 +29,8 @@ std::optional<int64_t> logged_steps(const std::vector<nlohmann::json>& log);
 // One sentence naming the budget and the steps per job (the median over a row's jobs) of
 // the rows with the fewest and the most; "" when there are no rows.
 std::string budget_note(const std::vector<RowBudget>& rows);
+
+// The same for a report's rows (Report::rows) and their jobs' budgets and logs.
+std::string budget_note(const SweepResults& results, const Report& report);
 
 }  // namespace fracsweep::report

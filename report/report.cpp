@@ -470,23 +470,6 @@ SweepResults collect_results(const std::string& dir) {
   return out;
 }
 
-namespace {
-
-// Each row's training budget and its finished jobs' steps, for the budget footnote.
-std::vector<RowBudget> row_budgets(const SweepResults& r, const Report& out) {
-  std::vector<RowBudget> rows;
-  for (const auto& [label, jobs] : out.rows) {
-    if (jobs.empty()) continue;
-    RowBudget b{label, r.jobs[jobs.front()].budget, {}};
-    for (size_t i : jobs)
-      if (const auto steps = logged_steps(r.jobs[i].log)) b.steps.push_back(*steps);
-    rows.push_back(std::move(b));
-  }
-  return rows;
-}
-
-}  // namespace
-
 std::string infer_table(const SweepResults& r) {
   const ReportJob* any = nullptr;
   bool data_size = false, baseline = false, ablation = false;
@@ -662,7 +645,7 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
   std::set<std::string> variants;
   for (const ReportJob& j : r.jobs) variants.insert(j.model_variant.empty() ? j.job.variant : j.model_variant);
   for (std::string& note : deviation_notes(variants)) t.footnotes.push_back(std::move(note));
-  if (std::string note = budget_note(row_budgets(r, out)); !note.empty())
+  if (std::string note = budget_note(r, out); !note.empty())
     t.footnotes.push_back(std::move(note));
   t.footnotes.push_back(fmt::format(
       "† differs from the column's best (bold) with p < {:g}: two-sided paired t-test over the "

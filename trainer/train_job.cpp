@@ -180,6 +180,7 @@ class JobRun {
   int64_t rank_batch_ = 0;  // this rank's share of a batch
   std::unique_ptr<datastore::BatchLoader> loader_;
   datastore::SamplerKind sampler_{};
+  datastore::Budget budget_{};
   CheckpointState st_;
   std::optional<StopSignals> stop_;
   Progress progress_{stderr};
@@ -233,7 +234,8 @@ bool JobRun::prepare() {
             split_.train_samples.size(), " training samples (", counts_[0], " / ", counts_[1],
             task_->classes() == 3 ? core::str_cat(" / ", counts_[2]) : std::string(),
             "), sampler ", datastore::sampler_name(sampler_), ", ", job_.train.epochs,
-            " epochs", job_.train.budget == "steps" ? " of over-sampled length" : "", ", on ", device_.str(), uses_bf16(job_.train.precision) ? " (bf16)" : "");
+            " epochs", budget_ == datastore::Budget::kSteps ? " of over-sampled length" : "",
+            ", on ", device_.str(), uses_bf16(job_.train.precision) ? " (bf16)" : "");
   return true;
 }
 
@@ -258,6 +260,7 @@ void JobRun::make_loader() {
   rank_batch_ = lo.batch_size;
   loader_ = std::make_unique<datastore::BatchLoader>(store_, lo);
   sampler_ = sampler_of(job_);
+  budget_ = *datastore::parse_budget(job_.train.budget);  // validated with the job
   stop_.emplace();
 }
 
@@ -315,7 +318,7 @@ bool JobRun::train() {
 size_t JobRun::start_epoch() {
   std::vector<uint32_t> order = datastore::epoch_order(
       sampler_, split_.train_samples, store_->index().label, task_->classes(),
-      seed_for(job_, core::str_cat("order/", st_.epoch)), *datastore::parse_budget(job_.train.budget));
+      seed_for(job_, core::str_cat("order/", st_.epoch)), budget_);
   order = datastore::rank_slice(order, sync_.group_rank(), sync_.group_size());
   const size_t batch = static_cast<size_t>(rank_batch_);
   // A last batch of one sample fails every model with batch norm in training mode
