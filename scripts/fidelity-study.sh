@@ -6,8 +6,10 @@
 # First, the model-free probe of the same phantom. Resumable like any sweep: run it
 # again after an interruption. --followup runs only the follow-up at 0.75 with twice the
 # epochs (examples/sweeps/tsccn-fidelity-followup.yaml: 25 jobs, about an hour);
-# --aasn only the pelvis half: the pelvis probe and AASN's Table 2 at CPU size
-# (examples/sweeps/aasn-fidelity.yaml: 30 jobs).
+# --aasn only the pelvis half: the pelvis probe and AASN's Table 2 at CPU size, first
+# where no row learns (examples/sweeps/aasn-fidelity.yaml: 240 images at difficulty 0.5,
+# 30 jobs, about 20 minutes), then where the vanilla row does (aasn-fidelity-d0.yaml:
+# 960 images at difficulty 0, 30 jobs, about 80 minutes), each with its loss terms.
 #
 #   scripts/fidelity-study.sh [--followup | --aasn] [NP]     NP: MPI ranks (default 2)
 set -euo pipefail
@@ -54,8 +56,12 @@ if [[ $part == aasn ]]; then
   echo "== the pelvis probe (240 images of 128x256, and of 256x512)"
   build/fracsweep bench probe pelvis --images 240
   build/fracsweep bench probe pelvis --images 240 --height 256 --width 512
-  echo "== AASN Table 2 at difficulty 0.5"
+  echo "== AASN Table 2 at difficulty 0.5, 240 images"
   study aasn-fidelity aasn-2
+  loss_terms aasn-fidelity
+  echo "== AASN Table 2 at difficulty 0, 960 images"
+  study aasn-fidelity-d0 aasn-2
+  loss_terms aasn-fidelity-d0
   exit 0
 fi
 echo "== the probe (patch size 64, 239 patients per difficulty)"
