@@ -190,10 +190,36 @@ bool is_pelvis_variant(const std::string& variant) {
   return variant == "aasn" || variant.rfind("aasn-", 0) == 0 || table1.count(variant) > 0;
 }
 
+namespace {
+
+// A control character (a stray carriage return, a tab) in a path or name would not survive
+// the job's own config.yaml: YAML reads line breaks at the end of a plain value as its end.
+void check_no_control_characters(const JobConfig& j, const std::string& where) {
+  const std::pair<const char*, const std::string*> texts[] = {
+      {"output", &j.output},  // before the name, which defaults to its last part
+      {"name", &j.name},
+      {"data.store", &j.data.store},
+      {"model.init_weights", &j.model.init_weights},
+      {"train.selection_metric", &j.train.selection_metric},
+      {"train.device", &j.train.device},
+      {"train.precision", &j.train.precision}};
+  for (const auto& [key, text] : texts)
+    for (size_t i = 0; i < text->size(); ++i) {
+      const auto c = static_cast<unsigned char>((*text)[i]);
+      const char hex[] = "0123456789abcdef";
+      CHECK_OR_THROW(ConfigError, c >= 0x20 && c != 0x7f, where, ": ", key,
+                     " holds the control character 0x", hex[c >> 4], hex[c & 15], " at offset ",
+                     i, "; remove it (a file saved with stray carriage returns?)");
+    }
+}
+
+}  // namespace
+
 void validate(const JobConfig& j, const std::string& where) {
   const auto bad = [&](bool ok, auto&&... parts) {
     if (!ok) throw ConfigError(core::str_cat(where, ": ", parts...));
   };
+  check_no_control_characters(j, where);
   bad(!j.output.empty(), "output: the job's folder is required");
   bad(!j.data.store.empty(), "data.store: the patch store (.h5) is required");
   bad(j.data.split == "random" || j.data.split == "kfold", "data.split: '", j.data.split,

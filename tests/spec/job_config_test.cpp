@@ -133,5 +133,16 @@ TEST(JobConfig, ErrorsNameTheFileAndTheKey) {
              "unknown key 'train.loss_weights.x'");
 }
 
+// A stray carriage return inside a path (found by the job_yaml fuzzer) would be dropped by
+// the job's own config.yaml, so that the job read back is not the job that ran.
+TEST(JobConfig, AControlCharacterInAPathIsRefusedBeforeItReachesTheResolvedConfig) {
+  EXPECT_HAS(error_of("output: out/p\r\r\r\ndata: {store: s.h5}\n"),
+             "job.yaml: output holds the control character 0x0d at offset 5");
+  EXPECT_HAS(error_of("output: o\ndata: {store: \"s\\t.h5\"}\n"),
+             "data.store holds the control character 0x09 at offset 1");
+  const JobConfig ok = parse_job_config("output: out/p\r\ndata: {store: s.h5}\r\n", "crlf.yaml");
+  EXPECT_EQ(ok.output, "out/p");  // a file saved with CRLF line ends is fine
+}
+
 }  // namespace
 }  // namespace fracsweep::spec

@@ -37,6 +37,7 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       {"tsccn-search-tiny", 8 * 3 * 1},  // trials x folds x seeds
       {"tsccn-fidelity-d050", 6 * 5 * 1}, {"tsccn-fidelity-d075", 6 * 5 * 1},
       {"tsccn-fidelity-followup", 5 * 5 * 1}, {"aasn-fidelity", 6 * 5 * 1},
+      {"aasn-fidelity-d0", 6 * 5 * 1},
   };
   std::set<std::string> seen;
   for (const auto& entry : fs::directory_iterator(examples_dir())) {
@@ -64,7 +65,8 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       continue;
     }
     EXPECT_EQ(s.ranks_per_job, 1);
-    const bool tiny = stem.ends_with("-tiny") || stem == "aasn-fidelity";  // CPU size
+    const bool fidelity = stem.starts_with("aasn-fidelity");
+    const bool tiny = stem.ends_with("-tiny") || fidelity;  // CPU size
     if (stem.starts_with("aasn-")) {
       // AASN: 5-fold CV (70/10/20) on a pelvis phantom the sweep writes.
       EXPECT_TRUE(s.pelvis);
@@ -79,8 +81,13 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
         EXPECT_EQ(j.config.train.lr, tiny ? 1e-3 : 1e-5) << j.name;
       }
       // The fidelity study's phantom: fracture lines a pixel or two wide (FIDELITY.md).
-      EXPECT_EQ(s.pelvis_phantom.images, stem == "aasn-fidelity" ? 240 : (tiny ? 100 : 2359));
-      if (stem == "aasn-fidelity") EXPECT_EQ(s.pelvis_phantom.width, 256);
+      // The second run has four times the images, at difficulty 0, so that vanilla learns.
+      const int fidelity_images = stem == "aasn-fidelity-d0" ? 960 : 240;
+      EXPECT_EQ(s.pelvis_phantom.images, fidelity ? fidelity_images : (tiny ? 100 : 2359));
+      if (fidelity) {
+        EXPECT_EQ(s.pelvis_phantom.width, 256);
+        EXPECT_EQ(s.pelvis_phantom.difficulty, stem == "aasn-fidelity-d0" ? 0.0 : 0.5);
+      }
       seen.insert(stem);
       continue;
     }
