@@ -9,7 +9,7 @@
 # --aasn only the pelvis half: the pelvis probe and AASN's Table 2 at CPU size, first
 # where no row learns (examples/sweeps/aasn-fidelity.yaml: 240 images at difficulty 0.5,
 # 30 jobs, about 20 minutes), then where the vanilla row does (aasn-fidelity-d0.yaml:
-# 960 images at difficulty 0, 30 jobs, about 80 minutes), each with its loss terms.
+# 960 images at difficulty 0, 30 jobs, under 2 hours), each with its loss terms.
 #
 #   scripts/fidelity-study.sh [--followup | --aasn] [NP]     NP: MPI ranks (default 2)
 set -euo pipefail
