@@ -35,6 +35,11 @@ only), and seconds per step with batches from the data path (end to end).
     .venv/bin/python bench/train_vs_pytorch.py [--binary build/fracsweep]
         [--model resnet18|tsccn] [--patch-size 112] [--batch 32] [--steps 6]
         [--threads 2] [--workers 2] [--width 64] [--repeats 3] [--vflip 0]
+        [--device cpu|cuda] [--precision fp32|bf16]
+
+On a GPU (--device cuda) both sides time with the device synchronised before
+each clock read; --precision bf16 runs both under bfloat16 autocast with
+channels-last images.
 
 Needs numpy, h5py and torch (`scripts/setup.sh --with-bench`).
 """
@@ -380,8 +385,19 @@ def check_parameters(net, cpp_params, cpp_buffers):
     return py_n, cpp_n
 
 
+def on_device(b, device, channels_last):
+    """A batch (a tuple or a dict of tensors and numbers) on `device`; images
+    channels-last where asked."""
+    def move(t):
+        if not torch.is_tensor(t):
+            return t
+        t = t.to(device, non_blocking=True)
+        return t.contiguous(memory_format=torch.channels_last) if channels_last and t.dim() == 4 else t
+    return {k: move(v) for k, v in b.items()} if isinstance(b, dict) else tuple(move(v) for v in b)
+
+
 def python_side(path, batch, steps, warmup, threads, workers, width, model="resnet18",
-                vflip=0.0):
+                vflip=0.0, device="cpu", bf16=False, channels_last=False):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     with h5py.File(path, "r") as f:
@@ -395,12 +411,18 @@ def python_side(path, batch, steps, warmup, threads, workers, width, model="resn
         net = resnet18(width)
         data = Patches(path, order, 1)
         loss_of = lambda b: F.cross_entropy(net(b[0]), b[1])
+    net.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
     net.train()
+    cuda = torch.device(device).type == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
 
     def step(b):
+        b = on_device(b, device, channels_last)
         opt.zero_grad()
-        loss_of(b).backward()
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
+            loss = loss_of(b)
+        loss.backward()
         opt.step()
 
     loader = torch.utils.data.DataLoader(data, batch_size=batch, num_workers=workers,
@@ -409,9 +431,11 @@ def python_side(path, batch, steps, warmup, threads, workers, width, model="resn
     b = next(it)
     for _ in range(warmup):
         step(b)
+    sync()
     t0 = time.perf_counter()
     for _ in range(steps):
         step(b)
+    sync()
     compute = (time.perf_counter() - t0) / steps
     done = -warmup
     t0 = time.perf_counter()
@@ -424,7 +448,9 @@ def python_side(path, batch, steps, warmup, threads, workers, width, model="resn
         step(b)
         done += 1
         if done == 0:
+            sync()
             t0 = time.perf_counter()
+    sync()
     return compute, (time.perf_counter() - t0) / steps
 
 
@@ -446,10 +472,14 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--vflip", type=float, default=0.0,
                     help="TSCCN only: vertical flip probability (swaps previous and next)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (both sides)")
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                    help="bf16: autocast to bfloat16 and channels-last images (both sides)")
     ap.add_argument("--workdir", default=None)
     args = ap.parse_args()
     if args.model != "tsccn" and args.vflip != 0:
         ap.error("--vflip is for --model tsccn only")
+    bf16 = args.precision == "bf16"
     work = args.workdir or tempfile.mkdtemp(prefix="fracsweep-train-bench-")
     store = os.path.join(work, "vcf.h5")
     subprocess.run([args.binary, "synth", "vcf", store, "--patients", "40", "--patch-size",
@@ -469,7 +499,9 @@ def main():
                 f"model: {model_yaml}\n"
                 f"train: {{batch_size: {args.batch}, lr: 0.0001, sampler: oversample,"
                 f" rotation: {ROTATION}, hflip: {HFLIP}, vflip: {args.vflip:g},"
-                f" threads: {args.threads}, loader_workers: {args.workers}{loss_yaml}}}\n")
+                f" threads: {args.threads}, loader_workers: {args.workers}{loss_yaml},"
+                f" device: {args.device}, precision: {args.precision},"
+                f" channels_last: {str(bf16).lower()}}}\n")
     params = None
     if args.model == "tsccn":
         torch.manual_seed(0)
@@ -495,7 +527,7 @@ def main():
         runs["cpp_e"].append(cpp["end_to_end_s_per_step"])
         py_compute, py_e2e = python_side(store, args.batch, args.steps, args.warmup,
                                          args.threads, args.workers, args.width, args.model,
-                                         args.vflip)
+                                         args.vflip, args.device, bf16, bf16)
         runs["py_c"].append(py_compute)
         runs["py_e"].append(py_e2e)
     med = {k: statistics.median(v) for k, v in runs.items()}
@@ -505,7 +537,9 @@ def main():
                 f" fracsweep {params[1]:,}), 3 views per sample, vflip {args.vflip:g},")
     else:
         what = f"ResNet-18 (1 channel, width {args.width}),"
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {what}"
+    where = (torch.cuda.get_device_name(0) if args.device.startswith("cuda")
+             else f"{platform.machine()}, {os.cpu_count()} cores")
+    print(f"machine: {where}; {args.device}, {args.precision}; {what}"
           f" batch {args.batch} of {args.patch_size}x{args.patch_size}, {args.threads} threads,"
           f" {args.workers} loader workers, {args.steps} timed steps after {args.warmup},"
           f" median of {args.repeats} alternating runs\n")

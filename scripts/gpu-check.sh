@@ -1,17 +1,38 @@
 #!/usr/bin/env bash
-# The GPU checks, in one call on a machine with a GPU: builds fracsweep against
-# that machine's own PyTorch 2.11 (its python3's torch.utils.cmake_prefix_path),
-# runs the GPU tests (`ctest -L gpu`) and the GPU benchmarks, and prints one
-# table last. Meant to finish within 10 minutes on a 16-core GPU node.
+# The GPU checks, in one call on a machine with a GPU: the GPU tests, the GPU
+# benchmarks against PyTorch eager and, with --fidelity, AASN's fidelity rows
+# trained to convergence; one table last. Meant to finish within 10 minutes on a
+# 16-core GPU node.
 #
-#   scripts/gpu-check.sh --fetch-debs DIR   on a machine with apt: download the Debian
-#                                           libraries the build needs into DIR
-#   scripts/gpu-check.sh [DIR]              on the GPU machine: unpack DIR's .deb files
-#                                           (if given) into /tmp/deps, build, test, bench
+#   scripts/gpu-check.sh --pack DIR          here, after scripts/setup.sh: DIR/fracsweep-gpu.tar.xz
+#                                            holds this build's fracsweep, fracsweep-train and GPU
+#                                            tests with every library they load that a GPU machine
+#                                            may lack (not glibc, libstdc++, LibTorch or CUDA), and
+#                                            Open MPI's plug-ins
+#   scripts/gpu-check.sh --prebuilt DIR [--fidelity SECONDS] [--out DIR]
+#                                            on the GPU machine: unpack DIR's archive and check
+#                                            with those binaries, against that machine's own
+#                                            PyTorch 2.11 libraries (no build: minutes saved)
+#   scripts/gpu-check.sh --fetch-debs DIR    here: the Debian packages a build on the GPU machine
+#                                            needs, as .deb files in DIR
+#   scripts/gpu-check.sh [--debs DIR] [--fidelity SECONDS] [--out DIR]
+#                                            on the GPU machine: unpack DIR's .deb files into
+#                                            /tmp/deps, build against that machine's PyTorch, check
 #
-# GPU machines often reach no package registry: Debian's libraries (Open MPI, HDF5,
-# Boost, fmt, yaml-cpp, nlohmann-json, libdeflate, libpng, GoogleTest) travel as
-# .deb files and are unpacked into a prefix, never into /.
+# --rehearse runs the same steps on a machine without a GPU at toy sizes (the CPU,
+# 40 pelvis images, one epoch), so that a call on a GPU machine does not find a
+# fault that a CPU could have: the GPU tests skip there.
+#
+# --budget SECONDS (560) is when no further benchmark starts.
+#
+# --fidelity SECONDS runs examples/sweeps/aasn-fidelity-d0-gpu.yaml (FIDELITY.md) beside
+# the tests and stops it after SECONDS; finished jobs stay finished, and running it
+# again resumes the rest. --out DIR receives the logs, the report and the run's
+# results without checkpoints or heatmaps.
+#
+# GPU machines often reach no package registry: libraries travel as files and are
+# unpacked into a prefix under /tmp, never into /, and only the processes this
+# script starts through the wrappers in $wrap see them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,69 +43,264 @@ readonly debs=(libopenmpi-dev libopenmpi3 openmpi-bin openmpi-common libpmix2 li
   libboost-program-options1.74.0 libboost1.74-dev libboost-dev libfmt-dev libfmt9
   libyaml-cpp-dev libyaml-cpp0.7 nlohmann-json3-dev libgtest-dev libgmock-dev googletest
   ninja-build)
+fidelity_sweep=examples/sweeps/aasn-fidelity-d0-gpu.yaml
+fidelity_ranks=12
+device=cuda
+bench_size=(--patch-size 224 --batch 64 --steps 20 --warmup 5)
 
-if [[ "${1:-}" == "--fetch-debs" ]]; then
-  out=${2:?usage: scripts/gpu-check.sh --fetch-debs DIR}
-  mkdir -p "$out"
-  (cd "$out" && apt-get download "${debs[@]}")
-  du -sh "$out"
-  exit 0
-fi
+# --- here: pack the binaries and what they load -------------------------------------
 
-deps=/tmp/deps
-if [[ -n "${1:-}" ]]; then
-  echo "gpu-check: unpacking $(ls "$1"/*.deb | wc -l) packages into $deps"
-  for f in "$1"/*.deb; do dpkg -x "$f" "$deps"; done
-  export PATH=$deps/usr/bin:$PATH
-  export LD_LIBRARY_PATH=$deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
-  export OPAL_PREFIX=$deps/usr  # a relocated Open MPI finds its own files here
-fi
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=PASSIVE
+# The libraries a GPU machine brings itself: glibc's, the compiler's runtime (the GPU
+# machine's is as new or newer), and LibTorch's and CUDA's (that machine's own wheel).
+is_brought_by_the_gpu_machine() {
+  case "$1" in
+    */torch/lib/* | */nvidia/* | */cuda*/*) return 0 ;;
+  esac
+  case "$(basename "$1")" in
+    ld-linux* | libc.so* | libm.so* | libmvec.so* | libdl.so* | libpthread.so* | librt.so* | \
+      libutil.so* | libresolv.so* | libstdc++.so* | libgcc_s.so*) return 0 ;;
+  esac
+  return 1
+}
 
-torch_prefix=$(python3 -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
-python3 -c 'import torch; print("gpu-check: torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")'
-
-start=$SECONDS
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DFRACSWEEP_WITH_NCCL=ON >build-gpu.configure.log
-NINJA_STATUS="[%f/%t %es] " cmake --build build-gpu -j "$(nproc)" | sed -u -E 's/ .* (\S+)$/ \1/'
-build_s=$((SECONDS - start))
-build-gpu/fracsweep version
-
-start=$SECONDS
-(cd build-gpu && ctest -L gpu --output-on-failure -j 4) | tee build-gpu/gpu-tests.log || true
-tests_s=$((SECONDS - start))
-tests_line=$(grep -E "tests passed|tests failed" build-gpu/gpu-tests.log | tail -1)
-
-# Benchmarks: ResNet-18 and TSCCN at 224x224, batch 64, bf16 and channels-last,
-# end to end from the HDF5 store of a paper-size phantom.
-bench=build-gpu/bench
-mkdir -p "$bench"
-[[ -f $bench/vcf224.h5 ]] || build-gpu/fracsweep synth vcf "$bench/vcf224.h5" --patients 60 --patch-size 224
-rows=()
-for variant in resnet18 tsccn; do
-  for precision in fp32 bf16; do
-    job=$bench/$variant-$precision.yaml
-    cat >"$job" <<EOF
-preset: paper
-output: $bench/$variant-$precision
-data: {store: $bench/vcf224.h5}
-model: {variant: $variant}
-train: {device: cuda, precision: $precision, channels_last: true, batch_size: 64, loader_workers: 6}
-EOF
-    json=$(build-gpu/fracsweep bench train "$job" --steps 30 --warmup 5 --json)
-    rows+=("$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("| %s | %s | %.0f | %.0f | %.1f %% |" % (r["variant"], r["device"], r["compute_samples_per_s"], r["end_to_end_samples_per_s"], 100*r["data_wait_share"]))' "$json")")
+pack() {
+  local out=$1 stage
+  for b in build/fracsweep build/fracsweep-train build/tests/fracsweep_gpu_tests; do
+    [[ -x $b ]] || { echo "gpu-check: $b is missing: build first (scripts/setup.sh)" >&2; exit 2; }
   done
-done
+  stage=$(mktemp -d)
+  trap 'rm -rf "$stage"' RETURN
+  mkdir -p "$stage/bin" "$stage/lib" "$out"
+  cp build/fracsweep build/fracsweep-train build/tests/fracsweep_gpu_tests "$stage/bin/"
+  # Open MPI keeps its layout under usr/ (OPAL_PREFIX relocates it); its plug-ins'
+  # libraries join the flat lib/ with everything else.
+  local mpiexec pkglib pmix
+  mpiexec=$(readlink -f "$(command -v mpiexec)")
+  pkglib=$(ompi_info --path pkglibdir --parsable | sed 's/.*://')
+  pmix=$(dirname "$(readlink -f "$(ldconfig -p | awk '/libpmix.so.2 / {print $NF; exit}')")")/..
+  pmix=$(readlink -f "$pmix")
+  for d in "$pkglib" /usr/share/openmpi "$pmix/lib/pmix" "$pmix/share"; do
+    [[ -d $d ]] && { mkdir -p "$stage/usr$(dirname "${d#/usr}")"; cp -r "$d" "$stage/usr${d#/usr}"; }
+  done
+  mkdir -p "$stage/usr/bin"
+  cp "$mpiexec" "$stage/usr/bin/orterun"
+  ln -s orterun "$stage/usr/bin/mpirun"
+  ln -s orterun "$stage/usr/bin/mpiexec"
+  local lib
+  while read -r lib; do
+    is_brought_by_the_gpu_machine "$lib" || cp -L "$lib" "$stage/lib/"
+  done < <(for f in "$stage"/bin/* "$stage/usr/bin/orterun" $(find "$stage/usr" -name '*.so'); do
+             ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3}'
+           done | sort -u)
+  tar -C "$stage" -cJf "$out/fracsweep-gpu.tar.xz" .
+  echo "gpu-check: packed $(ls "$stage/lib" | wc -l) libraries, $(find "$stage/usr" -name '*.so' | wc -l) Open MPI plug-ins: $(du -h "$out/fracsweep-gpu.tar.xz" | cut -f1) in $out/fracsweep-gpu.tar.xz"
+}
 
-echo
-echo "## GPU check ($(date -u +%F), $(python3 -c 'import torch; print(torch.cuda.get_device_name(0))'))"
-echo
-echo "| what | result |"
-echo "|---|---|"
-echo "| build (s) | $build_s |"
-echo "| ctest -L gpu | ${tests_line:-no summary} ($tests_s s) |"
-echo
-echo "| model | device | compute img/s | end-to-end img/s | data wait |"
-echo "|---|---|---:|---:|---:|"
-printf '%s\n' "${rows[@]}"
+# --- there: the binaries, through wrappers that alone see the carried libraries ----
+
+torch_libs() {
+  python3 - <<'EOF'
+import glob, os, torch
+site = os.path.dirname(os.path.dirname(torch.__file__))
+dirs = [os.path.join(os.path.dirname(torch.__file__), "lib")]
+dirs += sorted(glob.glob(os.path.join(site, "nvidia", "*", "lib")))
+print(":".join(dirs))
+EOF
+}
+
+# Writes $wrap/NAME for each program: it sets the carried libraries' paths and execs.
+make_wrappers() {
+  local root=$1 libs=$2 bin_dir=$3 mpiexec=$4
+  wrap=$root/wrap
+  mkdir -p "$wrap"
+  local env_lines="export LD_LIBRARY_PATH=$libs
+export FRACSWEEP_TEST_BINARY=$bin_dir/fracsweep FRACSWEEP_TEST_MPIEXEC=$mpiexec"
+  # Open MPI and PMIx look for their plug-ins where they were installed, unless told.
+  local pmix
+  pmix=$(find "$root/usr" -maxdepth 4 -type d -name pmix2 2>/dev/null | head -1)
+  [[ -d $root/usr ]] && env_lines+="
+export OPAL_PREFIX=$root/usr"
+  [[ -n $pmix ]] && env_lines+="
+export PMIX_INSTALL_PREFIX=$pmix PMIX_MCA_mca_base_component_path=$pmix/lib/pmix"
+  for p in "$bin_dir/fracsweep" "$bin_dir/fracsweep_gpu_tests" "$mpiexec"; do
+    printf '#!/bin/sh\n%s\nexec %s "$@"\n' "$env_lines" "$p" >"$wrap/$(basename "$p")"
+    chmod +x "$wrap/$(basename "$p")"
+  done
+}
+
+prepare_prebuilt() {
+  local archive=$1/fracsweep-gpu.tar.xz root=/tmp/fracsweep-gpu
+  [[ -f $archive ]] || { echo "gpu-check: $archive not found: make it with --pack $1" >&2; exit 2; }
+  rm -rf "$root" && mkdir -p "$root" && tar -C "$root" -xJf "$archive"
+  make_wrappers "$root" "$root/lib:$(torch_libs)" "$root/bin" "$root/usr/bin/orterun"
+  gpu_tests=$wrap/fracsweep_gpu_tests
+  echo "gpu-check: unpacked $(ls "$root/lib" | wc -l) libraries from $archive (${SECONDS} s)"
+}
+
+prepare_build() {
+  local deps=/tmp/deps
+  if [[ -n ${1:-} ]]; then
+    echo "gpu-check: unpacking $(ls "$1"/*.deb | wc -l) packages into $deps"
+    for f in "$1"/*.deb; do dpkg -x "$f" "$deps"; done
+    export PATH=$deps/usr/bin:$PATH
+    export LD_LIBRARY_PATH=$deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+    export OPAL_PREFIX=$deps/usr  # a relocated Open MPI finds its own files here
+  fi
+  local torch_prefix start=$SECONDS
+  torch_prefix=$(python3 -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DFRACSWEEP_WITH_NCCL=ON >build-gpu.configure.log
+  NINJA_STATUS="[%f/%t %es] " cmake --build build-gpu -j "$(nproc)" \
+    --target fracsweep fracsweep-train fracsweep_gpu_tests | sed -u -E 's/ .* (\S+)$/ \1/'
+  build_s=$((SECONDS - start))
+  make_wrappers "$PWD/build-gpu" "${LD_LIBRARY_PATH:-}" "$PWD/build-gpu" \
+    "$(command -v mpiexec)"
+  gpu_tests=$wrap/fracsweep_gpu_tests
+}
+
+# Many small processes on one GPU run side by side under MPS; without it they take
+# turns. Used only where a client can start under it.
+start_mps() {
+  command -v nvidia-cuda-mps-control >/dev/null || { echo "gpu-check: no MPS (not installed)"; return 0; }
+  export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
+  mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+  if nvidia-cuda-mps-control -d && timeout 60 python3 -c 'import torch; torch.ones(1, device="cuda").sum().item()'; then
+    mps=on
+    echo "gpu-check: MPS on"
+  else
+    echo quit | nvidia-cuda-mps-control 2>/dev/null || true
+    unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+    echo "gpu-check: MPS would not start; ranks take turns on the GPU"
+  fi
+}
+
+stop_mps() {
+  [[ $mps != on ]] || echo quit | nvidia-cuda-mps-control || true
+}
+
+# The GPU tests in 4 shards side by side; prints the shards' summary lines.
+run_gpu_tests() {
+  local limit=$1 i pids=()
+  for i in 0 1 2 3; do
+    GTEST_TOTAL_SHARDS=4 GTEST_SHARD_INDEX=$i timeout "$limit" "$gpu_tests" --gtest_brief=1 \
+      >"$out/gpu-tests-$i.log" 2>&1 &
+    pids+=($!)
+  done
+  wait "${pids[@]}" || true
+  cat "$out"/gpu-tests-?.log >"$out/gpu-tests.log"
+  rm -f "$out"/gpu-tests-?.log
+}
+
+run_fidelity() {
+  local limit=$1
+  echo "gpu-check: $fidelity_sweep on $fidelity_ranks ranks, stopped after $limit s"
+  # SIGTERM: ranks checkpoint and stop; the ledger keeps what finished.
+  timeout -s TERM -k 30 "$limit" "$wrap/orterun" --oversubscribe -np "$fidelity_ranks" \
+    "$wrap/fracsweep" run "$fidelity_sweep" --log-level warn >"$out/fidelity.log" 2>&1 || true
+  local run
+  run=$(sed -n 's/^output: *//p' "$fidelity_sweep")
+  "$wrap/fracsweep" report "$run" --table aasn-2 --format md,csv --no-curves \
+    >"$out/fidelity-report.log" 2>&1 || true
+  tar -czf "$out/fidelity-run.tar.gz" --exclude='*.pt' --exclude='*.pt.sum' \
+    --exclude='heatmaps_*.h5' --exclude='*.png' --exclude=phantom.h5 "$run"
+}
+
+# ResNet-18 and TSCCN at 224x224, batch 64: fracsweep against PyTorch eager, each
+# run given at most 75 s, none started after the script's --budget.
+run_benchmarks() {
+  local deadline=$1 model precision limit
+  for model in resnet18 tsccn; do
+    for precision in bf16 fp32; do
+      limit=$((deadline - SECONDS < 75 ? deadline - SECONDS : 75))
+      if [[ $limit -lt 20 ]]; then
+        echo "machine: $model $precision not run: the budget was spent" >>"$out/bench-$model-$precision.log"
+        continue
+      fi
+      timeout "$limit" python3 bench/train_vs_pytorch.py --binary "$wrap/fracsweep" \
+        --model "$model" --device "$device" --precision "$precision" "${bench_size[@]}" \
+        --repeats 1 --threads 4 --workers 6 \
+        >"$out/bench-$model-$precision.log" 2>&1 || echo "(stopped or failed)" >>"$out/bench-$model-$precision.log"
+    done
+  done
+  cat "$out"/bench-*.log >"$out/bench.log"
+  rm -f "$out"/bench-*-*.log
+}
+
+rehearse() {
+  device=cpu
+  fidelity_ranks=2
+  bench_size=(--patch-size 64 --batch 8 --steps 2 --warmup 1)
+  local toy=build-gpu/rehearse/aasn-fidelity-d0-gpu.yaml
+  mkdir -p "$(dirname "$toy")"
+  sed -e 's/images: 960/images: 40/' -e 's/epochs: 30/epochs: 1/' -e 's/device: cuda/device: cpu/' \
+    -e 's/run_folds: \[0, 1, 2, 3, 4\]/run_folds: [0]/' \
+    -e "s|^output: .*|output: $(dirname "$toy")/run|" "$fidelity_sweep" >"$toy"
+  fidelity_sweep=$toy
+}
+
+main() {
+  local mode=build source="" fidelity=0 budget=560
+  out=build-gpu/out
+  mps=off
+  build_s=0
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --pack) pack "${2:?usage: scripts/gpu-check.sh --pack DIR}"; exit 0 ;;
+      --fetch-debs)
+        mkdir -p "${2:?usage: scripts/gpu-check.sh --fetch-debs DIR}"
+        (cd "$2" && apt-get download "${debs[@]}") && du -sh "$2"; exit 0 ;;
+      --prebuilt) mode=prebuilt; source=${2:?--prebuilt DIR}; shift 2 ;;
+      --debs) source=${2:?--debs DIR}; shift 2 ;;
+      --fidelity) fidelity=${2:?--fidelity SECONDS}; shift 2 ;;
+      --out) out=${2:?--out DIR}; shift 2 ;;
+      --budget) budget=${2:?--budget SECONDS}; shift 2 ;;
+      --rehearse) rehearse; shift ;;
+      *) echo "gpu-check: unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
+    esac
+  done
+  mkdir -p "$out"
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=PASSIVE
+  python3 -c 'import torch; print("gpu-check: torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")'
+  if [[ $mode == prebuilt ]]; then prepare_prebuilt "$source"; else prepare_build "$source"; fi
+  "$wrap/fracsweep" version
+  start_mps
+
+  local start=$SECONDS fidelity_pid="" dmon_pid=""
+  if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+    nvidia-smi dmon -s um -d 5 >"$out/gpu-use.log" 2>&1 &
+    dmon_pid=$!
+  fi
+  if [[ $fidelity -gt 0 ]]; then
+    run_fidelity "$fidelity" &
+    fidelity_pid=$!
+  fi
+  run_gpu_tests 300
+  local tests_s=$((SECONDS - start))
+  [[ -z $fidelity_pid ]] || wait "$fidelity_pid" || true
+  local fidelity_s=$((SECONDS - start))
+  [[ -z $dmon_pid ]] || kill "$dmon_pid" 2>/dev/null || true
+  stop_mps
+  start=$SECONDS
+  run_benchmarks "$budget"
+  local bench_s=$((SECONDS - start))
+
+  echo
+  echo "## GPU check ($(date -u +%F), $(python3 -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU: a rehearsal")'))"
+  echo
+  echo "| what | result |"
+  echo "|---|---|"
+  echo "| build (s) | $build_s |"
+  echo "| GPU tests (4 shards) | $(awk '/^\[  PASSED  \]/ {p += $4} /^\[  SKIPPED \]/ {s += $4} /^\[  FAILED  \].*tests?, listed/ {f += $4} END {printf "%d passed, %d skipped, %d failed", p, s, f}' "$out/gpu-tests.log") ($tests_s s) |"
+  if [[ $fidelity -gt 0 ]]; then
+    echo "| fidelity sweep | $(cat "$(sed -n 's/^output: *//p' "$fidelity_sweep")"/ledger.d/*.jsonl 2>/dev/null | grep -c '"event":"finished"') jobs finished, MPS $mps ($fidelity_s s) |"
+  fi
+  echo "| benchmarks (s) | $bench_s |"
+  echo
+  grep -hE '^(machine|\| )' "$out/bench.log" || true
+  echo
+  [[ -f $out/fidelity-report.log ]] && cat "$out/fidelity-report.log"
+  grep -h -A3 -E 'FAILED|Failure' "$out/gpu-tests.log" | head -60 || true
+}
+
+main "$@"

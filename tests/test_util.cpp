@@ -47,6 +47,15 @@ std::string fixture(const std::string& relative) {
 
 namespace {
 
+// The programs the tests run: those of this build, unless the environment names others,
+// as where a built test executable runs on another machine (scripts/gpu-check.sh).
+std::string program_path(const char* variable, const char* built) {
+  const char* named = std::getenv(variable);
+  return named != nullptr && *named != 0 ? std::string(named) : std::string(built);
+}
+
+std::string fracsweep_binary() { return program_path("FRACSWEEP_TEST_BINARY", FRACSWEEP_BINARY); }
+
 // No command a test runs may hang the suite: past this it is killed, with its children.
 constexpr auto kCommandTimeout = std::chrono::minutes(10);
 
@@ -121,7 +130,7 @@ int parent_of(int pid) {
 
 CommandResult run_fracsweep(const std::vector<std::string>& args,
                             const std::function<void(int pid)>& while_running) {
-  return run_program(FRACSWEEP_BINARY, args, false, while_running);
+  return run_program(fracsweep_binary(), args, false, while_running);
 }
 
 CommandResult run_fracsweep_failing(const std::string& call, double probability, uint64_t seed,
@@ -140,14 +149,15 @@ CommandResult run_fracsweep_failing(const std::string& call, double probability,
   const char* asan = std::getenv("ASAN_OPTIONS");
   env.emplace_back("ASAN_OPTIONS", std::string("verify_asan_link_order=0") +
                                        (asan != nullptr ? std::string(":") + asan : ""));
-  return run_program(FRACSWEEP_BINARY, args, false, {}, env, timeout);
+  return run_program(fracsweep_binary(), args, false, {}, env, timeout);
 }
 
 CommandResult run_fracsweep_mpi(int ranks, const std::vector<std::string>& args,
                                 const std::function<void(int pid)>& while_running) {
-  std::vector<std::string> full = {"--oversubscribe", "-np", std::to_string(ranks), FRACSWEEP_BINARY};
+  std::vector<std::string> full = {"--oversubscribe", "-np", std::to_string(ranks), fracsweep_binary()};
   full.insert(full.end(), args.begin(), args.end());
-  return run_program(FRACSWEEP_MPIEXEC, full, true, while_running);
+  return run_program(program_path("FRACSWEEP_TEST_MPIEXEC", FRACSWEEP_MPIEXEC), full, true,
+                     while_running);
 }
 
 std::vector<int> process_tree(int pid) {

@@ -1,7 +1,8 @@
 // GPU tests (`ctest -L gpu`): what only a CUDA device can show. Each test is
 // skipped, saying why, where no GPU is visible or the NCCL backend was not
 // built; scripts/gpu-check.sh runs them on a GPU machine.
-//   - a training job per variant on CUDA, in fp32 and in bf16 (channels-last);
+//   - a training job per variant of TSCCN's tables and AASN's on CUDA, in fp32
+//     and in bf16 (channels-last);
 //   - a job interrupted on the GPU resumes from its checkpoint on the CPU;
 //   - a tiny sweep under mpirun -np 4, four jobs side by side on one GPU;
 //   - the NCCL sync of a group of one, attached: buckets queued during
@@ -70,7 +71,8 @@ std::vector<VariantPrecision> variants_and_precisions() {
   for (const char* v : {"single-stream", "single-stream+triplet", "two-stream",
                         "two-stream+triplet", "two-stream+triplet+compare", "tsccn", "resnet18",
                         "rs", "cb-rw", "smote", "ldam", "ldam-drw", "pc-net", "nts-net",
-                        "sdl-net"}) {
+                        "sdl-net", "aasn-vanilla", "aasn-ff", "aasn-ff-fa", "aasn-ff-cl",
+                        "aasn-ff-fa-cl-noproj", "aasn"}) {
     out.push_back({v, "device: cuda"});
     out.push_back({v, "device: cuda, precision: bf16, channels_last: true"});
   }

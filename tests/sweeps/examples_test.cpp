@@ -37,7 +37,7 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       {"tsccn-search-tiny", 8 * 3 * 1},  // trials x folds x seeds
       {"tsccn-fidelity-d050", 6 * 5 * 1}, {"tsccn-fidelity-d075", 6 * 5 * 1},
       {"tsccn-fidelity-followup", 5 * 5 * 1}, {"aasn-fidelity", 6 * 5 * 1},
-      {"aasn-fidelity-d0", 6 * 5 * 1},
+      {"aasn-fidelity-d0", 6 * 5 * 1}, {"aasn-fidelity-d0-gpu", 3 * 5 * 1},
   };
   std::set<std::string> seen;
   for (const auto& entry : fs::directory_iterator(examples_dir())) {
@@ -82,11 +82,19 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       }
       // The fidelity study's phantom: fracture lines a pixel or two wide (FIDELITY.md).
       // The second run has four times the images, at difficulty 0, so that vanilla learns.
-      const int fidelity_images = stem == "aasn-fidelity-d0" ? 960 : 240;
-      EXPECT_EQ(s.pelvis_phantom.images, fidelity ? fidelity_images : (tiny ? 100 : 2359));
+      // Its GPU twin is three of its rows trained for 30 epochs instead of 12.
+      const bool second = stem.starts_with("aasn-fidelity-d0");
+      const bool on_gpu = stem == "aasn-fidelity-d0-gpu";
+      EXPECT_EQ(s.pelvis_phantom.images, fidelity ? (second ? 960 : 240) : (tiny ? 100 : 2359));
       if (fidelity) {
         EXPECT_EQ(s.pelvis_phantom.width, 256);
-        EXPECT_EQ(s.pelvis_phantom.difficulty, stem == "aasn-fidelity-d0" ? 0.0 : 0.5);
+        EXPECT_EQ(s.pelvis_phantom.difficulty, second ? 0.0 : 0.5);
+        EXPECT_EQ(s.pelvis_phantom.seed, 1u);
+        for (const SweepJob& j : s.jobs) {
+          EXPECT_EQ(j.config.train.epochs, on_gpu ? 30 : (second ? 12 : 8)) << j.name;
+          EXPECT_EQ(j.config.train.batch_size, 8) << j.name;
+          EXPECT_EQ(j.config.train.device, on_gpu ? "cuda" : "auto") << j.name;
+        }
       }
       seen.insert(stem);
       continue;
