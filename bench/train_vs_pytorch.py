@@ -262,7 +262,7 @@ def triplet_loss(embeddings, labels, vcf_mask, margin):
     y = labels.index_select(0, rows)
     d2 = (e.unsqueeze(1) - e.unsqueeze(0)).pow(2).sum(2)
     same = y.unsqueeze(1).eq(y.unsqueeze(0))
-    positive = same.logical_and(torch.eye(n, dtype=torch.bool).logical_not())
+    positive = same.logical_and(torch.eye(n, dtype=torch.bool, device=e.device).logical_not())
     valid = positive.unsqueeze(2).logical_and(same.logical_not().unsqueeze(1))
     hinge = torch.relu(d2.unsqueeze(2) - d2.unsqueeze(1) + margin)
     return (hinge * valid).sum() / valid.sum().clamp_min(1)

@@ -111,6 +111,10 @@ int run_synth_pelvis(const Args& args) {
        "cell size of the stored warp grid in pixels (divides 32)")
       ("mask-radius-mm", po::value(&ph.mask_radius_mm)->default_value(ph.mask_radius_mm, "20"),
        "radius of the training mask around each point (the paper: 2 cm)")
+      ("landmark-error-mm",
+       po::value(&ph.landmark_error_mm)->default_value(ph.landmark_error_mm, "0.8"),
+       "the landmark detector's error per coordinate (sd, mm) that the stored landmarks and "
+       "warp carry; 0 = exact landmarks")
       ("compression", po::value(&o.compression)->default_value(o.compression),
        "deflate level of the stored images, 0 = none .. 9")
       ("threads", po::value(&o.threads)->default_value(o.threads), "generator threads")

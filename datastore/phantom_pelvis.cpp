@@ -445,6 +445,8 @@ void validate(const PelvisPhantomOptions& o) {
                  o.warp_stride, " must divide 32 (1, 2, 4, 8, 16 or 32)");
   CHECK_OR_THROW(ConfigError, o.mask_radius_mm > 0 && o.mask_radius_mm <= 100, "mask radius = ",
                  o.mask_radius_mm, " mm must be in (0, 100]");
+  CHECK_OR_THROW(ConfigError, o.landmark_error_mm >= 0 && o.landmark_error_mm <= 20,
+                 "landmark error = ", o.landmark_error_mm, " mm must be in [0, 20]");
 }
 
 double mask_radius_px(const PelvisPhantomOptions& o) {
@@ -480,11 +482,13 @@ PelvisPhantom synth_pelvis_image(const PelvisPhantomOptions& o, int index, int32
   const PelvisLandmarks exact = landmarks_mm(sc);
   const Canvas cv = plan_canvas(exact, v);
   const std::vector<uint8_t> canvas = render(sc, cv, noise);
-  // The landmarks a detector would report: within about a millimetre.
+  // The landmarks a detector would report: the same draws at any error, so that
+  // only the landmarks and the warp differ between two errors.
   PelvisLandmarks detected;
+  const double error = o.landmark_error_mm;
   for (int k = 0; k < kPelvisLandmarks; ++k) {
     const Point2 p = cv.to_px(exact[k]);
-    detected[k] = {p.x + 0.8 * cv.ppm * gaussian(rng), p.y + 0.8 * cv.ppm * gaussian(rng)};
+    detected[k] = {p.x + error * cv.ppm * gaussian(rng), p.y + error * cv.ppm * gaussian(rng)};
   }
   std::vector<Point2> points;
   for (const auto& [side, q] : sc.fractures)

@@ -42,6 +42,11 @@ struct PelvisPhantomOptions {
   // The training mask's radius (AASN: 2 cm, 50 px on their images). The ROI
   // spans about 200 mm, so at 512 px this is about 51 px.
   double mask_radius_mm = 20;
+  // The error of the landmark detector, per coordinate (sd, mm): the landmarks
+  // stored, and the warp fitted to them, are the true ones plus this. Between
+  // landmarks the warp carries it along: at 0.8 mm the warped twin's outlines
+  // sit about 2 px (at 0.78 mm per px) from the image's (FIDELITY.md).
+  double landmark_error_mm = 0.8;
 };
 
 // The nominal physical width of the ROI in mm (the landmarks' extent with its
@@ -51,7 +56,8 @@ inline constexpr double kPelvisRoiWidthMm = 200;
 // Throws core::ConfigError naming the option when images < 1, fractured is
 // outside 0..images, height or width is not a positive multiple of 32 (at most
 // 4096), the aspect is outside 1:4..4:1, difficulty is outside [0, 1],
-// warp_stride does not divide 32, or the mask radius is outside (0, 100] mm.
+// warp_stride does not divide 32, the mask radius is outside (0, 100] mm, or
+// the landmark error is outside [0, 20] mm.
 void validate(const PelvisPhantomOptions& options);
 
 // The mask radius in ROI pixels.

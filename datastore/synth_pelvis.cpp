@@ -14,7 +14,8 @@ std::string pelvis_phantom_source(const PelvisPhantomOptions& o) {
   return core::str_cat("fracsweep pelvis phantom (synth pelvis): images=", o.images,
                        " fractured=", o.fractured, " size=", o.height, "x", o.width,
                        " difficulty=", o.difficulty, " seed=", o.seed,
-                       " mask_radius_mm=", o.mask_radius_mm);
+                       " mask_radius_mm=", o.mask_radius_mm,
+                       " landmark_error_mm=", o.landmark_error_mm);
 }
 
 PelvisSynthSummary write_pelvis_phantom_store(const std::string& path,

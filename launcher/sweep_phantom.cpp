@@ -23,8 +23,11 @@ namespace fs = std::filesystem;
 std::string phantom_spec_text(const sweeps::Sweep& sweep) {
   if (sweep.pelvis) {
     const auto& p = sweep.pelvis_phantom;
-    return fmt::format("pelvis images {} height {} width {} difficulty {} seed {}\n", p.images,
-                       p.height, p.width, p.difficulty, p.seed);
+    return fmt::format("pelvis images {} height {} width {} difficulty {} seed {}{}\n", p.images,
+                       p.height, p.width, p.difficulty, p.seed,
+                       p.default_landmark_error()
+                           ? ""
+                           : fmt::format(" landmark_error_mm {}", p.landmark_error_mm));
   }
   const auto& p = sweep.phantom;
   return fmt::format("patients {} patch_size {} slices {} difficulty {} seed {}\n", p.patients,
@@ -40,6 +43,7 @@ void write_pelvis_phantom(const sweeps::Sweep& sweep, core::Logger& log) {
   o.phantom.width = p.width;
   o.phantom.difficulty = p.difficulty;
   o.phantom.seed = p.seed;
+  o.phantom.landmark_error_mm = p.landmark_error_mm;
   o.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   log.info("writing the pelvis phantom ", sweep.store, " (", p.images, " images of ", p.height,
            "x", p.width, ")");

@@ -84,12 +84,14 @@ pack() {
   done
   mkdir -p "$stage/usr/bin"
   cp "$mpiexec" "$stage/usr/bin/orterun"
+  # A singleton (a process started without mpirun) spawns orted to host its runtime.
+  cp "$(readlink -f "$(dirname "$mpiexec")/orted")" "$stage/usr/bin/orted"
   ln -s orterun "$stage/usr/bin/mpirun"
   ln -s orterun "$stage/usr/bin/mpiexec"
   local lib
   while read -r lib; do
     is_brought_by_the_gpu_machine "$lib" || cp -L "$lib" "$stage/lib/"
-  done < <(for f in "$stage"/bin/* "$stage/usr/bin/orterun" $(find "$stage/usr" -name '*.so'); do
+  done < <(for f in "$stage"/bin/* "$stage"/usr/bin/orte* $(find "$stage/usr" -name '*.so'); do
              ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3}'
            done | sort -u)
   tar -C "$stage" -cJf "$out/fracsweep-gpu.tar.xz" .
@@ -291,7 +293,7 @@ main() {
   echo "| what | result |"
   echo "|---|---|"
   echo "| build (s) | $build_s |"
-  echo "| GPU tests (4 shards) | $(awk '/^\[  PASSED  \]/ {p += $4} /^\[  SKIPPED \]/ {s += $4} /^\[  FAILED  \].*tests?, listed/ {f += $4} END {printf "%d passed, %d skipped, %d failed", p, s, f}' "$out/gpu-tests.log") ($tests_s s) |"
+  echo "| GPU tests (4 shards) | $(awk '/^\[  PASSED  \]/ {p += $4} /^\[  SKIPPED \]/ {s += $4} /^\[  FAILED  \].*tests?, listed/ {f += $4} /^\[==========\].*ran/ {r++} END {printf "%d passed, %d skipped, %d failed; %d of 4 shards ended", p, s, f, r}' "$out/gpu-tests.log") ($tests_s s) |"
   if [[ $fidelity -gt 0 ]]; then
     echo "| fidelity sweep | $(cat "$(sed -n 's/^output: *//p' "$fidelity_sweep")"/ledger.d/*.jsonl 2>/dev/null | grep -c '"event":"finished"') jobs finished, MPS $mps ($fidelity_s s) |"
   fi

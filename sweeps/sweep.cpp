@@ -237,13 +237,30 @@ void parse_dataset(const YAML::Node& root, const std::string& where, Sweep& s) {
     s.store = scalar<std::string>(dataset["store"], "dataset.store", where);
   } else if (dataset["pelvis_phantom"]) {
     const YAML::Node ph = dataset["pelvis_phantom"];
-    check_keys(ph, "dataset.pelvis_phantom", {"images", "height", "width", "difficulty", "seed"}, where);
+    check_keys(ph, "dataset.pelvis_phantom",
+               {"images", "height", "width", "difficulty", "seed", "landmark_error_mm"}, where);
     auto& pp = s.pelvis_phantom;
     if (ph["images"]) pp.images = scalar<int>(ph["images"], "dataset.pelvis_phantom.images", where);
     if (ph["height"]) pp.height = scalar<int>(ph["height"], "dataset.pelvis_phantom.height", where);
     if (ph["width"]) pp.width = scalar<int>(ph["width"], "dataset.pelvis_phantom.width", where);
     if (ph["difficulty"]) pp.difficulty = scalar<double>(ph["difficulty"], "dataset.pelvis_phantom.difficulty", where);
     if (ph["seed"]) pp.seed = scalar<uint64_t>(ph["seed"], "dataset.pelvis_phantom.seed", where);
+    if (ph["landmark_error_mm"])
+      pp.landmark_error_mm = scalar<double>(ph["landmark_error_mm"],
+                                            "dataset.pelvis_phantom.landmark_error_mm", where);
+    // Refused here, not on rank 0 once the ranks are up and writing the phantom.
+    datastore::PelvisPhantomOptions o;
+    o.images = pp.images;
+    o.fractured = 0;
+    o.height = pp.height;
+    o.width = pp.width;
+    o.difficulty = pp.difficulty;
+    o.landmark_error_mm = pp.landmark_error_mm;
+    try {
+      datastore::validate(o);
+    } catch (const ConfigError& e) {
+      throw ConfigError(core::str_cat(where, ": dataset.pelvis_phantom: ", e.what()));
+    }
     s.store = (std::filesystem::path(s.output) / "phantom.h5").string();
     s.synthesise = true;
     s.pelvis = true;
@@ -309,8 +326,11 @@ std::vector<std::pair<std::string, YAML::Node>> parse_parts(const YAML::Node& ro
 std::string dataset_identity(const Sweep& s) {
   const auto& pp = s.pelvis_phantom;
   if (s.pelvis)
-    return fmt::format("pelvis_phantom(images={}, height={}, width={}, difficulty={}, seed={})",
-                       pp.images, pp.height, pp.width, pp.difficulty, pp.seed);
+    return fmt::format("pelvis_phantom(images={}, height={}, width={}, difficulty={}, seed={}{})",
+                       pp.images, pp.height, pp.width, pp.difficulty, pp.seed,
+                       pp.default_landmark_error()
+                           ? ""
+                           : fmt::format(", landmark_error_mm={}", pp.landmark_error_mm));
   if (s.synthesise)
     return fmt::format("phantom(patients={}, patch_size={}, difficulty={}, seed={}, slices={})",
                        s.phantom.patients, s.phantom.patch_size, s.phantom.difficulty,

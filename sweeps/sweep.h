@@ -10,7 +10,8 @@
 //   dataset: {store: vcf.h5}          # or {phantom: {patients: 40, patch_size: 64,
 //                                     #   difficulty: 0.5, seed: 1, slices: 3}}
 //                                     # or {pelvis_phantom: {images: 100, height: 64,
-//                                     #   width: 128, difficulty: 0.5, seed: 1}}
+//                                     #   width: 128, difficulty: 0.5, seed: 1,
+//                                     #   landmark_error_mm: 0.8}}
 //   protocol: {split: random, repeats: [0, 1, 2, 3, 4], split_seed: 0}
 //             # or {split: kfold, folds: 5, run_folds: [0, 1, 2, 3, 4], val_share: 0.1}
 //   seeds: [1, 2]
@@ -39,6 +40,7 @@
 
 #include <optional>
 
+#include "datastore/phantom_pelvis.h"
 #include "spec/job_config.h"
 #include "sweeps/search.h"
 
@@ -56,6 +58,12 @@ struct PelvisPhantomSpec {
   int images = 100, height = 64, width = 128;
   double difficulty = 0.5;
   uint64_t seed = 1;
+  // The phantom's landmark detector (sd per coordinate); named in job ids and the
+  // store's spec only where it is not the default, so older sweeps keep theirs.
+  double landmark_error_mm = datastore::PelvisPhantomOptions{}.landmark_error_mm;
+  bool default_landmark_error() const {
+    return landmark_error_mm == datastore::PelvisPhantomOptions{}.landmark_error_mm;
+  }
 };
 
 // The values of a job's hyperparameter axes, in the sweep file's order: the

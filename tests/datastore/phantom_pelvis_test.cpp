@@ -49,6 +49,14 @@ TEST(PelvisPhantom, ValidatesItsOptions) {
   o = small();
   o.width = 1024;  // 1:8
   EXPECT_THROW(validate(o), core::ConfigError);
+  for (const double error : {-0.1, 25.0}) {
+    o = small();
+    o.landmark_error_mm = error;
+    EXPECT_THROW(validate(o), core::ConfigError) << error;
+  }
+  o = small();
+  o.landmark_error_mm = 0;
+  EXPECT_NO_THROW(validate(o));
 }
 
 TEST(PelvisPhantom, DeterministicAndConsistent) {
@@ -121,6 +129,45 @@ TEST(PelvisPhantom, FracturesShowAsAsymmetryAgainstTheWarpedTwin) {
         << "difficulty " << d << ": |I - twin| near fractures " << with / n
         << ", at the same places without them " << without / n;
   }
+}
+
+// The landmark detector's error moves the landmarks by its size, and with them the
+// ROI and the symmetry axis (placed from the landmarks, as for real images) and the
+// warp; exact landmarks align the warped twin with the image best.
+TEST(PelvisPhantom, TheLandmarkErrorMovesTheLandmarksByItsSize) {
+  auto exact = small(0), noisy = small(0);
+  exact.landmark_error_mm = 0;
+  noisy.landmark_error_mm = 2;
+  const double px_per_mm = exact.width / kPelvisRoiWidthMm;  // nominal; pose scales +/-8 %
+  double sum2 = 0, diff_exact = 0, diff_noisy = 0;
+  int n = 0;
+  for (int i = 0; i < 20; ++i) {
+    const PelvisPhantom a = synth_pelvis_image(exact, i, 0), b = synth_pelvis_image(noisy, i, 0);
+    // The ROI follows the landmarks' mean: what is left is each landmark's own error.
+    Point2 mean{0, 0};
+    for (int k = 0; k < kPelvisLandmarks; ++k) {
+      mean.x += (b.view.landmarks[k].x - a.view.landmarks[k].x) / kPelvisLandmarks;
+      mean.y += (b.view.landmarks[k].y - a.view.landmarks[k].y) / kPelvisLandmarks;
+    }
+    for (int k = 0; k < kPelvisLandmarks; ++k) {
+      const double dx = b.view.landmarks[k].x - a.view.landmarks[k].x - mean.x;
+      const double dy = b.view.landmarks[k].y - a.view.landmarks[k].y - mean.y;
+      sum2 += dx * dx + dy * dy;
+      n += 2;
+    }
+    for (const PelvisPhantom* p : {&a, &b}) {
+      const auto twin = warp_image(p->view.flipped, p->view.warp, p->view.height, p->view.width);
+      double d = 0;
+      for (size_t j = 0; j < twin.size(); ++j) d += std::abs(p->view.image[j] - twin[j]);
+      (p == &a ? diff_exact : diff_noisy) += d / twin.size();
+    }
+  }
+  const double sd_mm = std::sqrt(sum2 / n) / px_per_mm;
+  EXPECT_GT(sd_mm, 1.7);  // 2.02 with this seed
+  EXPECT_LT(sd_mm, 2.3);
+  EXPECT_LT(diff_exact, 0.8 * diff_noisy)
+      << "|I - warped twin| per pixel: exact landmarks " << diff_exact / 20 << ", 2 mm "
+      << diff_noisy / 20;
 }
 
 // The probe's detector: a dark line across a bright block responds on the line, the

@@ -38,6 +38,7 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       {"tsccn-fidelity-d050", 6 * 5 * 1}, {"tsccn-fidelity-d075", 6 * 5 * 1},
       {"tsccn-fidelity-followup", 5 * 5 * 1}, {"aasn-fidelity", 6 * 5 * 1},
       {"aasn-fidelity-d0", 6 * 5 * 1}, {"aasn-fidelity-d0-gpu", 3 * 5 * 1},
+      {"aasn-fidelity-d0-exact", 3 * 5 * 1},
   };
   std::set<std::string> seen;
   for (const auto& entry : fs::directory_iterator(examples_dir())) {
@@ -90,6 +91,8 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
         EXPECT_EQ(s.pelvis_phantom.width, 256);
         EXPECT_EQ(s.pelvis_phantom.difficulty, second ? 0.0 : 0.5);
         EXPECT_EQ(s.pelvis_phantom.seed, 1u);
+        // The run that asks whether the twin's misalignment holds the twin rows back.
+        EXPECT_EQ(s.pelvis_phantom.landmark_error_mm, stem == "aasn-fidelity-d0-exact" ? 0.0 : 0.8);
         for (const SweepJob& j : s.jobs) {
           EXPECT_EQ(j.config.train.epochs, on_gpu ? 30 : (second ? 12 : 8)) << j.name;
           EXPECT_EQ(j.config.train.batch_size, 8) << j.name;

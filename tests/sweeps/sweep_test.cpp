@@ -170,6 +170,29 @@ TEST(Sweep, NamesThatBecomeFoldersAreRefusedWhenUnsafe) {
   EXPECT_EQ(odd.jobs[0].config.output, "o/a_%&#$~^\\{} é-β/repeat0/seed1");
 }
 
+// A pelvis phantom's landmark error: named in the jobs' ids only where it is not the
+// default, so the jobs of a sweep written before the option keep their ids.
+TEST(Sweep, APelvisPhantomsLandmarkErrorChangesTheJobsOnlyWhereItIsNotTheDefault) {
+  const auto with = [](const std::string& extra) {
+    return parse_sweep("output: o\ndataset: {pelvis_phantom: {images: 40, height: 64, width: 128" +
+                           extra + "}}\nvariants: {v: {model: {variant: aasn-vanilla}}}\n",
+                       "s.yaml");
+  };
+  const Sweep plain = with(""), stated = with(", landmark_error_mm: 0.8"),
+              exact = with(", landmark_error_mm: 0");
+  EXPECT_EQ(plain.pelvis_phantom.landmark_error_mm, 0.8);
+  EXPECT_EQ(exact.pelvis_phantom.landmark_error_mm, 0.0);
+  ASSERT_EQ(plain.jobs.size(), 1u);
+  EXPECT_EQ(stated.jobs[0].id, plain.jobs[0].id);
+  EXPECT_NE(exact.jobs[0].id, plain.jobs[0].id);
+  EXPECT_HAS(error_of("output: o\ndataset: {pelvis_phantom: {landmark_error_mm: -1}}\n"
+                      "variants: {v: {model: {variant: aasn}}}\n"),
+             "s.yaml: dataset.pelvis_phantom: landmark error = -1 mm must be in [0, 20]");
+  EXPECT_HAS(error_of("output: o\ndataset: {pelvis_phantom: {difficulty: 2}}\n"
+                      "variants: {v: {model: {variant: aasn}}}\n"),
+             "s.yaml: dataset.pelvis_phantom: difficulty = 2 must be in [0, 1]");
+}
+
 TEST(Sweep, ErrorsNameTheKeyAndTheNearestOne) {
   EXPECT_HAS(error_of("output: o\ndataset: {store: s}\nvariants: {a: {}}\nseed: [1]\n"),
              "s.yaml: unknown key 'seed' (did you mean 'seeds'?)");
