@@ -9,15 +9,17 @@
 # --aasn only the pelvis half: the pelvis probe and AASN's Table 2 at CPU size, first
 # where no row learns (examples/sweeps/aasn-fidelity.yaml: 240 images at difficulty 0.5,
 # 30 jobs, about 20 minutes), then where the vanilla row does (aasn-fidelity-d0.yaml:
-# 960 images at difficulty 0, 30 jobs, under 2 hours), each with its loss terms.
+# 960 images at difficulty 0, 30 jobs, under 2 hours), each with its loss terms, then how
+# far the warped twin sits from the image (bench/twin_alignment.py) and three of the rows
+# again with exact landmarks (aasn-fidelity-d0-exact.yaml: 15 jobs, about 40 minutes).
 #
 #   scripts/fidelity-study.sh [--followup | --aasn] [NP]     NP: MPI ranks (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
 part=tsccn
 if [[ ${1:-} == --followup || ${1:-} == --aasn ]]; then part=${1#--}; shift; fi
 np=${1:-2}
+if [[ $part == aasn ]]; then scripts/setup.sh --with-bench; else scripts/setup.sh; fi  # h5py
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_WAIT_POLICY=PASSIVE
 
 study() {  # sweep name, table: run it, then its table and paired tests
@@ -62,6 +64,12 @@ if [[ $part == aasn ]]; then
   echo "== AASN Table 2 at difficulty 0, 960 images"
   study aasn-fidelity-d0 aasn-2
   loss_terms aasn-fidelity-d0
+  echo "== AASN Table 2's vanilla, FF-FA and full rows with exact landmarks"
+  study aasn-fidelity-d0-exact aasn-2
+  loss_terms aasn-fidelity-d0-exact
+  echo "== the warped twin against the image, at the default landmark error and exact"
+  .venv/bin/python bench/twin_alignment.py runs/aasn-fidelity-d0/phantom.h5 \
+    runs/aasn-fidelity-d0-exact/phantom.h5
   exit 0
 fi
 echo "== the probe (patch size 64, 239 patients per difficulty)"
