@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks, in one call on a machine with a GPU: the GPU tests, the GPU
 # benchmarks against PyTorch eager and, with --fidelity, AASN's fidelity rows
-# trained to convergence; one table last. Meant to finish within 10 minutes on a
+# trained for 30 epochs; one table last. Meant to finish within 10 minutes on a
 # 16-core GPU node.
 #
 #   scripts/gpu-check.sh --pack DIR          here, after scripts/setup.sh: DIR/fracsweep-gpu.tar.xz
