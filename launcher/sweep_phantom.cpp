@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <thread>
 
@@ -37,13 +36,7 @@ std::string phantom_spec_text(const sweeps::Sweep& sweep) {
 void write_pelvis_phantom(const sweeps::Sweep& sweep, core::Logger& log) {
   const auto& p = sweep.pelvis_phantom;
   datastore::PelvisSynthOptions o;
-  o.phantom.images = p.images;
-  o.phantom.fractured = static_cast<int>(std::lround(p.images * 759.0 / 2359.0));
-  o.phantom.height = p.height;
-  o.phantom.width = p.width;
-  o.phantom.difficulty = p.difficulty;
-  o.phantom.seed = p.seed;
-  o.phantom.landmark_error_mm = p.landmark_error_mm;
+  o.phantom = p.options();
   o.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   log.info("writing the pelvis phantom ", sweep.store, " (", p.images, " images of ", p.height,
            "x", p.width, ")");

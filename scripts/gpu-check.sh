@@ -240,6 +240,27 @@ rehearse() {
   fidelity_sweep=$toy
 }
 
+# The table the call ends with: build, tests, sweep and benchmarks, then the details.
+print_summary() {
+  local tests_s=$1 fidelity=$2 fidelity_s=$3 bench_s=$4
+  echo
+  echo "## GPU check ($(date -u +%F), $(python3 -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU: a rehearsal")'))"
+  echo
+  echo "| what | result |"
+  echo "|---|---|"
+  echo "| build (s) | $build_s |"
+  echo "| GPU tests (4 shards) | $(awk '/^\[  PASSED  \]/ {p += $4} /^\[  SKIPPED \]/ {s += $4} /^\[  FAILED  \].*tests?, listed/ {f += $4} /^\[==========\].*ran/ {r++} END {printf "%d passed, %d skipped, %d failed; %d of 4 shards ended", p, s, f, r}' "$out/gpu-tests.log") ($tests_s s) |"
+  if [[ $fidelity -gt 0 ]]; then
+    echo "| fidelity sweep | $(cat "$(sed -n 's/^output: *//p' "$fidelity_sweep")"/ledger.d/*.jsonl 2>/dev/null | grep -c '"event":"finished"') jobs finished, MPS $mps ($fidelity_s s) |"
+  fi
+  echo "| benchmarks (s) | $bench_s |"
+  echo
+  grep -hE '^(machine|\| )' "$out/bench.log" || true
+  echo
+  [[ -f $out/fidelity-report.log ]] && cat "$out/fidelity-report.log"
+  grep -h -A3 -E 'FAILED|Failure' "$out/gpu-tests.log" | head -60 || true
+}
+
 main() {
   local mode=build source="" fidelity=0 budget=560
   out=build-gpu/out
@@ -287,22 +308,7 @@ main() {
   run_benchmarks "$budget"
   local bench_s=$((SECONDS - start))
 
-  echo
-  echo "## GPU check ($(date -u +%F), $(python3 -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU: a rehearsal")'))"
-  echo
-  echo "| what | result |"
-  echo "|---|---|"
-  echo "| build (s) | $build_s |"
-  echo "| GPU tests (4 shards) | $(awk '/^\[  PASSED  \]/ {p += $4} /^\[  SKIPPED \]/ {s += $4} /^\[  FAILED  \].*tests?, listed/ {f += $4} /^\[==========\].*ran/ {r++} END {printf "%d passed, %d skipped, %d failed; %d of 4 shards ended", p, s, f, r}' "$out/gpu-tests.log") ($tests_s s) |"
-  if [[ $fidelity -gt 0 ]]; then
-    echo "| fidelity sweep | $(cat "$(sed -n 's/^output: *//p' "$fidelity_sweep")"/ledger.d/*.jsonl 2>/dev/null | grep -c '"event":"finished"') jobs finished, MPS $mps ($fidelity_s s) |"
-  fi
-  echo "| benchmarks (s) | $bench_s |"
-  echo
-  grep -hE '^(machine|\| )' "$out/bench.log" || true
-  echo
-  [[ -f $out/fidelity-report.log ]] && cat "$out/fidelity-report.log"
-  grep -h -A3 -E 'FAILED|Failure' "$out/gpu-tests.log" | head -60 || true
+  print_summary "$tests_s" "$fidelity" "$fidelity_s" "$bench_s"
 }
 
 main "$@"

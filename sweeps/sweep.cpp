@@ -223,6 +223,30 @@ void check_search_space(const SearchSpec& search, const SweepJob& job, const std
   }
 }
 
+// dataset.pelvis_phantom, checked as the generator checks it: refused here, not on
+// rank 0 once the ranks are up and writing the phantom.
+void parse_pelvis_phantom(const YAML::Node& ph, const std::string& where, Sweep& s) {
+  check_keys(ph, "dataset.pelvis_phantom",
+             {"images", "height", "width", "difficulty", "seed", "landmark_error_mm"}, where);
+  auto& pp = s.pelvis_phantom;
+  if (ph["images"]) pp.images = scalar<int>(ph["images"], "dataset.pelvis_phantom.images", where);
+  if (ph["height"]) pp.height = scalar<int>(ph["height"], "dataset.pelvis_phantom.height", where);
+  if (ph["width"]) pp.width = scalar<int>(ph["width"], "dataset.pelvis_phantom.width", where);
+  if (ph["difficulty"]) pp.difficulty = scalar<double>(ph["difficulty"], "dataset.pelvis_phantom.difficulty", where);
+  if (ph["seed"]) pp.seed = scalar<uint64_t>(ph["seed"], "dataset.pelvis_phantom.seed", where);
+  if (ph["landmark_error_mm"])
+    pp.landmark_error_mm = scalar<double>(ph["landmark_error_mm"],
+                                          "dataset.pelvis_phantom.landmark_error_mm", where);
+  try {
+    datastore::validate(pp.options());
+  } catch (const ConfigError& e) {
+    throw ConfigError(core::str_cat(where, ": dataset.pelvis_phantom: ", e.what()));
+  }
+  s.store = (std::filesystem::path(s.output) / "phantom.h5").string();
+  s.synthesise = true;
+  s.pelvis = true;
+}
+
 // The dataset: a store, or a phantom the sweep writes into its folder.
 void parse_dataset(const YAML::Node& root, const std::string& where, Sweep& s) {
   const YAML::Node dataset = root["dataset"];
@@ -236,34 +260,7 @@ void parse_dataset(const YAML::Node& root, const std::string& where, Sweep& s) {
   if (dataset["store"]) {
     s.store = scalar<std::string>(dataset["store"], "dataset.store", where);
   } else if (dataset["pelvis_phantom"]) {
-    const YAML::Node ph = dataset["pelvis_phantom"];
-    check_keys(ph, "dataset.pelvis_phantom",
-               {"images", "height", "width", "difficulty", "seed", "landmark_error_mm"}, where);
-    auto& pp = s.pelvis_phantom;
-    if (ph["images"]) pp.images = scalar<int>(ph["images"], "dataset.pelvis_phantom.images", where);
-    if (ph["height"]) pp.height = scalar<int>(ph["height"], "dataset.pelvis_phantom.height", where);
-    if (ph["width"]) pp.width = scalar<int>(ph["width"], "dataset.pelvis_phantom.width", where);
-    if (ph["difficulty"]) pp.difficulty = scalar<double>(ph["difficulty"], "dataset.pelvis_phantom.difficulty", where);
-    if (ph["seed"]) pp.seed = scalar<uint64_t>(ph["seed"], "dataset.pelvis_phantom.seed", where);
-    if (ph["landmark_error_mm"])
-      pp.landmark_error_mm = scalar<double>(ph["landmark_error_mm"],
-                                            "dataset.pelvis_phantom.landmark_error_mm", where);
-    // Refused here, not on rank 0 once the ranks are up and writing the phantom.
-    datastore::PelvisPhantomOptions o;
-    o.images = pp.images;
-    o.fractured = 0;
-    o.height = pp.height;
-    o.width = pp.width;
-    o.difficulty = pp.difficulty;
-    o.landmark_error_mm = pp.landmark_error_mm;
-    try {
-      datastore::validate(o);
-    } catch (const ConfigError& e) {
-      throw ConfigError(core::str_cat(where, ": dataset.pelvis_phantom: ", e.what()));
-    }
-    s.store = (std::filesystem::path(s.output) / "phantom.h5").string();
-    s.synthesise = true;
-    s.pelvis = true;
+    parse_pelvis_phantom(dataset["pelvis_phantom"], where, s);
   } else {
     const YAML::Node ph = dataset["phantom"];
     check_keys(ph, "dataset.phantom", {"patients", "patch_size", "difficulty", "seed", "slices"}, where);
@@ -415,6 +412,18 @@ void expand_jobs(const YAML::Node& root, const std::string& where,
 }
 
 }  // namespace
+
+datastore::PelvisPhantomOptions PelvisPhantomSpec::options() const {
+  datastore::PelvisPhantomOptions o;
+  o.images = images;
+  o.fractured = static_cast<int>(std::lround(images * 759.0 / 2359.0));
+  o.height = height;
+  o.width = width;
+  o.difficulty = difficulty;
+  o.seed = seed;
+  o.landmark_error_mm = landmark_error_mm;
+  return o;
+}
 
 // parse_sweep, whose checks name each key; anything they miss (a section where a
 // scalar was expected, a key that is not a scalar) surfaces as YAML::Exception.

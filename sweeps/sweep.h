@@ -64,6 +64,8 @@ struct PelvisPhantomSpec {
   bool default_landmark_error() const {
     return landmark_error_mm == datastore::PelvisPhantomOptions{}.landmark_error_mm;
   }
+  // The generator's options for this spec, the fractured count scaled from the paper's.
+  datastore::PelvisPhantomOptions options() const;
 };
 
 // The values of a job's hyperparameter axes, in the sweep file's order: the
