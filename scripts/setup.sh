@@ -11,6 +11,8 @@
 # Environment:
 #   FRACSWEEP_VENV        the virtual environment (default: .venv in the checkout)
 #   FRACSWEEP_WHEELS      where the downloaded wheels are kept (default ~/.cache/fracsweep/wheels)
+#   FRACSWEEP_CCACHE_DIR  ccache's cache, shared by every checkout on the machine (default
+#                         ~/.cache/fracsweep/ccache; `rm -rf` it to start afresh)
 #   FRACSWEEP_LIBTORCH    a LibTorch to build against instead of the venv's (a folder
 #                         holding share/cmake/Torch, e.g. a cluster's own install)
 #   FRACSWEEP_BUILD_JOBS  parallel compile jobs (default 2)
@@ -96,22 +98,43 @@ if ((with_bench)); then
 fi
 
 # --- Configure and build ----------------------------------------------------
+# "hits misses" of the cache so far, to say what one build took from it.
+ccache_counts() {
+  command -v ccache >/dev/null || { echo "0 0"; return; }
+  CCACHE_DIR=$ccache_dir ccache --print-stats 2>/dev/null |
+    awk '$1 ~ /^(direct_cache_hit|preprocessed_cache_hit)$/ {h += $2}
+         $1 ~ /^cache_miss$/ {m += $2} END {print h + 0, m + 0}'
+}
+report_ccache() {  # report_ccache "HITS MISSES" (before) "HITS MISSES" (after)
+  local b=($1) a=($2)
+  local hits=$((a[0] - b[0])) misses=$((a[1] - b[1]))
+  ((hits + misses)) || return 0
+  echo "setup: ccache: $hits of $((hits + misses)) compilations from the cache ($ccache_dir)"
+}
 jobs=${FRACSWEEP_BUILD_JOBS:-2}
+# Beside the wheels, outside any checkout: a second clone (CI's, a branch's) compiles
+# only what differs from what some checkout here compiled before (CMakeLists.txt: ccache).
+ccache_dir=${FRACSWEEP_CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fracsweep/ccache}
+mkdir -p "$ccache_dir"
 build=${FRACSWEEP_BUILD_DIR:-build}
 sanitize=${FRACSWEEP_SANITIZE:-}
 mkdir -p "$build"
 if [[ ! -f $build/build.ninja ]] ||
    ! grep -qF "CMAKE_PREFIX_PATH:UNINITIALIZED=$torch_prefix" "$build/CMakeCache.txt" ||
    ! grep -qxF "FRACSWEEP_SANITIZE:STRING=$sanitize" "$build/CMakeCache.txt" ||
-   ! grep -qxF "FRACSWEEP_PYDICOM_DATA:PATH=$pydicom_data" "$build/CMakeCache.txt"; then
+   ! grep -qxF "FRACSWEEP_PYDICOM_DATA:PATH=$pydicom_data" "$build/CMakeCache.txt" ||
+   ! grep -qxF "FRACSWEEP_CCACHE_DIR:PATH=$ccache_dir" "$build/CMakeCache.txt"; then
   echo "setup: configuring $build/ against $torch_prefix${sanitize:+ (sanitizer: $sanitize)}"
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_prefix" \
-        -DFRACSWEEP_SANITIZE="$sanitize" -DFRACSWEEP_PYDICOM_DATA:PATH="$pydicom_data" >"$build/configure.log" 2>&1 ||
+        -DFRACSWEEP_SANITIZE="$sanitize" -DFRACSWEEP_PYDICOM_DATA:PATH="$pydicom_data" \
+        -DFRACSWEEP_CCACHE_DIR:PATH="$ccache_dir" >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log" >&2; echo "setup: configure failed (log: $build/configure.log)" >&2; exit 1; }
 fi
 # Ninja's status line, one per finished step: "[12/97 3m05s] Building CXX object ...".
 # FRACSWEEP_BUILD_TARGETS (space-separated) builds those targets alone (and what they need).
 targets=()
 for t in ${FRACSWEEP_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+ccache_before=$(ccache_counts)
 NINJA_STATUS="[%f/%t %es] " cmake --build "$build" -j "$jobs" "${targets[@]}" | sed -u -E 's/^(\[[0-9]+\/[0-9]+ [0-9.]+s\]) .* (\S+)$/\1 \2/'
 test -x "$build/fracsweep" || { echo "setup: build failed: $build/fracsweep is missing" >&2; exit 1; }
+report_ccache "$ccache_before" "$(ccache_counts)"

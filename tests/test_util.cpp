@@ -41,9 +41,13 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
   return full;
 }
 
+// The build's paths reach this file alone (tests/CMakeLists.txt): compile lines with
+// absolute paths in them would keep every test's object out of a second clone's cache.
 std::string fixture(const std::string& relative) {
   return std::string(FRACSWEEP_FIXTURES) + "/" + relative;
 }
+
+std::string test_artifacts() { return FRACSWEEP_TEST_ARTIFACTS; }
 
 namespace {
 
@@ -54,7 +58,6 @@ std::string program_path(const char* variable, const char* built) {
   return named != nullptr && *named != 0 ? std::string(named) : std::string(built);
 }
 
-std::string fracsweep_binary() { return program_path("FRACSWEEP_TEST_BINARY", FRACSWEEP_BINARY); }
 
 // No command a test runs may hang the suite: past this it is killed, with its children.
 constexpr auto kCommandTimeout = std::chrono::minutes(10);
@@ -127,6 +130,8 @@ int parent_of(int pid) {
 }
 
 }  // namespace
+
+std::string fracsweep_binary() { return program_path("FRACSWEEP_TEST_BINARY", FRACSWEEP_BINARY); }
 
 CommandResult run_fracsweep(const std::vector<std::string>& args,
                             const std::function<void(int pid)>& while_running) {

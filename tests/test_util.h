@@ -33,6 +33,12 @@ class TempDir {
 // tests/fixtures/<relative>.
 std::string fixture(const std::string& relative);
 
+// The fracsweep binary the tests run: this build's, unless FRACSWEEP_TEST_BINARY names another.
+std::string fracsweep_binary();
+
+// build/tests/artifacts: where tests leave files for a person to look at.
+std::string test_artifacts();
+
 // A vertebra phantom of 12 patients (7 benign, 5 malignant), 32x32 patches,
 // one slice each: about 140 vertebrae. Written once per test process into a
 // folder that lives as long as the process.

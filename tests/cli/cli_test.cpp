@@ -119,7 +119,7 @@ TEST(Cli, VersionNamesLibTorchAndTheNcclBackendState) {
 // The commands that do not train start at once because fracsweep links
 // neither LibTorch nor MPI; fracsweep-train, beside it, links both.
 TEST(Cli, TheCommandLoadsNeitherLibTorchNorMpiAndItsTrainingHalfDoes) {
-  const std::string light = FRACSWEEP_BINARY;
+  const std::string light = testing::fracsweep_binary();
   const std::string heavy = (std::filesystem::path(light).parent_path() / "fracsweep-train").string();
   const core::ProcessResult l = core::run_process({"ldd", light});
   ASSERT_EQ(l.exit_code, 0) << l.err;
@@ -134,7 +134,7 @@ TEST(Cli, ATrainingCommandWithoutFracsweepTrainBesideItSaysWhereItLooked) {
   testing::TempDir dir;
   const std::filesystem::path alone = dir.path() / "bin" / "fracsweep";
   std::filesystem::create_directories(alone.parent_path());
-  std::filesystem::copy_file(FRACSWEEP_BINARY, alone);
+  std::filesystem::copy_file(testing::fracsweep_binary(), alone);
   const core::ProcessResult r = core::run_process({alone.string(), "train", "job.yaml"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_HAS(r.err, "fracsweep train: error: the training commands are in fracsweep-train");

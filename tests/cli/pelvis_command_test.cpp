@@ -20,7 +20,7 @@ namespace {
 using nlohmann::json;
 
 json fixture(const std::string& name) {
-  std::ifstream in(std::string(FRACSWEEP_FIXTURES) + "/metrics/" + name);
+  std::ifstream in(testing::fixture("metrics/" + name));
   EXPECT_TRUE(in) << name;
   return json::parse(in);
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "test_util.h"
 
 namespace fracsweep::datastore {
 namespace {
@@ -19,7 +20,7 @@ std::vector<Point2> points(const nlohmann::json& j) {
 
 // SciPy's RBFInterpolator is the oracle (tests/fixtures/datastore/make_tps_fixture.py).
 TEST(ThinPlateSpline, MatchesScipyRbfInterpolator) {
-  std::ifstream in(std::string(FRACSWEEP_FIXTURES) + "/datastore/tps.json");
+  std::ifstream in(testing::fixture("datastore/tps.json"));
   ASSERT_TRUE(in) << "missing fixture tps.json";
   const auto fixture = nlohmann::json::parse(in);
   ASSERT_GE(fixture["cases"].size(), 4u);
@@ -87,7 +88,7 @@ TEST(SamplingGrid, CellCentresAndNormalisation) {
 // grid_sample, both align_corners=False, zeros outside), warp_image does to an
 // image: PyTorch is the oracle (tests/fixtures/datastore/make_grid_sample_fixture.py).
 TEST(WarpImage, MatchesTorchGridSampleOfTheResizedGrid) {
-  std::ifstream in(std::string(FRACSWEEP_FIXTURES) + "/datastore/grid_sample.json");
+  std::ifstream in(testing::fixture("datastore/grid_sample.json"));
   ASSERT_TRUE(in) << "missing fixture grid_sample.json";
   const auto f = nlohmann::json::parse(in);
   const int h = f["height"], w = f["width"], stride = f["stride"];

@@ -213,7 +213,7 @@ TEST(HtmlPage, RejectsSvgWithScript) {
 
 // tests/report/check_html.sh loads a page in headless Chromium.
 core::ProcessResult check_html(const std::string& page_path, const std::string& png_path) {
-  const std::string script = std::string(FRACSWEEP_FIXTURES) + "/../report/check_html.sh";
+  const std::string script = testing::fixture("../report/check_html.sh");
   return core::run_process({"bash", script, page_path, png_path});
 }
 

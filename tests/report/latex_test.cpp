@@ -75,7 +75,7 @@ std::string compile_tables(const fs::path& run, const std::string& tag) {
                          "-output-directory", out.string(), doc.string()});
   const std::string log = core::read_file((out / "paper.log").string());
   EXPECT_EQ(r.exit_code, 0) << "pdflatex failed on " << tag << ":\n" << r.out;
-  const fs::path artifacts = fs::path(FRACSWEEP_TEST_ARTIFACTS);
+  const fs::path artifacts = fs::path(testing::test_artifacts());
   fs::create_directories(artifacts);
   const core::ProcessResult png = core::run_process(
       {"pdftoppm", "-png", "-r", "110", (out / "paper.pdf").string(), (artifacts / tag).string()});

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 // tests/fixtures/../../examples/sweeps, in the source tree.
 fs::path examples_dir() {
-  return fs::path(FRACSWEEP_FIXTURES) / ".." / ".." / "examples" / "sweeps";
+  return fs::path(testing::fixture("../../examples/sweeps"));
 }
 
 std::set<std::string> variants_of(const Sweep& s) {
