@@ -1,11 +1,12 @@
 // See search.h. Asha follows ray/tune/schedulers/async_hyperband.py (Ray
-// 2.x) and Tpe optuna/samplers/_tpe (Optuna 4.x); tests/fixtures/search holds
-// their outputs on the same inputs.
+// 2.60, with numpy 2.4's percentile) and Tpe optuna/samplers/_tpe (Optuna
+// 5.1); tests/fixtures/search holds their outputs on the same inputs.
 #include "sweeps/search.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -312,22 +313,42 @@ Asha::Asha(double reduction_factor, int grace_period, int max_t, bool maximize)
     rungs_.push_back({grace_period * std::pow(reduction_factor, k), {}});
 }
 
+// Note [ASHA cutoff]
+// Ray's _Bracket.cutoff is np.nanpercentile(recorded, (1 - 1/rf) * 100), and
+// a result is stopped when strictly below it. Results are often rounded (an
+// accuracy on a small validation set), so a result often equals a recorded one
+// and the quantile often falls on a recorded one exactly; whether such a tie
+// continues then depends on the last bit of the cutoff. numpy computes the
+// virtual index as (n - 1) * q, not as the equal n * q + (1 - q) - 1 (with
+// eta 3, q = 0.6666666666666667: 12 * q is 8 exactly but the other form gives
+// 8.000000000000002, and 27 * q is 18.000000000000004 where the other gives 18),
+// so this follows numpy's steps one by one, and the build keeps the compiler
+// from fusing a multiply and an add into one rounding (-ffp-contract=off).
+double nan_percentile(std::vector<double> values, double percent) {
+  assert(percent >= 0 && percent <= 100);
+  std::erase_if(values, [](double v) { return std::isnan(v); });
+  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  const double q = percent / 100;                              // np.true_divide(q, 100)
+  const double index = static_cast<double>(n - 1) * q;        // "linear": (n - 1) * quantiles
+  // _get_indexes: at or past the last element both neighbours are the last
+  // one, and numpy's gamma is then taken from the index -1 it stored.
+  const bool past_end = index >= static_cast<double>(n - 1);
+  const double previous = past_end ? -1.0 : std::floor(index);
+  const size_t lo = past_end ? n - 1 : static_cast<size_t>(previous);
+  const size_t hi = past_end ? n - 1 : lo + 1;
+  const double t = index - previous;                           // _get_gamma
+  const double a = values[lo], b = values[hi], diff = b - a;   // _lerp
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
 double Asha::cutoff(const Rung& rung) const {
-  // np.nanpercentile(values, (1 - 1/rf) * 100), linear interpolation.
+  // See Note [ASHA cutoff].
   std::vector<double> v;
-  for (const auto& [trial, value] : rung.recorded)
-    if (!std::isnan(value)) v.push_back(value);
-  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
-  std::sort(v.begin(), v.end());
-  // numpy's arithmetic step by step ("linear" method: virtual index
-  // n*q + (1 + q*(1 - 1 - 1)) - 1, then its _lerp), so ties fall as in Ray.
-  const double q = (1 - 1 / eta_) * 100 / 100;
-  const double n = static_cast<double>(v.size());
-  const double index = std::clamp(n * q + (1 + q * (1 - 1 - 1)) - 1, 0.0, n - 1);
-  const size_t lo = static_cast<size_t>(std::floor(index));
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  const double t = index - static_cast<double>(lo), diff = v[hi] - v[lo];
-  return t >= 0.5 ? v[hi] - diff * (1 - t) : v[lo] + diff * t;
+  v.reserve(rung.recorded.size());
+  for (const auto& [trial, value] : rung.recorded) v.push_back(value);
+  return nan_percentile(std::move(v), (1 - 1 / eta_) * 100);
 }
 
 bool Asha::on_result(int trial, int iteration, double value) {
@@ -392,36 +413,43 @@ ParamValues random_proposal(const SearchSpec& spec, int trial) {
 
 Tpe::Tpe(const SearchSpec& spec) : spec_(spec) {}
 
-ParamValues Tpe::propose(int trial, const std::vector<TrialOutcome>& ended) const {
-  const size_t n = ended.size();
-  if (n < static_cast<size_t>(spec_.startup_trials)) return random_proposal(spec_, trial);
-  // Split into good (below) and the rest, as Optuna's _split_trials: complete
-  // trials by loss, then pruned ones by (deepest step first, loss).
-  const double sign = spec_.maximize ? -1.0 : 1.0;  // loss = sign * value
+TpeSplit tpe_split(const std::vector<TrialOutcome>& ended, bool maximize) {
+  const double sign = maximize ? -1.0 : 1.0;  // loss = sign * value
   const auto loss = [&](const TrialOutcome& t) {
     return std::isnan(t.value) ? std::numeric_limits<double>::infinity() : sign * t.value;
   };
-  std::vector<const TrialOutcome*> complete, pruned;
-  for (const auto& t : ended) (t.complete ? complete : pruned).push_back(&t);
+  std::vector<size_t> complete, pruned;
+  for (size_t i = 0; i < ended.size(); ++i) (ended[i].complete ? complete : pruned).push_back(i);
   std::stable_sort(complete.begin(), complete.end(),
-                   [&](auto* a, auto* b) { return loss(*a) < loss(*b); });
-  std::stable_sort(pruned.begin(), pruned.end(), [&](auto* a, auto* b) {
-    return std::make_pair(-a->step, loss(*a)) < std::make_pair(-b->step, loss(*b));
+                   [&](size_t a, size_t b) { return loss(ended[a]) < loss(ended[b]); });
+  std::stable_sort(pruned.begin(), pruned.end(), [&](size_t a, size_t b) {
+    return std::make_pair(-ended[a].step, loss(ended[a])) < std::make_pair(-ended[b].step, loss(ended[b]));
   });
-  size_t n_below = std::min<size_t>(static_cast<size_t>(std::ceil(0.1 * static_cast<double>(n))), 25);
-  std::vector<const TrialOutcome*> below, above;
+  size_t n_below = std::min<size_t>(
+      static_cast<size_t>(std::ceil(0.1 * static_cast<double>(ended.size()))), 25);
+  TpeSplit out;
   for (const auto* group : {&complete, &pruned})
-    for (const TrialOutcome* t : *group) {
+    for (size_t i : *group) {
       if (n_below > 0) {
-        below.push_back(t);
+        out.below.push_back(i);
         --n_below;
       } else {
-        above.push_back(t);
+        out.above.push_back(i);
       }
     }
-  const auto by_number = [](auto* a, auto* b) { return a->trial < b->trial; };
-  std::sort(below.begin(), below.end(), by_number);
-  std::sort(above.begin(), above.end(), by_number);
+  const auto by_number = [&](size_t a, size_t b) { return ended[a].trial < ended[b].trial; };
+  std::sort(out.below.begin(), out.below.end(), by_number);
+  std::sort(out.above.begin(), out.above.end(), by_number);
+  return out;
+}
+
+ParamValues Tpe::propose(int trial, const std::vector<TrialOutcome>& ended) const {
+  const size_t n = ended.size();
+  if (n < static_cast<size_t>(spec_.startup_trials)) return random_proposal(spec_, trial);
+  const TpeSplit split = tpe_split(ended, spec_.maximize);
+  std::vector<const TrialOutcome*> below, above;
+  for (size_t i : split.below) below.push_back(&ended[i]);
+  for (size_t i : split.above) above.push_back(&ended[i]);
 
   ParamValues out;
   for (const SearchParam& p : spec_.space) {

@@ -77,6 +77,14 @@ SearchSpec parse_search_spec(const std::string& yaml_text, const std::string& wh
 // A proposal: (key, value as YAML text) per axis, in the space's order.
 using ParamValues = std::vector<std::pair<std::string, std::string>>;
 
+// np.nanpercentile(values, percent) with numpy's default method ("linear"),
+// bit for bit: NaNs are dropped (none left: NaN), the virtual index is
+// (n - 1) * (percent / 100) and the two neighbours are interpolated as numpy's
+// _lerp does (from the upper one when the fraction is >= 0.5). Mathematically
+// equal forms round differently, and a result that ties with a rung's cutoff
+// then goes the other way; see Note [ASHA cutoff]. REQUIRES: 0 <= percent <= 100.
+double nan_percentile(std::vector<double> values, double percent);
+
 // Asynchronous successive halving with one bracket, as Ray Tune's.
 class Asha {
  public:
@@ -117,6 +125,16 @@ struct TrialOutcome {
   bool complete = true;  // false: stopped early (pruned) at `step`
   int step = 0;          // the last epoch with a value
 };
+
+// TPE's good trials and the others, as Optuna's _split_trials with one
+// objective: min(ceil(n / 10), 25) good ones, taken from the complete trials by
+// value, then from the pruned ones by (deepest step first, value); ties keep
+// the order of `ended` (Python's sort is stable); a NaN value is the worst.
+// Indices into `ended`, each list in trial order.
+struct TpeSplit {
+  std::vector<size_t> below, above;
+};
+TpeSplit tpe_split(const std::vector<TrialOutcome>& ended, bool maximize);
 
 // The tree-structured Parzen estimator, as Optuna's TPESampler.
 class Tpe {
