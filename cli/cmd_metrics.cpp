@@ -97,19 +97,7 @@ int classic_froc_metrics(const std::string& path, const std::string& lesions,
                          const std::string& format) {
   std::vector<metrics::LesionImage> images = datastore::read_lesion_masks(lesions);
   const auto detections = metrics::read_detections(path);
-  for (size_t k = 0; k < detections.size(); ++k) {
-    const auto& d = detections[k];
-    CHECK_OR_THROW(ConfigError, static_cast<size_t>(d.image) < images.size(), path,
-                   ": detection ", k + 1, " names image ", d.image, " but ", lesions, " has ",
-                   images.size(), " images (0..", images.size() - 1, ")");
-    const auto& im = images[static_cast<size_t>(d.image)];
-    CHECK_OR_THROW(ConfigError,
-                   d.detection.x >= 0 && d.detection.x < im.width && d.detection.y >= 0 &&
-                       d.detection.y < im.height,
-                   path, ": detection ", k + 1, " at (", d.detection.x, ", ", d.detection.y,
-                   ") lies outside its ", im.width, "x", im.height, " image");
-    images[static_cast<size_t>(d.image)].detections.push_back(d.detection);
-  }
+  metrics::attach_detections(detections, images, path, lesions);
   size_t lesion_count = 0;
   for (const auto& im : images)
     lesion_count += static_cast<size_t>(*std::max_element(im.mask.begin(), im.mask.end()));
@@ -117,12 +105,15 @@ int classic_froc_metrics(const std::string& path, const std::string& lesions,
                  ": no lesion in any mask (labels 1..L mark lesions), so there is no sensitivity "
                  "to measure");
   const metrics::ClassicFroc f = metrics::classic_froc(images);
+  const bool below_zero = std::any_of(detections.begin(), detections.end(),
+                                      [](const auto& d) { return d.detection.prob < 0; });
   if (format == "json") {
     nlohmann::ordered_json j;
     j["kind"] = "classic_froc";
     j["images"] = images.size();
     j["lesions"] = lesion_count;
     j["detections"] = detections.size();
+    j["lesions_missed"] = f.lesions_missed;
     j["score"] = f.score;
     j["eval_fps"] = f.eval_fps;
     j["sensitivity_at"] = f.sens_at;
@@ -137,6 +128,13 @@ int classic_froc_metrics(const std::string& path, const std::string& lesions,
     std::cout << fmt::format("  sensitivity at {:>4} FP/image   {:6.2f}%\n", f.eval_fps[k],
                              100 * f.sens_at[k]);
   std::cout << fmt::format("  FROC score (their mean)        {:6.2f}%\n", 100 * f.score);
+  // See Note [Classic FROC as MONAI computes it] in metrics/froc.h.
+  if (below_zero && f.lesions_missed > 0)
+    std::cout << fmt::format(
+        "\nnote: some scores are below 0 and no detection hits {} of the {} lesions: as in "
+        "MONAI, such a lesion scores 0 and counts as found at every threshold <= 0; map "
+        "scores into (0, 1] (a sigmoid) for a curve on which it is never found\n",
+        f.lesions_missed, lesion_count);
   return kExitOk;
 }
 

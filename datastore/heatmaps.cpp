@@ -5,6 +5,7 @@
 #include <hdf5_hl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iterator>
 #include <filesystem>
@@ -200,6 +201,16 @@ HeatmapSet read_heatmaps(const std::string& path) {
   if (!pixels.empty())
     H5_CHECK(H5LTread_dataset_float(file.get(), "heatmaps", pixels.data()), path);
   check_written_values(file.get(), "heatmaps", bytes_of(pixels), path);
+  // Any real values are scores here (probabilities, logits: the area FROC uses only
+  // their order); NaN and infinities have no place in that order.
+  const auto bad = std::find_if(pixels.begin(), pixels.end(),
+                                [](float v) { return !std::isfinite(v); });
+  const size_t at = static_cast<size_t>(bad - pixels.begin()), plane = dims[1] * dims[2];
+  CHECK_OR_THROW(core::ConfigError, bad == pixels.end(), path, ": heatmap ", at / plane,
+                 " holds ", *bad, " at (x=", at % plane % dims[2], ", y=",
+                 at % plane / dims[2], "); heatmap values must be finite numbers (any real "
+                 "scores: only their order counts), so replace or clip it before writing the "
+                 "file");
   CHECK_OR_THROW(core::ConfigError,
                  H5LTget_dataset_ndims(file.get(), "points", &rank) >= 0 && rank == 2, path,
                  ": dataset 'points' is missing or not (M, 3)");

@@ -28,8 +28,9 @@ struct HeatmapSet {
 // when the file cannot be written.
 void write_heatmaps(const std::string& path, const HeatmapSet& set);
 
-// Reads and validates: the schema, the shapes, every point inside its image and naming an
-// image that exists. Throws core::ConfigError naming the file and what is wrong,
+// Reads and validates: the schema, the shapes, every heatmap value finite, every point inside
+// its image and naming an image that exists. Values are read as float32 (HDF5 converts a
+// float64 dataset, rounding). Throws core::ConfigError naming the file and what is wrong,
 // core::IoError when it cannot be read.
 HeatmapSet read_heatmaps(const std::string& path);
 

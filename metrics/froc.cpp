@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "core/error.h"
 
@@ -27,6 +28,18 @@ void check_inside(int x, int y, int height, int width, size_t index, const char*
   CHECK_OR_THROW(ConfigError, x >= 0 && x < width && y >= 0 && y < height, "FROC image ",
                  index, ": ", what, " at (x=", x, ", y=", y, ") lies outside the ", width,
                  "x", height, " image");
+}
+
+// numpy's float32 cast of a double (round to nearest, ties to even; from
+// halfway between FLT_MAX and 2^128 on, infinity), as MONAI stores lesion
+// scores. Spelled out at the top of the range, where a plain static_cast of a
+// double beyond FLT_MAX is undefined behaviour.
+double as_float32(double v) {
+  constexpr double kFloatMax = std::numeric_limits<float>::max();
+  constexpr double kHalfway = 0x1.ffffffp127;  // (FLT_MAX + 2^128) / 2
+  if (std::abs(v) >= kHalfway) return std::copysign(std::numeric_limits<double>::infinity(), v);
+  if (std::abs(v) > kFloatMax) return std::copysign(kFloatMax, v);
+  return static_cast<double>(static_cast<float>(v));
 }
 
 struct NegativePixel {
@@ -74,8 +87,8 @@ AreaFrocCurve area_froc(std::span<const HeatmapImage> images, double radius) {
     }
     for (size_t p = 0; p < im.heatmap.size(); ++p) {
       CHECK_OR_THROW(ConfigError, std::isfinite(im.heatmap[p]), "FROC image ", i,
-                     ": heatmap value at (x=", p % im.width, ", y=", p / im.width,
-                     ") is not finite");
+                     ": heatmap value at (x=", p % im.width, ", y=", p / im.width, ") is ",
+                     im.heatmap[p], "; heatmap values must be finite (any real scores)");
       if (ambiguous[p]) continue;
       negatives.push_back({im.heatmap[p], static_cast<int32_t>(i)});
       ++negatives_per_image[i];
@@ -122,7 +135,9 @@ AreaFrocCurve area_froc(std::span<const HeatmapImage> images, double radius) {
 }
 
 ClassicFroc classic_froc(std::span<const LesionImage> images, std::vector<double> eval_fps) {
+  // See Note [Classic FROC as MONAI computes it].
   std::vector<double> fp_probs, tp_probs;
+  size_t missed = 0;
   for (size_t i = 0; i < images.size(); ++i) {
     const LesionImage& im = images[i];
     check_size(im.height, im.width, im.mask.size(), i, "lesion mask");
@@ -132,19 +147,26 @@ ClassicFroc classic_froc(std::span<const LesionImage> images, std::vector<double
                      "; ids must be 0 (background) or 1..L");
       lesions = std::max(lesions, v);
     }
-    const size_t first = tp_probs.size();
-    tp_probs.resize(first + static_cast<size_t>(lesions), 0.0);
+    // The best score on each lesion, while `hit` says whether any detection has
+    // hit it yet: a lesion's score is its detections' maximum, whatever its sign.
+    std::vector<double> best(static_cast<size_t>(lesions), 0.0);
+    std::vector<uint8_t> hit(static_cast<size_t>(lesions), 0);
     for (const Detection& d : im.detections) {
       check_inside(d.x, d.y, im.height, im.width, i, "detection");
       CHECK_OR_THROW(ConfigError, std::isfinite(d.prob), "FROC image ", i,
-                     ": detection at (x=", d.x, ", y=", d.y, ") has a probability that is not finite");
-      const int hit = im.mask[static_cast<size_t>(d.y) * im.width + d.x];
-      if (hit == 0) {
+                     ": detection at (x=", d.x, ", y=", d.y, ") has a score that is not finite");
+      const int label = im.mask[static_cast<size_t>(d.y) * im.width + d.x];
+      if (label == 0) {
         fp_probs.push_back(d.prob);
-      } else {
-        double& best = tp_probs[first + static_cast<size_t>(hit - 1)];
-        best = std::max(best, d.prob);
+        continue;
       }
+      const size_t k = static_cast<size_t>(label - 1);
+      best[k] = hit[k] ? std::max(best[k], d.prob) : d.prob;
+      hit[k] = 1;
+    }
+    for (size_t k = 0; k < best.size(); ++k) {
+      tp_probs.push_back(hit[k] ? as_float32(best[k]) : 0.0);
+      missed += hit[k] ? 0 : 1;
     }
   }
   CHECK_OR_THROW(ConfigError, !tp_probs.empty(), "FROC over ", images.size(),
@@ -164,8 +186,7 @@ ClassicFroc classic_froc(std::span<const LesionImage> images, std::vector<double
   ClassicFroc out;
   const double num_images = static_cast<double>(images.size());
   const double num_targets = static_cast<double>(tp_probs.size());
-  // The reference skips the smallest threshold: with lesions no detection hit
-  // entering at probability 0, that threshold would count every lesion found.
+  // The reference skips the smallest threshold (see the Note).
   for (size_t k = 1; k < thresholds.size(); ++k) {
     const double t = thresholds[k];
     out.fps_per_image.push_back(at_or_above(fp_probs, t) / num_images);
@@ -183,6 +204,7 @@ ClassicFroc classic_froc(std::span<const LesionImage> images, std::vector<double
     sum += out.sens_at.back();
   }
   out.score = out.eval_fps.empty() ? 0 : sum / static_cast<double>(out.eval_fps.size());
+  out.lesions_missed = missed;
   return out;
 }
 

@@ -10,16 +10,37 @@
 //    negative pixel are left out of the average). Recall is pooled over all
 //    points. See Note [FROC interpolation] for recall at a given FP ratio.
 //
-// 2. Classic FROC (CAMELYON16, computed as MONAI's compute_fp_tp_probs /
-//    compute_froc_curve_data / compute_froc_score do): detections (x, y, p)
-//    against a labelled lesion mask; a detection on background is a false
-//    positive, a lesion takes the highest probability of the detections on it,
-//    and a lesion no detection hits enters with probability 0. The curve has
-//    one operating point per distinct probability except the smallest (which
-//    is 0 whenever a lesion was missed; the reference skips it so missed
-//    lesions never count as found), then a final (0, 0). Sensitivity against
-//    mean false positives per image, and the mean sensitivity at 1/4, 1/2, 1,
-//    2, 4 and 8 FPs per image.
+// 2. Classic FROC (CAMELYON16, computed exactly as MONAI 1.6's
+//    compute_fp_tp_probs / compute_froc_curve_data / compute_froc_score do):
+//    detections (x, y, score) against a labelled lesion mask; a detection on
+//    background is a false positive, a lesion takes the highest score of the
+//    detections on it. Sensitivity against mean false positives per image, and
+//    the mean sensitivity at 1/4, 1/2, 1, 2, 4 and 8 FPs per image. Scores need
+//    not be probabilities. See Note [Classic FROC as MONAI computes it].
+//
+// Note [Classic FROC as MONAI computes it]: for any finite scores, logits
+// included, the curve is MONAI's, as tests/fixtures/metrics/froc_monai records:
+//  - a lesion's score is the maximum over the detections on it, whatever its
+//    sign, stored as float32 (0.1 becomes 0.10000000149; from about 3.4e38 up,
+//    infinity); false positives keep their double values, and scores are
+//    compared as doubles (numpy 2's promotion);
+//  - every label 1..max(mask) of an image is a target, so a label absent from
+//    the mask (a gap) is a lesion no detection can hit;
+//  - a lesion no detection hits enters with score 0;
+//  - the thresholds are the distinct scores of false positives and lesions but
+//    the smallest, ascending; at each, the false positives and lesions whose
+//    score is >= it are counted; then a final (0, 0) point.
+// With probabilities the smallest score is 0 whenever a lesion was missed, so
+// skipping it means a missed lesion is never found. With scores below 0 it is
+// not: a missed lesion's 0 is an ordinary threshold, and at every threshold
+// <= 0 it counts as found. That is MONAI's answer, kept for exactness;
+// `ClassicFroc::lesions_missed` lets a caller say so, and scores mapped into
+// (0, 1] (a sigmoid) avoid it. A lesion hit only by negative scores is found
+// only at thresholds <= its best score. (CAMELYON16's own Evaluation_FROC.py
+// starts each lesion at 0 and raises it only with a higher score, so there
+// such a lesion stays at 0; for scores >= 0 the two agree.)
+// Detection coordinates are whole pixels here; metrics/detections.h truncates
+// a file's decimals as MONAI does.
 //
 // Note [FROC interpolation]: a value at a given FP rate is read off the curve
 // by linear interpolation between its operating points, exactly as
@@ -30,6 +51,7 @@
 // point one can reach by randomising between them, unlike a step read-off.
 #pragma once
 
+#include <cstddef>
 #include <span>
 #include <vector>
 
@@ -62,7 +84,7 @@ AreaFrocCurve area_froc(std::span<const HeatmapImage> images, double radius);
 struct Detection {
   int x = 0;  // column
   int y = 0;  // row
-  double prob = 0;
+  double prob = 0;  // score: any finite number, higher is more confident
 };
 
 // One image of the classic FROC. `mask` is row-major, 0 = background,
@@ -80,10 +102,12 @@ struct ClassicFroc {
   std::vector<double> eval_fps;       // the FP rates the score averages over
   std::vector<double> sens_at;        // sensitivity at each of eval_fps
   double score = 0;                   // mean of sens_at
+  size_t lesions_missed = 0;          // lesions no detection hits (label gaps included)
 };
 
-// Throws core::ConfigError on a detection outside its image, a probability
-// that is not finite, or no lesion in any image.
+// See Note [Classic FROC as MONAI computes it]. Throws core::ConfigError on a
+// detection outside its image, a score that is not finite (NaN, +-inf: no
+// place in an order of confidence), or no lesion in any image.
 ClassicFroc classic_froc(std::span<const LesionImage> images,
                          std::vector<double> eval_fps = {0.25, 0.5, 1, 2, 4, 8});
 

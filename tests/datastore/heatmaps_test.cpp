@@ -6,6 +6,7 @@
 #include <hdf5_hl.h>
 
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include "core/error.h"
@@ -96,6 +97,30 @@ TEST(Heatmaps, BadFilesAreRefusedWithTheirPath) {
   }
   EXPECT_THROW(read_heatmaps(path), core::ConfigError);
   EXPECT_THROW(read_heatmaps((dir.path() / "missing.h5").string()), core::IoError);
+}
+
+TEST(Heatmaps, ValuesThatAreNotFiniteAreRefusedWithTheirPlace) {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "h.h5").string();
+  for (const float bad : {std::nanf(""), HUGE_VALF, -HUGE_VALF}) {
+    HeatmapSet set = sample_set();
+    set.images[2].heatmap[1 * 5 + 3] = bad;  // image 2, x = 3, y = 1
+    write_heatmaps(path, set);
+    try {
+      read_heatmaps(path);
+      FAIL() << "read a heatmap holding " << bad;
+    } catch (const core::ConfigError& e) {
+      const std::string msg = e.what();
+      EXPECT_HAS(msg, path + ": heatmap 2 holds ");
+      EXPECT_HAS(msg, " at (x=3, y=1); heatmap values must be finite numbers");
+      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    }
+  }
+  // Scores below 0 (logits) are scores like any other.
+  HeatmapSet set = sample_set();
+  for (float& v : set.images[0].heatmap) v -= 3.0f;
+  write_heatmaps(path, set);
+  EXPECT_EQ(read_heatmaps(path).images[0].heatmap, set.images[0].heatmap);
 }
 
 }  // namespace
