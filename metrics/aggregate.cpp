@@ -51,12 +51,27 @@ double percentile(std::vector<double> values, double q) {
   CHECK_OR_THROW(core::ConfigError, !values.empty(), "percentile of an empty list");
   CHECK_OR_THROW(core::ConfigError, q >= 0 && q <= 100, "percentile ", q,
                  " is outside [0, 100]");
+  for (size_t i = 0; i < values.size(); ++i) {
+    // numpy answers NaN for a NaN, and its interpolation makes NaN of some
+    // infinite inputs (inf - inf, inf * 0): no answer worth copying.
+    CHECK_OR_THROW(core::ConfigError, std::isfinite(values[i]), "percentile: value ", i, " is ",
+                   values[i], "; percentiles are taken of finite numbers");
+  }
   std::sort(values.begin(), values.end());
+  // numpy's "linear" method, operation for operation: q / 100 times n - 1, and
+  // its two-sided lerp (from the lower value below t = 0.5, from the upper one
+  // above), so the results are numpy's to the bit.
   const double pos = q / 100.0 * static_cast<double>(values.size() - 1);
   const size_t lo = static_cast<size_t>(std::floor(pos));
   const size_t hi = std::min(lo + 1, values.size() - 1);
-  const double frac = pos - static_cast<double>(lo);
-  return values[lo] + (values[hi] - values[lo]) * frac;
+  const double t = pos - static_cast<double>(lo);
+  const double a = values[lo], b = values[hi];
+  const double diff = b - a;
+  // Finite values of opposite signs whose difference overflows (-1e308 and
+  // 1e308): numpy's lerp gives NaN or -inf there; a weighted sum of the two
+  // cannot overflow, their signs being opposite.
+  if (!std::isfinite(diff)) return a * (1 - t) + b * t;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
 BootstrapInterval bootstrap_over_patients(
@@ -87,7 +102,8 @@ BootstrapInterval bootstrap_over_patients(
       const auto& s = samples_of[rng.uniform_below(static_cast<uint64_t>(num_patients))];
       drawn.insert(drawn.end(), s.begin(), s.end());
     }
-    if (const std::optional<double> v = metric(drawn)) {
+    // A NaN is an undefined metric too (a rate over no samples of a class).
+    if (const std::optional<double> v = metric(drawn); v && !std::isnan(*v)) {
       estimates.push_back(*v);
     } else {
       ++out.replicates_skipped;

@@ -28,7 +28,11 @@ MeanStd mean_std(std::span<const double> values);
 std::vector<std::pair<std::string, MeanStd>> aggregate(std::span<const MetricValues> runs);
 
 // The q-th percentile (q in [0, 100]) with linear interpolation between order
-// statistics, as numpy.percentile's default method. Throws on empty input.
+// statistics, as numpy.percentile's default method, bit for bit on finite
+// values (except where numpy's interpolation overflows: the median of -1e308
+// and 1e308 is 0 here, -inf there). Throws core::ConfigError on empty input, q
+// outside [0, 100], or a NaN or infinite value (numpy answers NaN, or NaN for
+// some infinite inputs).
 double percentile(std::vector<double> values, double q);
 
 struct BootstrapOptions {
@@ -53,7 +57,7 @@ struct BootstrapInterval {
 // the drawn patients (a patient drawn twice contributes its samples twice),
 // so samples of one patient stay together as they are not independent.
 // `patient_of_sample[i]` is in 0..num_patients-1. `metric` returns nullopt
-// when undefined on a resample. Deterministic for a given seed.
+// (or NaN) when undefined on a resample. Deterministic for a given seed.
 BootstrapInterval bootstrap_over_patients(
     std::span<const int32_t> patient_of_sample, int32_t num_patients,
     const std::function<std::optional<double>(std::span<const size_t> samples)>& metric,

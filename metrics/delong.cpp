@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/error.h"
@@ -62,6 +63,11 @@ DelongResult delong_test(std::span<const double> scores_a, std::span<const doubl
                  scores_a.size() == positive.size() && scores_b.size() == positive.size(),
                  "DeLong test: ", scores_a.size(), " and ", scores_b.size(), " scores for ",
                  positive.size(), " labels; both models must score the same samples");
+  for (size_t i = 0; i < positive.size(); ++i) {
+    CHECK_OR_THROW(core::ConfigError, std::isfinite(scores_a[i]) && std::isfinite(scores_b[i]),
+                   "DeLong test: sample ", i, " has scores ", scores_a[i], " and ", scores_b[i],
+                   "; scores must be finite numbers");
+  }
   size_t m = 0;
   for (uint8_t p : positive) m += p != 0;
   const size_t n = positive.size() - m;
@@ -75,15 +81,24 @@ DelongResult delong_test(std::span<const double> scores_a, std::span<const doubl
   out.var_a = covariance(a.v10, a.v10) / md + covariance(a.v01, a.v01) / nd;
   out.var_b = covariance(b.v10, b.v10) / md + covariance(b.v01, b.v01) / nd;
   out.cov_ab = covariance(a.v10, b.v10) / md + covariance(a.v01, b.v01) / nd;
-  const double var_diff = out.var_a + out.var_b - 2 * out.cov_ab;
-  if (!(var_diff > 0)) {
-    out.z = 0;
-    out.p = 1;
-    return out;
-  }
-  out.z = (out.auc_a - out.auc_b) / std::sqrt(var_diff);
-  out.p = std::erfc(std::fabs(out.z) / std::sqrt(2.0));
+  delong_z_and_p(out.auc_a - out.auc_b, out.var_a + out.var_b - 2 * out.cov_ab, out.z, out.p);
   return out;
+}
+
+void delong_z_and_p(double diff, double var_diff, double& z, double& p) {
+  if (var_diff > 0) {
+    z = diff / std::sqrt(var_diff);
+    p = std::erfc(std::fabs(z) / std::sqrt(2.0));
+  } else if (diff == 0) {
+    // 0 / 0: the reference (numpy) gives NaN; no evidence of a difference.
+    z = 0;
+    p = 1;
+  } else {
+    // A difference with no variance at all (say AUC 1 against all scores
+    // tied, AUC 0.5): diff / 0 is infinite, as numpy divides, and p is 0.
+    z = std::copysign(std::numeric_limits<double>::infinity(), diff);
+    p = 0;
+  }
 }
 
 }  // namespace fracsweep::metrics

@@ -16,9 +16,18 @@ struct DelongResult {
 };
 
 // `positive[i]` marks the positive class. Throws core::ConfigError when the
-// sizes differ or a class has fewer than 2 samples (the variance needs 2).
-// When the difference has zero variance (identical rankings) z = 0 and p = 1.
+// sizes differ, a score is NaN or infinite, or a class has fewer than 2
+// samples (the sample variances need 2; the direct computation gives NaN).
+// When the difference has no variance (var_a + var_b - 2 cov_ab <= 0), see
+// delong_z_and_p.
 DelongResult delong_test(std::span<const double> scores_a, std::span<const double> scores_b,
                          std::span<const uint8_t> positive);
+
+// z = diff / sqrt(var_diff) and its two-sided normal p. Where var_diff <= 0 (no
+// variance, e.g. identical rankings, or both models scoring every sample
+// perfectly or all tied): a zero difference gives z = 0 and p = 1 (where the
+// division gives NaN); a non-zero one gives z = +-infinity and p = 0, as the
+// division does (AUC 1 against AUC 0.5 from all-tied scores, say).
+void delong_z_and_p(double diff, double var_diff, double& z, double& p);
 
 }  // namespace fracsweep::metrics

@@ -28,6 +28,10 @@ RankingMetrics ranking_metrics(std::span<const double> scores,
   std::vector<Scored> items(scores.size());
   int64_t num_pos = 0;
   for (size_t i = 0; i < scores.size(); ++i) {
+    // A NaN has no place in the order (and breaks the sort); scikit-learn
+    // refuses NaN and infinity too.
+    CHECK_OR_THROW(core::ConfigError, std::isfinite(scores[i]), "ranking metrics: score ", i,
+                   " is ", scores[i], "; scores must be finite numbers");
     items[i] = {scores[i], static_cast<uint8_t>(positive[i] != 0)};
     num_pos += items[i].positive;
   }
@@ -38,6 +42,8 @@ RankingMetrics ranking_metrics(std::span<const double> scores,
 
   // Ascending, then read from the top. Spreadsort (a radix-style sort on the
   // score's bits) takes about a third of std::sort's time on millions of scores.
+  // It orders negative numbers correctly and puts -0.0 next to +0.0, which the
+  // grouping below then treats as one tied score (as == and scikit-learn do).
   boost::sort::spreadsort::float_sort(
       items.begin(), items.end(),
       [](const Scored& x, unsigned offset) {

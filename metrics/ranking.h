@@ -18,9 +18,16 @@ struct RankingMetrics {
   double ap = 0;   // average precision, in [0, 1]
 };
 
-// `positive[i]` is 1 when sample i belongs to the positive class.
-// Throws core::ConfigError when the sizes differ or when there is no positive
-// or no negative sample (both metrics are undefined then).
+// `positive[i]` is 1 when sample i belongs to the positive class. Scores may be
+// any finite numbers (logits, negative values, -0.0 ties with 0.0).
+// Throws core::ConfigError when the sizes differ, a score is NaN or infinite
+// (scikit-learn raises too), or there is no positive or no negative sample:
+// AUC is undefined then (roc_auc_score raises), and so is AP, for which
+// average_precision_score answers 0 without positives and 1 without negatives
+// with a warning; refusing keeps one answer for both. AUC is the exact ratio
+// rounded once, so it can differ from roc_auc_score's trapezoid sum in the last
+// bits; AP sums its terms from the top score down, numpy in the other order:
+// both agree with scikit-learn to about 1e-15 (tests/fixtures/metrics).
 RankingMetrics ranking_metrics(std::span<const double> scores,
                                std::span<const uint8_t> positive);
 

@@ -2,6 +2,7 @@
 // differences over their standard error, with the sample variance (ddof 1).
 #include "metrics/stats.h"
 
+#include <algorithm>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <limits>
@@ -26,9 +27,6 @@ PairedTTest paired_t_test(std::span<const double> a, std::span<const double> b) 
   }
   PairedTTest out;
   out.n = n;
-  double sum = 0;
-  for (double x : d) sum += x;
-  out.mean_diff = sum / nd;
   // Equal differences are tested exactly: a two-pass variance of, say, three
   // copies of 0.1 is a rounding residue, not 0, and would give a huge finite t.
   if (constant) {
@@ -44,15 +42,36 @@ PairedTTest paired_t_test(std::span<const double> a, std::span<const double> b) 
     }
     return out;
   }
-  double ss = 0;
-  for (double x : d) ss += (x - out.mean_diff) * (x - out.mean_diff);
-  out.t = out.mean_diff / std::sqrt(ss / (nd - 1) / nd);
   // A NaN or infinite score (a failed job) gives NaN, as in scipy, rather than
   // an exception that would lose the rest of the report; the NaN shows in it.
-  if (!std::isfinite(out.t)) {
+  if (!std::all_of(d.begin(), d.end(), [](double x) { return std::isfinite(x); })) {
+    double sum = 0;
+    for (double x : d) sum += x;
+    out.mean_diff = sum / nd;
     out.t = out.p = std::numeric_limits<double>::quiet_NaN();
     return out;
   }
+  // t is the same for the differences times any power of two, and such a
+  // scaling is exact: bring the largest to about 1, so that neither the sum nor
+  // the squares below underflow (differences near 1e-300) or overflow (1e200).
+  // Values that need no scaling keep their bits, so ordinary inputs give
+  // exactly what the unscaled formula gives.
+  double largest = 0;
+  for (double x : d) largest = std::max(largest, std::fabs(x));
+  int exponent = 0;
+  std::frexp(largest, &exponent);
+  const int shift = largest < 0x1p-400 || largest > 0x1p400 ? -exponent : 0;
+  double sum_scaled = 0;
+  for (double& x : d) {
+    x = std::ldexp(x, shift);
+    sum_scaled += x;
+  }
+  const double mean_scaled = sum_scaled / nd;
+  out.mean_diff = std::ldexp(mean_scaled, -shift);
+  double ss = 0;
+  for (double x : d) ss += (x - mean_scaled) * (x - mean_scaled);
+  out.t = mean_scaled / std::sqrt(ss / (nd - 1) / nd);
+  INTERNAL_ASSERT(std::isfinite(out.t));
   const boost::math::students_t dist(nd - 1);
   out.p = 2 * boost::math::cdf(boost::math::complement(dist, std::fabs(out.t)));
   return out;
@@ -69,15 +88,9 @@ CombinedDelong combine_delong(std::vector<DelongResult> folds) {
   }
   out.diff = sum_diff / static_cast<double>(folds.size());
   out.folds = std::move(folds);
-  // No variance at all (identical rankings in every fold): no evidence of a
-  // difference, as delong_test answers for a single fold.
-  if (!(sum_var > 0)) {
-    out.z = 0;
-    out.p = 1;
-    return out;
-  }
-  out.z = sum_diff / std::sqrt(sum_var);
-  out.p = std::erfc(std::fabs(out.z) / std::sqrt(2.0));
+  // No variance at all (identical rankings in every fold, say): answered as
+  // delong_test answers for a single fold.
+  delong_z_and_p(sum_diff, sum_var, out.z, out.p);
   return out;
 }
 

@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/seed.h"
+#include "test_util.h"
 
 namespace fracsweep::metrics {
 namespace {
@@ -43,6 +47,47 @@ TEST(Percentile, LinearLikeNumpy) {
   EXPECT_DOUBLE_EQ(percentile(v, 90), 7.6);
   EXPECT_DOUBLE_EQ(percentile(v, 100), 10);
   EXPECT_THROW(percentile(v, 101), core::ConfigError);
+}
+
+// percentiles.json (make_stats.py): numpy.percentile of tied, short,
+// signed-zero and extreme samples; equal to the bit, except where numpy's
+// interpolation overflows (the case has "numpy" beside "expected"), where the
+// exact interpolation is expected to within rounding.
+TEST(Percentile, MatchesNumpyToTheBit) {
+  const auto doc =
+      nlohmann::json::parse(core::read_file(testing::fixture("metrics/percentiles.json")));
+  int cases = 0, overflowing = 0;
+  for (const auto& c : doc.at("cases")) {
+    SCOPED_TRACE(c.at("name").get<std::string>());
+    const auto values = c.at("values").get<std::vector<double>>();
+    const auto qs = c.at("q").get<std::vector<double>>();
+    const auto& expected = c.at("expected");
+    for (size_t i = 0; i < qs.size(); ++i) {
+      SCOPED_TRACE("q = " + std::to_string(qs[i]));
+      const double want = expected[i].get<double>();
+      const double got = percentile(values, qs[i]);
+      if (c.contains("numpy") && c.at("numpy")[i] != expected[i]) {
+        EXPECT_NEAR(got, want, 4 * std::fabs(std::nextafter(want, 0.0) - want) + 1e-300);
+        ++overflowing;
+      } else {
+        EXPECT_EQ(got, want);
+      }
+    }
+    ++cases;
+  }
+  EXPECT_GE(cases, 10);
+  EXPECT_GE(overflowing, 5);
+}
+
+TEST(Percentile, RefusesNonFiniteValues) {
+  const std::vector<double> v = {0.5, std::numeric_limits<double>::quiet_NaN(), 0.7};
+  try {
+    percentile(v, 50);
+    FAIL() << "expected a ConfigError";
+  } catch (const core::ConfigError& e) {
+    EXPECT_HAS(std::string(e.what()), "value 1 is nan");
+  }
+  EXPECT_THROW(percentile({1.0, std::numeric_limits<double>::infinity()}, 0), core::ConfigError);
 }
 
 // For the mean of one value per patient, the bootstrap interval must match
@@ -96,6 +141,15 @@ TEST(Bootstrap, UndefinedReplicatesAreCountedNotUsed) {
   EXPECT_EQ(ci.replicates_skipped, 5);
   const auto never = [](std::span<const size_t>) -> std::optional<double> { return std::nullopt; };
   EXPECT_THROW(bootstrap_over_patients(patient, 2, never, options), core::ConfigError);
+  // A NaN (a rate over no samples of a class) is undefined too.
+  calls = 0;
+  const auto nan_sometimes = [&](std::span<const size_t>) -> std::optional<double> {
+    return (calls++ % 2) ? 1.0 : std::numeric_limits<double>::quiet_NaN();
+  };
+  const BootstrapInterval with_nan = bootstrap_over_patients(patient, 2, nan_sometimes, options);
+  EXPECT_EQ(with_nan.replicates_used, 5);
+  EXPECT_EQ(with_nan.replicates_skipped, 5);
+  EXPECT_EQ(with_nan.low, 1.0);
 }
 
 }  // namespace

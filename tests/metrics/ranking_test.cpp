@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 
@@ -48,6 +49,33 @@ TEST(RankingMetrics, UndefinedWithoutBothClasses) {
   EXPECT_THROW(ranking_metrics(s, std::vector<uint8_t>{1, 1}), core::ConfigError);
   EXPECT_THROW(ranking_metrics(s, std::vector<uint8_t>{0, 0}), core::ConfigError);
   EXPECT_THROW(ranking_metrics(s, std::vector<uint8_t>{0}), core::ConfigError);
+}
+
+// -0.0 == 0.0: one tied score, as scikit-learn ranks them, although their bits
+// differ and the radix-style sort looks at bits. Groups, from the top: (0.5: 1
+// pos), (+-0: 2 pos, 2 neg), (-1e300: 1 neg). By hand: each negative at 0 wins
+// 1 + 2/2, the one at -1e300 wins 3, so AUC = (2 + 2 + 3) / (3 * 3).
+TEST(RankingMetrics, SignedZerosTieAndExtremesOrder) {
+  const std::vector<double> s = {-0.0, 0.0, 0.5, -1e300, 0.0, -0.0};
+  const std::vector<uint8_t> y = {1, 0, 1, 0, 1, 0};
+  const RankingMetrics r = ranking_metrics(s, y);
+  EXPECT_DOUBLE_EQ(r.auc, 7.0 / 9.0);
+  // AP: (1/3) * 1 + (2/3) * (3 / 5).
+  EXPECT_DOUBLE_EQ(r.ap, 1.0 / 3.0 + (2.0 / 3.0) * (3.0 / 5.0));
+}
+
+TEST(RankingMetrics, RejectsNonFiniteScores) {
+  const std::vector<uint8_t> y = {0, 1, 1};
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(),
+                     std::numeric_limits<double>::infinity()}) {
+    const std::vector<double> s = {0.1, bad, 0.3};
+    try {
+      ranking_metrics(s, y);
+      ADD_FAILURE() << "expected a ConfigError for " << bad;
+    } catch (const core::ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("score 1 is"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Midranks, TiesShareTheirAverageRank) {

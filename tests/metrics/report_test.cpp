@@ -41,6 +41,35 @@ TEST(MetricsAgainstSklearn, AllFixtureCases) {
   }
 }
 
+// The edge_* cases (all tied, ties across classes, one positive or negative,
+// 5e-324 .. 1e308, -0.0, logits, separated by one ulp, duplicate rows) agree
+// more tightly: SE and SP are exact ratios on both sides, so equal to the bit;
+// AUC and AP (and their means) round differently (an exact ratio here, a
+// trapezoid sum there; sums in opposite orders) and agree to 1e-15.
+TEST(MetricsAgainstSklearn, TiedDegenerateAndExtremeCasesToRounding) {
+  const nlohmann::json index = load_json(fixture("metrics/cases/index.json"));
+  int edge = 0;
+  for (const auto& c : index.at("cases")) {
+    const std::string name = c.at("name");
+    if (name.rfind("edge_", 0) != 0) continue;
+    SCOPED_TRACE(name);
+    ++edge;
+    const std::string csv = fixture("metrics/cases/" + name + ".csv");
+    const nlohmann::json expected = load_json(fixture("metrics/expected/" + name + ".json"));
+    const MetricValues got = compute_metrics(read_predictions(csv), 0.5, csv);
+    ASSERT_EQ(got.size(), expected.size());
+    for (const auto& [key, value] : got) {
+      const double want = expected.at(key).get<double>();
+      if (key.rfind("SE", 0) == 0 || key.rfind("SP", 0) == 0) {
+        EXPECT_EQ(value, want) << key;
+      } else {
+        EXPECT_NEAR(value, want, 1e-15) << key;
+      }
+    }
+  }
+  EXPECT_GE(edge, 20);
+}
+
 Predictions three_class(const std::string& rows) {
   return parse_predictions("id,patient,label,p0,p1,p2\n" + rows, "t.csv");
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -35,6 +36,72 @@ TEST(PairedTTest, MatchesScipyTtestRel) {
     ++cases;
   }
   EXPECT_GE(cases, 5);
+}
+
+double number(const nlohmann::json& v) {
+  if (v.is_number()) return v.get<double>();
+  const std::string s = v.get<std::string>();
+  if (s == "inf") return std::numeric_limits<double>::infinity();
+  if (s == "-inf") return -std::numeric_limits<double>::infinity();
+  if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
+  throw std::runtime_error("bad number in fixture: '" + s + "'");
+}
+
+std::vector<double> numbers(const nlohmann::json& a) {
+  std::vector<double> out;
+  for (const auto& v : a) out.push_back(number(v));
+  return out;
+}
+
+// stats_edge.json (make_stats.py): zero variance of the differences, identical
+// samples, n = 2, signed zeros, 1e-300 and 1e200. `t` is exact (rational
+// arithmetic on the differences, rounded once), `p` scipy's t distribution at
+// it; scipy's ttest_rel answer is beside it and differs where its variance
+// under- or overflows (see stats.h). 0 / 0 (every difference 0) is NaN there
+// and t = 0, p = 1 here, as stats.h documents.
+TEST(PairedTTest, DegenerateAndExtremeCasesMatchTheExactT) {
+  const auto fixture =
+      nlohmann::json::parse(core::read_file(testing::fixture("metrics/stats_edge.json")));
+  int cases = 0, differs_from_scipy = 0;
+  for (const auto& c : fixture.at("cases")) {
+    SCOPED_TRACE(c.at("name").get<std::string>());
+    const std::vector<double> a = numbers(c.at("a")), b = numbers(c.at("b"));
+    const PairedTTest r = paired_t_test(a, b);
+    const double t = number(c.at("t")), p = number(c.at("p"));
+    bool all_zero = true, finite = true;
+    for (size_t i = 0; i < a.size(); ++i) {
+      all_zero = all_zero && a[i] - b[i] == 0;
+      finite = finite && std::isfinite(a[i] - b[i]);
+    }
+    if (std::isnan(t) && all_zero) {
+      EXPECT_EQ(r.t, 0);
+      EXPECT_EQ(r.p, 1);
+    } else if (std::isnan(t)) {
+      EXPECT_FALSE(finite);
+      EXPECT_TRUE(std::isnan(r.t)) << r.t;
+      EXPECT_TRUE(std::isnan(r.p)) << r.p;
+    } else if (std::isinf(t)) {
+      EXPECT_EQ(r.t, t);
+      EXPECT_EQ(r.p, 0);
+    } else {
+      expect_close(r.t, t, 1e-13);
+      expect_close(r.p, p, 1e-10);
+    }
+    if (c.contains("note")) ++differs_from_scipy;
+    ++cases;
+  }
+  EXPECT_GE(cases, 12);
+  EXPECT_GE(differs_from_scipy, 3);
+}
+
+// Regression: differences near 1e-300 gave NaN (their squares underflow, t
+// came out infinite and was taken for a failed job); the exact t is 2.6458.
+TEST(PairedTTest, TinyDifferencesAreScaledNotLost) {
+  const std::vector<double> a = {1e-300, 2e-300, 4e-300}, b = {0, 0, 0};
+  const PairedTTest r = paired_t_test(a, b);
+  expect_close(r.t, std::sqrt(7.0), 1e-14);
+  expect_close(r.mean_diff, 7e-300 / 3, 1e-15);
+  EXPECT_GT(r.p, 0.1);
 }
 
 TEST(PairedTTest, SwappingTheVariantsNegatesTAndKeepsP) {
