@@ -2,10 +2,12 @@
 #include "datastore/store_file.h"
 
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <string>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -18,7 +20,10 @@ using core::IoError;
 
 StoreFile::StoreFile(std::string path, Task task, int height, int width, int compression,
                      std::string source)
-    : path_(std::move(path)), tmp_path_(path_ + ".partial"), source_(std::move(source)),
+    // One temporary name per process: two writers of one store (the shards of an array
+    // starting on a fresh folder) must not create one file, which HDF5 refuses to open twice.
+    : path_(std::move(path)), tmp_path_(path_ + ".partial." + std::to_string(::getpid())),
+      source_(std::move(source)),
       task_(task), height_(height), width_(width), compression_(compression) {
   CHECK_OR_THROW(ConfigError, height > 0 && width > 0, path_, ": patch size ", height, "x", width,
                  " must be positive");

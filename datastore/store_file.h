@@ -1,5 +1,5 @@
 // What every store writer shares (internal to datastore/): the file built under
-// a temporary name and renamed into place on commit, the /images dataset, the
+// a temporary name of its process (STORE.partial.<pid>) and renamed into place on commit, the /images dataset, the
 // patients, and the root attributes. The writers of each task add their own
 // datasets through file() before commit().
 #pragma once

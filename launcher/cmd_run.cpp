@@ -33,6 +33,9 @@ int run_run(const Args& args) {
       ("abort-after", po::value(&o.abort_after_seconds)->default_value(o.abort_after_seconds),
        "seconds of silence after which a group's rank is taken for stopped or hung and the run "
        "is aborted (jobs resume from their checkpoints when run again)")
+      ("prepare-timeout", po::value(&o.prepare_timeout_seconds)->default_value(o.prepare_timeout_seconds),
+       "seconds to wait for another run (a shard of the same array) that writes the sweep's "
+       "phantom and sweep.json, before giving up")
       ("bucket-mib", po::value(&bucket_mib), "gradient all-reduce bucket size in MiB (default 8)")
       ("job-progress", "also show rank 0's per-step progress of its jobs")
       ("exclusive-gpus", "give every rank of a node a GPU of its own and refuse to start with "
@@ -49,6 +52,8 @@ int run_run(const Args& args) {
   CHECK_OR_THROW(core::ConfigError, o.timeout_seconds > 0, "--timeout must be positive");
   CHECK_OR_THROW(core::ConfigError, o.abort_after_seconds > o.timeout_seconds, "--abort-after (",
                  o.abort_after_seconds, ") must be longer than --timeout (", o.timeout_seconds, ")");
+  CHECK_OR_THROW(core::ConfigError, o.prepare_timeout_seconds > 0,
+                 "--prepare-timeout must be positive");
   CHECK_OR_THROW(core::ConfigError, bucket_mib >= 0, "--bucket-mib must not be negative");
   o.bucket_bytes = static_cast<size_t>(bucket_mib * (1 << 20));
   o.retry_failed = vm.count("retry-failed") > 0;

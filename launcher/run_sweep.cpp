@@ -347,6 +347,21 @@ int report_run(const sweeps::Sweep& sweep, const RunBook& book, int failed_skipp
   return interrupted ? trainer::kExitInterrupted : failed ? kExitFailure : kExitOk;
 }
 
+// Note [Preparing a shared folder]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// The shards of a SLURM array start together on one folder, and each would write
+// what the folder needs before any job: the phantom store, sweep.json and the
+// sweep file as run. Each shard holds a lock of its own (".lock-shard-I") for its
+// whole run, so those do not keep them apart; the preparation is done under one
+// more lock, kPrepareLock, which every run takes (sharded or not), waiting for it
+// (SweepLock::wait, with a timeout and a line every 10 s naming the holder)
+// rather than refusing. The first to take it writes the phantom; the others take
+// it after and find the store finished (ensure_phantom checks its spec and opens
+// it). The files are written under a temporary name per process and renamed into
+// place, so a reader never sees one half-written. The lock is released before
+// the first job: shards train side by side.
+constexpr const char* kPrepareLock = ".lock-prepare";
+
 // Rank 0's share of the start: the folder and its lock, the phantom, the
 // ledger (carried over and summarised), the queue of jobs to run, sweep.json
 // and the sweep file as run.
@@ -367,6 +382,12 @@ int prepare_folder(const sweeps::Sweep& sweep, const RunOptions& options, int wo
     } else {
       prep.lock.emplace(sweep.output);
     }
+    // See Note [Preparing a shared folder].
+    std::optional<sweeps::SweepLock> preparing = sweeps::SweepLock::wait(
+        sweep.output, kPrepareLock,
+        sweep.synthesise ? "writes the phantom " + sweep.store + " and sweep.json"
+                         : std::string("writes sweep.json"),
+        options.prepare_timeout_seconds, log);
     if (sweep.synthesise) ensure_phantom(sweep, log);
     CHECK_OR_THROW(core::ConfigError, fs::exists(sweep.store), sweep.path, ": dataset.store ",
                    sweep.store, " does not exist");
@@ -384,6 +405,7 @@ int prepare_folder(const sweeps::Sweep& sweep, const RunOptions& options, int wo
     // The sweep file as it was run, for reports: the original may be edited or moved later.
     if (!sweep.path.empty())
       core::write_file_atomic(sweep.output + "/sweep.yaml", core::read_file(sweep.path));
+    preparing.reset();
     prep.book.emplace(sweep, std::move(manifest), std::move(records), writer, std::move(queue), log);
   } catch (const core::ConfigError& e) {
     log.error(e.what());

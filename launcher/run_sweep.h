@@ -28,6 +28,9 @@ struct RunOptions {
   // a stopped or hung rank would keep the others waiting in a collective
   // forever. Jobs resume from their checkpoints on the next run.
   double abort_after_seconds = 1800;
+  // How long a run waits for another (a shard of the same array) that writes the
+  // phantom and sweep.json before it gives up; a large phantom takes minutes.
+  double prepare_timeout_seconds = 3600;
   double tick_seconds = 2;       // how often the progress file and the live line are renewed
   size_t bucket_bytes = 0;       // gradient all-reduce bucket; 0: the sync's default
   bool job_progress = false;     // each job's own progress lines (rank 0's group only)

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "datastore/patch_store.h"
 #include "datastore/synth_pelvis.h"
 #include "datastore/synth_vcf.h"
 
@@ -44,6 +45,30 @@ void write_pelvis_phantom(const sweeps::Sweep& sweep, core::Logger& log) {
   log.info("phantom written: ", summary.images, " images, ", summary.fractured, " with fractures");
 }
 
+// A store found in place (written by the shard that took the lock first, or by an
+// earlier run) is used once it opens and validates as the jobs will open it.
+void check_store(const sweeps::Sweep& sweep) {
+  try {
+    (void)datastore::PatchStore::open(sweep.store);
+  } catch (const core::ConfigError& e) {
+    throw core::ConfigError(core::str_cat(e.what(), "; delete ", sweep.store, " and ", sweep.store,
+                                          ".spec, and run again to write the phantom anew"));
+  }
+}
+
+// Temporary files of writers that stopped before they finished (STORE.partial.<pid>,
+// datastore/store_file.h): the caller holds the preparation lock, so no writer is at work.
+void remove_abandoned(const std::string& store, core::Logger& log) {
+  const fs::path path(store);
+  const std::string prefix = path.filename().string() + ".partial";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(path.parent_path(), ec)) {
+    if (e.path().filename().string().rfind(prefix, 0) != 0) continue;
+    log.info("removing ", e.path().string(), ", left by a phantom writer that stopped");
+    fs::remove(e.path(), ec);  // a file we cannot remove wastes space but harms no one
+  }
+}
+
 }  // namespace
 
 void ensure_phantom(const sweeps::Sweep& sweep, core::Logger& log) {
@@ -55,8 +80,10 @@ void ensure_phantom(const sweeps::Sweep& sweep, core::Logger& log) {
                    " was written for another phantom spec than the one in ", sweep.path,
                    " (see ", spec_path, "); use a new output folder, or delete the store and "
                    "the jobs trained on it");
+    check_store(sweep);
     return;
   }
+  remove_abandoned(sweep.store, log);
   if (sweep.pelvis) {
     core::write_file_atomic(spec_path, spec);
     write_pelvis_phantom(sweep, log);

@@ -568,39 +568,95 @@ std::string describe_holder(int fd, const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+core::UniqueFd open_lock_file(const std::string& path) {
+  core::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  CHECK_OR_THROW(IoError, fd.get() >= 0, path, ": cannot open the sweep lock: ", core::errno_text(),
+                 " (does the folder exist and is it writable?)");
+  return fd;
+}
+
+// One try without blocking: true when this process now holds the lock, false when another
+// does; throws core::IoError on any other failure.
+bool try_lock(int fd, const std::string& path) {
+  int rc;
+  do rc = ::flock(fd, LOCK_EX | LOCK_NB);
+  while (rc != 0 && errno == EINTR);
+  if (rc == 0) return true;
+  CHECK_OR_THROW(IoError, errno == EWOULDBLOCK, path, ": cannot lock: ", core::errno_text());
+  return false;
+}
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
+// Whatever an earlier holder wrote is stale once we hold the lock; replace it with who we are.
+void write_holder(int fd, const std::string& path) {
+  const std::string who = str_cat(local_host_name(), " ", ::getpid(), "\n");
+  CHECK_OR_THROW(IoError, ::ftruncate(fd, 0) == 0, path, ": cannot clear: ", core::errno_text());
+  ssize_t n;
+  do n = ::pwrite(fd, who.data(), who.size(), 0);
+  while (n < 0 && errno == EINTR);
+  CHECK_OR_THROW(IoError, n == static_cast<ssize_t>(who.size()), path,
+                 ": cannot write the holder's pid: ", n < 0 ? core::errno_text() : "short write");
+}
+
+}  // namespace
+
 SweepLock::SweepLock(const std::string& dir, const std::string& name)
     : path_((std::filesystem::path(dir) / name).string()) {
-  core::UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  CHECK_OR_THROW(IoError, fd.get() >= 0, path_, ": cannot open the sweep lock: ", core::errno_text(),
-                 " (does the folder exist and is it writable?)");
+  core::UniqueFd fd = open_lock_file(path_);
   // `fracsweep status` probes the lock with a shared flock for a few system
   // calls; a short retry keeps that probe from refusing a run that starts then.
-  int rc = -1;
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    do rc = ::flock(fd.get(), LOCK_EX | LOCK_NB);
-    while (rc != 0 && errno == EINTR);
-    if (rc == 0 || errno != EWOULDBLOCK) break;
+  bool locked = false;
+  for (int attempt = 0; attempt < 20 && !(locked = try_lock(fd.get(), path_)); ++attempt)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  if (rc != 0) {
-    CHECK_OR_THROW(IoError, errno == EWOULDBLOCK, path_, ": cannot lock: ", core::errno_text());
+  if (!locked)
     throw ConfigError(str_cat(
         "output folder ", dir, " is in use by another sweep: its lock ", path_, " is ",
         describe_holder(fd.get(), path_),
         "; if that process is gone, the lock is released automatically (flock locks vanish "
         "with the process that holds them), so run again; otherwise wait for it or choose "
         "another output folder"));
-  }
-  // Whatever an earlier holder wrote is stale now; replace it with who we are.
-  const std::string who = str_cat(local_host_name(), " ", ::getpid(), "\n");
-  CHECK_OR_THROW(IoError, ::ftruncate(fd.get(), 0) == 0, path_, ": cannot clear: ",
-                 core::errno_text());
-  ssize_t n;
-  do n = ::pwrite(fd.get(), who.data(), who.size(), 0);
-  while (n < 0 && errno == EINTR);
-  CHECK_OR_THROW(IoError, n == static_cast<ssize_t>(who.size()), path_,
-                 ": cannot write the holder's pid: ", n < 0 ? core::errno_text() : "short write");
+  write_holder(fd.get(), path_);
   fd_ = fd.release();
+}
+
+SweepLock SweepLock::wait(const std::string& dir, const std::string& name, std::string_view what,
+                          double timeout_seconds, core::Logger& log) {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kReportEvery = std::chrono::seconds(10);
+  SweepLock lock;
+  lock.path_ = (std::filesystem::path(dir) / name).string();
+  core::UniqueFd fd = open_lock_file(lock.path_);
+  const auto start = Clock::now();
+  const auto waited = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  auto next_report = start;
+  bool reported = false;
+  // Polled rather than a blocking flock(): a blocking one cannot time out, and could not say
+  // who it waits for while it waits.
+  while (!try_lock(fd.get(), lock.path_)) {
+    CHECK_OR_THROW(IoError, waited() < timeout_seconds, lock.path_, ": gave up after ",
+                   seconds_text(waited()), " waiting for it while another run ", what,
+                   "; it is still ", describe_holder(fd.get(), lock.path_),
+                   "; if that process is stuck, stop it, then run again");
+    if (Clock::now() >= next_report) {
+      log.info("waiting for ", lock.path_, " (", describe_holder(fd.get(), lock.path_),
+               ") while another run ", what, ": ", seconds_text(waited()),
+               " so far, giving up after ", seconds_text(timeout_seconds));
+      next_report += kReportEvery;
+      reported = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  write_holder(fd.get(), lock.path_);
+  lock.fd_ = fd.release();
+  if (reported) log.info("took ", lock.path_, " after waiting ", seconds_text(waited()));
+  return lock;
 }
 
 SweepLock::SweepLock(SweepLock&& o) noexcept

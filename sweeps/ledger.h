@@ -203,9 +203,19 @@ class SweepLock {
   SweepLock& operator=(const SweepLock&) = delete;
   ~SweepLock();
 
+  // Waits for the lock instead of refusing: for work that every writer of the folder needs
+  // done once (the shards of an array writing the phantom and sweep.json), so that one does it
+  // and the others, which take the lock after it, find it done. Every 10 s of waiting it logs
+  // who holds the lock and `what` the holder does (e.g. "writes the phantom …"). Gives up after
+  // `timeout_seconds` with core::IoError naming the holder; other failures throw as the
+  // constructor does.
+  static SweepLock wait(const std::string& dir, const std::string& name, std::string_view what,
+                        double timeout_seconds, core::Logger& log);
+
   const std::string& path() const { return path_; }
 
  private:
+  SweepLock() = default;  // for wait()
   void release() noexcept;
 
   std::string path_;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 
+#include <atomic>
 #include <chrono>
 #include <cerrno>
 #include <cstdlib>
@@ -20,6 +21,7 @@
 
 #include "core/fs.h"
 #include "core/log.h"
+#include "datastore/patch_store.h"
 #include "sweeps/ledger.h"
 #include "sweeps/status.h"
 #include "test_util.h"
@@ -564,6 +566,48 @@ TEST(RunCommandFailures, ShardsRunSideBySideEachWithItsOwnLedger) {
   const auto bad = run_fracsweep({"run", sweep, "--shard", "2/2"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_HAS(bad.err, "--shard '2/2' is not I/K");
+}
+
+// The shards of a SLURM array start together on a fresh folder: one writes the phantom and
+// sweep.json while the others wait for it, then use what it wrote. Each used to write the
+// phantom itself under one temporary name, and all but one stopped on HDF5's lock of it
+// ("cannot create the HDF5 file (Resource temporarily unavailable)").
+TEST(RunCommandFailures, FourShardsStartedTogetherOnAFreshFolderWriteThePhantomOnce) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  // A phantom that takes a while to write, so that every shard arrives while it is written.
+  std::string text = mini_sweep(out, 1);
+  const std::string small = "patients: 12,";
+  text.replace(text.find(small), small.size(), "patients: 40,");
+  const std::string sweep = dir.write("sweep.yaml", text);
+  constexpr int kShards = 4;
+  std::vector<testing::CommandResult> shard(kShards);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kShards; ++i)
+    threads.emplace_back([&, i] {
+      ++ready;
+      while (ready.load() < kShards) std::this_thread::yield();
+      shard[i] = run_fracsweep({"run", sweep, "--shard", std::to_string(i) + "/" +
+                                                             std::to_string(kShards)});
+    });
+  for (auto& t : threads) t.join();
+  int writers = 0;
+  for (int i = 0; i < kShards; ++i) {
+    EXPECT_EQ(shard[i].exit_code, 0) << "shard " << i << ":\n" << shard[i].err;
+    if (shard[i].err.find("writing the phantom data set") != std::string::npos) ++writers;
+  }
+  EXPECT_EQ(writers, 1);
+  const auto counts = finished_counts(out);
+  EXPECT_EQ(counts.size(), 4u);
+  for (const auto& [name, n] : counts) EXPECT_EQ(n, 1) << name;
+  EXPECT_NO_THROW(datastore::PatchStore::open((out / "phantom.h5").string()));
+  EXPECT_EQ(sweeps::read_manifest(out.string()).jobs.size(), 4u);
+  for (const auto& e : fs::directory_iterator(out)) {
+    const std::string name = e.path().filename().string();
+    EXPECT_EQ(name.find(".partial"), std::string::npos) << "left behind: " << name;
+    EXPECT_EQ(name.find(".tmp"), std::string::npos) << "left behind: " << name;
+  }
 }
 
 TEST(RunCommandFailures, RanksThatCannotFormGroupsAreBadInput) {

@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/error.h"
@@ -548,6 +551,65 @@ TEST(SweepLock, MovedLockIsStillHeld) {
     }
   });
   EXPECT_EQ(child.exit_code, 0) << child.message;
+}
+
+// The shards of an array prepare one folder: the one that finds the lock taken waits,
+// saying whom it waits for and what that one does, and takes the lock once it is free.
+TEST(SweepLock, WaitTakesTheLockWhenItsHolderLetsGoAndSaysWhomItWaitsFor) {
+  testing::TempDir dir;
+  const std::string d = dir.path().string();
+  // flock() locks belong to open file descriptions: this process's own second open conflicts.
+  auto held = std::make_unique<SweepLock>(d, ".lock-prepare");
+  std::thread release([&held] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    held.reset();
+  });
+  std::ostringstream logs;
+  core::Logger log(core::LogLevel::kInfo, logs);
+  const auto start = std::chrono::steady_clock::now();
+  SweepLock lock = SweepLock::wait(d, ".lock-prepare", "writes the phantom p.h5", 60, log);
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  release.join();
+  EXPECT_GE(waited, 0.3);
+  EXPECT_HAS(logs.str(), "waiting for " + lock.path());
+  EXPECT_HAS(logs.str(), "held by pid " + std::to_string(::getpid()) + " on host " + local_host_name());
+  EXPECT_HAS(logs.str(), "writes the phantom p.h5");
+  EXPECT_EQ(core::read_file(lock.path()), local_host_name() + " " + std::to_string(::getpid()) + "\n");
+  // It is held now: another process neither takes it nor waits past its timeout.
+  const ChildResult child = run_in_child([&](std::string& message) {
+    try {
+      core::Logger quiet(core::LogLevel::kOff);
+      SweepLock::wait(d, ".lock-prepare", "writes sweep.json", 0.2, quiet);
+      message = "took a lock another process holds";
+      return 1;
+    } catch (const core::IoError& e) {
+      message = e.what();
+      return 0;
+    }
+  });
+  ASSERT_EQ(child.exit_code, 0) << child.message;
+  EXPECT_HAS(child.message, "gave up after");
+  EXPECT_HAS(child.message, "held by pid " + std::to_string(::getpid()));
+  EXPECT_HAS(child.message, "writes sweep.json");
+}
+
+// A lock nobody holds is taken at once, without a word.
+TEST(SweepLock, WaitOnAFreeLockTakesItAtOnce) {
+  testing::TempDir dir;
+  std::ostringstream logs;
+  core::Logger log(core::LogLevel::kInfo, logs);
+  const SweepLock lock = SweepLock::wait(dir.path().string(), ".lock-prepare", "writes x", 60, log);
+  EXPECT_EQ(logs.str(), "");
+  const ChildResult child = run_in_child([&](std::string&) {
+    try {
+      SweepLock second(dir.path().string(), ".lock-prepare");
+      return 1;
+    } catch (const core::ConfigError&) {
+      return 0;
+    }
+  });
+  EXPECT_EQ(child.exit_code, 0);
 }
 
 TEST(SweepLock, MissingFolderIsAnIoErrorNamingThePath) {
