@@ -4,6 +4,8 @@
 // patients on threads of its own.
 #include "datastore/ingest/medical_image.h"
 
+#include <gdcmScanner.h>
+#include <gdcmTag.h>
 #include <gdcmTrace.h>
 #include <itkExtractImageFilter.h>
 #include <itkGDCMImageIO.h>
@@ -25,7 +27,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <numbers>
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -128,36 +133,228 @@ std::string meta_string(const itk::MetaDataDictionary& dict, const std::string& 
   return value;
 }
 
-// Positions of a series' slices along its normal must step evenly: a repeated
-// position is a duplicated slice, a step well above the usual one a missing
-// slice. Both would put anatomy in the wrong place, so both are refused.
-void check_slice_positions(const std::string& folder, const std::vector<std::string>& files,
-                           const Image3& image,
-                           const itk::ImageSeriesReader<Image3>::DictionaryArrayType& dicts) {
-  if (files.size() < 2) return;
-  const auto& d = image.GetDirection();
-  std::vector<double> along;
-  for (size_t f = 0; f < dicts.size(); ++f) {
-    double p[3];
-    const std::string ipp = meta_string(*dicts[f], "0020|0032");
-    CHECK_OR_THROW(core::ConfigError, std::sscanf(ipp.c_str(), "%lf\\%lf\\%lf", &p[0], &p[1], &p[2]) == 3,
-                   folder, ": ", files[f], " has no usable Image Position (Patient) (0020,0032): '",
-                   ipp, "'; the series cannot be placed in space");
-    along.push_back(p[0] * d[0][2] + p[1] * d[1][2] + p[2] * d[2][2]);
+// Note [Slice order]
+// GDCM orders a series by position along the slice normal, but where two files share a
+// position it gives that up and orders them by instance number, or by file name: the order
+// it returns then says nothing about where the slices lie, and a duplicated slice looks
+// like a gap ("missing slices") between two others. So the series is ordered here, from
+// every file's header, by its position projected on the normal of the orientation the
+// series shares, and checked in that order before anything is read:
+//   - a file whose orientation differs from the others' (a slice tilted against them) is
+//     no slice of this volume;
+//   - two files at one position are a duplicate (a copy of one file, or a second image of
+//     one place), named together;
+//   - two files with one instance number at two positions come from two exports or
+//     acquisitions mixed under one series UID;
+//   - the steps between positions must be even: a step that is a multiple of the usual one
+//     is missing slices, any other change of step is mixed spacing.
+// Each would put anatomy in the wrong place (ITK spaces the slices evenly and takes the
+// orientation of the first), so each is refused, naming the files.
+
+// One file of a series, from its header.
+struct SliceHeader {
+  std::string file;                      // the path
+  std::array<double, 3> position{};      // Image Position (Patient) (0020,0032), mm
+  std::array<double, 6> orientation{};   // Image Orientation (Patient) (0020,0037): row, column
+  std::string instance;                  // Instance Number (0020,0013) as written; may be empty
+  std::string sop_uid;                   // SOP Instance UID (0008,0018)
+  double along = 0;                      // position on the series' slice normal, mm
+};
+
+const gdcm::Tag kPositionTag(0x0020, 0x0032);
+const gdcm::Tag kOrientationTag(0x0020, 0x0037);
+const gdcm::Tag kInstanceTag(0x0020, 0x0013);
+const gdcm::Tag kSopUidTag(0x0008, 0x0018);
+
+// Orientations further apart than this (radians, about 0.06 degrees) are two orientations;
+// closer, the difference is rounding in the file.
+constexpr double kTiltTolerance = 1e-3;
+
+std::string trimmed(const char* text) {
+  std::string s = text != nullptr ? text : "";
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
+  const size_t first = s.find_first_not_of(' ');
+  return first == std::string::npos ? std::string() : s.substr(first);
+}
+
+// A DICOM multi-valued decimal string ("1.5\-2\0") into exactly N numbers.
+template <size_t N>
+bool parse_values(const std::string& text, std::array<double, N>& out) {
+  size_t begin = 0;
+  for (size_t i = 0; i < N; ++i) {
+    const size_t end = i + 1 < N ? text.find('\\', begin) : text.size();
+    if (end == std::string::npos) return false;
+    const std::string part = text.substr(begin, end - begin);
+    char* stop = nullptr;
+    out[i] = std::strtod(part.c_str(), &stop);
+    if (stop == part.c_str() || trimmed(stop).size() != 0 || !std::isfinite(out[i])) return false;
+    begin = end + 1;
   }
+  return true;
+}
+
+std::string name_in(const std::string& path) { return fs::path(path).filename().string(); }
+
+template <size_t N>
+std::string values_text(const std::array<double, N>& v) {
+  std::string out;
+  for (size_t i = 0; i < N; ++i) out += fmt::format("{}{:g}", i ? "\\" : "", v[i]);
+  return out;
+}
+
+double angle(const double* a, const double* b) {
+  const double dot = a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+  const double norms = std::sqrt((a[0] * a[0] + a[1] * a[1] + a[2] * a[2]) *
+                                 (b[0] * b[0] + b[1] * b[1] + b[2] * b[2]));
+  return std::acos(std::clamp(dot / norms, -1.0, 1.0));
+}
+
+// How far two orientations are apart: the larger angle between their rows or their columns.
+double tilt(const std::array<double, 6>& a, const std::array<double, 6>& b) {
+  return std::max(angle(&a[0], &b[0]), angle(&a[3], &b[3]));
+}
+
+std::vector<SliceHeader> read_slice_headers(const std::string& folder,
+                                            const std::vector<std::string>& files) {
+  gdcm::Scanner scanner;
+  for (const gdcm::Tag& t : {kPositionTag, kOrientationTag, kInstanceTag, kSopUidTag})
+    scanner.AddTag(t);
+  CHECK_OR_THROW(core::ConfigError, scanner.Scan(files), folder,
+                 ": cannot read the headers of the DICOM series' files");
+  std::vector<SliceHeader> slices;
+  for (const std::string& file : files) {
+    SliceHeader s;
+    s.file = file;
+    const std::string ipp = trimmed(scanner.GetValue(file.c_str(), kPositionTag));
+    CHECK_OR_THROW(core::ConfigError, parse_values(ipp, s.position), folder, ": ", name_in(file),
+                   " has no usable Image Position (Patient) (0020,0032): '", ipp,
+                   "'; the series cannot be placed in space");
+    const std::string iop = trimmed(scanner.GetValue(file.c_str(), kOrientationTag));
+    CHECK_OR_THROW(core::ConfigError, parse_values(iop, s.orientation), folder, ": ",
+                   name_in(file), " has no usable Image Orientation (Patient) (0020,0037): '", iop,
+                   "'; the series cannot be placed in space");
+    s.instance = trimmed(scanner.GetValue(file.c_str(), kInstanceTag));
+    s.sop_uid = trimmed(scanner.GetValue(file.c_str(), kSopUidTag));
+    slices.push_back(std::move(s));
+  }
+  return slices;
+}
+
+// The orientation most files share; throws naming the first file tilted against it.
+std::array<double, 6> shared_orientation(const std::string& folder,
+                                         const std::vector<SliceHeader>& slices) {
+  size_t shared = 0, most = 0;
+  for (size_t a = 0; a < slices.size(); ++a) {
+    size_t n = 0;
+    for (const SliceHeader& b : slices) n += tilt(slices[a].orientation, b.orientation) <= kTiltTolerance;
+    if (n > most) {
+      most = n;
+      shared = a;
+    }
+  }
+  const std::array<double, 6>& o = slices[shared].orientation;
+  for (const SliceHeader& s : slices) {
+    const double t = tilt(s.orientation, o);
+    CHECK_OR_THROW(core::ConfigError, t <= kTiltTolerance, folder, ": ", name_in(s.file),
+                   " is tilted against the rest of the series: its Image Orientation (Patient) "
+                   "(0020,0037) is ", values_text(s.orientation), " where ", most, " of the ",
+                   slices.size(), " files have ", values_text(o), " (",
+                   fmt::format("{:.2f}", t * 180 / std::numbers::pi),
+                   " degrees apart); it is no slice of this volume (a localizer or a "
+                   "reformatted image?): remove it from the folder");
+  }
+  return o;
+}
+
+// Two files at one position: which kind of duplicate, for the message.
+std::string duplicate_kind(const SliceHeader& a, const SliceHeader& b) {
+  if (!a.sop_uid.empty() && a.sop_uid == b.sop_uid)
+    return fmt::format("copies of one image (SOP Instance UID {})", a.sop_uid);
+  if (!a.instance.empty() && !b.instance.empty())
+    return a.instance == b.instance
+               ? fmt::format("two images with one instance number, {}", a.instance)
+               : fmt::format("two images of one place, instances {} and {}", a.instance, b.instance);
+  return "two images of one place";
+}
+
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+// The series' files in order along the slice normal, once every check of Note [Slice
+// order] has passed; throws core::ConfigError naming the files otherwise.
+std::vector<std::string> ordered_slices(const std::string& folder,
+                                        const std::vector<std::string>& files) {
+  if (files.size() < 2) return files;
+  std::vector<SliceHeader> slices = read_slice_headers(folder, files);
+  const std::array<double, 6> o = shared_orientation(folder, slices);
+  const std::array<double, 3> normal = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5],
+                                        o[0] * o[4] - o[1] * o[3]};
+  for (SliceHeader& s : slices)
+    s.along = s.position[0] * normal[0] + s.position[1] * normal[1] + s.position[2] * normal[2];
+  std::sort(slices.begin(), slices.end(), [](const SliceHeader& a, const SliceHeader& b) {
+    return a.along != b.along ? a.along < b.along : a.file < b.file;
+  });
+
   std::vector<double> steps;
-  for (size_t f = 1; f < along.size(); ++f) steps.push_back(std::abs(along[f] - along[f - 1]));
-  std::vector<double> sorted = steps;
-  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
-  const double usual = sorted[sorted.size() / 2];
-  for (size_t f = 1; f < along.size(); ++f) {
-    CHECK_OR_THROW(core::ConfigError, steps[f - 1] > 1e-3 * std::max(usual, 1e-3), folder,
-                   ": duplicated slice: ", files[f - 1], " and ", files[f],
-                   " lie at the same position (", along[f], " mm); remove one of them");
-    CHECK_OR_THROW(core::ConfigError, steps[f - 1] < 1.5 * usual, folder, ": missing slices between ",
-                   files[f - 1], " and ", files[f], " (a step of ", steps[f - 1],
-                   " mm where the series steps ", usual, " mm); export the whole series");
+  for (size_t f = 1; f < slices.size(); ++f) steps.push_back(slices[f].along - slices[f - 1].along);
+  // One position: closer than a hundredth of the usual step (rounding in the file).
+  std::vector<double> apart;
+  for (double s : steps)
+    if (s > 1e-4) apart.push_back(s);
+  const double same = std::max(1e-4, apart.empty() ? 0.0 : 1e-2 * median(apart));
+  for (size_t f = 1; f < slices.size(); ++f) {
+    const SliceHeader &a = slices[f - 1], &b = slices[f];
+    CHECK_OR_THROW(core::ConfigError, steps[f - 1] > same, folder, ": duplicated slice: ",
+                   name_in(a.file), " and ", name_in(b.file), " lie at one position (",
+                   fmt::format("{:g}", b.along), " mm along the slice normal), ",
+                   duplicate_kind(a, b), "; remove one of them");
   }
+  std::map<std::string, const SliceHeader*> by_instance;
+  for (const SliceHeader& s : slices) {
+    if (s.instance.empty()) continue;
+    const auto [it, fresh] = by_instance.emplace(s.instance, &s);
+    CHECK_OR_THROW(core::ConfigError, fresh, folder, ": ", name_in(it->second->file), " and ",
+                   name_in(s.file), " have one instance number (0020,0013), ", s.instance,
+                   ", at two positions (", fmt::format("{:g} and {:g}", it->second->along, s.along),
+                   " mm along the slice normal): two exports or acquisitions are mixed under one "
+                   "series UID; keep the files of one");
+  }
+
+  // Positions closer than 0.01 mm plus 1% are one step (rounding in the file).
+  const double usual = median(steps);
+  const auto close = [](double a, double b) { return std::abs(a - b) <= 0.01 + 0.01 * b; };
+  const auto gap = [&](double step) {  // how many steps `step` spans, 0 if no whole number
+    const long m = std::lround(step / usual);
+    return m >= 1 && close(step, m * usual) ? m : 0;
+  };
+  for (size_t f = 0; f < steps.size(); ++f) {
+    if (gap(steps[f]) != 0) continue;
+    // Name the first place where the step changes; a slow drift changes nowhere at once.
+    for (size_t g = 1; g < steps.size(); ++g) {
+      if (close(steps[g], steps[g - 1])) continue;
+      throw core::ConfigError(fmt::format(
+          "{}: uneven slice spacing: the step changes at {}, from {:g} mm ({} to {}) to {:g} mm "
+          "({} to {}); a volume has one spacing: export the series with even spacing, or "
+          "resample it",
+          folder, name_in(slices[g].file), steps[g - 1], name_in(slices[g - 1].file),
+          name_in(slices[g].file), steps[g], name_in(slices[g].file), name_in(slices[g + 1].file)));
+    }
+    throw core::ConfigError(fmt::format(
+        "{}: uneven slice spacing: {} to {} is {:g} mm where the series steps {:g} mm; a volume "
+        "has one spacing: export the series with even spacing, or resample it",
+        folder, name_in(slices[f].file), name_in(slices[f + 1].file), steps[f], usual));
+  }
+  for (size_t f = 0; f < steps.size(); ++f)
+    CHECK_OR_THROW(core::ConfigError, gap(steps[f]) == 1, folder, ": missing slices between ",
+                   name_in(slices[f].file), " and ", name_in(slices[f + 1].file), " (a step of ",
+                   fmt::format("{:g}", steps[f]), " mm where the series steps ",
+                   fmt::format("{:g}", usual), " mm: ", gap(steps[f]) - 1,
+                   " slice(s) missing); export the whole series");
+  std::vector<std::string> ordered;
+  for (const SliceHeader& s : slices) ordered.push_back(s.file);
+  return ordered;
 }
 
 Image3::Pointer read_series(const std::string& folder, const std::string& series_uid,
@@ -181,14 +378,13 @@ Image3::Pointer read_series(const std::string& folder, const std::string& series
                    folder, ": no series ", uid, " here (found ", uids.size(), ": ", uids.front(),
                    uids.size() > 1 ? ", ..." : "", ")");
   }
-  const std::vector<std::string> files = names->GetFileNames(uid);
+  // GDCM's order is not trusted: see Note [Slice order].
+  const std::vector<std::string> files = ordered_slices(folder, names->GetFileNames(uid));
   auto reader = itk::ImageSeriesReader<Image3>::New();
   reader->SetImageIO(itk::GDCMImageIO::New());
   reader->SetFileNames(files);
-  reader->MetaDataDictionaryArrayUpdateOn();
   itk_call(folder, "read the DICOM series", [&] { reader->Update(); return 0; });
   Image3::Pointer image = reader->GetOutput();
-  check_slice_positions(folder, files, *image, *reader->GetMetaDataDictionaryArray());
   description = fmt::format("DICOM series {} ({} files)", uid, files.size());
   return image;
 }
@@ -404,7 +600,9 @@ void write_nifti(const std::string& path, const Geometry& geometry, std::span<co
 }
 
 void write_dicom_series(const std::string& folder, const Geometry& g, std::span<const float> volume,
-                        const std::string& series_uid) {
+                        const std::string& series_uid, int first_instance,
+                        const std::string& instance_uid_root) {
+  const std::string& uid_root = instance_uid_root.empty() ? series_uid : instance_uid_root;
   using Image3S = itk::Image<int16_t, 3>;
   using Image2S = itk::Image<int16_t, 2>;
   Image3::Pointer floats = image_of(g, volume);
@@ -429,10 +627,11 @@ void write_dicom_series(const std::string& folder, const Geometry& g, std::span<
     itk::EncapsulateMetaData<std::string>(*dict, "0008|0060", "MR");
     itk::EncapsulateMetaData<std::string>(*dict, "0028|0004", "MONOCHROME2");
     itk::EncapsulateMetaData<std::string>(*dict, "0008|0016", "1.2.840.10008.5.1.4.1.1.4");
-    itk::EncapsulateMetaData<std::string>(*dict, "0008|0018", fmt::format("{}.{}", series_uid, k + 1));
+    itk::EncapsulateMetaData<std::string>(*dict, "0008|0018",
+                                          fmt::format("{}.{}", uid_root, first_instance + k));
     itk::EncapsulateMetaData<std::string>(*dict, "0020|000d", series_uid + ".0");
     itk::EncapsulateMetaData<std::string>(*dict, "0020|000e", series_uid);
-    itk::EncapsulateMetaData<std::string>(*dict, "0020|0013", std::to_string(k + 1));
+    itk::EncapsulateMetaData<std::string>(*dict, "0020|0013", std::to_string(first_instance + k));
     itk::EncapsulateMetaData<std::string>(*dict, "0020|0032",
                                           fmt::format("{:.6f}\\{:.6f}\\{:.6f}", p[0], p[1], p[2]));
     itk::EncapsulateMetaData<std::string>(*dict, "0020|0037", iop);

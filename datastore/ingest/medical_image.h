@@ -38,8 +38,10 @@ class SagittalVolume {
   // and is required then), a DICOM file (ITK reads a multi-frame one as a volume), or a
   // NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr) or MetaImage (.mha, .mhd) file.
   // Throws core::ConfigError naming the path and what is wrong: no image, mixed
-  // series without a choice, an unknown series, duplicated or missing slices,
-  // a 2-D image. core::IoError when a file cannot be read at all.
+  // series without a choice, an unknown series, a series whose slices do not
+  // make one volume (a duplicated, missing or tilted slice, one instance number
+  // in two files, uneven spacing: Note [Slice order] in medical_image.cpp), a
+  // 2-D image. core::IoError when a file cannot be read at all.
   static SagittalVolume read(const std::string& path, const std::string& series_uid = "");
 
   // A label map (integer values; 0 is background) read like read() and carried
@@ -95,8 +97,12 @@ void quiet_library_warnings();
 // Writers for tests and tools: `volume` on `geometry` (any direction) as one
 // NIfTI file, or as a DICOM series of 16-bit slices (one file per k, in
 // `folder`) with the given series UID. Values are rounded to integers for DICOM.
+// Slice k gets the instance number first_instance + k and the SOP Instance UID
+// <instance_uid_root>.<its instance number> (the root defaults to the series UID),
+// so that tests can add files to a series.
 void write_nifti(const std::string& path, const Geometry& geometry, std::span<const float> volume);
 void write_dicom_series(const std::string& folder, const Geometry& geometry,
-                        std::span<const float> volume, const std::string& series_uid);
+                        std::span<const float> volume, const std::string& series_uid,
+                        int first_instance = 1, const std::string& instance_uid_root = "");
 
 }  // namespace fracsweep::datastore::ingest
