@@ -16,10 +16,13 @@
 #include "cli/options.h"
 #include "launcher/commands.h"
 #include "launcher/mpi.h"
-#include "launcher/scheduler.h"
+#include "launcher/mpi_transport.h"
+#include "schedule/coordinator.h"
 #include "sweeps/ledger.h"
 
 namespace fracsweep::launcher {
+
+using namespace schedule;  // the protocol under test, by its own names
 
 int bench_handout(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
@@ -44,6 +47,8 @@ int bench_handout(const std::vector<std::string>& args) {
   const GroupLayout layout = group_layout(mpi.world_rank(), mpi.world_size(), 1);
   MpiComm up = MpiComm::dup(MPI_COMM_WORLD), down = MpiComm::dup(MPI_COMM_WORLD);
   const CoordinatorChannels channels{up.get(), down.get()};
+  MpiCoordinatorEnd coordinator_end(channels);
+  MpiLeaderEnd leader_end(channels);
   std::optional<Coordinator> coordinator;
   std::optional<sweeps::Ledger> ledger;
   if (mpi.world_rank() == 0) {
@@ -61,14 +66,14 @@ int bench_handout(const std::vector<std::string>& args) {
                                              {g.ranks.at(0), g.host, ""}, r.metrics));
       };
     }
-    coordinator.emplace(channels, layout.groups, queue_source(std::move(queue)), std::move(events),
+    coordinator.emplace(coordinator_end, layout.groups, queue_source(std::move(queue)), std::move(events),
                         CoordinatorOptions{}, log);
   }
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   std::vector<double> latencies;  // seconds per request
   {
-    CoordinatorClient client(channels, layout, mpi_host_name());
+    CoordinatorClient client(leader_end, layout, mpi_host_name());
     std::optional<JobReport> previous;
     for (;;) {
       const auto t = Clock::now();

@@ -15,7 +15,7 @@ void FlatGradients::attach(std::vector<torch::Tensor>& params, const torch::Tens
   accumulators_.clear();  // the previous parameters' hooks go with them
   std::vector<size_t> counts;
   for (const torch::Tensor& p : params) counts.push_back(static_cast<size_t>(p.numel()));
-  plan_ = plan_buckets(counts, first_bucket_floats, bucket_floats);
+  plan_ = schedule::plan_buckets(counts, first_bucket_floats, bucket_floats);
   start_ = std::move(start);
   torch::NoGradGuard no_grad;
   flat_ = torch::zeros({static_cast<int64_t>(plan_.total)}, options);

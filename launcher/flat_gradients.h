@@ -1,6 +1,6 @@
 // The attached layout both gradient syncs use (Note [Bucket order] in
 // mpi_sync.cpp): the parameters' gradients as views of one flat buffer, cut
-// into buckets by plan_buckets (bucket_plan.h), and autograd hooks that count
+// into buckets by plan_buckets (schedule/bucket_plan.h), and autograd hooks that count
 // each bucket's gradients down as backward writes them and start the buckets
 // that are ready, in order. What "start" means (MPI_Iallreduce, ncclAllReduce
 // on a stream) is the sync's.
@@ -14,7 +14,7 @@
 #include <torch/csrc/autograd/function.h>
 #include <torch/types.h>
 
-#include "launcher/bucket_plan.h"
+#include "schedule/bucket_plan.h"
 
 namespace fracsweep::launcher {
 
@@ -41,7 +41,7 @@ class FlatGradients {
   // Makes ready for the next backward: every gradient pending again.
   void next_step();
 
-  const BucketPlan& plan() const { return plan_; }
+  const schedule::BucketPlan& plan() const { return plan_; }
   torch::Tensor& buffer() { return flat_; }
   float* bucket_data(size_t bucket) { return flat_.data_ptr<float>() + plan_.buckets[bucket].first; }
   size_t started() const { return started_; }
@@ -49,7 +49,7 @@ class FlatGradients {
  private:
   void gradient_ready(size_t param);
 
-  BucketPlan plan_;
+  schedule::BucketPlan plan_;
   torch::Tensor flat_;
   std::function<void(size_t)> start_;
   std::vector<int> pending_;  // per bucket: gradients backward has not written yet

@@ -132,7 +132,7 @@ void MpiGradientSync::reduce_buckets(std::vector<torch::Tensor>& grads, size_t t
   for (const torch::Tensor& t : grads) counts_.push_back(static_cast<size_t>(t.numel()));
   // The same gradients every step: plan once. See Note [Bucket order].
   if (packed_.segments.empty() || counts_ != packed_counts_) {
-    packed_ = plan_packed(counts_, bucket_floats_);
+    packed_ = schedule::plan_packed(counts_, bucket_floats_);
     packed_counts_ = counts_;
   }
   if (staging_.size() < total) staging_.resize(total);
@@ -142,7 +142,7 @@ void MpiGradientSync::reduce_buckets(std::vector<torch::Tensor>& grads, size_t t
   // Pack, starting each bucket as soon as its last run is in.
   size_t pos = 0;     // floats packed so far
   size_t oldest = 0;  // the first bucket not known to be reduced
-  for (const PackedSegment& s : packed_.segments) {
+  for (const schedule::PackedSegment& s : packed_.segments) {
     std::memcpy(staging + pos, grads[s.tensor].data_ptr<float>() + s.tensor_offset,
                 s.count * sizeof(float));
     pos += s.count;
@@ -162,7 +162,7 @@ void MpiGradientSync::reduce_buckets(std::vector<torch::Tensor>& grads, size_t t
   const float scale = 1.0f / static_cast<float>(size_);
   size_t waited = 0;
   pos = 0;
-  for (const PackedSegment& s : packed_.segments) {
+  for (const schedule::PackedSegment& s : packed_.segments) {
     while (waited <= s.bucket) FRACSWEEP_MPI_CHECK(MPI_Wait(&requests_[waited++], MPI_STATUS_IGNORE));
     float* dst = grads[s.tensor].data_ptr<float>() + s.tensor_offset;
     for (size_t j = 0; j < s.count; ++j) dst[j] = staging[pos + j] * scale;

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "launcher/bucket_plan.h"
+#include "schedule/bucket_plan.h"
 #include "launcher/flat_gradients.h"
 #include "trainer/grad_sync.h"
 
@@ -105,7 +105,7 @@ class MpiGradientSync final : public trainer::GradientSync {
   std::vector<float> staging_;
   std::vector<MPI_Request> requests_;
   std::vector<size_t> counts_, packed_counts_;  // this call's gradient sizes, and the plan's
-  PackedPlan packed_;
+  schedule::PackedPlan packed_;
 
   // attach(): the gradients in one buffer, and the buckets reduced and scaled
   // this step (a prefix of those started).

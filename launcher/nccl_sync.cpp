@@ -179,12 +179,12 @@ void NcclGradientSync::reduce_buckets(std::vector<torch::Tensor>& grads, size_t 
   // Pack run by run; reduce every bucket as soon as its last run is in. All on
   // one stream, so each reduction follows the copies that fill it, and the
   // buckets are issued by index on every rank (see Note [Bucket order] in
-  // mpi_sync.cpp; the plan is the MPI sync's, launcher/bucket_plan.h).
+  // mpi_sync.cpp; the plan is the MPI sync's, schedule/bucket_plan.h).
   std::vector<size_t> counts;
   for (const torch::Tensor& t : grads) counts.push_back(static_cast<size_t>(t.numel()));
-  const PackedPlan plan = plan_packed(counts, bucket_floats_);
+  const schedule::PackedPlan plan = schedule::plan_packed(counts, bucket_floats_);
   size_t pos = 0;
-  for (const PackedSegment& s : plan.segments) {
+  for (const schedule::PackedSegment& s : plan.segments) {
     const torch::Tensor& t = grads[s.tensor];
     FRACSWEEP_CUDA_CHECK(cudaMemcpyAsync(dev + pos, t.data_ptr<float>() + s.tensor_offset,
                                          s.count * sizeof(float),

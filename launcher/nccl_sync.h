@@ -8,7 +8,7 @@
 //
 // attach() gives the parameters (on this rank's device) gradients that are
 // views of one flat device buffer, laid out and cut into buckets as the MPI
-// sync does (launcher/bucket_plan.h), and hooks their gradient accumulators:
+// sync does (schedule/bucket_plan.h), and hooks their gradient accumulators:
 // once backward has written a bucket, its ncclAllReduce is queued on a
 // private stream behind the work that wrote it, so it runs while backward
 // goes on. average() queues what is left, makes LibTorch's stream wait for
@@ -28,7 +28,7 @@
 
 #include <ATen/cuda/CUDAEvent.h>
 
-#include "launcher/bucket_plan.h"
+#include "schedule/bucket_plan.h"
 #include "launcher/flat_gradients.h"
 #include "launcher/mpi_sync.h"
 #include "trainer/grad_sync.h"

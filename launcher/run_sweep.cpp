@@ -27,13 +27,14 @@
 #include "launcher/commands.h"
 #include "launcher/mpi_sync.h"
 #include "launcher/placement.h"
-#include "launcher/run_book.h"
+#include "launcher/mpi_transport.h"
 #ifdef FRACSWEEP_HAVE_NCCL
 #include "launcher/nccl_sync.h"
 #endif
-#include "launcher/scheduler.h"
+#include "schedule/coordinator.h"
 #include "sweeps/ledger.h"
 #include "sweeps/results.h"
+#include "sweeps/run_book.h"
 #include "sweeps/search_run.h"
 #include "sweeps/status.h"
 #include "sweeps/sweep.h"
@@ -47,6 +48,18 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using schedule::Assignment;
+using schedule::Coordinator;
+using schedule::CoordinatorClient;
+using schedule::CoordinatorEvents;
+using schedule::CoordinatorOptions;
+using schedule::EpochAnswer;
+using schedule::EpochResult;
+using schedule::GroupLayout;
+using schedule::GroupState;
+using schedule::JobReport;
+using schedule::Outcome;
+using sweeps::RunBook;
 
 // Rank 0 decides, every rank follows: a decision is broadcast as one int.
 int broadcast_int(int value) {
@@ -301,7 +314,8 @@ CoordinatorEvents coordinator_events(const sweeps::Sweep& sweep, RunBook& book,
   };
   const auto who = [](const GroupState& g) {
     return g.ranks.empty() ? fmt::format("group {}", g.group)
-                           : fmt::format("group {} ({}, host {})", g.group, ranks_text(g.ranks),
+                           : fmt::format("group {} ({}, host {})", g.group,
+                                         sweeps::ranks_text(g.ranks),
                                          g.host);
   };
   // `doing` and `who` by value: the coordinator's thread calls these after this returns.
@@ -398,7 +412,7 @@ int prepare_folder(const sweeps::Sweep& sweep, const RunOptions& options, int wo
     auto records = sweeps::read_sweep_ledger(sweep.output, log);
     carry_over(sweep, records, writer, log);
     const sweeps::LedgerState state = sweeps::summarize(records);
-    std::deque<int> queue = make_queue(sweep, state, options.retry_failed, options.shard,
+    std::deque<int> queue = sweeps::make_queue(sweep, state, options.retry_failed, options.shard,
                                        options.shards, &prep.finished_before, &prep.failed_skipped);
     auto manifest = sweeps::make_manifest(sweep, world_size, ranks_per_job);
     sweeps::write_manifest(sweep.output, manifest);
@@ -422,6 +436,23 @@ struct Setup {
   int ranks_per_job = 1;
 };
 
+// Throws core::ConfigError when a job of the sweep could not train on this rank
+// as placed: train.device cuda where the rank sees no GPU, or a group of several
+// ranks on GPUs in a build without NCCL. Checked before any job starts, so the
+// sweep is refused instead of every such job being recorded as failed.
+void check_placement(const sweeps::Sweep& sweep, int group_size, const RankPlacement& placement) {
+  for (const sweeps::SweepJob& job : sweep.jobs) {
+    const std::string& device = job.config.train.device;
+    CHECK_OR_THROW(core::ConfigError, device != "cuda" || placement.cuda_devices > 0,
+                   sweep.path, ": job ", job.name, ": train.device: cuda, but this rank (on ",
+                   mpi_host_name(), ") sees no GPU; run where GPUs are visible (check "
+                   "CUDA_VISIBLE_DEVICES and the job's GPU allocation) or set train.device to "
+                   "auto or cpu");
+    const bool on_gpu = device == "cuda" || (device == "auto" && placement.cuda_devices > 0);
+    if (on_gpu) choose_sync(group_size, c10::DeviceType::CUDA, trainer::nccl_compiled());
+  }
+}
+
 }  // namespace
 
 int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& log) {
@@ -432,13 +463,15 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   int code = kExitOk;
   std::string error;
   try {
-    setup.sweep = sweeps::load_sweep(options.sweep_path);
+    // Checked against the ranks per job it will run with (--ranks-per-job or the
+    // file's), here rather than when each job starts.
+    setup.sweep = sweeps::load_sweep(options.sweep_path, options.ranks_per_job);
     // Each shard would decide on its own share of the results.
     CHECK_OR_THROW(core::ConfigError, !setup.sweep.search || options.shards == 1,
                    options.sweep_path, ": a search sweep runs as one run (its decisions need every "
                    "trial's results); drop --shards");
-    setup.ranks_per_job = options.ranks_per_job > 0 ? options.ranks_per_job : setup.sweep.ranks_per_job;
-    group_layout(mpi.world_rank(), mpi.world_size(), setup.ranks_per_job);
+    setup.ranks_per_job = setup.sweep.ranks_per_job;
+    schedule::group_layout(mpi.world_rank(), mpi.world_size(), setup.ranks_per_job);
   } catch (const core::ConfigError& e) {
     code = kExitBadInput;
     error = e.what();
@@ -450,7 +483,8 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
     return worst;
   }
   const sweeps::Sweep& sweep = setup.sweep;
-  const GroupLayout layout = group_layout(mpi.world_rank(), mpi.world_size(), setup.ranks_per_job);
+  const GroupLayout layout =
+      schedule::group_layout(mpi.world_rank(), mpi.world_size(), setup.ranks_per_job);
 
   Prepared prep;
   if (root) code = prepare_folder(sweep, options, mpi.world_size(), setup.ranks_per_job, prep, log);
@@ -479,12 +513,31 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
     return prep.failed_skipped ? kExitFailure : kExitOk;
   }
 
+  // Where each rank trains, checked against every job on every rank before any
+  // starts; the lowest rank that refuses says why.
+  RankPlacement placement;
+  try {
+    placement = place_rank(options.exclusive_gpus);
+    check_placement(sweep, layout.group_size, placement);
+  } catch (const core::ConfigError& e) {
+    code = kExitBadInput;
+    error = e.what();
+  }
+  int first_refusing = code != kExitOk ? mpi.world_rank() : mpi.world_size();
+  FRACSWEEP_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &first_refusing, 1, MPI_INT, MPI_MIN,
+                                    MPI_COMM_WORLD));
+  if (first_refusing < mpi.world_size()) {
+    if (first_refusing == mpi.world_rank()) log.error(error);
+    return kExitBadInput;
+  }
+
   MpiComm up = MpiComm::dup(MPI_COMM_WORLD), down = MpiComm::dup(MPI_COMM_WORLD);
   const CoordinatorChannels channels{up.get(), down.get()};
+  MpiCoordinatorEnd coordinator_end(channels);
+  MpiLeaderEnd leader_end(channels);
   MpiComm group_comm = MpiComm::split(MPI_COMM_WORLD, layout.group, layout.group_rank);
   MpiSyncOptions sync_options;
   if (options.bucket_bytes > 0) sync_options.bucket_bytes = options.bucket_bytes;
-  const RankPlacement placement = place_rank(options.exclusive_gpus);
   log.debug(fmt::format("placement: node rank {} of {} on {}, {}", placement.node_rank,
                         placement.node_size, mpi_host_name(),
                         placement.cuda_devices > 0 ? fmt::format("GPU {} of {}", placement.device,
@@ -501,18 +554,18 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
     co.timeout_seconds = options.timeout_seconds;
     co.abort_after_seconds = options.abort_after_seconds;
     RunBook& book = *prep.book;
-    coordinator.emplace(channels, layout.groups, [&book] { return book.next(); }, std::move(events),
-                        co, log);
+    coordinator.emplace(coordinator_end, layout.groups, [&book] { return book.next(); },
+                        std::move(events), co, log);
   }
 
   bool interrupted = false;
   {
     std::optional<CoordinatorClient> client;
-    if (layout.leader()) client.emplace(channels, layout, mpi_host_name());
+    if (layout.leader()) client.emplace(leader_end, layout, mpi_host_name());
     std::optional<JobReport> previous;
     for (;;) {
       Assignment next;
-      if (client) next = client->next(previous).value_or(Assignment{});
+      if (client) next = client->next(previous, options.abort_after_seconds).value_or(Assignment{});
       // A member waits while its leader writes the last job's results and asks for the next.
       if (layout.group_size > 1) {
         next.job = quiet_broadcast(next.job, group_comm.get(), options.abort_after_seconds, log);

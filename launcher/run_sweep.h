@@ -4,7 +4,7 @@
 // writes the phantom store on first use, reads the ledger and queues the jobs
 // that are not finished (interrupted ones first, then the longest first, so
 // the last jobs to finish are short ones), and coordinates (launcher/
-// scheduler.h). Groups of ranks train the jobs they are handed, data-parallel
+// schedule/coordinator.h). Groups of ranks train the jobs they are handed, data-parallel
 // inside a group (MPI on CPUs; NCCL on GPUs when built with it). Rank 0 writes
 // every record to the run's own ledger (ledger.d/<run or shard>.jsonl), so a
 // file has one writer even when shards share a folder on a shared file system,

@@ -1,7 +1,8 @@
-// The job coordinator over several ranks (run under mpirun -np 2): every job
-// is handed out exactly once, reports reach the coordinator, a stop ends the
-// hand-out, and a group that goes silent is named.
-#include "launcher/scheduler.h"
+// The job coordinator over several ranks (run under mpirun -np 2), through the
+// MPI transport: every job is handed out exactly once, reports reach the
+// coordinator, a stop ends the hand-out, and a group that goes silent is named.
+// tests/schedule/coordinator_test.cpp runs the same protocol between threads.
+#include "launcher/mpi_transport.h"
 
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -15,9 +16,12 @@
 #include <vector>
 
 #include "launcher/mpi.h"
+#include "schedule/coordinator.h"
 
 namespace fracsweep::launcher {
 namespace {
+
+using namespace schedule;  // the protocol under test, by its own names
 
 struct World {
   MpiComm up = MpiComm::dup(MPI_COMM_WORLD), down = MpiComm::dup(MPI_COMM_WORLD);
@@ -27,6 +31,8 @@ struct World {
     MPI_Comm_size(MPI_COMM_WORLD, &size);
   }
   CoordinatorChannels channels() const { return {up.get(), down.get()}; }
+  MpiCoordinatorEnd coordinator_end{channels()};
+  MpiLeaderEnd leader_end{channels()};
 };
 
 // Every rank's taken jobs, gathered on every rank.
@@ -67,12 +73,12 @@ TEST(Coordinator, HandsOutEveryJobOnceAndHearsEveryReport) {
       EXPECT_EQ(r.metrics.value("by", -1), g.ranks.at(0));
       reported.insert(r.job);
     };
-    coordinator.emplace(w.channels(), layout.groups, queue_source(std::move(queue)), std::move(events),
+    coordinator.emplace(w.coordinator_end, layout.groups, queue_source(std::move(queue)), std::move(events),
                         CoordinatorOptions{}, log);
   }
   std::vector<int> mine;
   {
-    CoordinatorClient client(w.channels(), layout, "host");
+    CoordinatorClient client(w.leader_end, layout, "host");
     std::optional<JobReport> previous;
     while (const auto job = client.next_job(previous)) {
       mine.push_back(*job);
@@ -116,12 +122,12 @@ TEST(Coordinator, AnInterruptedJobStopsTheHandOutAndASilentGroupIsNamed) {
     CoordinatorOptions options;
     options.tick_seconds = 0.05;
     options.timeout_seconds = 0.2;
-    coordinator.emplace(w.channels(), layout.groups, queue_source(std::move(queue)), std::move(events), options,
+    coordinator.emplace(w.coordinator_end, layout.groups, queue_source(std::move(queue)), std::move(events), options,
                         log);
   }
   std::vector<int> mine;
   {
-    CoordinatorClient client(w.channels(), layout, "host");
+    CoordinatorClient client(w.leader_end, layout, "host");
     std::optional<JobReport> previous;
     while (const auto job = client.next_job(previous)) {
       mine.push_back(*job);
@@ -185,12 +191,12 @@ TEST(Coordinator, CarriesValuesAndEpochResultsAndAnswersWhetherToStop) {
       if (r.outcome == Outcome::kStopped) stopped_at[r.job] = r.epoch;
       if (r.outcome == Outcome::kPaused) paused_at[r.job] = r.epoch;
     };
-    coordinator.emplace(w.channels(), layout.groups, std::move(source), std::move(events),
+    coordinator.emplace(w.coordinator_end, layout.groups, std::move(source), std::move(events),
                         CoordinatorOptions{}, log);
   }
   int wrong_values = 0, taken = 0;
   {
-    CoordinatorClient client(w.channels(), layout, "host");
+    CoordinatorClient client(w.leader_end, layout, "host");
     std::optional<JobReport> previous;
     while (const auto a = client.next(previous)) {
       ++taken;

@@ -1,5 +1,5 @@
 // See run_book.h.
-#include "launcher/run_book.h"
+#include "sweeps/run_book.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -10,13 +10,13 @@
 #include "core/clock.h"
 #include "core/error.h"
 
-namespace fracsweep::launcher {
+namespace fracsweep::sweeps {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 // Longest first: the estimate is epochs times the share of training data.
-double job_cost(const sweeps::SweepJob& job) {
+double job_cost(const SweepJob& job) {
   return job.config.train.epochs * job.config.data.subset;
 }
 
@@ -34,7 +34,7 @@ std::string slurm_job_id() {
 
 // The jobs to run, in hand-out order: interrupted ones first (they resume
 // from a checkpoint), then the rest longest first, ties in sweep order.
-std::deque<int> make_queue(const sweeps::Sweep& sweep, const sweeps::LedgerState& state,
+std::deque<int> make_queue(const Sweep& sweep, const LedgerState& state,
                            bool retry_failed, int shard, int shards, int* finished,
                            int* failed_skipped) {
   std::vector<int> interrupted, fresh;
@@ -43,10 +43,10 @@ std::deque<int> make_queue(const sweeps::Sweep& sweep, const sweeps::LedgerState
     const auto it = state.jobs.find(sweep.jobs[static_cast<size_t>(i)].id);
     if (it == state.jobs.end()) {
       fresh.push_back(i);
-    } else if (it->second.status == sweeps::JobStatus::kFinished ||
-               it->second.status == sweeps::JobStatus::kStopped) {
+    } else if (it->second.status == JobStatus::kFinished ||
+               it->second.status == JobStatus::kStopped) {
       ++*finished;
-    } else if (it->second.status == sweeps::JobStatus::kFailed && !retry_failed) {
+    } else if (it->second.status == JobStatus::kFailed && !retry_failed) {
       ++*failed_skipped;
     } else {
       interrupted.push_back(i);
@@ -65,43 +65,43 @@ std::string ranks_text(const std::vector<int>& ranks) {
                            : fmt::format("ranks {}-{}", ranks.front(), ranks.back());
 }
 
-RunBook::RunBook(const sweeps::Sweep& sweep, sweeps::SweepManifest manifest,
-                 std::vector<sweeps::LedgerRecord> records, std::string writer,
+RunBook::RunBook(const Sweep& sweep, SweepManifest manifest,
+                 std::vector<LedgerRecord> records, std::string writer,
                  std::deque<int> queue, core::Logger& log)
     : sweep_(sweep),
       manifest_(std::move(manifest)),
       records_(std::move(records)),
       writer_(std::move(writer)),
-      ledger_(sweeps::ledger_path(sweep.output, writer_), log),
+      ledger_(ledger_path(sweep.output, writer_), log),
       log_(log),
       slurm_job_(slurm_job_id()),
       queue_(std::move(queue)) {
   if (sweep.search) search_.emplace(sweep, records_);
 }
 
-std::optional<Assignment> RunBook::next() {
+std::optional<schedule::Assignment> RunBook::next() {
   if (!search_) {
     if (queue_.empty()) return std::nullopt;
-    Assignment a;
+    schedule::Assignment a;
     a.job = queue_.front();
     queue_.pop_front();
     return a;
   }
   const std::vector<int> candidates(queue_.begin(), queue_.end());
   for (;;) {
-    const std::optional<sweeps::SearchRun::Handout> h = search_->next(candidates, busy_);
+    const std::optional<SearchRun::Handout> h = search_->next(candidates, busy_);
     if (!h) return std::nullopt;
     const auto& j = sweep_.jobs[static_cast<size_t>(h->job)];
-    if (!h->skip) return Assignment{h->job, sweeps::params_to_json(h->params)};
-    append(sweeps::make_stopped(j.id, j.name, {0, sweeps::local_host_name(), slurm_job_}, 0));
+    if (!h->skip) return schedule::Assignment{h->job, params_to_json(h->params)};
+    append(make_stopped(j.id, j.name, {0, local_host_name(), slurm_job_}, 0));
     log_.info("skip  ", j.name, ": its trial was stopped at epoch ",
               search_->stopped_trials().at(j.trial));
   }
 }
 
-void RunBook::started(const Assignment& a, const GroupState& g) {
+void RunBook::started(const schedule::Assignment& a, const schedule::GroupState& g) {
   const auto& j = sweep_.jobs[static_cast<size_t>(a.job)];
-  sweeps::LedgerRecord r = sweeps::make_started(j.id, j.name, origin(g));
+  LedgerRecord r = make_started(j.id, j.name, origin(g));
   r.params = a.params;
   append(r);
   log_.info("start ", j.name, " on group ", g.group, " (", ranks_text(g.ranks), ", ", g.host, ")",
@@ -110,61 +110,61 @@ void RunBook::started(const Assignment& a, const GroupState& g) {
   busy_.insert(a.job);
 }
 
-EpochAnswer RunBook::result(const EpochResult& r, const GroupState& g) {
-  if (!search_) return EpochAnswer::kContinue;
+schedule::EpochAnswer RunBook::result(const schedule::EpochResult& r, const schedule::GroupState& g) {
+  if (!search_) return schedule::EpochAnswer::kContinue;
   const auto& j = sweep_.jobs[static_cast<size_t>(r.job)];
   if (search_->records_result(r.job, r.epoch))
-    append(sweeps::make_result(j.id, j.name, origin(g), r.epoch, r.value));
-  if (search_->stopped(r.job)) return EpochAnswer::kStop;
-  return search_->pauses_at(r.job, r.epoch, busy_) ? EpochAnswer::kPause : EpochAnswer::kContinue;
+    append(make_result(j.id, j.name, origin(g), r.epoch, r.value));
+  if (search_->stopped(r.job)) return schedule::EpochAnswer::kStop;
+  return search_->pauses_at(r.job, r.epoch, busy_) ? schedule::EpochAnswer::kPause : schedule::EpochAnswer::kContinue;
 }
 
-void RunBook::reported(const JobReport& r, const GroupState& g) {
+void RunBook::reported(const schedule::JobReport& r, const schedule::GroupState& g) {
   const auto& j = sweep_.jobs[static_cast<size_t>(r.job)];
   const double seconds = std::chrono::duration<double>(Clock::now() - started_at_[r.job]).count();
   busy_.erase(r.job);
   switch (r.outcome) {
-    case Outcome::kFinished: {
-      append(sweeps::make_finished(j.id, j.name, origin(g), r.metrics));
+    case schedule::Outcome::kFinished: {
+      append(make_finished(j.id, j.name, origin(g), r.metrics));
       const auto auc = r.metrics.find("aAUC");
-      log_.info("done  ", j.name, " in ", sweeps::format_duration(seconds),
+      log_.info("done  ", j.name, " in ", format_duration(seconds),
                 auc != r.metrics.end() && auc->is_number()
                     ? fmt::format(", test aAUC {:.3f}", auc->get<double>())
                     : std::string());
       ++finished_;
       break;
     }
-    case Outcome::kFailed:
-      append(sweeps::make_failed(j.id, j.name, origin(g), r.error));
+    case schedule::Outcome::kFailed:
+      append(make_failed(j.id, j.name, origin(g), r.error));
       log_.error("FAILED ", j.name, ": ", r.error);
       ++failed_;
       break;
-    case Outcome::kInterrupted:
+    case schedule::Outcome::kInterrupted:
       log_.warn("interrupted ", j.name, " (checkpoint written; the next run resumes it)");
       break;
-    case Outcome::kStorage:
+    case schedule::Outcome::kStorage:
       log_.error("stopped at ", j.name, ": ", r.error);
       storage_error_ = r.error;
       break;
-    case Outcome::kPaused:
+    case schedule::Outcome::kPaused:
       log_.info("pause ", j.name, " after epoch ", r.epoch,
                 " until the other jobs of its trial reach it (checkpoint written)");
       break;
-    case Outcome::kStopped:
-      append(sweeps::make_stopped(j.id, j.name, origin(g), r.epoch));
+    case schedule::Outcome::kStopped:
+      append(make_stopped(j.id, j.name, origin(g), r.epoch));
       log_.info("stop  ", j.name, " after epoch ", r.epoch, " (ASHA stopped its trial at epoch ",
                 search_ ? search_->stopped_trials().at(j.trial) : 0, ") in ",
-                sweeps::format_duration(seconds));
+                format_duration(seconds));
       ++stopped_;
       break;
   }
   changed_ = true;
 }
 
-void RunBook::tick(const std::vector<GroupState>& groups) {
-  sweeps::ProgressSnapshot snap;
+void RunBook::tick(const std::vector<schedule::GroupState>& groups) {
+  ProgressSnapshot snap;
   snap.time = core::utc_now_iso8601();
-  snap.host = sweeps::local_host_name();
+  snap.host = local_host_name();
   snap.pid = ::getpid();
   snap.writer = writer_;
   snap.slurm_job = slurm_job_;
@@ -174,8 +174,8 @@ void RunBook::tick(const std::vector<GroupState>& groups) {
     return t == Clock::time_point{} ? std::string()
                                     : core::utc_iso8601(now_system - (now_steady - t));
   };
-  for (const GroupState& g : groups) {
-    sweeps::GroupProgress p;
+  for (const schedule::GroupState& g : groups) {
+    GroupProgress p;
     p.group = g.group;
     p.ranks = g.ranks;
     p.host = g.host;
@@ -192,24 +192,24 @@ void RunBook::tick(const std::vector<GroupState>& groups) {
     p.heard = iso_of(g.heard);
     snap.groups.push_back(std::move(p));
   }
-  sweeps::write_progress(sweep_.output, snap);
+  write_progress(sweep_.output, snap);
   // A live line when something changed, and at least every 30 s.
   if (!changed_ && now_steady - last_line_ < std::chrono::seconds(30)) return;
-  const sweeps::SweepStatus s =
-      sweeps::sweep_status(manifest_, records_, snap, /*run_active=*/true, snap.time);
+  const SweepStatus s =
+      sweep_status(manifest_, records_, snap, /*run_active=*/true, snap.time);
   log_.info(fmt::format("{}: {}/{} done, {} running, {} failed, {} to go; {}", sweep_.name,
                         s.total.done, s.total.jobs, s.total.running, s.total.failed,
                         s.total.pending + s.total.interrupted,
-                        s.eta_s ? "ETA " + sweeps::format_duration(*s.eta_s) : "ETA unknown"));
+                        s.eta_s ? "ETA " + format_duration(*s.eta_s) : "ETA unknown"));
   changed_ = false;
   last_line_ = now_steady;
 }
 
-void RunBook::append(const sweeps::LedgerRecord& r) {
+void RunBook::append(const LedgerRecord& r) {
   ledger_.append(r);
   records_.push_back(r);
   if (search_) search_->apply(r);
   changed_ = true;
 }
 
-}  // namespace fracsweep::launcher
+}  // namespace fracsweep::sweeps
