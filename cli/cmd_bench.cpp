@@ -14,6 +14,7 @@
 #include <sstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -231,14 +232,16 @@ int bench_metrics(const Args& args) {
 
 // How long commands take from exec to exit, each run --repeats times: the
 // commands that do not train, and fracsweep-train's --help (what every command
-// paid when one executable loaded LibTorch and MPI).
+// paid when one executable loaded LibTorch and MPI); `ingest --help` through
+// the hand-off and fracsweep-ingest's own --help, which load ITK.
 int bench_startup(const Args& args) {
   namespace po = boost::program_options;
   int repeats = 20;
   po::options_description options(
       "usage: fracsweep bench startup [options]\n\n"
       "Milliseconds from start to exit of light commands on tiny inputs (median and\n"
-      "fastest of --repeats runs), against fracsweep-train, which loads LibTorch and MPI.\n\n"
+      "fastest of --repeats runs), against fracsweep-train, which loads LibTorch and MPI,\n"
+      "and fracsweep-ingest, which loads ITK.\n\n"
       "options");
   options.add_options()("help,h", "print this help")
       ("repeats", po::value(&repeats)->default_value(repeats), "runs per command");
@@ -255,10 +258,23 @@ int bench_startup(const Args& args) {
                                      "\npreset: tiny\ndataset: {phantom: {patients: 12}}\n"
                                      "protocol: {split: random, repeats: [0]}\nseeds: [1]\n"
                                      "variants: {tsccn: {model: {variant: tsccn}}}\n");
-  const std::vector<std::vector<std::string>> commands = {
-      {self, "version"},          {self, "--help"},
-      {self, "metrics", csv},     {self, "plan", sweep},
-      {training_executable(), "--help"}};
+  std::vector<std::vector<std::string>> commands = {
+      {self, "version"}, {self, "--help"}, {self, "metrics", csv}, {self, "plan", sweep}};
+  // An executable this copy lacks (a GPU machine's pack holds no fracsweep-ingest) is not
+  // timed, and says so, rather than keeping the rest from being timed.
+  const auto sibling = [](const Sibling& s) -> std::optional<std::string> {
+    try {
+      return sibling_executable(s);
+    } catch (const core::Error& e) {
+      std::cerr << "not timed: " << e.what() << "\n";
+      return std::nullopt;
+    }
+  };
+  if (const auto ingest = sibling(kIngestExecutable)) {
+    commands.push_back({self, "ingest", "--help"});
+    commands.push_back({*ingest, "--help"});
+  }
+  if (const auto train = sibling(kTrainingExecutable)) commands.push_back({*train, "--help"});
   std::cout << "| command | median ms | fastest ms |\n|---|---:|---:|\n";
   for (const auto& argv : commands) {
     std::vector<double> ms;
@@ -378,7 +394,7 @@ int run_bench(const Args& args) {
   if (args[0] == "search") return bench_search(rest);
   if (args[0] == "probe") return bench_probe(rest);
   if (args[0] == "train" || args[0] == "allreduce" || args[0] == "handout" || args[0] == "aasn")
-    return hand_off("bench", args);
+    return hand_off(kTrainingExecutable, "bench", args);
   throw core::ConfigError(
       core::str_cat("unknown benchmark '", args[0], "' (see fracsweep bench --help)"));
 }

@@ -4,7 +4,9 @@
 // not train start at once. The ones that do (train, run, and the training and
 // all-reduce benchmarks) live in a second executable, `fracsweep-train`,
 // next to it, to which `fracsweep` hands such a command over (cli/handoff.h),
-// as git does with its sub-programs: one command line either way.
+// as git does with its sub-programs: one command line either way. `ingest`,
+// the one command that reads images through ITK, lives likewise in
+// `fracsweep-ingest` (cli/ingest_main.cpp), so no other command loads ITK.
 //
 // Each command takes the arguments after its name and returns the process
 // exit code. Flags are parsed with Boost.Program_options; `--help` prints the
@@ -26,7 +28,7 @@ using Args = std::vector<std::string>;
 
 int run_bench(const Args& args);
 int bench_search(const Args& args);  // cli/bench_search.cpp
-int run_ingest(const Args& args);
+int run_ingest(const Args& args);  // in fracsweep-ingest alone
 int run_inspect(const Args& args);
 int run_metrics(const Args& args);
 int run_plan(const Args& args);

@@ -1,6 +1,6 @@
 // Entry point of `fracsweep`. The commands that train are handed over to
-// fracsweep-train (cli/commands.h), so this executable links neither LibTorch
-// nor MPI.
+// fracsweep-train and `ingest` to fracsweep-ingest (cli/commands.h), so this
+// executable links neither LibTorch, MPI nor ITK.
 #include <string>
 
 #include "cli/commands.h"
@@ -19,7 +19,7 @@ constexpr Command kCommands[] = {
      "measure (bench read|loader|metrics|startup|train|allreduce|handout; bench --help)",
      cli::run_bench},
     {"ingest", "real images into a patch store: ingest vcf|pelvis MANIFEST.csv OUT.h5 (DICOM, NIfTI, PNG)",
-     cli::run_ingest},
+     [](const Args& a) { return cli::hand_off(cli::kIngestExecutable, "ingest", a); }},
     {"inspect", "validate a patch store (.h5) and print counts per class, patient and split",
      cli::run_inspect},
     {"metrics", "compute SE/SP/AUC/AP (aSE, aSP, aAUC, mAP) from a predictions CSV",
@@ -29,7 +29,7 @@ constexpr Command kCommands[] = {
     {"report", "a sweep's paper table, tests, curves and HTML page (report OUT_DIR)",
      cli::run_report},
     {"run", "run a whole sweep on the ranks of an MPI job ([mpirun -np N] run SWEEP.yaml)",
-     [](const Args& a) { return cli::hand_off("run", a); }},
+     [](const Args& a) { return cli::hand_off(cli::kTrainingExecutable, "run", a); }},
     {"slurm", "run a sweep as a SLURM batch job: slurm submit SWEEP.yaml | status DIR | cancel DIR",
      cli::run_slurm},
     {"status", "show a sweep's jobs: done, running, failed, pending per variant, and an ETA",
@@ -37,7 +37,7 @@ constexpr Command kCommands[] = {
     {"synth", "write a phantom data set (synth vcf OUT.h5) with the same schema as real data",
      cli::run_synth},
     {"train", "train and evaluate one job (train JOB.yaml); run again to resume",
-     [](const Args& a) { return cli::hand_off("train", a); }},
+     [](const Args& a) { return cli::hand_off(cli::kTrainingExecutable, "train", a); }},
     {"version", "print the version and the compiled backends", cli::run_version},
 };
 

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <filesystem>
 
 #include "core/fs.h"
@@ -117,10 +118,12 @@ TEST(Cli, VersionNamesLibTorchAndTheNcclBackendState) {
 }
 
 // The commands that do not train start at once because fracsweep links
-// neither LibTorch nor MPI; fracsweep-train, beside it, links both.
+// neither LibTorch nor MPI; fracsweep-train, beside it, links both. Nor does
+// it link ITK or GDCM, which only fracsweep-ingest loads.
 TEST(Cli, TheCommandLoadsNeitherLibTorchNorMpiAndItsTrainingHalfDoes) {
   const std::string light = testing::fracsweep_binary();
-  const std::string heavy = (std::filesystem::path(light).parent_path() / "fracsweep-train").string();
+  const std::filesystem::path bin = std::filesystem::path(light).parent_path();
+  const std::string heavy = (bin / "fracsweep-train").string();
   const core::ProcessResult l = core::run_process({"ldd", light});
   ASSERT_EQ(l.exit_code, 0) << l.err;
   for (const char* lib : {"libtorch", "libc10", "libmpi", "libcudart", "libnccl"})
@@ -128,6 +131,19 @@ TEST(Cli, TheCommandLoadsNeitherLibTorchNorMpiAndItsTrainingHalfDoes) {
   const core::ProcessResult h = core::run_process({"ldd", heavy});
   ASSERT_EQ(h.exit_code, 0) << h.err;
   for (const char* lib : {"libtorch", "libc10", "libmpi"}) EXPECT_HAS(h.out, lib);
+  // ITK's own libraries are libITK*, its bundled ones libitk*, GDCM's libgdcm*.
+  const auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  for (const char* lib : {"libitk", "libgdcm"})
+    EXPECT_EQ(lower(l.out).find(lib), std::string::npos) << lib << " in\n" << l.out;
+  const core::ProcessResult i = core::run_process({"ldd", (bin / "fracsweep-ingest").string()});
+  ASSERT_EQ(i.exit_code, 0) << i.err;
+  EXPECT_HAS(i.out, "libITKCommon");
+  EXPECT_HAS(i.out, "libgdcm");
+  for (const char* lib : {"libtorch", "libmpi"})
+    EXPECT_EQ(i.out.find(lib), std::string::npos) << lib << " in\n" << i.out;
 }
 
 TEST(Cli, ATrainingCommandWithoutFracsweepTrainBesideItSaysWhereItLooked) {
@@ -144,11 +160,52 @@ TEST(Cli, ATrainingCommandWithoutFracsweepTrainBesideItSaysWhereItLooked) {
   EXPECT_EQ(core::run_process({alone.string(), "version"}).exit_code, 0);
 }
 
+// As a GPU machine's pack has it: fracsweep-train beside fracsweep, no fracsweep-ingest.
+TEST(Cli, WithoutFracsweepIngestOnlyIngestFailsAndSaysWhereItLooked) {
+  testing::TempDir dir;
+  const std::filesystem::path bin = dir.path() / "bin";
+  std::filesystem::create_directories(bin);
+  const std::filesystem::path built = std::filesystem::path(testing::fracsweep_binary()).parent_path();
+  std::filesystem::copy_file(testing::fracsweep_binary(), bin / "fracsweep");
+  std::filesystem::create_symlink(built / "fracsweep-train", bin / "fracsweep-train");
+  const std::string fracsweep = (bin / "fracsweep").string();
+  const core::ProcessResult i = core::run_process({fracsweep, "ingest", "vcf", "m.csv", "o.h5"});
+  EXPECT_EQ(i.exit_code, 1);
+  EXPECT_HAS(i.err, "fracsweep ingest: error: the ingest command is in fracsweep-ingest");
+  EXPECT_HAS(i.err, (bin / "fracsweep-ingest").string());
+  EXPECT_HAS(i.err, (dir.path() / "libexec" / "fracsweep" / "fracsweep-ingest").string());
+  const core::ProcessResult help = core::run_process({fracsweep, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_HAS(help.out, "ingest");
+  const core::ProcessResult b = core::run_process({fracsweep, "bench", "startup", "--repeats", "1"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_HAS(b.out, "| fracsweep version |");
+  EXPECT_HAS(b.out, "| fracsweep-train --help |");
+  EXPECT_EQ(b.out.find("ingest"), std::string::npos) << b.out;
+  EXPECT_HAS(b.err, "not timed: the ingest command is in fracsweep-ingest");
+}
+
+// An installed layout: fracsweep in bin/, the executables it hands over to in
+// libexec/fracsweep/.
+TEST(Cli, IngestIsFoundInLibexec) {
+  testing::TempDir dir;
+  const std::filesystem::path bin = dir.path() / "bin", libexec = dir.path() / "libexec" / "fracsweep";
+  std::filesystem::create_directories(bin);
+  std::filesystem::create_directories(libexec);
+  const std::filesystem::path built = std::filesystem::path(testing::fracsweep_binary()).parent_path();
+  std::filesystem::copy_file(testing::fracsweep_binary(), bin / "fracsweep");
+  std::filesystem::create_symlink(built / "fracsweep-ingest", libexec / "fracsweep-ingest");
+  const core::ProcessResult r = core::run_process({(bin / "fracsweep").string(), "ingest", "--help"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_HAS(r.out, "usage: fracsweep ingest <kind>");
+}
+
 TEST(Cli, BenchStartupTimesTheLightCommandsAgainstTheTrainingExecutable) {
   const auto r = run_fracsweep({"bench", "startup", "--repeats", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* row : {"| fracsweep version |", "| fracsweep plan s.yaml |",
-                          "| fracsweep metrics p.csv |", "| fracsweep-train --help |"})
+                          "| fracsweep metrics p.csv |", "| fracsweep ingest --help |",
+                          "| fracsweep-ingest --help |", "| fracsweep-train --help |"})
     EXPECT_HAS(r.out, row);
 }
 
