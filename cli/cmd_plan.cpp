@@ -16,14 +16,19 @@ namespace fracsweep::cli {
 int run_plan(const Args& args) {
   namespace po = boost::program_options;
   std::string path;
+  int ranks_per_job = 0;
   po::options_description options(
       "usage: fracsweep plan SWEEP.yaml [options]\n\n"
       "Expands a sweep file and prints its jobs (name and stable id) and how many are\n"
-      "already done in the output folder.\n\noptions");
-  options.add_options()("help,h", "print this help")("quiet,q", "counts only, no job list");
+      "already done in the output folder. Refuses (exit 2) a sweep that `fracsweep run`\n"
+      "would refuse, or whose jobs would fail on their settings when they start.\n\noptions");
+  options.add_options()("help,h", "print this help")("quiet,q", "counts only, no job list")
+      ("ranks-per-job", po::value(&ranks_per_job),
+       "check the jobs against this many ranks per job, as fracsweep run --ranks-per-job "
+       "(default: the sweep's ranks_per_job)");
   po::variables_map vm;
   if (!parse_with_positional(args, options, path, "fracsweep plan SWEEP.yaml", &vm)) return kExitOk;
-  const sweeps::Sweep s = sweeps::load_sweep(path);
+  const sweeps::Sweep s = sweeps::load_sweep(path, ranks_per_job);
   size_t done = 0;
   std::map<std::string, std::pair<size_t, size_t>> per_variant;  // done, total
   for (const auto& j : s.jobs) {

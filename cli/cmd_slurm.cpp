@@ -1,6 +1,7 @@
 // `fracsweep slurm submit|status|cancel`: a sweep as a SLURM batch job.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <fstream>
@@ -49,6 +50,30 @@ std::string self_binary() {
   return p.string();
 }
 
+// What the sweep asks of the SLURM job's ranks (cluster::check_sweep_fits).
+cluster::SweepNeeds needs_of(const sweeps::Sweep& sweep, bool ranks_from_command_line) {
+  cluster::SweepNeeds n;
+  n.path = sweep.path;
+  n.ranks_per_job = sweep.ranks_per_job;
+  n.ranks_from = core::str_cat(ranks_from_command_line ? "--ranks-per-job " : "ranks_per_job ",
+                               sweep.ranks_per_job);
+  n.gpu_jobs = false;
+  int most_cpus = 0;
+  for (const sweeps::SweepJob& job : sweep.jobs) {
+    const spec::TrainConfig& t = job.config.train;
+    if (t.device == "cuda" && n.cuda_job.empty()) n.cuda_job = job.name;
+    n.gpu_jobs = n.gpu_jobs || t.device != "cpu";
+    const int cpus = t.loader_workers + std::max(t.threads, 1);
+    if (cpus > most_cpus) {
+      most_cpus = cpus;
+      n.loader_workers = t.loader_workers;
+      n.threads = t.threads;
+      n.cpu_job = job.name;
+    }
+  }
+  return n;
+}
+
 int submit(const Args& args) {
   namespace po = boost::program_options;
   cluster::SlurmOptions o;
@@ -56,7 +81,8 @@ int submit(const Args& args) {
   po::options_description options(
       "usage: fracsweep slurm submit SWEEP.yaml [options]\n\n"
       "Writes a batch script that runs `srun fracsweep run SWEEP.yaml` (one rank per GPU, or\n"
-      "per task on CPU partitions) into <output>/slurm/ and submits it with sbatch. The job\n"
+      "per task on CPU partitions) into <output>/slurm/ and submits it with sbatch. The sweep\n"
+      "is checked against the ranks, GPUs and CPUs asked for before anything is queued. The job\n"
       "asks for SIGUSR1 --signal-lead seconds before its time limit; on USR1 or TERM every\n"
       "running job checkpoints and the script requeues itself (up to --max-requeues times),\n"
       "and the requeued job resumes the sweep.\n\noptions");
@@ -69,7 +95,13 @@ int submit(const Args& args) {
       ("time", po::value(&o.time)->default_value(o.time), "time limit, [D-]HH:MM:SS")
       ("partition", po::value(&o.partition), "partition")
       ("account", po::value(&o.account), "account")
-      ("cpus-per-task", po::value(&o.cpus_per_task), "CPUs per rank")
+      ("cpus-per-task", po::value(&o.cpus_per_task),
+       "CPUs per rank (default: the sweep's train.loader_workers + train.threads, the most "
+       "any job needs)")
+      ("cpus-per-node", po::value(&o.cpus_per_node),
+       "the nodes' CPUs: warn when the ranks of a node ask for more")
+      ("exclusive-gpus", "give every rank a GPU of its own (fracsweep run --exclusive-gpus); "
+       "refused with more ranks per node than GPUs")
       ("mem", po::value(&o.mem), "memory per node, e.g. 64G")
       ("ranks-per-job", po::value(&o.ranks_per_job), "ranks per job (default: the sweep's)")
       ("signal-lead", po::value(&o.signal_lead_s)->default_value(o.signal_lead_s),
@@ -84,8 +116,14 @@ int submit(const Args& args) {
   po::variables_map vm;
   if (!parse_with_positional(args, options, path, "fracsweep slurm submit SWEEP.yaml", &vm))
     return kExitOk;
+  o.exclusive_gpus = vm.count("exclusive-gpus") > 0;
   cluster::validate(o);
-  const sweeps::Sweep sweep = sweeps::load_sweep(path);
+  // Everything the SLURM job would fail on is refused here, before it is queued.
+  const sweeps::Sweep sweep = sweeps::load_sweep(path, o.ranks_per_job);
+  const cluster::SweepNeeds needs = needs_of(sweep, o.ranks_per_job > 0);
+  cluster::check_sweep_fits(o, needs);
+  o = cluster::with_sweep_defaults(o, needs);
+  for (const std::string& w : cluster::node_warnings(o)) std::cerr << "warning: " << w << "\n";
   cluster::SweepPaths p;
   p.name = sweep.name;
   p.sweep = fs::absolute(path).lexically_normal().string();

@@ -90,11 +90,7 @@ void ensure_phantom(const sweeps::Sweep& sweep, core::Logger& log) {
     return;
   }
   datastore::VcfSynthOptions o;
-  datastore::set_patients_as_paper(o.phantom, sweep.phantom.patients);
-  o.phantom.patch_size = sweep.phantom.patch_size;
-  o.phantom.slices = sweep.phantom.slices;
-  o.phantom.difficulty = sweep.phantom.difficulty;
-  o.phantom.seed = sweep.phantom.seed;
+  o.phantom = sweep.phantom.options();
   o.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   log.info("writing the phantom data set ", sweep.store, " (", sweep.phantom.patients,
            " patients, ", sweep.phantom.patch_size, " px)");

@@ -289,6 +289,23 @@ void validate(const JobConfig& j, const std::string& where) {
     bad(w >= 0, "train.loss_weights: weights must be >= 0");
 }
 
+void validate_group(const JobConfig& j, int group_size, const std::string& group_from,
+                    const std::string& where) {
+  INTERNAL_ASSERT(group_size >= 1);
+  if (j.model.variant == "curve") return;  // trains nothing: no batches
+  const int b = j.train.batch_size;
+  CHECK_OR_THROW(ConfigError, b / group_size >= 2, where, ": train.batch_size ", b, " over ",
+                 group_from, " (a data-parallel group of ", group_size,
+                 " rank(s)) gives each rank batches of one sample, which batch norm cannot train "
+                 "on; use a train.batch_size of at least ", 2 * group_size,
+                 group_size > 1 ? " or fewer ranks per job" : "");
+  CHECK_OR_THROW(ConfigError, b % group_size == 0, where, ": train.batch_size ", b,
+                 " cannot be split evenly over ", group_from, " (a data-parallel group of ",
+                 group_size, " ranks); use a multiple of ", group_size, " (e.g. ",
+                 b / group_size * group_size, " or ", (b / group_size + 1) * group_size,
+                 ") or a ranks_per_job that divides ", b);
+}
+
 // parse_job_config, whose checks name each key; anything they miss surfaces as
 // YAML::Exception.
 static JobConfig parse_job_config_checked(const std::string& text, const std::string& where) {

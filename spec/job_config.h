@@ -131,6 +131,14 @@ std::string to_yaml(const JobConfig& job);
 // Throws core::ConfigError when values are out of range or inconsistent.
 void validate(const JobConfig& job, const std::string& where);
 
+// Throws core::ConfigError when train.batch_size cannot be split over a data-parallel
+// group of `group_size` ranks: each rank's share must be at least two samples (batch norm
+// cannot train on one) and the shares equal. The message names `where`, the key, the value,
+// the group (as `group_from` calls it, e.g. "ranks_per_job 4") and the batch sizes that fit.
+// A "curve" job trains nothing and takes any batch size.
+void validate_group(const JobConfig& job, int group_size, const std::string& group_from,
+                    const std::string& where);
+
 // Every model.variant a job may name: the papers' models, ablations and baselines.
 const std::set<std::string>& known_variants();
 

@@ -247,6 +247,26 @@ void parse_pelvis_phantom(const YAML::Node& ph, const std::string& where, Sweep&
   s.pelvis = true;
 }
 
+// dataset.phantom, checked as the generator checks it, like dataset.pelvis_phantom.
+void parse_phantom(const YAML::Node& ph, const std::string& where, Sweep& s) {
+  check_keys(ph, "dataset.phantom", {"patients", "patch_size", "difficulty", "seed", "slices"}, where);
+  auto& p = s.phantom;
+  if (ph["patients"]) p.patients = scalar<int>(ph["patients"], "dataset.phantom.patients", where);
+  if (ph["patch_size"]) p.patch_size = scalar<int>(ph["patch_size"], "dataset.phantom.patch_size", where);
+  if (ph["difficulty"]) p.difficulty = scalar<double>(ph["difficulty"], "dataset.phantom.difficulty", where);
+  if (ph["seed"]) p.seed = scalar<uint64_t>(ph["seed"], "dataset.phantom.seed", where);
+  if (ph["slices"]) p.slices = scalar<int>(ph["slices"], "dataset.phantom.slices", where);
+  CHECK_OR_THROW(ConfigError, p.patients >= 1, where, ": dataset.phantom.patients: ", p.patients,
+                 " must be at least 1");
+  try {
+    datastore::validate(p.options());
+  } catch (const ConfigError& e) {
+    throw ConfigError(core::str_cat(where, ": dataset.phantom: ", e.what()));
+  }
+  s.store = (std::filesystem::path(s.output) / "phantom.h5").string();
+  s.synthesise = true;
+}
+
 // The dataset: a store, or a phantom the sweep writes into its folder.
 void parse_dataset(const YAML::Node& root, const std::string& where, Sweep& s) {
   const YAML::Node dataset = root["dataset"];
@@ -262,15 +282,7 @@ void parse_dataset(const YAML::Node& root, const std::string& where, Sweep& s) {
   } else if (dataset["pelvis_phantom"]) {
     parse_pelvis_phantom(dataset["pelvis_phantom"], where, s);
   } else {
-    const YAML::Node ph = dataset["phantom"];
-    check_keys(ph, "dataset.phantom", {"patients", "patch_size", "difficulty", "seed", "slices"}, where);
-    if (ph["patients"]) s.phantom.patients = scalar<int>(ph["patients"], "dataset.phantom.patients", where);
-    if (ph["patch_size"]) s.phantom.patch_size = scalar<int>(ph["patch_size"], "dataset.phantom.patch_size", where);
-    if (ph["difficulty"]) s.phantom.difficulty = scalar<double>(ph["difficulty"], "dataset.phantom.difficulty", where);
-    if (ph["seed"]) s.phantom.seed = scalar<uint64_t>(ph["seed"], "dataset.phantom.seed", where);
-    if (ph["slices"]) s.phantom.slices = scalar<int>(ph["slices"], "dataset.phantom.slices", where);
-    s.store = (std::filesystem::path(s.output) / "phantom.h5").string();
-    s.synthesise = true;
+    parse_phantom(dataset["phantom"], where, s);
   }
 }
 
@@ -413,6 +425,16 @@ void expand_jobs(const YAML::Node& root, const std::string& where,
 
 }  // namespace
 
+datastore::VcfPhantomOptions PhantomSpec::options() const {
+  datastore::VcfPhantomOptions o;
+  datastore::set_patients_as_paper(o, patients);
+  o.patch_size = patch_size;
+  o.slices = slices;
+  o.difficulty = difficulty;
+  o.seed = seed;
+  return o;
+}
+
 datastore::PelvisPhantomOptions PelvisPhantomSpec::options() const {
   datastore::PelvisPhantomOptions o;
   o.images = images;
@@ -427,7 +449,8 @@ datastore::PelvisPhantomOptions PelvisPhantomSpec::options() const {
 
 // parse_sweep, whose checks name each key; anything they miss (a section where a
 // scalar was expected, a key that is not a scalar) surfaces as YAML::Exception.
-static Sweep parse_sweep_checked(const std::string& text, const std::string& where) {
+static Sweep parse_sweep_checked(const std::string& text, const std::string& where,
+                                 int ranks_per_job) {
   const YAML::Node root = spec::load_yaml(text, where);
   check_keys(root, "", kTopKeys, where);
   Sweep s;
@@ -446,7 +469,36 @@ static Sweep parse_sweep_checked(const std::string& text, const std::string& whe
     check_search_metric(*s.search, s.jobs.front().config, where);
     check_search_space(*s.search, s.jobs.front(), where);
   }
+  if (ranks_per_job != 0) {
+    check_ranks_per_job(s, ranks_per_job, core::str_cat("--ranks-per-job ", ranks_per_job));
+    s.ranks_per_job = ranks_per_job;
+  } else {
+    check_ranks_per_job(s, s.ranks_per_job, core::str_cat("ranks_per_job ", s.ranks_per_job));
+  }
   return s;
+}
+
+void check_ranks_per_job(const Sweep& sweep, int ranks_per_job, const std::string& from) {
+  CHECK_OR_THROW(ConfigError, ranks_per_job >= 1, sweep.path, ": ", from, " must be >= 1");
+  // Of a search's keys only the batch size bears on the split; a range's inner
+  // values are left to the job's own check (trainer/train_job.cpp).
+  std::vector<std::string> batch_values;
+  if (sweep.search)
+    for (const SearchParam& p : sweep.search->space) {
+      if (p.key != "train.batch_size") continue;
+      if (p.dist == SearchParam::Dist::kChoice) {
+        batch_values = p.values;
+      } else {
+        batch_values = {format_value(p.low), format_value(p.high)};
+      }
+    }
+  for (const SweepJob& job : sweep.jobs) {
+    const std::string where = core::str_cat(sweep.path, ": job ", job.name);
+    spec::validate_group(job.config, ranks_per_job, from, where);
+    for (const std::string& v : batch_values)
+      spec::validate_group(with_params(job, {{"train.batch_size", v}}), ranks_per_job, from,
+                           core::str_cat(where, ": search.space.train.batch_size = ", v));
+  }
 }
 
 spec::JobConfig with_params(const SweepJob& job, const ParamValues& params) {
@@ -469,11 +521,13 @@ spec::JobConfig with_params(const SweepJob& job, const ParamValues& params) {
   return out;
 }
 
-Sweep load_sweep(const std::string& path) { return parse_sweep(core::read_file(path), path); }
+Sweep load_sweep(const std::string& path, int ranks_per_job) {
+  return parse_sweep(core::read_file(path), path, ranks_per_job);
+}
 
-Sweep parse_sweep(const std::string& text, const std::string& where) {
+Sweep parse_sweep(const std::string& text, const std::string& where, int ranks_per_job) {
   try {
-    return parse_sweep_checked(text, where);
+    return parse_sweep_checked(text, where, ranks_per_job);
   } catch (const YAML::Exception& e) {
     throw ConfigError(core::str_cat(where, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ",
                                     e.msg, " (the sweep file's structure is not a sweep's; see "

@@ -41,15 +41,20 @@
 #include <optional>
 
 #include "datastore/phantom_pelvis.h"
+#include "datastore/phantom_vcf.h"
 #include "spec/job_config.h"
 #include "sweeps/search.h"
 
 namespace fracsweep::sweeps {
 
+// A vertebra phantom a sweep writes into its folder (datastore/phantom_vcf.h).
 struct PhantomSpec {
   int patients = 40, patch_size = 64, slices = 3;
   double difficulty = 0.5;
   uint64_t seed = 1;
+  // The generator's options for this spec, the patients split benign:malignant as in the
+  // paper. REQUIRES: patients >= 1 (checked when the sweep is read).
+  datastore::VcfPhantomOptions options() const;
 };
 
 // A pelvis phantom a sweep writes into its folder (datastore/phantom_pelvis.h);
@@ -91,6 +96,8 @@ struct Sweep {
   std::string name;
   std::string path;    // the sweep file
   std::string output;  // the sweep's folder
+  // Ranks that train one job together: the file's ranks_per_job, or the command line's
+  // when it overrides it (load_sweep's `ranks_per_job`).
   int ranks_per_job = 1;
   std::string store;   // the dataset; for a phantom, <output>/phantom.h5
   bool synthesise = false;
@@ -103,9 +110,20 @@ struct Sweep {
 
 // Reads, validates and expands a sweep file. Throws core::ConfigError naming
 // the file and the key (with the nearest known key for a typo), or the job
-// whose settings are invalid.
-Sweep load_sweep(const std::string& path);
-Sweep parse_sweep(const std::string& yaml_text, const std::string& where);
+// whose settings are invalid, before any job starts: among them every check a
+// job would otherwise fail on when it starts (a phantom spec the generator
+// refuses, a batch size its group of ranks cannot split; see check_ranks_per_job).
+// A nonzero `ranks_per_job` is the command line's --ranks-per-job, which replaces
+// the file's and is checked in its place (refused below 1).
+Sweep load_sweep(const std::string& path, int ranks_per_job = 0);
+Sweep parse_sweep(const std::string& yaml_text, const std::string& where, int ranks_per_job = 0);
+
+// Throws core::ConfigError, naming the sweep file, the job, the key and its
+// value, when a job cannot train on groups of `ranks_per_job` ranks
+// (spec::validate_group): every job, and for a search every value its space
+// gives train.batch_size (each choice, or the two ends of a range). `from` names
+// where the group size was set, e.g. "ranks_per_job 4" or "--ranks-per-job 4".
+void check_ranks_per_job(const Sweep& sweep, int ranks_per_job, const std::string& from);
 
 // A search's job with its trial's values set; throws core::ConfigError, naming
 // the job, when a value is not valid for its key.

@@ -192,15 +192,9 @@ class JobRun {
 
 bool JobRun::open_folder() {
   validate(job_, job_.output);
-  CHECK_OR_THROW(core::ConfigError, job_.train.batch_size / sync_.group_size() >= 2, job_.output,
-                 ": train.batch_size ", job_.train.batch_size, " over a group of ",
-                 sync_.group_size(), " rank(s) gives each rank batches of one sample, which "
-                 "batch norm cannot train on; use a train.batch_size of at least ",
-                 2 * sync_.group_size());
-  CHECK_OR_THROW(core::ConfigError, job_.train.batch_size % sync_.group_size() == 0, job_.output,
-                 ": train.batch_size ", job_.train.batch_size, " cannot be split evenly over ",
-                 sync_.group_size(), " data-parallel ranks; choose a multiple of ",
-                 sync_.group_size());
+  // `fracsweep run` checks every job against its ranks before any starts; this
+  // guards `fracsweep train` and any other way in.
+  spec::validate_group(job_, sync_.group_size(), "the job's ranks", job_.output);
   const std::string config_path = (dir_ / "config.yaml").string();
   resolved_ = to_yaml(job_);
   if (writer_) {

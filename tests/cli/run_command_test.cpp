@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -617,6 +618,71 @@ TEST(RunCommandFailures, RanksThatCannotFormGroupsAreBadInput) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_HAS(r.err, "cannot form groups of 2 ranks per job");
   EXPECT_FALSE(fs::exists(dir.path() / "out"));
+}
+
+// A batch size the ranks of a job cannot split is refused by plan and run before any job
+// starts, naming the file, the job, the key and the value (it used to fail every job); run
+// checks the ranks per job it runs with: --ranks-per-job over the file's.
+TEST(RunCommandFailures, ABatchSizeTheRanksCannotSplitIsRefusedBeforeAnyJobStarts) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string ones = dir.write(
+      "ones.yaml", mini_sweep(out, 1, "  ones: {model: {variant: resnet18}, train: {batch_size: 1}}\n"));
+  for (const std::string command : {"plan", "run"}) {
+    const auto r = run_fracsweep({command, ones});
+    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.err;
+    EXPECT_HAS(r.err, ones + ": job ones/repeat0/seed1: train.batch_size 1 over ranks_per_job 1");
+  }
+  EXPECT_FALSE(fs::exists(out));
+  // The tiny preset's batch of 16 splits over 2 ranks, not over 32; the file says 1.
+  const std::string sweep = dir.write("sweep.yaml", mini_sweep(out, 1));
+  for (const std::string command : {"plan", "run"}) {
+    const auto r = run_fracsweep({command, sweep, "--ranks-per-job", "32"});
+    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.err;
+    EXPECT_HAS(r.err, sweep + ": job tsccn/repeat0/seed1: train.batch_size 16 over --ranks-per-job 32");
+  }
+  const auto planned = run_fracsweep({"plan", sweep, "--ranks-per-job", "2", "--quiet"});
+  EXPECT_EQ(planned.exit_code, 0) << planned.err;
+  EXPECT_HAS(planned.out, "2 rank(s) per job");
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// A bad vertebra phantom is refused with the file and the key before the phantom is written.
+TEST(RunCommandFailures, ABadPhantomIsRefusedNamingTheFileAndTheKey) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  std::string text = mini_sweep(out, 1);
+  text.replace(text.find("patch_size: 32"), 14, "patch_size: 4000");
+  const std::string sweep = dir.write("sweep.yaml", text);
+  for (const std::string command : {"plan", "run"}) {
+    const auto r = run_fracsweep({command, sweep});
+    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.err;
+    EXPECT_HAS(r.err, sweep + ": dataset.phantom: vcf phantom: patch_size must be in [16, 2048], got 4000");
+  }
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// train.device: cuda where no GPU is visible: the run is refused before any job starts,
+// rather than every such job being recorded as failed.
+TEST(RunCommandFailures, TrainDeviceCudaWithoutAGpuIsRefusedBeforeAnyJobStarts) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string sweep = dir.write(
+      "sweep.yaml", mini_sweep(out, 1, "  gpu: {model: {variant: resnet18, width: 2}, train: {device: cuda}}\n"));
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  const std::optional<std::string> saved = visible ? std::optional<std::string>(visible) : std::nullopt;
+  ::setenv("CUDA_VISIBLE_DEVICES", "", 1);  // no GPU, on any machine
+  const auto r = run_fracsweep({"run", sweep});
+  if (saved) {
+    ::setenv("CUDA_VISIBLE_DEVICES", saved->c_str(), 1);
+  } else {
+    ::unsetenv("CUDA_VISIBLE_DEVICES");
+  }
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_HAS(r.err, sweep + ": job gpu/repeat0/seed1: train.device: cuda, but this rank");
+  EXPECT_EQ(r.err.find("start tsccn/"), std::string::npos) << r.err;
+  EXPECT_TRUE(finished_counts(out).empty());
+  EXPECT_FALSE(fs::exists(out / "tsccn"));
 }
 
 TEST(RunCommandFailures, DataParallelGroupsOfTwoRunTheSweep) {

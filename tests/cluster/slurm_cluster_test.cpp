@@ -123,7 +123,8 @@ TEST_F(LocalSlurm, APreemptedSweepIsRequeuedAndAnArrayOfTwoTasksSharesASweep) {
       "variants:\n  tsccn: {model: {variant: tsccn}}\n  resnet: {model: {variant: resnet18}}\n"
       "train: {epochs: 12, threads: 1, loader_workers: 1}\n");
   const auto submitted = testing::run_fracsweep(
-      {"slurm", "submit", sweep, "--tasks-per-node", "2", "--time", "00:20:00", "--signal-lead", "60"});
+      {"slurm", "submit", sweep, "--tasks-per-node", "2", "--time", "00:20:00", "--signal-lead", "60",
+       "--cpus-per-task", "1"});  // not the sweep's 2 (worker + thread): test nodes may have 2 CPUs
   ASSERT_EQ(submitted.exit_code, 0) << submitted.err << submitted.out;
   EXPECT_HAS(submitted.out, "submitted SLURM job ");
   const std::string id = submitted.out.substr(20, submitted.out.find(' ', 20) - 20);
@@ -182,7 +183,8 @@ void array_of_two_tasks(const testing::TempDir& dir_) {
   const auto first = testing::run_fracsweep({"run", sweep, "--shard", "0/4"});
   ASSERT_EQ(first.exit_code, 0) << first.err;
   const auto submitted =
-      testing::run_fracsweep({"slurm", "submit", sweep, "--array", "2", "--time", "00:20:00"});
+      testing::run_fracsweep({"slurm", "submit", sweep, "--array", "2", "--time", "00:20:00",
+                              "--cpus-per-task", "1"});
   ASSERT_EQ(submitted.exit_code, 0) << submitted.err << submitted.out;
   EXPECT_HAS(submitted.out, "in each of 2 array tasks");
   const std::string id = submitted.out.substr(20, submitted.out.find(' ', 20) - 20);

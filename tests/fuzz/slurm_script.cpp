@@ -116,6 +116,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto r = core::run_process(argv);
   if (r.exit_code != 0) finding("the script exited with " + std::to_string(r.exit_code) + ": " + r.err, script);
   std::vector<std::string> want = {"--mpi=" + o.mpi, p.binary, "run", p.sweep};
+  if (o.cpus_per_task > 0) want.insert(want.begin() + 1, "--cpus-per-task=" + std::to_string(o.cpus_per_task));
   if (o.ranks_per_job > 0) want.insert(want.end(), {"--ranks-per-job", std::to_string(o.ranks_per_job)});
   if (o.array > 0) want.insert(want.end(), {"--shard", "1/" + std::to_string(o.array)});
   std::vector<std::string> got;

@@ -135,6 +135,37 @@ TEST(JobConfig, ErrorsNameTheFileAndTheKey) {
 
 // A stray carriage return inside a path (found by the job_yaml fuzzer) would be dropped by
 // the job's own config.yaml, so that the job read back is not the job that ran.
+// A batch is split over a job's data-parallel ranks: every rank needs two samples or
+// more (batch norm) and the same share.
+TEST(JobConfig, ABatchSizeItsGroupCannotSplitIsRefusedWithTheSizesThatFit) {
+  JobConfig j = parse_job_config(kMinimal, "job.yaml");
+  const auto error_of_group = [&](int batch, int ranks) {
+    j.train.batch_size = batch;
+    try {
+      validate_group(j, ranks, "ranks_per_job " + std::to_string(ranks), "s.yaml: job a");
+    } catch (const core::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  // Accepted exactly where batch / ranks >= 2 and ranks divides batch.
+  for (int ranks = 1; ranks <= 8; ++ranks)
+    for (int batch = 1; batch <= 40; ++batch)
+      EXPECT_EQ(error_of_group(batch, ranks).empty(), batch >= 2 * ranks && batch % ranks == 0)
+          << "batch " << batch << ", ranks " << ranks;
+  EXPECT_EQ(error_of_group(6, 4),
+            "s.yaml: job a: train.batch_size 6 over ranks_per_job 4 (a data-parallel group of 4 "
+            "rank(s)) gives each rank batches of one sample, which batch norm cannot train on; "
+            "use a train.batch_size of at least 8 or fewer ranks per job");
+  EXPECT_EQ(error_of_group(10, 4),
+            "s.yaml: job a: train.batch_size 10 cannot be split evenly over ranks_per_job 4 (a "
+            "data-parallel group of 4 ranks); use a multiple of 4 (e.g. 8 or 12) or a "
+            "ranks_per_job that divides 10");
+  EXPECT_HAS(error_of_group(1, 1), "train.batch_size 1 over ranks_per_job 1");
+  j.model.variant = "curve";  // trains nothing
+  EXPECT_EQ(error_of_group(1, 4), "");
+}
+
 TEST(JobConfig, AControlCharacterInAPathIsRefusedBeforeItReachesTheResolvedConfig) {
   EXPECT_HAS(error_of("output: out/p\r\r\r\ndata: {store: s.h5}\n"),
              "job.yaml: output holds the control character 0x0d at offset 5");

@@ -210,5 +210,98 @@ TEST(Sweep, ErrorsNameTheKeyAndTheNearestOne) {
              "have the same settings");
 }
 
+// dataset.phantom is checked when the file is read, as the generator checks it, with
+// the file and the key; it used to surface on rank 0 writing the phantom, with neither.
+TEST(Sweep, ABadVertebraPhantomIsRefusedWhenTheSweepIsRead) {
+  const auto phantom = [](const std::string& spec) {
+    return "output: o\ndataset: {phantom: {" + spec + "}}\nvariants: {v: {model: {variant: tsccn}}}\n";
+  };
+  EXPECT_HAS(error_of(phantom("patch_size: 8")),
+             "s.yaml: dataset.phantom: vcf phantom: patch_size must be in [16, 2048], got 8");
+  EXPECT_HAS(error_of(phantom("slices: 9")),
+             "s.yaml: dataset.phantom: vcf phantom: slices must be in [1, 7], got 9");
+  EXPECT_HAS(error_of(phantom("difficulty: 1.5")),
+             "s.yaml: dataset.phantom: vcf phantom: difficulty must be in [0, 1], got 1.5");
+  EXPECT_HAS(error_of(phantom("patients: 0")),
+             "s.yaml: dataset.phantom.patients: 0 must be at least 1");
+  EXPECT_HAS(error_of(phantom("patients: -3")),
+             "s.yaml: dataset.phantom.patients: -3 must be at least 1");
+  // The generator's options, the patients split 136:103 as in the paper.
+  const Sweep s = parse_sweep(phantom("patients: 40, patch_size: 32, slices: 2, seed: 7"), "s.yaml");
+  const datastore::VcfPhantomOptions o = s.phantom.options();
+  EXPECT_EQ(o.benign_patients, 23);  // round(40 * 136 / 239) = round(22.76)
+  EXPECT_EQ(o.malignant_patients, 17);
+  EXPECT_EQ(o.patch_size, 32);
+  EXPECT_EQ(o.slices, 2);
+  EXPECT_EQ(o.seed, 7u);
+}
+
+// A batch size that gives a rank of a job's data-parallel group batches of one, or that
+// its ranks do not divide, is refused when the sweep is read, for every job (here only
+// one point of an axis and one variant are wrong); it used to fail each job as it started.
+TEST(Sweep, ABatchSizeTheRanksPerJobCannotSplitIsRefusedForEveryJob) {
+  const std::string sweep =
+      "output: o\ndataset: {store: s.h5}\nranks_per_job: 4\n"
+      "variants:\n  a: {model: {variant: tsccn}}\n  b: {model: {variant: resnet18}, train: "
+      "{batch_size: BATCH_B}}\naxes: {grid: {train.lr: [0.001, 0.01]}}\ntrain: {batch_size: 16}\n";
+  const auto with_b = [&](const std::string& b) {
+    std::string text = sweep;
+    text.replace(text.find("BATCH_B"), 7, b);
+    return text;
+  };
+  EXPECT_EQ(parse_sweep(with_b("8"), "s.yaml").jobs.size(), 4u);
+  EXPECT_HAS(error_of(with_b("6")),
+             "s.yaml: job b/repeat0/seed1/lr=0.001: train.batch_size 6 over ranks_per_job 4 (a "
+             "data-parallel group of 4 rank(s)) gives each rank batches of one sample");
+  EXPECT_HAS(error_of(with_b("10")),
+             "s.yaml: job b/repeat0/seed1/lr=0.001: train.batch_size 10 cannot be split evenly "
+             "over ranks_per_job 4");
+  // An axis of batch sizes: the one point that does not split is named.
+  std::string axis = with_b("8");
+  axis.replace(axis.find("train.lr: [0.001, 0.01]"), 23, "train.batch_size: [8, 12, 18]");
+  EXPECT_HAS(error_of(axis), "job a/repeat0/seed1/batch_size=18: train.batch_size 18 cannot be split");
+
+  // The command line's --ranks-per-job replaces the file's, and is what is checked.
+  const Sweep two = parse_sweep(with_b("6"), "s.yaml", 2);
+  EXPECT_EQ(two.ranks_per_job, 2);
+  try {
+    parse_sweep(with_b("8"), "s.yaml", 8);
+    ADD_FAILURE() << "batch 8 over 8 ranks was accepted";
+  } catch (const core::ConfigError& e) {
+    EXPECT_HAS(std::string(e.what()),
+               "job b/repeat0/seed1/lr=0.001: train.batch_size 8 over --ranks-per-job 8");
+  }
+  try {
+    parse_sweep(with_b("8"), "s.yaml", -1);
+    ADD_FAILURE() << "--ranks-per-job -1 was accepted";
+  } catch (const core::ConfigError& e) {
+    EXPECT_HAS(std::string(e.what()), "s.yaml: --ranks-per-job -1 must be >= 1");
+  }
+  // A batch of one on a single rank fails too; a learning curve trains nothing.
+  EXPECT_HAS(error_of("output: o\ndataset: {store: s.h5}\nvariants: {a: {}}\ntrain: {batch_size: 1}\n"),
+             "train.batch_size 1 over ranks_per_job 1");
+  EXPECT_EQ(parse_sweep("output: o\ndataset: {store: s.h5}\nranks_per_job: 4\n"
+                        "variants: {c: {model: {variant: curve}}}\ntrain: {batch_size: 1}\n",
+                        "s.yaml").jobs.size(), 1u);
+}
+
+// A search's batch sizes are checked at each choice (or each end of a range).
+TEST(Sweep, ASearchedBatchSizeTheRanksCannotSplitIsRefused) {
+  const std::string sweep =
+      "output: o\ndataset: {store: s.h5}\nranks_per_job: 2\n"
+      "variants: {a: {model: {variant: tsccn}}}\ntrain: {batch_size: 16}\n"
+      "search: {metric: aAUC, mode: max, trials: 2, space: {train.batch_size: {dist: choice, "
+      "values: VALUES}}}\n";
+  const auto with = [&](const std::string& values) {
+    std::string text = sweep;
+    text.replace(text.find("VALUES"), 6, values);
+    return text;
+  };
+  EXPECT_EQ(parse_sweep(with("[8, 16]"), "s.yaml").jobs.size(), 2u);
+  EXPECT_HAS(error_of(with("[8, 9]")),
+             "s.yaml: job a/repeat0/seed1/trial0: search.space.train.batch_size = 9: "
+             "train.batch_size 9 cannot be split evenly over ranks_per_job 2");
+}
+
 }  // namespace
 }  // namespace fracsweep::sweeps
