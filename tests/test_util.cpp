@@ -133,13 +133,25 @@ int parent_of(int pid) {
 
 std::string fracsweep_binary() { return program_path("FRACSWEEP_TEST_BINARY", FRACSWEEP_BINARY); }
 
+namespace {
+
+std::string mpiexec_binary() { return program_path("FRACSWEEP_TEST_MPIEXEC", FRACSWEEP_MPIEXEC); }
+
+// mpiexec's arguments that run build/fracsweep `args` on `ranks` ranks.
+std::vector<std::string> mpi_args(int ranks, const std::vector<std::string>& args) {
+  std::vector<std::string> full = {"--oversubscribe", "-np", std::to_string(ranks), fracsweep_binary()};
+  full.insert(full.end(), args.begin(), args.end());
+  return full;
+}
+
+}  // namespace
+
 CommandResult run_fracsweep(const std::vector<std::string>& args,
                             const std::function<void(int pid)>& while_running) {
   return run_program(fracsweep_binary(), args, false, while_running);
 }
 
-CommandResult run_fracsweep_failing(const std::string& call, double probability, uint64_t seed,
-                                    const std::vector<std::string>& args,
+CommandResult run_fracsweep_failing(const DiskFault& fault, const std::vector<std::string>& args,
                                     std::chrono::seconds timeout) {
   // A preload already in force (the sanitizer runs keep Open MPI's plug-ins mapped with
   // one) stays, after the fault injector.
@@ -147,22 +159,28 @@ CommandResult run_fracsweep_failing(const std::string& call, double probability,
   std::vector<std::pair<std::string, std::string>> env = {
       {"LD_PRELOAD", std::string(FRACSWEEP_EIO_PRELOAD) +
                          (preload != nullptr && *preload != 0 ? std::string(":") + preload : "")},
-      {"FRACSWEEP_EIO", call + ":" + std::to_string(probability) + ":" + std::to_string(seed)},
+      {"FRACSWEEP_EIO", fault.call + ":" + std::to_string(fault.probability) + ":" +
+                            std::to_string(fault.seed)},
+      {"FRACSWEEP_EIO_PATH", fault.path},
       // The singleton's daemon would inherit the faults and fail where fracsweep did not.
       {"OMPI_MCA_ess_singleton_isolated", "1"}};
   // An instrumented build insists that its runtime comes first among the libraries.
   const char* asan = std::getenv("ASAN_OPTIONS");
   env.emplace_back("ASAN_OPTIONS", std::string("verify_asan_link_order=0") +
                                        (asan != nullptr ? std::string(":") + asan : ""));
-  return run_program(fracsweep_binary(), args, false, {}, env, timeout);
+  if (fault.mpi_ranks <= 0) return run_program(fracsweep_binary(), args, false, {}, env, timeout);
+  return run_program(mpiexec_binary(), mpi_args(fault.mpi_ranks, args), true, {}, env, timeout);
+}
+
+CommandResult run_fracsweep_failing(const std::string& call, double probability, uint64_t seed,
+                                    const std::vector<std::string>& args,
+                                    std::chrono::seconds timeout) {
+  return run_fracsweep_failing(DiskFault{call, probability, seed}, args, timeout);
 }
 
 CommandResult run_fracsweep_mpi(int ranks, const std::vector<std::string>& args,
                                 const std::function<void(int pid)>& while_running) {
-  std::vector<std::string> full = {"--oversubscribe", "-np", std::to_string(ranks), fracsweep_binary()};
-  full.insert(full.end(), args.begin(), args.end());
-  return run_program(program_path("FRACSWEEP_TEST_MPIEXEC", FRACSWEEP_MPIEXEC), full, true,
-                     while_running);
+  return run_program(mpiexec_binary(), mpi_args(ranks, args), true, while_running);
 }
 
 std::vector<int> process_tree(int pid) {

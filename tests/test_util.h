@@ -70,10 +70,26 @@ struct CommandResult {
 CommandResult run_fracsweep(const std::vector<std::string>& args,
                             const std::function<void(int pid)>& while_running = {});
 
-// Runs build/fracsweep with `args` on a disk that fails: `call` ("fsync", "pwrite" or
-// "write") on regular files fails with EIO with `probability`, the same calls failing
-// for the same `seed` (tests/faults/eio_preload.c, preloaded). Killed (exit_code
-// CommandResult::kTimedOut) after `timeout`.
+// A disk that fails, for run_fracsweep_failing (tests/faults/eio_preload.c).
+struct DiskFault {
+  // The system call that fails with EIO on regular files: "fsync", "pwrite" or "write".
+  std::string call;
+  // Of each such call failing; the same calls fail for the same `seed`.
+  double probability = 1;
+  uint64_t seed = 1;
+  // Only files whose path contains this can fail (FRACSWEEP_EIO_PATH); "": every file.
+  std::string path;
+  // More than 0: `mpirun -np mpi_ranks build/fracsweep args`, every rank (and mpirun)
+  // on the failing disk, as run_fracsweep_mpi runs it.
+  int mpi_ranks = 0;
+};
+
+// Runs build/fracsweep with `args` on a disk that fails as `fault` says (the preloaded
+// tests/faults/eio_preload.c). Killed (exit_code CommandResult::kTimedOut) after `timeout`.
+CommandResult run_fracsweep_failing(const DiskFault& fault, const std::vector<std::string>& args,
+                                    std::chrono::seconds timeout);
+
+// The same, on one process: `call` fails with `probability`, for `seed`, on every file.
 CommandResult run_fracsweep_failing(const std::string& call, double probability, uint64_t seed,
                                     const std::vector<std::string>& args,
                                     std::chrono::seconds timeout);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -48,6 +49,34 @@ using Clock = std::chrono::steady_clock;
 // What a rank tells its group through GradientSync::any() before a step.
 constexpr uint32_t kStepFailed = 1;     // its batch or loss threw
 constexpr uint32_t kStepNonFinite = 2;  // its loss is NaN or infinite
+// What the writer tells its group about its writes (Note [The writer's failed writes]);
+// apart from the bits above and the search's verdict (1 stop, 2 pause), with which they
+// may share one any().
+constexpr uint32_t kWriteFailed = 4;         // a write threw, not for the storage
+constexpr uint32_t kWriteStorageFailed = 8;  // a write threw core::StorageError
+constexpr uint32_t kWriteBits = kWriteFailed | kWriteStorageFailed;
+
+// Note [The writer's failed writes]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// Only the writer (group rank 0) writes the job's folder; the other ranks of its
+// group pass the same places without a collective and go on to the next one (a
+// step's any(), check_agreement). A writer that left the job on a failed write
+// (a full disk under a checkpoint) kept them waiting there until --abort-after
+// aborted the whole run. So in a group the writer keeps a write's error
+// (JobRun::write, which then skips its later writes) and the group agrees on it
+// with one any() after each writer-only section, before any rank passes another
+// collective: at the end of open_folder(), at the start of train() (split.json,
+// the log's truncation), after stopped()'s checkpoint, in the search's verdict
+// (the best checkpoint, the log line) and at the end of end_epoch() (the last
+// checkpoint); a failure.txt rides on its step's any(). Every path keeps the same
+// sequence of any() calls on every rank, since every branch between them follows
+// bits the group agreed on. Then every rank leaves the job at the same point: the
+// writer rethrows its own error, which its report carries (a storage error stops
+// the run, resumable, as it does for a group of one, where write() throws at once);
+// the others throw core::StorageError (or core::Error) naming the job. finish()
+// comes after the last collective on the writer alone, and needs none: the others
+// have left the job and wait for the leader's next job, which the leader (the
+// writer) asks for with its report.
 
 // The model's parameter count and shapes and the job's configuration, which
 // every rank of a group must agree on before the first step.
@@ -158,6 +187,17 @@ class JobRun {
   // The validation metrics and the selection score; keeps the best checkpoint.
   std::tuple<nlohmann::json, double, bool> evaluate();
   void end_epoch(Clock::time_point started, size_t seen);
+  // Runs `write` on the writer alone. In a group its error is kept for the next
+  // agreement, and the writer's later writes are skipped until then; alone, it
+  // throws at once. See Note [The writer's failed writes].
+  template <typename Write>
+  void write(Write&& body);
+  // Throws, on every rank of the group, when `bits` (the group's OR) say that the
+  // writer's writes failed: the writer its own error, the others one naming the job.
+  void check_written(uint32_t bits);
+  // Collective in a group (one any()): whether the writer's writes since the last
+  // agreement worked; check_written() of the answer. Nothing for a group of one.
+  void agree_written();
 
   const spec::JobConfig& job_;
   core::Logger& log_;
@@ -188,7 +228,41 @@ class JobRun {
   size_t epoch_samples_ = 0;  // this rank's samples in the current epoch
   int stopped_at_epoch_ = 0;  // on_epoch stopped the job after this epoch
   int paused_at_epoch_ = 0;   // on_epoch paused the job after this epoch
+  std::exception_ptr unwritten_;  // the writer's failed write, until the group agrees on it
+  uint32_t unwritten_bits_ = 0;   // its kWriteFailed or kWriteStorageFailed
 };
+
+template <typename Write>
+void JobRun::write(Write&& body) {
+  if (!writer_ || unwritten_) return;
+  if (sync_.group_size() == 1) {
+    body();
+    return;
+  }
+  try {
+    body();
+  } catch (const core::StorageError&) {
+    unwritten_ = std::current_exception();
+    unwritten_bits_ = kWriteStorageFailed;
+  } catch (...) {
+    unwritten_ = std::current_exception();
+    unwritten_bits_ = kWriteFailed;
+  }
+}
+
+void JobRun::check_written(uint32_t bits) {
+  if ((bits & kWriteBits) == 0) return;
+  if (unwritten_) std::rethrow_exception(unwritten_);
+  const std::string what = core::str_cat(
+      job_.output, ": the writer of this data-parallel group (its rank 0) could not write the "
+      "job's files; its error names the file");
+  if (bits & kWriteStorageFailed) throw core::StorageError(what);
+  throw core::Error(what);
+}
+
+void JobRun::agree_written() {
+  if (sync_.group_size() > 1) check_written(sync_.any(unwritten_bits_));
+}
 
 bool JobRun::open_folder() {
   validate(job_, job_.output);
@@ -197,7 +271,7 @@ bool JobRun::open_folder() {
   spec::validate_group(job_, sync_.group_size(), "the job's ranks", job_.output);
   const std::string config_path = (dir_ / "config.yaml").string();
   resolved_ = to_yaml(job_);
-  if (writer_) {
+  write([&] {
     fs::create_directories(job_.output);
     if (fs::exists(config_path)) {
       CHECK_OR_THROW(core::ConfigError, core::read_file(config_path) == resolved_, job_.output,
@@ -206,7 +280,8 @@ bool JobRun::open_folder() {
     } else {
       core::write_file_atomic(config_path, resolved_);
     }
-  }
+  });
+  agree_written();  // before the others use a folder that may hold another job
   if (fs::exists(dir_ / "metrics.json")) {
     log_.info(job_.output, ": finished already (metrics.json exists)");
     return false;
@@ -239,8 +314,9 @@ void JobRun::load_data() {
   task_->check_store(*store_, job_);
   const auto& ix = store_->index();
   split_ = resolve_split(ix, job_.data);
-  if (writer_)
+  write([&] {
     core::write_file_atomic((dir_ / "split.json").string(), split_json(ix, split_, job_.data));
+  });
   for (uint32_t i : split_.train_samples) ++counts_[static_cast<size_t>(ix.label[i])];
 }
 
@@ -271,7 +347,7 @@ void JobRun::make_model() {
 
 void JobRun::resume() {
   load_last_checkpoint();
-  if (writer_) truncate_log(log_path_, st_.epoch);
+  write([&] { truncate_log(log_path_, st_.epoch); });
 }
 
 void JobRun::load_last_checkpoint() {
@@ -298,6 +374,7 @@ void JobRun::load_last_checkpoint() {
 }
 
 bool JobRun::train() {
+  agree_written();  // split.json and the log's truncation
   // Every rank of a group has made the same model from the same job, or none starts.
   sync_.check_agreement(signature_of(*model_, resolved_));
   params_ = model_->module().parameters();
@@ -380,10 +457,13 @@ std::optional<LossTerms> JobRun::next_loss(int64_t& taken) {
   } catch (const std::exception& e) {
     failure = error_message(e);
     // The whole text, LibTorch's backtrace included, for whoever debugs it.
-    if (writer_) core::write_file_atomic((dir_ / "failure.txt").string(), std::string(e.what()) + "\n");
+    write([&] {
+      core::write_file_atomic((dir_ / "failure.txt").string(), std::string(e.what()) + "\n");
+    });
     bits |= kStepFailed;
   }
-  if (sync_.group_size() > 1) bits = sync_.any(bits);
+  if (sync_.group_size() > 1) bits = sync_.any(bits | unwritten_bits_);
+  check_written(bits);  // failure.txt's disk failing stops the run, as for one rank
   if (bits != 0) {
     if (failure.empty()) failure = "another rank of the data-parallel group failed";
     throw core::Error(core::str_cat(job_.output, ": epoch ", st_.epoch + 1, " step ",
@@ -426,7 +506,8 @@ bool JobRun::stopped() {
                                               steps_this_run_ >= options_.stop_after_steps);
   if (sync_.group_size() > 1) stop_bits = sync_.any(stop_bits);
   if (!stop_bits) return false;
-  if (writer_) save_checkpoint(last_path_, *model_, optimizer_.get(), st_, prev_path_);
+  write([&] { save_checkpoint(last_path_, *model_, optimizer_.get(), st_, prev_path_); });
+  agree_written();
   log_.warn(job_.output, ": stopped", stop_->requested() ? " on signal " : "",
             stop_->requested() ? std::to_string(stop_->signal()) : std::string(), " at epoch ",
             st_.epoch + 1, " step ", st_.step, "; checkpoint written, run again to resume");
@@ -440,7 +521,7 @@ std::tuple<nlohmann::json, double, bool> JobRun::evaluate() {
   if (best) {
     st_.best_score = score;
     st_.best_epoch = st_.epoch;
-    if (writer_) save_checkpoint(best_path_, *model_, nullptr, st_);
+    write([&] { save_checkpoint(best_path_, *model_, nullptr, st_); });
   }
   return {val_metrics, score, best};
 }
@@ -463,7 +544,7 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
   line["best"] = best;
   line["seconds"] = seconds;
   line["samples_per_s"] = seconds > 0 ? seen / seconds : 0.0;
-  if (writer_) append_line(log_path_, line.dump());
+  write([&] { append_line(log_path_, line.dump()); });
   if (options_.progress)
     progress_.end_epoch(core::str_cat("loss ", train["total"].get<double>(), "  val ",
                                       job_.train.selection_metric, " ", score,
@@ -474,12 +555,15 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
   // asks again, and the search answers as it did (sweeps/search_run.h).
   if (options_.on_epoch) {
     // Bits, so that the group agrees with one OR: 1 stop, 2 pause.
+    // With the writer's writes so far: one that failed asks nothing, and the job
+    // ends here on every rank (Note [The writer's failed writes]).
     uint32_t bits = 0;
-    if (writer_) {
+    if (writer_ && !unwritten_) {
       const EpochVerdict v = options_.on_epoch(static_cast<int>(st_.epoch + 1), val_metrics);
       bits = v == EpochVerdict::kStop ? 1 : v == EpochVerdict::kPause ? 2 : 0;
     }
-    if (sync_.group_size() > 1) bits = sync_.any(bits);
+    if (sync_.group_size() > 1) bits = sync_.any(bits | unwritten_bits_);
+    check_written(bits);
     if (bits & 1) {
       stopped_at_epoch_ = static_cast<int>(st_.epoch + 1);
       log_.info(job_.output, ": stopped by the search after epoch ", stopped_at_epoch_);
@@ -488,12 +572,15 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
     // Paused: the checkpoint below is the one it resumes from.
     if (bits & 2) paused_at_epoch_ = static_cast<int>(st_.epoch + 1);
   }
-  if (writer_)
+  write([&] {
     save_checkpoint(last_path_, *model_, optimizer_.get(),
                     CheckpointState{st_.epoch + 1, 0, st_.best_score, st_.best_epoch, {}, st_.samples},
                     prev_path_);
+  });
+  agree_written();
 }
 
+// After the group's last collective: see Note [The writer's failed writes].
 nlohmann::json JobRun::finish() {
   if (!writer_) return nullptr;
   const std::string damaged = checkpoint_problem(best_path_);

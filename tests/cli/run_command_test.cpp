@@ -698,5 +698,54 @@ TEST(RunCommandFailures, DataParallelGroupsOfTwoRunTheSweep) {
   EXPECT_TRUE(fs::exists(out / "tsccn/repeat0/seed1/metrics.json"));
 }
 
+// A write error on the writer of a data-parallel group (its rank 0, which writes the
+// job's folder) stops the group together, and the run with it, as it does for a group of
+// one: exit code 1, the file named, a rerun resumes. The other rank used to wait in the
+// group's next collective until --abort-after aborted the run. One job of two epochs on a
+// group of two ranks, with every write of one file failing (tests/faults/eio_preload.c,
+// FRACSWEEP_EIO_PATH), in turn: config.yaml (the job's start), the best checkpoint (the
+// end of epoch 1, before its log line), the last checkpoint (the end of epoch 1, before
+// epoch 2's steps) and metrics.json (on the writer alone, after the last collective). The
+// ledger, which rank 0 writes too, stays healthy.
+TEST(RunCommandFailures, AWriteErrorOnAGroupsWriterStopsTheGroupNotWaitingForAbortAfter) {
+  for (const std::string file : {"config.yaml", "checkpoint_best", "checkpoint_last", "metrics.json"}) {
+    SCOPED_TRACE(file);
+    TempDir dir;
+    const fs::path out = dir.path() / "out";
+    const std::string sweep = dir.write(
+        "sweep.yaml", "name: one\noutput: " + out.string() +
+                          "\npreset: tiny\ndataset: {phantom: {patients: 12, patch_size: 32, "
+                          "seed: 1}}\nprotocol: {split: random, repeats: [0]}\nseeds: [1]\n"
+                          "variants:\n  resnet: {model: {variant: resnet18}}\ntrain: {epochs: 2, "
+                          "threads: 1, loader_workers: 1}\n");
+    testing::DiskFault fault;
+    fault.call = "write";
+    fault.path = file;
+    fault.mpi_ranks = 2;
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = testing::run_fracsweep_failing(
+        fault, {"run", sweep, "--ranks-per-job", "2", "--timeout", "60", "--abort-after", "120"},
+        std::chrono::seconds(300));
+    const double ended_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    ASSERT_NE(r.exit_code, testing::CommandResult::kTimedOut) << "a hang:\n" << r.err;
+    EXPECT_LT(ended_s, 60) << "the run waited " << ended_s << " s:\n" << r.err;
+    const std::string job = (out / "resnet/repeat0/seed1").string();
+    EXPECT_HAS(r.err, "eio_preload: EIO from write on " + job + "/" + file);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_HAS(r.err, "stopped: " + job + "/" + file);
+    EXPECT_HAS(r.err, std::strerror(EIO));
+    EXPECT_HAS(r.out, "stopped by a write error, run the same command again to resume");
+    EXPECT_EQ(r.err.find("aborting the run"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("FAILED"), std::string::npos) << r.err;  // not the job's fault
+    EXPECT_TRUE(finished_counts(out).empty());
+
+    const auto again = run_fracsweep_mpi(2, {"run", sweep, "--ranks-per-job", "2"});
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_EQ(finished_counts(out), (std::map<std::string, int>{{"resnet/repeat0/seed1", 1}}));
+    EXPECT_TRUE(fs::exists(job + "/metrics.json"));
+  }
+}
+
 }  // namespace
 }  // namespace fracsweep

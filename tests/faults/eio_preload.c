@@ -4,6 +4,13 @@
 //
 //   FRACSWEEP_EIO=CALL:PROBABILITY:SEED    CALL is fsync (fsync, fdatasync), pwrite
 //                                          (pwrite, pwrite64) or write
+//   FRACSWEEP_EIO_PATH=TEXT                optional: only files whose path (as
+//                                          /proc/self/fd names it) contains TEXT can
+//                                          fail, and only their calls draw; unset or
+//                                          empty, every regular file
+//
+// The path filter fails one kind of file and spares the rest: a job's checkpoints
+// ("checkpoint_") while the sweep's ledger, written by the same rank, stays healthy.
 //
 // Why not libfiu's POSIX preload (fiu-run -x): it wraps malloc and strdup too, and its
 // lock and the dynamic linker's deadlock when one thread opens a library while another
@@ -34,6 +41,7 @@ static enum call failing = kNone;
 static uint64_t threshold;  // fail when a draw falls below this (probability * 2^64)
 static uint64_t seed;
 static atomic_uint_fast64_t draws;
+static char only_path[256];  // FRACSWEEP_EIO_PATH, or "" for every file
 
 __attribute__((constructor)) static void eio_preload_init(void) {
   real_fsync = (sync_fn)dlsym(RTLD_NEXT, "fsync");
@@ -60,6 +68,13 @@ __attribute__((constructor)) static void eio_preload_init(void) {
   }
   threshold = probability >= 1 ? UINT64_MAX : (uint64_t)(probability * 18446744073709551616.0);
   seed = s;
+  const char* only = getenv("FRACSWEEP_EIO_PATH");
+  if (only != NULL && strlen(only) >= sizeof only_path) {
+    fprintf(stderr, "eio_preload: FRACSWEEP_EIO_PATH is longer than %zu characters\n",
+            sizeof only_path - 1);
+    abort();
+  }
+  if (only != NULL) strcpy(only_path, only);
 }
 
 // splitmix64 of the seed and the draw's number: the same calls in the same order fail
@@ -67,17 +82,18 @@ __attribute__((constructor)) static void eio_preload_init(void) {
 static int draw_fails(int fd, const char* call_name) {
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return 0;  // pipes, sockets, terminals
+  char path[512] = "?";
+  char link[64];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  const ssize_t len = readlink(link, path, sizeof path - 1);
+  if (len > 0) path[len] = '\0';
+  if (only_path[0] != '\0' && (len <= 0 || strstr(path, only_path) == NULL)) return 0;
   uint64_t z = seed + 0x9E3779B97F4A7C15ull * (atomic_fetch_add(&draws, 1) + 1);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   z ^= z >> 31;
   if (z >= threshold) return 0;
   // Said on stderr, so that a test knows which trials met a fault and where.
-  char path[512] = "?";
-  char link[64];
-  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-  const ssize_t len = readlink(link, path, sizeof path - 1);
-  if (len > 0) path[len] = '\0';
   char line[640];
   const int n = snprintf(line, sizeof line, "eio_preload: EIO from %s on %s\n", call_name, path);
   if (n > 0) real_write(2, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
