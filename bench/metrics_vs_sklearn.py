@@ -1,13 +1,23 @@
 #!/usr/bin/env python3
 """End-to-end timing of `fracsweep metrics` against pandas + scikit-learn.
 
-Both sides start from the same CSV on disk and end with the same JSON of
-per-class SE/SP/AUC/AP and their means (the multi-class metrics of the
-fixtures in tests/fixtures/metrics). The script fails if any value differs by
-more than 1e-9, so a fast but wrong binary never produces a speed-up figure.
+Both sides start from the same CSV on disk and end with a JSON of metrics.
+The peer (--peer) is either `full`: per-class SE/SP/AUC/AP and their means,
+the same values as fracsweep (the multi-class metrics of the fixtures in
+tests/fixtures/metrics), or `auc-ap`: pandas.read_csv plus scikit-learn's
+roc_auc_score and average_precision_score alone (one-vs-rest per class on a
+K-class file), less work than fracsweep does. The script fails if any value
+the peer computes differs from fracsweep's by more than 1e-9, so a fast but
+wrong binary never produces a speed-up figure.
 
     .venv/bin/python bench/metrics_vs_sklearn.py [--binary build/fracsweep] [--rows 2000000]
-        [--classes 3] [--repeats 3] [--workdir DIR] [--seed 0]
+        [--classes 1 3] [--peer full|auc-ap] [--repeats 3] [--phases] [--workdir DIR]
+        [--seed 0]
+
+Several --classes values time several files in one run (1: a binary file with
+a 'score' column). Each repeat runs fracsweep and then the peer on one file,
+alternating; the table shows medians. --phases adds fracsweep's own split of
+its time (read, parse, metrics; `fracsweep bench metrics`), in process.
 
 Needs numpy, pandas and scikit-learn in the Python that runs it.
 """
@@ -31,6 +41,36 @@ DATA_VERSION = 1
 # ---------------------------------------------------------------------------
 # Python side, run in its own interpreter so its start-up is measured too
 # ---------------------------------------------------------------------------
+
+def python_worker_auc_ap(csv_path):
+    """pandas.read_csv, then roc_auc_score and average_precision_score alone:
+    of the score on a binary file, of each class's column against the rest on
+    a K-class file. Prints {"AUC": ..., "AP": ...} or {"AUC_k": ..., "AP_k":
+    ...}; the time after imports goes to stderr as `compute_seconds=...`."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    t0 = time.perf_counter()
+    df = pd.read_csv(csv_path, dtype={"id": str, "patient": str})
+    y = df["label"].to_numpy()
+    out = {}
+    if "score" in df.columns:
+        score = df["score"].to_numpy(dtype=np.float64)
+        out["AUC"] = float(roc_auc_score(y == 1, score))
+        out["AP"] = float(average_precision_score(y == 1, score))
+    else:
+        cols = [c for c in df.columns if c.startswith("p") and c[1:].isdigit()]
+        p = df[cols].to_numpy(dtype=np.float64)
+        for c in range(len(cols)):
+            out[f"AUC_{c}"] = float(roc_auc_score(y == c, p[:, c]))
+        for c in range(len(cols)):
+            out[f"AP_{c}"] = float(average_precision_score(y == c, p[:, c]))
+    text = json.dumps(out)
+    elapsed = time.perf_counter() - t0
+    sys.stdout.write(text + "\n")
+    sys.stderr.write(f"compute_seconds={elapsed!r}\n")
+
 
 def python_worker(csv_path):
     """Reads the CSV and prints the metric JSON on stdout; the time spent
@@ -210,42 +250,9 @@ def compare(reference, candidate):
     return bad
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--binary", default="build/fracsweep", help="the fracsweep executable")
-    ap.add_argument("--rows", type=int, default=2_000_000)
-    ap.add_argument("--classes", type=int, default=3,
-                    help="K probability columns, or 1 for a binary file with one 'score' column")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "fracsweep_metrics_bench"),
-                    help="where the CSV is generated and cached")
-    ap.add_argument("--python-only", action="store_true",
-                    help="time only the Python side (no binary needed)")
-    ap.add_argument("--worker", metavar="CSV", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-
-    if args.worker:
-        python_worker(args.worker)
-        return 0
-
-    if args.classes < 1:
-        sys.exit("error: --classes must be 1 (a binary 'score' file) or at least 2")
-    if args.rows < 4 * args.classes:
-        sys.exit("error: --rows too small for every class to have positives and negatives")
-    if args.repeats < 1:
-        sys.exit("error: --repeats must be at least 1")
-    binary = os.path.abspath(args.binary)
-    if not args.python_only and not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-        sys.exit(f"error: no executable at {args.binary}; build fracsweep first "
-                 f"(or pass --binary PATH, or --python-only to time only scikit-learn)")
-
-    csv_path = ensure_data(args.workdir, args.rows, args.classes, args.seed)
-    # Read the file once so the first timed run does not pay for a cold page cache.
-    with open(csv_path, "rb") as f:
-        while f.read(1 << 24):
-            pass
-
+def time_file(args, binary, csv_path):
+    """Alternating runs on one file; returns medians and the last outputs."""
+    worker = ["--worker-auc-ap" if args.peer == "auc-ap" else "--worker", csv_path]
     cpp_times, py_times, py_compute = [], [], []
     py_json = cpp_json = None
     for r in range(args.repeats):
@@ -253,42 +260,123 @@ def main():
             t, out, _ = run_timed([binary, "metrics", csv_path, "--format", "json"])
             cpp_times.append(t)
             cpp_json = parse_json(out, "fracsweep metrics")
-        t, out, err = run_timed([sys.executable, os.path.abspath(__file__), "--worker", csv_path])
+        t, out, err = run_timed([sys.executable, os.path.abspath(__file__)] + worker)
         py_times.append(t)
         py_json = parse_json(out, "the Python worker")
         lines = [l for l in err.splitlines() if l.startswith("compute_seconds=")]
         if not lines:
             sys.exit(f"error: the Python worker reported no compute time; stderr:\n{err}")
         py_compute.append(float(lines[-1].split("=", 1)[1]))
-        print(f"repeat {r + 1}/{args.repeats}: "
+        print(f"  repeat {r + 1}/{args.repeats}: "
               + (f"fracsweep {cpp_times[-1]:.3f} s, " if cpp_times else "")
               + f"python {py_times[-1]:.3f} s (compute {py_compute[-1]:.3f} s)", flush=True)
+    result = {"py_e2e": statistics.median(py_times), "py_compute": statistics.median(py_compute),
+              "py_json": py_json, "cpp_json": cpp_json}
+    if cpp_times:
+        result["cpp"] = statistics.median(cpp_times)
+    if args.phases and not args.python_only:
+        _, out, _ = run_timed([binary, "bench", "metrics", csv_path, "--repeats",
+                               str(args.repeats), "--json"])
+        result["phases"] = parse_json(out, "fracsweep bench metrics")
+    return result
 
-    py_e2e, py_cmp = statistics.median(py_times), statistics.median(py_compute)
-    print()
-    print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-          f"median of {args.repeats}")
-    print()
-    if args.python_only:
-        print("| rows | K | Python end-to-end (s) | Python compute-only (s) |")
-        print("|---:|---:|---:|---:|")
-        print(f"| {args.rows} | {args.classes} | {py_e2e:.3f} | {py_cmp:.3f} |")
+
+def file_label(k):
+    return "binary" if k == 1 else f"{k}-class"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--binary", default="build/fracsweep", help="the fracsweep executable")
+    ap.add_argument("--rows", type=int, default=2_000_000)
+    ap.add_argument("--classes", type=int, nargs="+", default=[3],
+                    help="K probability columns, or 1 for a binary file with one 'score' "
+                         "column; several values time several files in one run")
+    ap.add_argument("--peer", choices=["full", "auc-ap"], default="full",
+                    help="full: pandas + scikit-learn computing what fracsweep does; auc-ap: "
+                         "pandas.read_csv + roc_auc_score + average_precision_score alone")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--phases", action="store_true",
+                    help="also report fracsweep's read / parse / metrics split (in process)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "fracsweep_metrics_bench"),
+                    help="where the CSV is generated and cached")
+    ap.add_argument("--python-only", action="store_true",
+                    help="time only the Python side (no binary needed)")
+    ap.add_argument("--worker", metavar="CSV", help=argparse.SUPPRESS)
+    ap.add_argument("--worker-auc-ap", metavar="CSV", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.worker:
+        python_worker(args.worker)
+        return 0
+    if args.worker_auc_ap:
+        python_worker_auc_ap(args.worker_auc_ap)
         return 0
 
-    cpp = statistics.median(cpp_times)
-    print("| rows | K | C++ (s) | Python end-to-end (s) | Python compute-only (s) "
-          "| Python e2e / C++ | Python compute / C++ |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {args.rows} | {args.classes} | {cpp:.3f} | {py_e2e:.3f} | {py_cmp:.3f} "
-          f"| {py_e2e / cpp:.2f} | {py_cmp / cpp:.2f} |")
+    for k in args.classes:
+        if k < 1:
+            sys.exit("error: --classes must be 1 (a binary 'score' file) or at least 2")
+        if args.rows < 4 * k:
+            sys.exit("error: --rows too small for every class to have positives and negatives")
+    if args.repeats < 1:
+        sys.exit("error: --repeats must be at least 1")
+    binary = os.path.abspath(args.binary)
+    if not args.python_only and not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        sys.exit(f"error: no executable at {args.binary}; build fracsweep first "
+                 f"(or pass --binary PATH, or --python-only to time only scikit-learn)")
 
-    bad = compare(py_json, find_metrics(cpp_json, list(py_json)))
-    if bad:
-        print(f"\nFAIL: {len(bad)} of {len(py_json)} metrics differ by more than {TOLERANCE}:\n"
-              + "\n".join(bad), file=sys.stderr)
-        return 1
-    print(f"\nall {len(py_json)} metrics agree within {TOLERANCE}")
-    return 0
+    results = []
+    for k in args.classes:
+        csv_path = ensure_data(args.workdir, args.rows, k, args.seed)
+        # Read the file once so the first timed run does not pay for a cold page cache.
+        with open(csv_path, "rb") as f:
+            while f.read(1 << 24):
+                pass
+        print(f"{file_label(k)} file, peer '{args.peer}':", flush=True)
+        results.append((k, os.path.getsize(csv_path), time_file(args, binary, csv_path)))
+
+    print()
+    print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+          f"peer '{args.peer}', median of {args.repeats}")
+    print()
+    if args.python_only:
+        print("| rows | file | Python end to end (s) | Python compute only (s) |")
+        print("|---:|---|---:|---:|")
+        for k, _, r in results:
+            print(f"| {args.rows} | {file_label(k)} | {r['py_e2e']:.3f} | {r['py_compute']:.3f} |")
+        return 0
+
+    print("| rows | file | C++ (s) | Python end to end (s) | Python compute only (s) "
+          "| e2e ratio | compute-only ratio |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for k, size, r in results:
+        print(f"| {args.rows} | {file_label(k)}, {size / 1e6:.0f} MB | {r['cpp']:.3f} "
+              f"| {r['py_e2e']:.3f} | {r['py_compute']:.3f} | {r['py_e2e'] / r['cpp']:.2f}x "
+              f"| {r['py_compute'] / r['cpp']:.2f}x |")
+    if args.phases:
+        print()
+        print("fracsweep in process (`fracsweep bench metrics`), medians:")
+        print()
+        print("| file | read (s) | parse and validate (s) | metrics (s) | total (s) | rows/s |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for k, _, r in results:
+            ph = r["phases"]
+            print(f"| {file_label(k)} | {ph['read_s']:.3f} | {ph['parse_s']:.3f} "
+                  f"| {ph['metrics_s']:.3f} | {ph['total_s']:.3f} "
+                  f"| {ph['rows_per_s'] / 1e6:.1f} M |")
+
+    failed = False
+    for k, _, r in results:
+        py_json = r["py_json"]
+        bad = compare(py_json, find_metrics(r["cpp_json"], list(py_json)))
+        if bad:
+            print(f"\nFAIL ({file_label(k)}): {len(bad)} of {len(py_json)} metrics differ by "
+                  f"more than {TOLERANCE}:\n" + "\n".join(bad), file=sys.stderr)
+            failed = True
+        else:
+            print(f"\n{file_label(k)}: all {len(py_json)} metrics agree within {TOLERANCE}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

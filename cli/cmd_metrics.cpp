@@ -44,7 +44,8 @@ bool is_detections_csv(const std::string& path) {
 }
 
 int predictions_metrics(const std::string& path, const std::string& format, double threshold) {
-  const metrics::Predictions predictions = metrics::read_predictions(path);
+  // Scoring needs no ids; they are still checked for uniqueness.
+  const metrics::Predictions predictions = metrics::read_predictions(path, {.keep_ids = false});
   const metrics::MetricValues values = metrics::compute_metrics(predictions, threshold, path);
   if (format == "json") {
     std::cout << metrics::to_json(values) << "\n";

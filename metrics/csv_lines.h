@@ -49,6 +49,10 @@ class LineReader {
     return true;
   }
   size_t line_number() const { return line_number_; }
+  // The text after the lines read so far.
+  std::string_view rest() const {
+    return pos_ < text_.size() ? text_.substr(pos_) : std::string_view();
+  }
 
  private:
   std::string_view text_;

@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "core/error.h"
+#include "core/seed.h"
 
 namespace fracsweep::metrics {
 namespace {
@@ -75,6 +78,54 @@ TEST(RankingMetrics, RejectsNonFiniteScores) {
     } catch (const core::ConfigError& e) {
       EXPECT_NE(std::string(e.what()).find("score 1 is"), std::string::npos) << e.what();
     }
+  }
+}
+
+// AUC by its definition (pairs, ties counting 1/2) and AP by its (precision at
+// each distinct threshold weighted by the recall it adds), in O(n^2).
+RankingMetrics by_definition(const std::vector<double>& s, const std::vector<uint8_t>& y) {
+  double wins = 0, pos = 0, neg = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    pos += y[i];
+    neg += 1 - y[i];
+    for (size_t j = 0; j < s.size(); ++j)
+      if (y[i] && !y[j]) wins += s[i] > s[j] ? 1 : s[i] == s[j] ? 0.5 : 0;
+  }
+  std::vector<double> thresholds(s);
+  std::sort(thresholds.begin(), thresholds.end(), std::greater<>());
+  thresholds.erase(std::unique(thresholds.begin(), thresholds.end(),
+                               [](double a, double b) { return a == b; }),
+                   thresholds.end());
+  double ap = 0, previous_recall = 0;
+  for (double t : thresholds) {
+    double tp = 0, called = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      called += s[i] >= t;
+      tp += y[i] && s[i] >= t;
+    }
+    ap += (tp / pos - previous_recall) * (tp / called);
+    previous_recall = tp / pos;
+  }
+  return {wins / (pos * neg), ap};
+}
+
+// See Note [Scores with few distinct values]: 4,000 scores on 40 values (with
+// -0.0 beside 0.0) are counted per value; 4,000 on 3,000 values give up on
+// counting part-way and are sorted. Both must agree with the definitions.
+TEST(RankingMetrics, CountedAndSortedPathsMatchTheDefinitions) {
+  core::Rng rng(7);
+  for (const int values : {40, 3000}) {
+    SCOPED_TRACE(values);
+    std::vector<double> s(4000);
+    std::vector<uint8_t> y(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+      const double v = static_cast<double>(rng.uniform_below(static_cast<uint64_t>(values)));
+      y[i] = rng.uniform_below(100) < 30 + 40 * v / values;
+      s[i] = v == values / 2 && i % 2 ? -0.0 : (v - values / 2) / 7;
+    }
+    const RankingMetrics r = ranking_metrics(s, y), want = by_definition(s, y);
+    EXPECT_NEAR(r.auc, want.auc, 1e-14);
+    EXPECT_NEAR(r.ap, want.ap, 1e-12);
   }
 }
 
