@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -24,6 +25,47 @@ namespace fracsweep::trainer {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The writer's writes in a group, held until the group has heard how they went
+// (as trainer/train_job.cpp's Note [The writer's failed writes]): a writer that left
+// the job on a failed write would keep the others waiting in the next any() until
+// --abort-after. A group of one (no sync) throws at once.
+constexpr uint32_t kWriteFailed = 8, kWriteStorageFailed = 16;
+
+struct WriterWrites {
+  bool in_group = false;
+  std::exception_ptr error;  // the first write that threw; later writes are skipped
+
+  template <typename Write>
+  void operator()(Write&& write) {
+    if (!in_group) return write();
+    if (error) return;
+    try {
+      write();
+    } catch (const std::exception&) {
+      error = std::current_exception();
+    }
+  }
+  uint32_t bits() const {
+    if (!error) return 0;
+    try {
+      std::rethrow_exception(error);
+    } catch (const core::StorageError&) {
+      return kWriteStorageFailed;
+    } catch (...) {
+      return kWriteFailed;
+    }
+  }
+  // On every rank, once the group agreed on `agreed`: the writer rethrows its own
+  // error, the others throw one naming the job.
+  void check(uint32_t agreed, const std::string& job) const {
+    if (error) std::rethrow_exception(error);
+    const std::string what = job + ": the group's writer (its first rank) could not write the job's "
+                                   "files; the group stops with it";
+    if (agreed & kWriteStorageFailed) throw core::StorageError(what);
+    if (agreed & kWriteFailed) throw core::Error(what);
+  }
+};
 
 // The settings the curve depends on, as text.
 std::string settings_key(const spec::JobConfig& job) {
@@ -125,16 +167,21 @@ metrics::Predictions curve_test_predictions(const spec::JobConfig& job) {
 JobResult run_curve_job(const spec::JobConfig& job, core::Logger& log, const TrainRunOptions& options) {
   validate(job, job.output);
   const bool writer = !options.sync || options.sync->group_rank() == 0;
+  const bool in_group = options.sync && options.sync->group_size() > 1;
+  WriterWrites write{in_group, nullptr};
   const fs::path dir(job.output);
   const std::string config = spec::to_yaml(job);
   if (writer) {
-    fs::create_directories(dir);
-    const fs::path config_path = dir / "config.yaml";
-    CHECK_OR_THROW(core::ConfigError,
-                   !fs::exists(config_path) || core::read_file(config_path.string()) == config,
-                   job.output, ": the folder holds a different job (config.yaml differs)");
-    core::write_file_atomic(config_path.string(), config);
+    write([&] {
+      fs::create_directories(dir);
+      const fs::path config_path = dir / "config.yaml";
+      CHECK_OR_THROW(core::ConfigError,
+                     !fs::exists(config_path) || core::read_file(config_path.string()) == config,
+                     job.output, ": the folder holds a different job (config.yaml differs)");
+      core::write_file_atomic(config_path.string(), config);
+    });
   }
+  if (in_group) write.check(options.sync->any(write.bits()), job.output);
   if (fs::exists(dir / "metrics.json")) {
     if (!writer) return {};
     return {0, nlohmann::json::parse(core::read_file((dir / "metrics.json").string())), 0};
@@ -150,13 +197,21 @@ JobResult run_curve_job(const spec::JobConfig& job, core::Logger& log, const Tra
     const nlohmann::json val = {{"aAUC", v}, {"aSE", v - 0.05}, {"aSP", v + 0.02}, {"mAP", v - 0.1}};
     uint32_t bits = 0;  // 1: stopped by the search, 2: a stop signal, 4: paused by the search
     if (writer) {
-      write_log_line(dir / "log.jsonl", epoch, nlohmann::json{{"epoch", epoch}, {"val", val}}.dump());
-      const EpochVerdict v = options.on_epoch ? options.on_epoch(epoch, val) : EpochVerdict::kContinue;
+      write([&] {
+        write_log_line(dir / "log.jsonl", epoch, nlohmann::json{{"epoch", epoch}, {"val", val}}.dump());
+      });
+      // Not asked after a failed write: the epoch is repeated on resuming, and asked then.
+      const EpochVerdict v = options.on_epoch && !write.error ? options.on_epoch(epoch, val)
+                                                              : EpochVerdict::kContinue;
       bits |= v == EpochVerdict::kStop ? 1 : v == EpochVerdict::kPause ? 4 : 0;
-      core::write_file_atomic(state_path.string(), nlohmann::json{{"next_epoch", epoch + 1}}.dump());
+      write([&] {
+        core::write_file_atomic(state_path.string(), nlohmann::json{{"next_epoch", epoch + 1}}.dump());
+      });
+      bits |= write.bits();
     }
     if (stop.requested()) bits |= 2;
-    if (options.sync && options.sync->group_size() > 1) bits = options.sync->any(bits);
+    if (in_group) bits = options.sync->any(bits);
+    write.check(bits, job.output);
     if (bits & 1) {
       log.info(job.output, ": stopped by the search after epoch ", epoch);
       return {0, nullptr, epoch};

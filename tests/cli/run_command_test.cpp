@@ -747,5 +747,40 @@ TEST(RunCommandFailures, AWriteErrorOnAGroupsWriterStopsTheGroupNotWaitingForAbo
   }
 }
 
+// The same for the synthetic curve model a search sweep's tests train: its writer's
+// log line, state file and configuration.
+TEST(RunCommandFailures, AWriteErrorOnACurveGroupsWriterStopsTheGroup) {
+  for (const std::string file : {"config.yaml", "log.jsonl", "curve_state.json"}) {
+    SCOPED_TRACE(file);
+    TempDir dir;
+    const fs::path out = dir.path() / "out";
+    const std::string sweep = dir.write(
+        "sweep.yaml", "name: one\noutput: " + out.string() +
+                          "\npreset: tiny\ndataset: {phantom: {patients: 12, patch_size: 32, "
+                          "seed: 1}}\nprotocol: {split: random, repeats: [0]}\nseeds: [1]\n"
+                          "variants:\n  curve: {model: {variant: curve}}\ntrain: {epochs: 3, "
+                          "curve_epoch_seconds: 0.05, threads: 1}\n");
+    testing::DiskFault fault;
+    fault.call = "write";
+    fault.path = file;
+    fault.mpi_ranks = 2;
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = testing::run_fracsweep_failing(
+        fault, {"run", sweep, "--ranks-per-job", "2", "--timeout", "60", "--abort-after", "120"},
+        std::chrono::seconds(300));
+    const double ended_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    ASSERT_NE(r.exit_code, testing::CommandResult::kTimedOut) << "a hang:\n" << r.err;
+    EXPECT_LT(ended_s, 60) << "the run waited " << ended_s << " s:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_HAS(r.err, (out / "curve/repeat0/seed1").string() + "/" + file);
+    EXPECT_HAS(r.err, std::strerror(EIO));
+    EXPECT_EQ(r.err.find("aborting the run"), std::string::npos) << r.err;
+    const auto again = run_fracsweep_mpi(2, {"run", sweep, "--ranks-per-job", "2"});
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_EQ(finished_counts(out), (std::map<std::string, int>{{"curve/repeat0/seed1", 1}}));
+  }
+}
+
 }  // namespace
 }  // namespace fracsweep
