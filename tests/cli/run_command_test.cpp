@@ -707,79 +707,58 @@ TEST(RunCommandFailures, DataParallelGroupsOfTwoRunTheSweep) {
 // end of epoch 1, before its log line), the last checkpoint (the end of epoch 1, before
 // epoch 2's steps) and metrics.json (on the writer alone, after the last collective). The
 // ledger, which rank 0 writes too, stays healthy.
-TEST(RunCommandFailures, AWriteErrorOnAGroupsWriterStopsTheGroupNotWaitingForAbortAfter) {
-  for (const std::string file : {"config.yaml", "checkpoint_best", "checkpoint_last", "metrics.json"}) {
-    SCOPED_TRACE(file);
-    TempDir dir;
-    const fs::path out = dir.path() / "out";
-    const std::string sweep = dir.write(
-        "sweep.yaml", "name: one\noutput: " + out.string() +
-                          "\npreset: tiny\ndataset: {phantom: {patients: 12, patch_size: 32, "
-                          "seed: 1}}\nprotocol: {split: random, repeats: [0]}\nseeds: [1]\n"
-                          "variants:\n  resnet: {model: {variant: resnet18}}\ntrain: {epochs: 2, "
-                          "threads: 1, loader_workers: 1}\n");
-    testing::DiskFault fault;
-    fault.call = "write";
-    fault.path = file;
-    fault.mpi_ranks = 2;
-    const auto started = std::chrono::steady_clock::now();
-    const auto r = testing::run_fracsweep_failing(
-        fault, {"run", sweep, "--ranks-per-job", "2", "--timeout", "60", "--abort-after", "120"},
-        std::chrono::seconds(300));
-    const double ended_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    ASSERT_NE(r.exit_code, testing::CommandResult::kTimedOut) << "a hang:\n" << r.err;
-    EXPECT_LT(ended_s, 60) << "the run waited " << ended_s << " s:\n" << r.err;
-    const std::string job = (out / "resnet/repeat0/seed1").string();
-    EXPECT_HAS(r.err, "eio_preload: EIO from write on " + job + "/" + file);
-    EXPECT_EQ(r.exit_code, 1) << r.err;
-    EXPECT_HAS(r.err, "stopped: " + job + "/" + file);
-    EXPECT_HAS(r.err, std::strerror(EIO));
-    EXPECT_HAS(r.out, "stopped by a write error, run the same command again to resume");
-    EXPECT_EQ(r.err.find("aborting the run"), std::string::npos) << r.err;
-    EXPECT_EQ(r.err.find("FAILED"), std::string::npos) << r.err;  // not the job's fault
-    EXPECT_TRUE(finished_counts(out).empty());
+// One job (`variant`, its train settings `train`) on one group of two ranks, every write
+// of `file` failing on the group's writer: the run ends well before --abort-after, exit
+// code 1, the file named, not the job's fault; a rerun on a healthy disk finishes it once.
+void expect_the_group_stops_on_a_write_error(const std::string& variant, const std::string& train,
+                                             const std::string& file) {
+  SCOPED_TRACE(variant + ", " + file);
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string sweep = dir.write(
+      "sweep.yaml", "name: one\noutput: " + out.string() +
+                        "\npreset: tiny\ndataset: {phantom: {patients: 12, patch_size: 32, "
+                        "seed: 1}}\nprotocol: {split: random, repeats: [0]}\nseeds: [1]\n"
+                        "variants:\n  " + variant + ": {model: {variant: " + variant + "}}\ntrain: " +
+                        train + "\n");
+  testing::DiskFault fault;
+  fault.call = "write";
+  fault.path = file;
+  fault.mpi_ranks = 2;
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = testing::run_fracsweep_failing(
+      fault, {"run", sweep, "--ranks-per-job", "2", "--timeout", "60", "--abort-after", "120"},
+      std::chrono::seconds(300));
+  const double ended_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_NE(r.exit_code, testing::CommandResult::kTimedOut) << "a hang:\n" << r.err;
+  EXPECT_LT(ended_s, 60) << "the run waited " << ended_s << " s:\n" << r.err;
+  const std::string job = (out / (variant + "/repeat0/seed1")).string();
+  EXPECT_HAS(r.err, "eio_preload: EIO from write on " + job + "/" + file);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_HAS(r.err, "stopped: " + job + "/" + file);
+  EXPECT_HAS(r.err, std::strerror(EIO));
+  EXPECT_HAS(r.out, "stopped by a write error, run the same command again to resume");
+  EXPECT_EQ(r.err.find("aborting the run"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("FAILED"), std::string::npos) << r.err;  // not the job's fault
+  EXPECT_TRUE(finished_counts(out).empty());
 
-    const auto again = run_fracsweep_mpi(2, {"run", sweep, "--ranks-per-job", "2"});
-    ASSERT_EQ(again.exit_code, 0) << again.err;
-    EXPECT_EQ(finished_counts(out), (std::map<std::string, int>{{"resnet/repeat0/seed1", 1}}));
-    EXPECT_TRUE(fs::exists(job + "/metrics.json"));
-  }
+  const auto again = run_fracsweep_mpi(2, {"run", sweep, "--ranks-per-job", "2"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(finished_counts(out), (std::map<std::string, int>{{variant + "/repeat0/seed1", 1}}));
+  EXPECT_TRUE(fs::exists(job + "/metrics.json"));
 }
 
-// The same for the synthetic curve model a search sweep's tests train: its writer's
-// log line, state file and configuration.
+TEST(RunCommandFailures, AWriteErrorOnAGroupsWriterStopsTheGroupNotWaitingForAbortAfter) {
+  for (const std::string file : {"config.yaml", "checkpoint_best", "checkpoint_last", "metrics.json"})
+    expect_the_group_stops_on_a_write_error("resnet18", "{epochs: 2, threads: 1, loader_workers: 1}", file);
+}
+
+// The same for the synthetic curve model the search tests train: its writer's
+// configuration, log line and state file.
 TEST(RunCommandFailures, AWriteErrorOnACurveGroupsWriterStopsTheGroup) {
-  for (const std::string file : {"config.yaml", "log.jsonl", "curve_state.json"}) {
-    SCOPED_TRACE(file);
-    TempDir dir;
-    const fs::path out = dir.path() / "out";
-    const std::string sweep = dir.write(
-        "sweep.yaml", "name: one\noutput: " + out.string() +
-                          "\npreset: tiny\ndataset: {phantom: {patients: 12, patch_size: 32, "
-                          "seed: 1}}\nprotocol: {split: random, repeats: [0]}\nseeds: [1]\n"
-                          "variants:\n  curve: {model: {variant: curve}}\ntrain: {epochs: 3, "
-                          "curve_epoch_seconds: 0.05, threads: 1}\n");
-    testing::DiskFault fault;
-    fault.call = "write";
-    fault.path = file;
-    fault.mpi_ranks = 2;
-    const auto started = std::chrono::steady_clock::now();
-    const auto r = testing::run_fracsweep_failing(
-        fault, {"run", sweep, "--ranks-per-job", "2", "--timeout", "60", "--abort-after", "120"},
-        std::chrono::seconds(300));
-    const double ended_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    ASSERT_NE(r.exit_code, testing::CommandResult::kTimedOut) << "a hang:\n" << r.err;
-    EXPECT_LT(ended_s, 60) << "the run waited " << ended_s << " s:\n" << r.err;
-    EXPECT_EQ(r.exit_code, 1) << r.err;
-    EXPECT_HAS(r.err, (out / "curve/repeat0/seed1").string() + "/" + file);
-    EXPECT_HAS(r.err, std::strerror(EIO));
-    EXPECT_EQ(r.err.find("aborting the run"), std::string::npos) << r.err;
-    const auto again = run_fracsweep_mpi(2, {"run", sweep, "--ranks-per-job", "2"});
-    ASSERT_EQ(again.exit_code, 0) << again.err;
-    EXPECT_EQ(finished_counts(out), (std::map<std::string, int>{{"curve/repeat0/seed1", 1}}));
-  }
+  for (const std::string file : {"config.yaml", "log.jsonl", "curve_state.json"})
+    expect_the_group_stops_on_a_write_error("curve", "{epochs: 3, curve_epoch_seconds: 0.05, threads: 1}",
+                                            file);
 }
 
 }  // namespace
