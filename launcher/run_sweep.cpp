@@ -453,6 +453,76 @@ void check_placement(const sweeps::Sweep& sweep, int group_size, const RankPlace
   }
 }
 
+// Rank 0's line on what this run will do.
+void announce_queue(const sweeps::Sweep& sweep, const Prepared& prep, const GroupLayout& layout,
+                    const RunOptions& options, core::Logger& log) {
+  if (options.shards > 1)
+    log.info("shard ", options.shard, " of ", options.shards, ": jobs whose index is ",
+             options.shard, " modulo ", options.shards);
+  const std::string skipped =
+      prep.failed_skipped
+          ? fmt::format(", {} failed skipped (--retry-failed reruns them)", prep.failed_skipped)
+          : std::string();
+  log.info(fmt::format("sweep {}: {} jobs; {} finished before, {} to run{}; {} group(s) of {} "
+                       "rank(s)", sweep.name, sweep.jobs.size(), prep.finished_before,
+                       prep.book->queued(), skipped, layout.groups, layout.group_size));
+}
+
+void print_nothing_to_run(const sweeps::Sweep& sweep, const Prepared& prep) {
+  std::cout << fmt::format("sweep {}: nothing to run: {} of {} jobs finished{}; results in {}\n",
+                           sweep.name, prep.finished_before, sweep.jobs.size(),
+                           prep.failed_skipped ? fmt::format(", {} failed", prep.failed_skipped)
+                                               : "",
+                           sweep.output)
+            << "\n" << sweeps::results_table(sweep, prep.book->records());
+}
+
+// Where this rank trains, checked against every job on every rank before any
+// starts; the lowest rank that refuses says why. nullopt: refused.
+std::optional<RankPlacement> place_for_every_job(const MpiSession& mpi, const sweeps::Sweep& sweep,
+                                                 const GroupLayout& layout, const RunOptions& options,
+                                                 core::Logger& log) {
+  RankPlacement placement;
+  std::string error;
+  try {
+    placement = place_rank(options.exclusive_gpus);
+    check_placement(sweep, layout.group_size, placement);
+  } catch (const core::ConfigError& e) {
+    error = e.what();
+  }
+  int first_refusing = error.empty() ? mpi.world_size() : mpi.world_rank();
+  FRACSWEEP_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &first_refusing, 1, MPI_INT, MPI_MIN,
+                                    MPI_COMM_WORLD));
+  if (first_refusing == mpi.world_size()) return placement;
+  if (first_refusing == mpi.world_rank()) log.error(error);
+  return std::nullopt;
+}
+
+// The group's loop: its leader asks for a job (reporting the last one), every rank of
+// the group trains it, until none is left. Whether a job was interrupted (a signal).
+bool train_handed_out_jobs(const sweeps::Sweep& sweep, const GroupLayout& layout,
+                           schedule::LeaderEnd& leader_end, MPI_Comm group_comm, GroupSyncs& syncs,
+                           int device, const RunOptions& options, bool root, core::Logger& log) {
+  bool interrupted = false;
+  std::optional<CoordinatorClient> client;
+  if (layout.leader()) client.emplace(leader_end, layout, mpi_host_name());
+  std::optional<JobReport> previous;
+  for (;;) {
+    Assignment next;
+    if (client) next = client->next(previous, options.abort_after_seconds).value_or(Assignment{});
+    // A member waits while its leader writes the last job's results and asks for the next.
+    if (layout.group_size > 1) {
+      next.job = quiet_broadcast(next.job, group_comm, options.abort_after_seconds, log);
+      if (next.job >= 0 && sweep.search)
+        next.params = nlohmann::json::parse(broadcast_text(next.params.dump(), group_comm));
+    }
+    if (next.job < 0) return interrupted;
+    previous = run_job(sweep, next, syncs, device, client ? &*client : nullptr,
+                       options.job_progress && root, options.abort_after_seconds, log);
+    interrupted = interrupted || previous->outcome == Outcome::kInterrupted;  // not kPaused
+  }
+}
+
 }  // namespace
 
 int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& log) {
@@ -490,46 +560,15 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   if (root) code = prepare_folder(sweep, options, mpi.world_size(), setup.ranks_per_job, prep, log);
   code = broadcast_int(code);
   if (code != kExitOk) return code;
-  if (root) {
-    if (options.shards > 1)
-      log.info("shard ", options.shard, " of ", options.shards, ": jobs whose index is ",
-               options.shard, " modulo ", options.shards);
-    const std::string skipped =
-        prep.failed_skipped
-            ? fmt::format(", {} failed skipped (--retry-failed reruns them)", prep.failed_skipped)
-            : std::string();
-    log.info(fmt::format("sweep {}: {} jobs; {} finished before, {} to run{}; {} group(s) of {} "
-                         "rank(s)", sweep.name, sweep.jobs.size(), prep.finished_before,
-                         prep.book->queued(), skipped, layout.groups, layout.group_size));
-  }
+  if (root) announce_queue(sweep, prep, layout, options, log);
   if (broadcast_int(root ? static_cast<int>(prep.book->queued()) : 0) == 0) {
-    if (root)
-      std::cout << fmt::format("sweep {}: nothing to run: {} of {} jobs finished{}; results in {}\n",
-                               sweep.name, prep.finished_before, sweep.jobs.size(),
-                               prep.failed_skipped ? fmt::format(", {} failed", prep.failed_skipped)
-                                                   : "",
-                               sweep.output)
-                << "\n" << sweeps::results_table(sweep, prep.book->records());
+    if (root) print_nothing_to_run(sweep, prep);
     return prep.failed_skipped ? kExitFailure : kExitOk;
   }
 
-  // Where each rank trains, checked against every job on every rank before any
-  // starts; the lowest rank that refuses says why.
-  RankPlacement placement;
-  try {
-    placement = place_rank(options.exclusive_gpus);
-    check_placement(sweep, layout.group_size, placement);
-  } catch (const core::ConfigError& e) {
-    code = kExitBadInput;
-    error = e.what();
-  }
-  int first_refusing = code != kExitOk ? mpi.world_rank() : mpi.world_size();
-  FRACSWEEP_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &first_refusing, 1, MPI_INT, MPI_MIN,
-                                    MPI_COMM_WORLD));
-  if (first_refusing < mpi.world_size()) {
-    if (first_refusing == mpi.world_rank()) log.error(error);
-    return kExitBadInput;
-  }
+  const std::optional<RankPlacement> placed = place_for_every_job(mpi, sweep, layout, options, log);
+  if (!placed) return kExitBadInput;
+  const RankPlacement& placement = *placed;
 
   MpiComm up = MpiComm::dup(MPI_COMM_WORLD), down = MpiComm::dup(MPI_COMM_WORLD);
   const CoordinatorChannels channels{up.get(), down.get()};
@@ -558,26 +597,8 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
                         std::move(events), co, log);
   }
 
-  bool interrupted = false;
-  {
-    std::optional<CoordinatorClient> client;
-    if (layout.leader()) client.emplace(leader_end, layout, mpi_host_name());
-    std::optional<JobReport> previous;
-    for (;;) {
-      Assignment next;
-      if (client) next = client->next(previous, options.abort_after_seconds).value_or(Assignment{});
-      // A member waits while its leader writes the last job's results and asks for the next.
-      if (layout.group_size > 1) {
-        next.job = quiet_broadcast(next.job, group_comm.get(), options.abort_after_seconds, log);
-        if (next.job >= 0 && sweep.search)
-          next.params = nlohmann::json::parse(broadcast_text(next.params.dump(), group_comm.get()));
-      }
-      if (next.job < 0) break;
-      previous = run_job(sweep, next, syncs, placement.device, client ? &*client : nullptr,
-                         options.job_progress && root, options.abort_after_seconds, log);
-      interrupted = interrupted || previous->outcome == Outcome::kInterrupted;  // not kPaused
-    }
-  }
+  const bool interrupted = train_handed_out_jobs(sweep, layout, leader_end, group_comm.get(), syncs,
+                                                 placement.device, options, root, log);
   if (coordinator) coordinator->join();
   // The root arrives once every group has been told there is nothing left, so
   // the others are on their way; they themselves may wait there as long as the
