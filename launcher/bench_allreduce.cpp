@@ -19,7 +19,7 @@
 #include "launcher/commands.h"
 #include "launcher/mpi.h"
 #include "launcher/mpi_sync.h"
-#include "trainer/resnet.h"
+#include "trainer/models/resnet.h"
 
 namespace fracsweep::launcher {
 namespace {

@@ -3,12 +3,12 @@
 
 #include <torch/torch.h>
 
-#include "trainer/aasn_job.h"
+#include "trainer/models/aasn_job.h"
 #include "core/error.h"
-#include "trainer/nts_net.h"
-#include "trainer/pair_baselines.h"
-#include "trainer/resnet.h"
-#include "trainer/tsccn.h"
+#include "trainer/models/nts_net.h"
+#include "trainer/models/pair_baselines.h"
+#include "trainer/models/resnet.h"
+#include "trainer/models/tsccn.h"
 
 namespace fracsweep::trainer {
 namespace {

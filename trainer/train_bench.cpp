@@ -15,7 +15,7 @@
 #include "core/seed.h"
 #include "datastore/loader.h"
 #include "datastore/sampler.h"
-#include "trainer/aasn.h"
+#include "trainer/models/aasn.h"
 #include "trainer/backends.h"
 #include "trainer/batch_tensors.h"
 #include "trainer/device.h"

@@ -19,7 +19,7 @@
 #include "launcher/mpi_sync.h"
 #include "test_util.h"
 #include "trainer/backends.h"
-#include "trainer/resnet.h"
+#include "trainer/models/resnet.h"
 
 #ifdef FRACSWEEP_HAVE_NCCL
 #include "launcher/nccl_sync.h"

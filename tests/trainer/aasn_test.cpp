@@ -1,9 +1,9 @@
 // AASN: its losses against hand-computed values, feature alignment by the
 // stored warp, every Table 2 row's and symmetry baseline's shapes, gradients
 // and device placement, and what sets each baseline apart.
-#include "trainer/aasn.h"
-#include "trainer/aasn_job.h"
-#include "trainer/image_label_baselines.h"
+#include "trainer/models/aasn.h"
+#include "trainer/models/aasn_job.h"
+#include "trainer/models/image_label_baselines.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,7 +1,7 @@
 // DenseNet-121's layout against torchvision's: names, a TorchScript export of
 // torchvision's own model loaded by name, and its outputs
 // (tests/fixtures/trainer/make_densenet_fixture.py writes both).
-#include "trainer/densenet.h"
+#include "trainer/models/densenet.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

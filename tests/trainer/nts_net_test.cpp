@@ -1,6 +1,6 @@
 // NTS-Net: anchors, non-maximum suppression, part crops, the ranking loss by hand, and the
 // model's shapes and gradients.
-#include "trainer/nts_net.h"
+#include "trainer/models/nts_net.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -3,7 +3,7 @@
 // known logits, and the SDL-Net model's outputs and gradients at width 4.
 // ln 3 = 1.098612, ln 4 = 1.386294, ln(e^5 + 2) = 5.013386,
 // ln(1 + e^-5) = 0.006715.
-#include "trainer/pair_baselines.h"
+#include "trainer/models/pair_baselines.h"
 
 #include <gtest/gtest.h>
 

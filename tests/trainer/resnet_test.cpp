@@ -1,7 +1,7 @@
 // The ResNet-18 backbone: torchvision's names, shapes and initialisation, and loading
 // torchvision weights from TorchScript files (tests/fixtures/trainer/make_resnet_fixture.py
 // writes the fixture; other files are saved from C++ here).
-#include "trainer/resnet.h"
+#include "trainer/models/resnet.h"
 
 #include <gtest/gtest.h>
 #include <torch/script.h>

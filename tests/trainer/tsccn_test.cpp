@@ -1,6 +1,6 @@
 // TSCCN: the ablation variants of Table III, output shapes, gradient flow, branch sharing,
 // option checks and determinism, on tiny ResNets (width 4, 32 x 32 patches).
-#include "trainer/tsccn.h"
+#include "trainer/models/tsccn.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "trainer/resnet.h"
+#include "trainer/models/resnet.h"
 
 namespace fracsweep::trainer {
 

@@ -1,5 +1,5 @@
 // See resnet.h.
-#include "trainer/resnet.h"
+#include "trainer/models/resnet.h"
 
 #include <torch/script.h>
 #include <torch/torch.h>

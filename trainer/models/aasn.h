@@ -29,7 +29,7 @@
 
 #include <string>
 
-#include "trainer/densenet.h"
+#include "trainer/models/densenet.h"
 
 namespace fracsweep::trainer {
 

@@ -1,13 +1,13 @@
 // See aasn_job.h.
-#include "trainer/aasn_job.h"
+#include "trainer/models/aasn_job.h"
 
 #include <torch/torch.h>
 
 #include <cmath>
 
 #include "core/error.h"
-#include "trainer/aasn.h"
-#include "trainer/image_label_baselines.h"
+#include "trainer/models/aasn.h"
+#include "trainer/models/image_label_baselines.h"
 
 namespace fracsweep::trainer {
 namespace {

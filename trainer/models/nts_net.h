@@ -22,7 +22,7 @@
 
 #include "trainer/job_model.h"
 #include "trainer/losses.h"
-#include "trainer/resnet.h"
+#include "trainer/models/resnet.h"
 
 namespace fracsweep::trainer {
 

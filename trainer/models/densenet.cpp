@@ -1,5 +1,5 @@
 // See densenet.h.
-#include "trainer/densenet.h"
+#include "trainer/models/densenet.h"
 
 #include <torch/torch.h>
 

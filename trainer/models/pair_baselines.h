@@ -30,7 +30,7 @@
 #include "spec/job_config.h"
 #include "trainer/job_model.h"
 #include "trainer/losses.h"
-#include "trainer/resnet.h"
+#include "trainer/models/resnet.h"
 
 namespace fracsweep::trainer {
 

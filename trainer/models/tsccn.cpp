@@ -1,5 +1,5 @@
 // See tsccn.h.
-#include "trainer/tsccn.h"
+#include "trainer/models/tsccn.h"
 
 #include <torch/torch.h>
 

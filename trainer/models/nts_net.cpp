@@ -1,5 +1,5 @@
 // See nts_net.h.
-#include "trainer/nts_net.h"
+#include "trainer/models/nts_net.h"
 
 #include <torch/torch.h>
 

@@ -1,5 +1,5 @@
 // See pair_baselines.h.
-#include "trainer/pair_baselines.h"
+#include "trainer/models/pair_baselines.h"
 
 #include <algorithm>
 #include <map>

@@ -1,5 +1,5 @@
 // See aasn.h.
-#include "trainer/aasn.h"
+#include "trainer/models/aasn.h"
 
 #include <torch/torch.h>
 

@@ -1,12 +1,12 @@
 // See image_label_baselines.h.
-#include "trainer/image_label_baselines.h"
+#include "trainer/models/image_label_baselines.h"
 
 #include <torch/torch.h>
 
 #include <cmath>
 
 #include "core/error.h"
-#include "trainer/densenet.h"
+#include "trainer/models/densenet.h"
 
 namespace fracsweep::trainer {
 namespace {
