@@ -25,6 +25,12 @@
 #
 # --budget SECONDS (560) is when no further benchmark starts.
 #
+# --sweep-budget SECONDS (200): sweeps per hour (bench/sweep_vs_ray.py --gpu, under MPS):
+# TSCCN's Table III (paper preset, trimmed to one split, one epoch) on 4, 1, 2 and 8 ranks
+# against Ray Tune with 1/N GPU per trial, eager and torch.compile(mode="reduce-overhead"),
+# then AASN's fidelity rows on fracsweep with train.cuda_graphs off and on; half each, no
+# configuration started after its half. Their tables come last.
+#
 # --fidelity SECONDS runs examples/sweeps/aasn-fidelity-d0-gpu.yaml (FIDELITY.md) beside
 # the tests and stops it after SECONDS; finished jobs stay finished, and running it
 # again resumes the rest. --out DIR receives the logs, the report and the run's
@@ -47,6 +53,10 @@ fidelity_sweep=examples/sweeps/aasn-fidelity-d0-gpu.yaml
 fidelity_ranks=12
 device=cuda
 bench_size=(--patch-size 224 --batch 64 --steps 20 --warmup 5)
+sweep_tsccn=(--sweep examples/sweeps/tsccn-table3.yaml --patients 60 --split-repeats 1 --epochs 1
+  --ranks-list 4,1,2,8)
+sweep_aasn=(--sweep examples/sweeps/aasn-fidelity-d0-gpu.yaml --patients 240 --split-repeats 1
+  --epochs 2 --variants aasn,vanilla --ranks-list 4,1)
 
 # --- here: pack the binaries and what they load -------------------------------------
 
@@ -95,6 +105,9 @@ pack() {
              ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3}'
            done | sort -u)
   tar -C "$stage" -cJf "$out/fracsweep-gpu.tar.xz" .
+  # PyYAML (pure Python) for bench/sweep_vs_ray.py, which a GPU machine's python3 may lack.
+  rm -rf "$out/pylib" && mkdir -p "$out/pylib"
+  cp -r "$(.venv/bin/python -c 'import os, yaml; print(os.path.dirname(yaml.__file__))')" "$out/pylib/"
   echo "gpu-check: packed $(ls "$stage/lib" | wc -l) libraries, $(find "$stage/usr" -name '*.so' | wc -l) Open MPI plug-ins: $(du -h "$out/fracsweep-gpu.tar.xz" | cut -f1) in $out/fracsweep-gpu.tar.xz"
 }
 
@@ -136,6 +149,7 @@ prepare_prebuilt() {
   rm -rf "$root" && mkdir -p "$root" && tar -C "$root" -xJf "$archive"
   make_wrappers "$root" "$root/lib:$(torch_libs)" "$root/bin" "$root/usr/bin/orterun"
   gpu_tests=$wrap/fracsweep_gpu_tests
+  [[ ! -d $1/pylib ]] || export PYTHONPATH=$(readlink -f "$1/pylib")${PYTHONPATH:+:$PYTHONPATH}
   echo "gpu-check: unpacked $(ls "$root/lib" | wc -l) libraries from $archive (${SECONDS} s)"
 }
 
@@ -228,8 +242,32 @@ run_benchmarks() {
   rm -f "$out"/bench-*-*.log
 }
 
+# Sweeps per hour against Ray Tune on this GPU; see --sweep-budget in the header.
+run_sweep_bench() {
+  local budget=$1 half
+  half=$((budget / 2))
+  if [[ $half -lt 30 ]]; then
+    echo "sweep benchmark not run: the budget was spent" >"$out/sweep-bench.log"
+    return 0
+  fi
+  local name args
+  for name in tsccn aasn; do
+    local -n sweep_args="sweep_$name"
+    timeout -k 10 $((half + 90)) python3 bench/sweep_vs_ray.py --gpu --binary "$wrap/fracsweep" \
+      --mpirun "$wrap/orterun" "${sweep_args[@]}" "${sweep_extra[@]}" --budget "$half" \
+      --workdir "build-gpu/sweep-$name" >"$out/sweep-bench-$name.log" 2>&1 ||
+      echo "(stopped or failed)" >>"$out/sweep-bench-$name.log"
+  done
+  cat "$out"/sweep-bench-*.log >"$out/sweep-bench.log"
+}
+
 rehearse() {
   device=cpu
+  sweep_tsccn=(--sweep examples/sweeps/tsccn-table3-tiny.yaml --patients 12 --patch-size 32
+    --split-repeats 1 --epochs 1 --variants single-stream,tsccn --ranks-list 2,1)
+  sweep_aasn=(--sweep examples/sweeps/aasn-table2-tiny.yaml --patients 20 --split-repeats 1
+    --epochs 1 --variants aasn --ranks-list 1)
+  sweep_extra=(--rehearse)
   fidelity_ranks=2
   bench_size=(--patch-size 64 --batch 8 --steps 2 --warmup 1)
   local toy=build-gpu/rehearse/aasn-fidelity-d0-gpu.yaml
@@ -259,13 +297,18 @@ print_summary() {
   echo
   [[ -f $out/fidelity-report.log ]] && cat "$out/fidelity-report.log"
   grep -h -A3 -E 'FAILED|Failure' "$out/gpu-tests.log" | head -60 || true
+  echo
+  echo "sweeps per hour (bench/sweep_vs_ray.py --gpu, $sweep_s s):"
+  grep -hE '^(\||GPU sweep|not run|ray is|AASN:|machine)' "$out/sweep-bench.log" || true
 }
 
 main() {
-  local mode=build source="" fidelity=0 budget=560
+  local mode=build source="" fidelity=0 budget=560 sweep_budget=200
   out=build-gpu/out
   mps=off
   build_s=0
+  sweep_s=0
+  sweep_extra=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --pack) pack "${2:?usage: scripts/gpu-check.sh --pack DIR}"; exit 0 ;;
@@ -277,6 +320,7 @@ main() {
       --fidelity) fidelity=${2:?--fidelity SECONDS}; shift 2 ;;
       --out) out=${2:?--out DIR}; shift 2 ;;
       --budget) budget=${2:?--budget SECONDS}; shift 2 ;;
+      --sweep-budget) sweep_budget=${2:?--sweep-budget SECONDS}; shift 2 ;;
       --rehearse) rehearse; shift ;;
       *) echo "gpu-check: unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
     esac
@@ -303,6 +347,10 @@ main() {
   [[ -z $fidelity_pid ]] || wait "$fidelity_pid" || true
   local fidelity_s=$((SECONDS - start))
   [[ -z $dmon_pid ]] || kill "$dmon_pid" 2>/dev/null || true
+  start=$SECONDS
+  local left=$((budget - SECONDS - 60))
+  run_sweep_bench $((sweep_budget < left ? sweep_budget : left))
+  sweep_s=$((SECONDS - start))
   stop_mps
   start=$SECONDS
   run_benchmarks "$budget"

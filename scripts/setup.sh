@@ -92,8 +92,10 @@ venv_has pydicom "$pydicom_version" || {
   "$venv/bin/pip" install --disable-pip-version-check -q "pydicom==$pydicom_version"; }
 pydicom_data=$("$venv/bin/python" -c 'import os, pydicom.data as d; print(os.path.join(os.path.dirname(d.__file__), "test_files"))')
 if ((with_bench)); then
-  bench=(numpy scipy pandas scikit-learn h5py)
-  venv_has numpy && venv_has scipy && venv_has pandas && venv_has sklearn && venv_has h5py ||
+  # ray[tune] and pyyaml: bench/sweep_vs_ray.py's peer (Ray Tune trials) and its sweep files.
+  bench=(numpy scipy pandas scikit-learn h5py "ray[tune]==2.60.0" pyyaml)
+  venv_has numpy && venv_has scipy && venv_has pandas && venv_has sklearn && venv_has h5py &&
+    venv_has ray && venv_has yaml ||
     "$venv/bin/pip" install --disable-pip-version-check -q "${bench[@]}"
 fi
 

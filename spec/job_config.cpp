@@ -115,6 +115,7 @@ std::vector<Field> train_fields(TrainConfig& t) {
           added_field("aasn_margin", t.aasn_margin, TrainConfig{}.aasn_margin),
           added_field("aasn_lambda", t.aasn_lambda, TrainConfig{}.aasn_lambda),
           placement_field("device", t.device),
+          placement_field("cuda_graphs", t.cuda_graphs),
           added_field("precision", t.precision, TrainConfig{}.precision),
           added_field("channels_last", t.channels_last, TrainConfig{}.channels_last),
           added_field("curve_epoch_seconds", t.curve_epoch_seconds, TrainConfig{}.curve_epoch_seconds),
@@ -257,6 +258,11 @@ void validate(const JobConfig& j, const std::string& where) {
   bad(t.vflip >= 0 && t.vflip <= 1, "train.vflip: must be a probability");
   bad(t.threads >= 0, "train.threads: must be >= 0 (0 = the cores of this rank)");
   bad(t.loader_workers >= 1, "train.loader_workers: must be >= 1");
+  bad(t.cuda_graphs == "auto" || t.cuda_graphs == "on" || t.cuda_graphs == "off",
+      "train.cuda_graphs: '", t.cuda_graphs, "' is unknown (auto, on, off)");
+  bad(t.cuda_graphs != "on" || (t.device != "cpu" && t.precision == "fp32"),
+      "train.cuda_graphs: on needs a GPU and fp32, but train.device is ", t.device,
+      " and train.precision ", t.precision, "; set train.cuda_graphs to auto or off");
   if (is_pelvis_variant(j.model.variant)) {
     bad(t.selection_metric == "AUC" || t.selection_metric == "AP" || t.selection_metric == "loss",
         "train.selection_metric: '", t.selection_metric,

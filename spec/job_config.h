@@ -105,6 +105,11 @@ struct TrainConfig {
   // fp32 (no loss scaling needed). Faster on GPUs with bf16 tensor cores; changes results.
   std::string precision = "fp32";
   bool channels_last = false;    // convolutions in NHWC layout (cuDNN's fast path on GPUs)
+  // auto: a training step of a full batch is captured once as a CUDA graph and replayed
+  // where the device, precision and model allow it (trainer/cuda_graphs.h), else eager,
+  // saying why; on: captured, or the job is refused; off: never. Not part of the
+  // resolved job: a graph replays the same kernels.
+  std::string cuda_graphs = "auto";
   double curve_epoch_seconds = 0;  // variant "curve": how long each epoch sleeps
 };
 

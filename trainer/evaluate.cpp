@@ -60,10 +60,11 @@ std::string sample_id(const datastore::PatchStore& store, uint32_t i) {
 
 // Class probabilities (or binary scores) of `samples`, in that order, from the
 // model in eval mode; with `heatmaps`, a heatmap model's heatmaps as well.
-metrics::Predictions predict(JobModel& model, std::shared_ptr<const datastore::PatchStore> store,
-                             const std::vector<uint32_t>& samples, const spec::JobConfig& job,
-                             const torch::Device& device,
-                             datastore::HeatmapSet* heatmaps) {
+metrics::Predictions predict(
+    JobModel& model, std::shared_ptr<const datastore::PatchStore> store,
+    const std::vector<uint32_t>& samples, const spec::JobConfig& job, const torch::Device& device,
+    datastore::HeatmapSet* heatmaps,
+    const std::function<torch::Tensor(const BatchTensors&)>& probabilities) {
   datastore::LoaderOptions o;
   o.batch_size = job.train.batch_size;
   o.neighbours = model.uses_neighbours();
@@ -86,7 +87,7 @@ metrics::Predictions predict(JobModel& model, std::shared_ptr<const datastore::P
     {
       AutocastScope autocast(device.type(), uses_bf16(job.train.precision));
       if (heatmaps) std::tie(probs, maps) = model.scores_and_heatmaps(t);
-      if (!probs.defined()) probs = model.probabilities(t);
+      if (!probs.defined()) probs = probabilities ? probabilities(t) : model.probabilities(t);
     }
     probs = probs.to(torch::kCPU, torch::kFloat64).contiguous();
     if (maps.defined()) maps = maps.to(torch::kCPU, torch::kFloat32).contiguous();

@@ -7,6 +7,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -26,10 +27,13 @@ std::string sample_id(const datastore::PatchStore& store, uint32_t i);
 
 // Class probabilities (or binary scores) of `samples`, in that order, from the
 // model in eval mode; with `heatmaps`, a heatmap model's heatmaps as well.
-metrics::Predictions predict(JobModel& model, std::shared_ptr<const datastore::PatchStore> store,
-                             const std::vector<uint32_t>& samples, const spec::JobConfig& job,
-                             const torch::Device& device,
-                             datastore::HeatmapSet* heatmaps = nullptr);
+// `probabilities`, where given, stands in for model.probabilities() (a replayed CUDA
+// graph, trainer/cuda_graphs.h); it is not used with `heatmaps`.
+metrics::Predictions predict(
+    JobModel& model, std::shared_ptr<const datastore::PatchStore> store,
+    const std::vector<uint32_t>& samples, const spec::JobConfig& job, const torch::Device& device,
+    datastore::HeatmapSet* heatmaps = nullptr,
+    const std::function<torch::Tensor(const BatchTensors&)>& probabilities = {});
 
 // The validation metrics and the selection score (higher is better).
 std::pair<nlohmann::json, double> validate_predictions(const metrics::Predictions& p,

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -28,12 +29,14 @@
 #include "metrics/report.h"
 #include "trainer/backends.h"
 #include "trainer/checkpoint.h"
+#include "trainer/cuda_graphs.h"
 #include "trainer/curve_job.h"
 #include "trainer/batch_tensors.h"
 #include "trainer/device.h"
 #include "trainer/evaluate.h"
 #include "trainer/job_data.h"
 #include "trainer/job_model.h"
+#include "trainer/phase_times.h"
 #include "trainer/progress.h"
 #include "trainer/stop_signals.h"
 #include "trainer/task.h"
@@ -216,6 +219,8 @@ class JobRun {
   torch::Device device_{torch::kCPU};
   std::unique_ptr<JobModel> model_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
+  std::unique_ptr<GraphedStep> graphs_;  // null where steps are not captured
+  std::unique_ptr<GraphedEval> eval_graphs_;  // likewise, validation's forwards
   std::vector<torch::Tensor> params_;
   int64_t rank_batch_ = 0;  // this rank's share of a batch
   std::unique_ptr<datastore::BatchLoader> loader_;
@@ -230,6 +235,7 @@ class JobRun {
   int paused_at_epoch_ = 0;   // on_epoch paused the job after this epoch
   std::exception_ptr unwritten_;  // the writer's failed write, until the group agrees on it
   uint32_t unwritten_bits_ = 0;   // its kWriteFailed or kWriteStorageFailed
+  PhaseTimes times_;  // this run's, written to timing.json by finish()
 };
 
 template <typename Write>
@@ -290,6 +296,7 @@ bool JobRun::open_folder() {
 }
 
 bool JobRun::prepare() {
+  PhaseTimer timer(times_.startup_s);
   if (!open_folder()) return false;
   torch::set_num_threads(intra_op_threads(job_.train.threads, std::thread::hardware_concurrency()));
   load_data();
@@ -343,9 +350,12 @@ void JobRun::make_model() {
   optimizer_ = std::make_unique<torch::optim::Adam>(
       model_->module().parameters(),
       torch::optim::AdamOptions(job_.train.lr).weight_decay(job_.train.weight_decay));
+  graphs_ = make_graphed_step(job_, *model_, *optimizer_, device_, sync_.group_size(), log_);
+  eval_graphs_ = make_graphed_eval(job_, *model_, device_, log_);
 }
 
 void JobRun::resume() {
+  PhaseTimer timer(times_.startup_s);
   load_last_checkpoint();
   write([&] { truncate_log(log_path_, st_.epoch); });
 }
@@ -378,7 +388,8 @@ bool JobRun::train() {
   // Every rank of a group has made the same model from the same job, or none starts.
   sync_.check_agreement(signature_of(*model_, resolved_));
   params_ = model_->module().parameters();
-  if (sync_.group_size() > 1) sync_.attach(params_);
+  // A captured step must not run the sync's hooks: it averages after the replay.
+  if (sync_.group_size() > 1 && !graphs_) sync_.attach(params_);
   for (; st_.epoch < job_.train.epochs; ++st_.epoch)
     if (!epoch()) return false;
   return true;
@@ -412,9 +423,12 @@ bool JobRun::epoch() {
   const size_t steps = start_epoch();
   size_t seen = 0;
   model_->module().train();
-  while (step(seen)) {
-    report_step(steps, started, seen);
-    if (stopped()) return false;
+  {
+    PhaseTimer timer(times_.loop_s);
+    while (step(seen)) {
+      report_step(steps, started, seen);
+      if (stopped()) return false;
+    }
   }
   end_epoch(started, seen);
   return stopped_at_epoch_ == 0 && paused_at_epoch_ == 0;
@@ -442,12 +456,16 @@ std::optional<LossTerms> JobRun::next_loss(int64_t& taken) {
   std::string failure;
   uint32_t bits = 0;
   try {
-    b = loader_->next();
+    {
+      PhaseTimer timer(times_.data_s);
+      b = loader_->next();
+    }
     if (b) {
       const BatchTensors t =
           to_device(to_tensors(std::move(*b)), device_, job_.train.channels_last);
       AutocastScope autocast(device_.type(), uses_bf16(job_.train.precision));
-      terms = model_->loss(t, static_cast<int>(st_.epoch));
+      terms = graphs_ ? graphs_->forward_backward(t, static_cast<int>(st_.epoch))
+                      : model_->loss(t, static_cast<int>(st_.epoch));
       check_finite(terms);
       taken = t.labels.size(0);
     }
@@ -477,15 +495,20 @@ std::optional<LossTerms> JobRun::next_loss(int64_t& taken) {
 void JobRun::apply(const LossTerms& terms) {
   // In place, with one rank too: the gradients may be views into the sync's
   // buffer, and the step must not depend on the LibTorch version.
-  zero_gradients(params_);
-  terms.total.backward();
+  if (!graphs_) {  // else forward_backward() took both (trainer/cuda_graphs.h)
+    zero_gradients(params_);
+    terms.total.backward();
+  }
   if (sync_.group_size() > 1) {
     std::vector<torch::Tensor> grads;
     for (auto& p : params_)
       if (p.grad().defined()) grads.push_back(p.grad());
     sync_.average(grads);
   }
-  optimizer_->step();
+  if (graphs_)
+    graphs_->update();
+  else
+    optimizer_->step();
 }
 
 void JobRun::report_step(size_t steps, Clock::time_point started, size_t seen) {
@@ -515,12 +538,19 @@ bool JobRun::stopped() {
 }
 
 std::tuple<nlohmann::json, double, bool> JobRun::evaluate() {
-  const metrics::Predictions val = predict(*model_, store_, split_.val_samples, job_, device_);
+  std::optional<PhaseTimer> timer(std::in_place, times_.eval_s);
+  std::function<torch::Tensor(const BatchTensors&)> graphed;
+  if (eval_graphs_)
+    graphed = [this](const BatchTensors& b) { return eval_graphs_->probabilities(b); };
+  const metrics::Predictions val =
+      predict(*model_, store_, split_.val_samples, job_, device_, nullptr, graphed);
   auto [val_metrics, score] = validate_predictions(val, job_);
+  timer.reset();
   const bool best = score > st_.best_score;
   if (best) {
     st_.best_score = score;
     st_.best_epoch = st_.epoch;
+    PhaseTimer saving(times_.checkpoint_s);
     write([&] { save_checkpoint(best_path_, *model_, nullptr, st_); });
   }
   return {val_metrics, score, best};
@@ -572,17 +602,22 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
     // Paused: the checkpoint below is the one it resumes from.
     if (bits & 2) paused_at_epoch_ = static_cast<int>(st_.epoch + 1);
   }
-  write([&] {
-    save_checkpoint(last_path_, *model_, optimizer_.get(),
-                    CheckpointState{st_.epoch + 1, 0, st_.best_score, st_.best_epoch, {}, st_.samples},
-                    prev_path_);
-  });
+  {
+    PhaseTimer saving(times_.checkpoint_s);
+    write([&] {
+      save_checkpoint(last_path_, *model_, optimizer_.get(),
+                      CheckpointState{st_.epoch + 1, 0, st_.best_score, st_.best_epoch, {},
+                                      st_.samples},
+                      prev_path_);
+    });
+  }
   agree_written();
 }
 
 // After the group's last collective: see Note [The writer's failed writes].
 nlohmann::json JobRun::finish() {
   if (!writer_) return nullptr;
+  const auto finish_started = Clock::now();
   const std::string damaged = checkpoint_problem(best_path_);
   CHECK_OR_THROW(core::Error, damaged.empty(), best_path_, ": ", damaged,
                  "; the best epoch's weights are lost: delete the job's folder to train it again");
@@ -597,6 +632,9 @@ nlohmann::json JobRun::finish() {
   result["best_epoch"] = st_.best_epoch + 1;
   result["selection_metric"] = job_.train.selection_metric;
   result["val_score"] = st_.best_score;
+  // Before metrics.json, which marks the job done: a finished job has both.
+  times_.finish_s = std::chrono::duration<double>(Clock::now() - finish_started).count();
+  core::write_file_atomic((dir_ / "timing.json").string(), times_.to_json().dump(1) + "\n");
   core::write_file_atomic((dir_ / "metrics.json").string(), result.dump(1) + "\n");
   const char* headline = task_->headline_metric();
   log_.info(job_.output, ": done; best epoch ", st_.best_epoch + 1, ", test ", headline, " ",
