@@ -32,6 +32,7 @@ import copy
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -60,6 +61,36 @@ def parse_size(text):
     return parts
 
 
+class Captured:
+    """Sends what torch prints while tracing (whole graphs, on a failure) to a file, so the
+    one line that says what to change stands out; the file is kept when the export fails."""
+
+    def __enter__(self):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.file = tempfile.NamedTemporaryFile("w+", prefix="fracsweep-export-",
+                                                suffix=".log", delete=False)
+        self.saved = [os.dup(1), os.dup(2)]
+        os.dup2(self.file.fileno(), 1)
+        os.dup2(self.file.fileno(), 2)
+        return self
+
+    def __exit__(self, kind, value, tb):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(self.saved[0], 1)
+        os.dup2(self.saved[1], 2)
+        for fd in self.saved:
+            os.close(fd)
+        self.file.close()
+        if kind is None or os.path.getsize(self.file.name) == 0:
+            os.unlink(self.file.name)
+            self.kept = None
+        else:
+            self.kept = self.file.name
+        return False
+
+
 def settings_of(args):
     """Everything besides the source that decides the package."""
     height, width = parse_size(args.size)
@@ -73,6 +104,7 @@ def settings_of(args):
         "seed": args.seed,
         "device": args.device,
         "max_autotune": bool(args.max_autotune),
+        "precision": args.precision,
     }
 
 
@@ -193,6 +225,13 @@ def build(args, settings):
     if not isinstance(net, torch.nn.Module):
         raise BadModel(f"{args.model}: {args.function}() returned {type(net).__name__}, not an "
                        f"nn.Module; return the model itself")
+    for name, m in net.named_modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.momentum is None:
+            # The compiled step reads a 0-dim buffer (the step count a cumulative average
+            # needs) as a constant; momentum-based statistics do not use it.
+            raise BadModel(f"{args.model}: BatchNorm '{name}' has momentum=None (a cumulative "
+                           f"average), which the compiled step cannot keep; give it a momentum "
+                           f"(PyTorch's default: 0.1)")
     user_loss = getattr(module, "loss", None)
     return net.float().train(), user_loss if callable(user_loss) else None
 
@@ -201,8 +240,9 @@ class TrainStep:
     """Wraps the model so forward gives (loss, detached output): the joint graph's shape."""
 
     @staticmethod
-    def make(net, loss_fn):
+    def make(net, loss_fn, settings):
         import torch
+        device, bf16 = settings["device"], settings["precision"] == "bf16"
 
         class Step(torch.nn.Module):
             def __init__(self):
@@ -210,7 +250,9 @@ class TrainStep:
                 self.m = net
 
             def forward(self, x, target):
-                out = self.m(x)
+                with torch.autocast(device, torch.bfloat16, enabled=bf16):
+                    out = self.m(x)
+                out = out.float()
                 return loss_fn(out, target), out.detach()
 
         class Eval(torch.nn.Module):
@@ -219,7 +261,8 @@ class TrainStep:
                 self.m = net
 
             def forward(self, x):
-                return self.m(x)
+                with torch.autocast(device, torch.bfloat16, enabled=bf16):
+                    return self.m(x).float()
 
         return Step(), Eval()
 
@@ -252,7 +295,7 @@ def export_programs(net, loss_fn, settings, path):
     if y is None:
         y, _ = pelvis_target(probe, settings)
     loss_fn = loss_fn or task_loss(settings["task"], kind)
-    step, evaluator = TrainStep.make(net, loss_fn)
+    step, evaluator = TrainStep.make(net, loss_fn, settings)
     batch = torch.export.Dim("batch", min=2, max=4096)
     target_dims = {0: batch}
     try:
@@ -324,7 +367,14 @@ def run(args):
     net, user_loss = build(args, settings)
     initial = copy.deepcopy(net.state_dict())
     say(f"exporting {args.model} for the {args.task} task ...")
-    joint, ev, manifest = export_programs(net, user_loss, settings, args.model)
+    capture = Captured()
+    try:
+        with capture:
+            joint, ev, manifest = export_programs(net, user_loss, settings, args.model)
+    except BadModel as e:
+        if capture.kept:
+            raise BadModel(f"{e} (torch's output: {capture.kept})") from None
+        raise
     net.load_state_dict(initial)  # the graphs' weights are these, untouched by the probe
     export_seconds = time.time() - started
     say(f"  exported in {export_seconds:.1f} s")
@@ -346,11 +396,15 @@ def run(args):
         manifest["compile_seconds"][name] = round(time.time() - t, 1)
         say(f"  {name} compiled in {manifest['compile_seconds'][name]} s")
     from torch.export.pt2_archive._package import package_pt2
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    partial = out[:-len(".pt2")] + ".partial.pt2"
-    package_pt2(partial, aoti_files=files,
-                extra_files={"manifest.json": json.dumps(manifest, indent=1)})
-    os.replace(partial, out)
+    folder = os.path.dirname(os.path.abspath(out))
+    os.makedirs(folder, exist_ok=True)
+    # Written beside under its own name (the archive's top folder is the file's stem),
+    # then renamed into place: a reader never sees half a package.
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".export-") as scratch:
+        partial = os.path.join(scratch, os.path.basename(out))
+        package_pt2(partial, aoti_files=files,
+                    extra_files={"manifest.json": json.dumps(manifest, indent=1)})
+        os.replace(partial, out)
     total = time.time() - compile_started
     say(f"wrote {out} (export {export_seconds:.1f} s, compile {total:.1f} s, hash {digest[:12]})")
     print(out)
@@ -387,6 +441,9 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=1, help="torch's seed before building the model")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help="compile threads and torch threads")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                   help="bf16: the forward under autocast to bfloat16 (parameters, loss and "
+                        "gradients stay float32)")
     p.add_argument("--max-autotune", action="store_true",
                    help="let Inductor benchmark kernel choices (much slower to compile)")
     p.add_argument("--hash-only", action="store_true",
@@ -396,6 +453,11 @@ def parse_args(argv):
 
 def main(argv=None):
     warnings.filterwarnings("ignore", category=FutureWarning)
+    if not os.environ.get("TORCH_LOGS"):
+        # torch's warnings while tracing (graphs printed whole) would bury the one line
+        # that says what to change; TORCH_LOGS=... brings its logs back.
+        import torch._logging
+        torch._logging.set_logs(all=logging.ERROR)
     args = parse_args(argv if argv is not None else sys.argv[1:])
     try:
         if args.hash_only:
