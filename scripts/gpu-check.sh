@@ -53,6 +53,7 @@ fidelity_sweep=examples/sweeps/aasn-fidelity-d0-gpu.yaml
 fidelity_ranks=12
 device=cuda
 bench_size=(--patch-size 224 --batch 64 --steps 20 --warmup 5)
+exported_args=(--size 224 --batch 64 --threads 8 --rounds 5 --steps 5)
 sweep_tsccn=(--sweep examples/sweeps/tsccn-table3.yaml --patients 60 --split-repeats 1 --epochs 1
   --ranks-list 4,1,2,8)
 sweep_aasn=(--sweep examples/sweeps/aasn-fidelity-d0-gpu.yaml --patients 240 --split-repeats 1
@@ -242,6 +243,26 @@ run_benchmarks() {
   rm -f "$out"/bench-*-*.log
 }
 
+# A model exported from PyTorch (fracsweep export, AOTInductor): the package compiled here,
+# on the GPU, for ResNet-18 at 224x224, batch 64; one training step from the package
+# against eager and torch.compile, bf16 then fp32 (bench/exported_vs_pytorch.py). Each
+# precision gets at most 200 s (its compile included), none started after --budget.
+run_exported_bench() {
+  local deadline=$1 precision limit
+  for precision in bf16 fp32; do
+    limit=$((deadline - SECONDS < 200 ? deadline - SECONDS : 200))
+    if [[ $limit -lt 60 ]]; then
+      echo "exported $precision not run: the budget was spent" >"$out/exported-$precision.log"
+      continue
+    fi
+    timeout -k 10 "$limit" python3 bench/exported_vs_pytorch.py --device "$device" \
+      $([[ $precision == bf16 ]] && echo --bf16) "${exported_args[@]}" --recompile \
+      --package "build-gpu/exported-$precision.pt2" >"$out/exported-$precision.log" 2>&1 ||
+      echo "(stopped or failed)" >>"$out/exported-$precision.log"
+  done
+  cat "$out"/exported-*.log >"$out/exported.log"
+}
+
 # Sweeps per hour against Ray Tune on this GPU; see --sweep-budget in the header.
 run_sweep_bench() {
   local budget=$1 half
@@ -270,6 +291,8 @@ rehearse() {
   sweep_extra=(--rehearse)
   fidelity_ranks=2
   bench_size=(--patch-size 64 --batch 8 --steps 2 --warmup 1)
+  exported_args=(--model tests/fixtures/exported/tiny_cnn.py --size 16 --batch 4 --threads 2
+    --rounds 2 --steps 1)
   local toy=build-gpu/rehearse/aasn-fidelity-d0-gpu.yaml
   mkdir -p "$(dirname "$toy")"
   sed -e 's/images: 960/images: 40/' -e 's/epochs: 30/epochs: 1/' -e 's/device: cuda/device: cpu/' \
@@ -294,6 +317,9 @@ print_summary() {
   echo "| benchmarks (s) | $bench_s |"
   echo
   grep -hE '^(machine|\| )' "$out/bench.log" || true
+  echo
+  echo "exported model (bench/exported_vs_pytorch.py; ms per step, package vs eager and torch.compile):"
+  grep -hE '^\{|not run|stopped' "$out/exported.log" || true
   echo
   [[ -f $out/fidelity-report.log ]] && cat "$out/fidelity-report.log"
   grep -h -A3 -E 'FAILED|Failure' "$out/gpu-tests.log" | head -60 || true
@@ -354,6 +380,7 @@ main() {
   stop_mps
   start=$SECONDS
   run_benchmarks "$budget"
+  run_exported_bench "$budget"
   local bench_s=$((SECONDS - start))
 
   print_summary "$tests_s" "$fidelity" "$fidelity_s" "$bench_s"
