@@ -8,6 +8,7 @@
 #include "cli/options.h"
 #include "cli/commands.h"
 #include "report/report.h"
+#include "spec/variants.h"
 
 namespace fracsweep::cli {
 namespace {
@@ -32,6 +33,10 @@ int run_report(const Args& args) {
   namespace po = boost::program_options;
   std::string dir, formats = "md,latex,csv,html", out, table, baseline, select_on = "validation";
   double alpha = 0.05;
+  const spec::VariantRegistry& registry = spec::VariantRegistry::built_in();
+  std::string gain_tables;  // the tables with a baseline row
+  for (const spec::PaperTable& t : registry.tables())
+    if (t.gains) gain_tables += (gain_tables.empty() ? "" : ", ") + t.id;
   po::options_description options(
       "usage: fracsweep report OUT_DIR [options]\n\n"
       "Writes a sweep's results in the shape of its paper's table (mean ± std over folds x\n"
@@ -47,10 +52,12 @@ int run_report(const Args& args) {
                                                      "comma-separated: md, latex, csv, html")(
       "out", po::value(&out), "where to write (default: OUT_DIR/report)")(
       "table", po::value(&table),
-      "the table's shape: tsccn-1, tsccn-2, tsccn-3, aasn-1, aasn-2 (default: inferred from "
-      "the predictions and the variants)")(
+      ("the table's shape: " + registry.table_ids() +
+       " (default: inferred from the predictions and the variants; fracsweep variants lists "
+       "each table's rows)")
+          .c_str())(
       "baseline", po::value(&baseline),
-      "aasn-2: the row gains are measured from (default: the first)")(
+      (gain_tables + ": the row gains are measured from (default: the first)").c_str())(
       "alpha", po::value(&alpha)->default_value(alpha), "significance level of the † marks")(
       "select-on", po::value(&select_on)->default_value(select_on),
       "a search sweep: choose each fold's configuration on validation, or on test (refused "

@@ -36,6 +36,7 @@ int run_report(const Args& args);
 int run_slurm(const Args& args);
 int run_status(const Args& args);
 int run_synth(const Args& args);
+int run_variants(const Args& args);
 int run_version(const Args& args);
 
 }  // namespace fracsweep::cli

@@ -38,6 +38,8 @@ constexpr Command kCommands[] = {
      cli::run_synth},
     {"train", "train and evaluate one job (train JOB.yaml); run again to resume",
      [](const Args& a) { return cli::hand_off(cli::kTrainingExecutable, "train", a); }},
+    {"variants", "list every model variant: task, inputs, outputs, tables, defaults (--format json)",
+     cli::run_variants},
     {"version", "print the version and the compiled backends", cli::run_version},
 };
 

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "spec/variants.h"
+
 namespace fracsweep::report {
 
 std::vector<ColumnSpec> columns_of(const std::string& kind) {
@@ -10,28 +12,24 @@ std::vector<ColumnSpec> columns_of(const std::string& kind) {
                                             {"aSP", "aSP (%)", "aSP(\\%)"},
                                             {"aAUC", "aAUC (%)", "aAUC(\\%)"},
                                             {"mAP", "mAP (%)", "mAP(\\%)"}};
-  if (kind == "tsccn-1") {
-    std::vector<ColumnSpec> out;
-    for (int k = 0; k < 3; ++k) {
-      out.push_back({fmt::format("SE_{}", k), fmt::format("SE_{}", k), fmt::format("$SE_{}$", k)});
-      out.push_back({fmt::format("SP_{}", k), fmt::format("SP_{}", k), fmt::format("$SP_{}$", k)});
-    }
-    out.insert(out.end(), headline.begin(), headline.end());
-    return out;
+  const spec::PaperTable& table = spec::VariantRegistry::built_in().table_at(kind);
+  if (table.task == spec::Task::kPelvis)
+    return {{"AUC", "AUC (%)", "AUC(\\%)"},
+            {"AP", "AP (%)", "AP(\\%)"},
+            {"recall@fp=0.01", "Recall@FP=1% (%)", "Recall$_{FP=1\\%}$(\\%)"},
+            {"recall@fp=0.1", "Recall@FP=10% (%)", "Recall$_{FP=10\\%}$(\\%)"}};
+  if (!table.per_class) return headline;
+  std::vector<ColumnSpec> out;
+  for (int k = 0; k < spec::task_info(table.task).classes; ++k) {
+    out.push_back({fmt::format("SE_{}", k), fmt::format("SE_{}", k), fmt::format("$SE_{}$", k)});
+    out.push_back({fmt::format("SP_{}", k), fmt::format("SP_{}", k), fmt::format("$SP_{}$", k)});
   }
-  if (kind == "tsccn-2" || kind == "tsccn-3") return headline;
-  return {{"AUC", "AUC (%)", "AUC(\\%)"},
-          {"AP", "AP (%)", "AP(\\%)"},
-          {"recall@fp=0.01", "Recall@FP=1% (%)", "Recall$_{FP=1\\%}$(\\%)"},
-          {"recall@fp=0.1", "Recall@FP=10% (%)", "Recall$_{FP=10\\%}$(\\%)"}};
+  out.insert(out.end(), headline.begin(), headline.end());
+  return out;
 }
 
 std::string title_of(const std::string& kind, const std::string& sweep) {
-  if (kind == "tsccn-1") return "Table I. Competing methods (" + sweep + ")";
-  if (kind == "tsccn-2") return "Table II. Amount of training data (" + sweep + ")";
-  if (kind == "tsccn-3") return "Table III. Ablation study (" + sweep + ")";
-  if (kind == "aasn-1") return "Table 1. Classification and localization (" + sweep + ")";
-  return "Table 2. Ablation study, gain over the baseline in parentheses (" + sweep + ")";
+  return spec::VariantRegistry::built_in().table_at(kind).title + " (" + sweep + ")";
 }
 
 // A job's metrics, recomputed from its predictions.

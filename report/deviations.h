@@ -10,8 +10,9 @@
 namespace fracsweep::report {
 
 // The footnotes for a table whose rows train these model variants (model.variant):
-// SMOTE's synthesis within batches, TSCCN's reading of eq. 5, NTS-Net's backbone,
-// AASN's "no proj." row. In a fixed order; empty when no row is concerned.
+// each one's spec::Variant::deviation (SMOTE's synthesis within batches, TSCCN's
+// reading of eq. 5, NTS-Net's backbone, AASN's "no proj." row), in the registry's
+// order; empty when no row is concerned.
 std::vector<std::string> deviation_notes(const std::set<std::string>& model_variants);
 
 }  // namespace fracsweep::report

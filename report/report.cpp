@@ -24,6 +24,7 @@
 #include "metrics/aggregate.h"
 #include "metrics/stats.h"
 #include "sweeps/ledger.h"
+#include "spec/variants.h"
 #include "sweeps/search.h"
 
 namespace fracsweep::report {
@@ -36,8 +37,6 @@ using sweeps::read_manifest;
 
 namespace fs = std::filesystem;
 
-const std::set<std::string> kTable1Baselines = {"resnet18", "rs",     "cb-rw",   "smote",  "ldam",
-                                                "ldam-drw", "pc-net", "nts-net", "sdl-net"};
 // The data-size axis, by its field alone, as the manifest names axes (sweeps/status.h).
 const char* kDataSizeKey = "subset";
 
@@ -84,20 +83,11 @@ void check_scores_are_maxima(const metrics::Predictions& p, const datastore::Hea
   }
 }
 
-// The lower-case words of a variant's name ("FF-FA+cl" -> ff, fa, cl), for the AASN ablation's
-// components.
-std::set<std::string> name_tokens(const std::string& name) {
-  std::set<std::string> out;
-  std::string token;
-  for (char c : name + "-") {
-    if (c == '-' || c == '+' || c == '_' || c == ' ' || c == '/') {
-      if (!token.empty()) out.insert(token);
-      token.clear();
-    } else {
-      token += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-  }
-  return out;
+// A job's variant in the registry: its config.yaml's model.variant, else (no config
+// read) the sweep's name for it; nullptr for one the registry does not know.
+const spec::Variant* variant_of(const ReportJob& j) {
+  return spec::VariantRegistry::built_in().find(j.model_variant.empty() ? j.job.variant
+                                                                         : j.model_variant);
 }
 
 std::vector<nlohmann::json> read_log(const std::string& path) {
@@ -274,41 +264,56 @@ SweepResults collect_results(const std::string& dir) {
 
 std::string infer_table(const SweepResults& r) {
   const ReportJob* any = nullptr;
-  bool data_size = false, baseline = false, ablation = false;
   std::set<std::string> subsets;
+  std::vector<const spec::Variant*> variants;  // the sweep's, each once
   for (const ReportJob& j : r.jobs) {
     if (j.finished && !any) any = &j;
     const auto h = hparam_map(j);
     if (h.count(kDataSizeKey)) subsets.insert(h.at(kDataSizeKey));
-    if (kTable1Baselines.count(j.model_variant) || kTable1Baselines.count(j.job.variant))
-      baseline = true;
-    const std::set<std::string> tokens = name_tokens(j.job.variant);
-    // A Table 2 row by its model (aasn-vanilla, aasn-ff, ...) or by its name.
-    ablation = ablation || j.model_variant.rfind("aasn-", 0) == 0 || tokens.count("ff") ||
-               tokens.count("fa") || tokens.count("cl");
+    const spec::Variant* v = variant_of(j);
+    if (v && std::find(variants.begin(), variants.end(), v) == variants.end())
+      variants.push_back(v);
   }
-  data_size = subsets.size() > 1;
   CHECK_OR_THROW(core::ConfigError, any != nullptr, r.dir,
                  ": no job has finished yet, so there is nothing to report; run the sweep first "
                  "(fracsweep status ",
                  r.dir, " shows where it stands)");
-  if (any->test.kind == metrics::PredictionKind::kMulticlass)
-    return data_size ? "tsccn-2" : baseline ? "tsccn-1" : "tsccn-3";
-  return ablation ? "aasn-2" : "aasn-1";
+  const spec::Task task = any->test.kind == metrics::PredictionKind::kMulticlass
+                              ? spec::Task::kVertebra
+                              : spec::Task::kPelvis;
+  const auto& tables = spec::VariantRegistry::built_in().tables();
+  // The data-size study's table when the jobs vary data.subset and the task has one.
+  const bool by_size = subsets.size() > 1 && std::any_of(tables.begin(), tables.end(), [&](const auto& t) {
+                         return t.task == task && t.by_data_size;
+                       });
+  // Of the others, the one with most of the sweep's variants among its rows; the first
+  // listed on a tie.
+  const spec::PaperTable* best = nullptr;
+  size_t best_rows = 0;
+  for (const spec::PaperTable& t : tables) {
+    if (t.task != task || t.by_data_size != by_size) continue;
+    const size_t rows = std::count_if(variants.begin(), variants.end(),
+                                      [&](const spec::Variant* v) { return v->row_in(t.id); });
+    if (!best || rows > best_rows) {
+      best = &t;
+      best_rows = rows;
+    }
+  }
+  INTERNAL_ASSERT(best != nullptr);  // the registry has a table of each task
+  return best->id;
 }
 
 Report build_report(const SweepResults& r, const ReportOptions& options) {
-  static const std::set<std::string> kKinds = {"tsccn-1", "tsccn-2", "tsccn-3", "aasn-1", "aasn-2"};
   Report out;
   out.table_kind = options.table.empty() ? infer_table(r) : options.table;
-  CHECK_OR_THROW(core::ConfigError, kKinds.count(out.table_kind), "unknown table '", out.table_kind,
-                 "': use tsccn-1, tsccn-2, tsccn-3, aasn-1 or aasn-2");
-  const bool tsccn = out.table_kind.rfind("tsccn", 0) == 0;
+  const spec::PaperTable& table = spec::VariantRegistry::built_in().table_at(out.table_kind);
+  const spec::TaskInfo& task = spec::task_info(table.task);
+  const bool three_class = table.task == spec::Task::kVertebra;
   for (const ReportJob& j : r.jobs) {
     if (!j.finished) continue;
     const bool multiclass = j.test.kind == metrics::PredictionKind::kMulticlass;
-    CHECK_OR_THROW(core::ConfigError, multiclass == tsccn, "table ", out.table_kind, " needs ",
-                   tsccn ? "three-class (vertebra)" : "binary (pelvis)", " predictions, but ",
+    CHECK_OR_THROW(core::ConfigError, multiclass == three_class, "table ", out.table_kind, " needs ",
+                   three_class ? "three-class (vertebra)" : "binary (pelvis)", " predictions, but ",
                    j.dir, "/predictions_test.csv has ", multiclass ? "multi-class" : "binary",
                    " ones");
   }
@@ -319,7 +324,7 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
   CHECK_OR_THROW(core::ConfigError, options.select_on == "validation" && !options.force, r.dir,
                  " is not a search sweep (its sweep file has no search section): --select-on and "
                  "--force choose a search's configurations, and do not apply here");
-  const bool by_size = out.table_kind == "tsccn-2";
+  const bool by_size = table.by_data_size;
 
   // Rows and groups in the order the sweep file lists them.
   std::vector<std::string> row_order, group_order;
@@ -391,7 +396,7 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
   }
 
   // AASN Table 2: each row's gain over the baseline row, in percentage points as printed.
-  if (out.table_kind == "aasn-2" && !t.rows.empty()) {
+  if (table.gains && !t.rows.empty()) {
     size_t base = 0;
     if (!options.baseline.empty()) {
       base = t.rows.size();
@@ -411,16 +416,24 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
         t.rows[i].cells[c].gain = fmt::format("{:+.2f}%", gain);
       }
     }
-    // The paper's component columns: a row has FF, FA or CL when its variant's name says so;
-    // "aasn" alone is the full model, all three.
-    t.flag_headers = {"FF", "FA", "CL"};
-    for (metrics::TableRow& row : t.rows) {
-      const std::set<std::string> tokens = name_tokens(row.method.substr(0, row.method.find(" (")));
-      const bool full = tokens == std::set<std::string>{"aasn"};
-      row.flags = {full || tokens.count("ff") > 0, full || tokens.count("fa") > 0,
-                   full || tokens.count("cl") > 0};
-      // The paper's Table 2 marks the contrastive learning without the projection head.
-      if (tokens.count("noproj")) row.flag_notes = {"", "", "no proj."};
+    // The paper's component columns, as the registry marks the row's variant in this table.
+    t.flag_headers = table.flag_headers;
+    for (size_t i = 0; i < t.rows.size(); ++i) {
+      metrics::TableRow& row = t.rows[i];
+      const spec::Variant* v = variant_of(r.jobs[all_jobs[row_order[i]].front()]);
+      const spec::TableRow* in = v ? v->row_in(table.id) : nullptr;
+      row.flags.assign(table.flag_headers.size(), false);
+      std::vector<std::string> notes(table.flag_headers.size());
+      bool noted = false;
+      for (size_t f = 0; in != nullptr && f < in->flags.size(); ++f) {
+        const auto& [header, note] = in->flags[f];
+        const auto k = std::find(table.flag_headers.begin(), table.flag_headers.end(), header);
+        INTERNAL_ASSERT(k != table.flag_headers.end());  // the registry checks its rows' flags
+        row.flags[k - table.flag_headers.begin()] = true;
+        notes[k - table.flag_headers.begin()] = note;
+        noted = noted || !note.empty();
+      }
+      if (noted) row.flag_notes = std::move(notes);
     }
     t.footnotes.push_back("Gains in parentheses are over the baseline row, " + t.rows[base].method +
                           ", in percentage points.");
@@ -461,11 +474,11 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
     }()));
 
   // The significance table: every row against the best row of the primary metric.
-  const std::string primary = tsccn ? "aAUC" : "AUC";
+  const std::string& primary = task.headline;
   size_t primary_col = 0;
   for (size_t c = 0; c < cols.size(); ++c)
     if (cols[c].key == primary) primary_col = c;
-  const int classes = tsccn ? 3 : 1;
+  const int classes = task.classes;
   metrics::TextTable& s = out.significance;
   s.id = out.table_kind + "-significance";
   s.title = "Significance against the best row by " + primary;
@@ -474,9 +487,9 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
   s.latex_header = {"", "", "\\shortstack{$\\Delta$ " + metrics::latex_escape(primary) + "\\\\(pp)}",
                     "\\shortstack{paired $t$:\\\\$p$ (pairs)}"};
   for (int k = 0; k < classes; ++k) {
-    s.header.push_back(tsccn ? fmt::format("DeLong AUC_{}: p (splits)", k)
+    s.header.push_back(three_class ? fmt::format("DeLong AUC_{}: p (splits)", k)
                              : "DeLong AUC: p (splits)");
-    s.latex_header.push_back(tsccn ? fmt::format("\\shortstack{{DeLong AUC$_{}$:\\\\$p$ (splits)}}", k)
+    s.latex_header.push_back(three_class ? fmt::format("\\shortstack{{DeLong AUC$_{}$:\\\\$p$ (splits)}}", k)
                                    : "\\shortstack{DeLong AUC:\\\\$p$ (splits)}");
   }
   for (size_t i = 0; i < t.rows.size(); ++i) {
@@ -493,15 +506,15 @@ Report build_report(const SweepResults& r, const ReportOptions& options) {
       line.push_back(fmt::format("- ({})", a.size()));
     }
     for (int k = 0; k < classes; ++k)
-      line.push_back(delong_over_splits(r, out.rows[i].second, out.rows[best].second, tsccn ? k : 0,
-                                        tsccn ? k : 1));
+      line.push_back(delong_over_splits(r, out.rows[i].second, out.rows[best].second, three_class ? k : 0,
+                                        three_class ? k : 1));
     s.rows.push_back(std::move(line));
   }
   s.footnotes.push_back(
       "paired t: two-sided paired t-test of " + primary +
       " over the pairs of jobs of both rows with the same split and seed. DeLong: DeLong's test of "
       "correlated AUCs" +
-      std::string(tsccn ? " (class k against the rest)" : "") +
+      std::string(three_class ? " (class k against the rest)" : "") +
       " on each split's test samples, scores averaged over seeds, combined over splits as "
       "Σ Δ / √Σ var(Δ); the combination treats splits as independent, which holds for k-fold "
       "test sets and makes p optimistic for repeated random splits, whose test sets overlap.");

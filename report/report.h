@@ -66,11 +66,11 @@ struct SweepResults {
 // not a sweep's output folder or a finished job's predictions are not valid.
 SweepResults collect_results(const std::string& dir);
 
-// "tsccn-2" when the jobs vary data.subset; else "tsccn-1" when a row is a Table I baseline
-// (resnet18, rs, cb-rw, smote, ldam, ldam-drw, pc-net, nts-net, sdl-net) and "tsccn-3" otherwise, for
-// three-class predictions; for binary (pelvis) predictions "aasn-2" when a row's name has the
-// ablation's components (ff, fa, cl, as in "ff-fa-cl"), else "aasn-1". Throws
-// core::ConfigError when no job has finished (nothing tells the task).
+// The id of the paper table the sweep fills, from the variant registry (spec/variants.h):
+// of the tables of its task (three-class predictions: vertebra; binary: pelvis), the
+// data-size study's when the jobs vary data.subset, else the one with most of the sweep's
+// variants among its rows, the first listed on a tie. Throws core::ConfigError when no job
+// has finished (nothing tells the task).
 std::string infer_table(const SweepResults& results);
 
 struct ReportOptions {

@@ -12,6 +12,7 @@
 #include "metrics/html.h"
 #include "metrics/plot.h"
 #include "report/report.h"
+#include "spec/variants.h"
 
 namespace fracsweep::report {
 namespace {
@@ -75,8 +76,9 @@ std::vector<metrics::PlotSeries> log_series(const SweepResults& r, const Report&
 std::vector<Figure> draw_curves(const SweepResults& r, const Report& report,
                                 const std::string& dir) {
   std::vector<Figure> figures;
-  const bool tsccn = report.table_kind.rfind("tsccn", 0) == 0;
-  const int classes = tsccn ? 3 : 1;
+  const spec::Task task = spec::VariantRegistry::built_in().table_at(report.table_kind).task;
+  const bool tsccn = task == spec::Task::kVertebra;
+  const int classes = spec::task_info(task).classes;
   for (int k = 0; k < classes; ++k) {
     const std::string cls = tsccn ? fmt::format("class {} ({})", k, kClassNames[k]) : "fracture";
     const std::string suffix = tsccn ? fmt::format("_class{}", k) : "";

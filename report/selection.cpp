@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "metrics/aggregate.h"
 #include "report/columns.h"
+#include "spec/variants.h"
 
 namespace fracsweep::report {
 namespace {
@@ -45,7 +46,8 @@ Selection selection_of(const sweeps::SearchSpec& search, const ReportOptions& op
                  "overstates how well the chosen configuration does on unseen data; the search "
                  "report chooses on validation. Add --force to get the optimistic table anyway "
                  "(its title says how it was chosen)");
-  s.primary = table_kind.rfind("tsccn", 0) == 0 ? "aAUC" : "AUC";
+  s.primary =
+      spec::task_info(spec::VariantRegistry::built_in().table_at(table_kind).task).headline;
   s.maximize = s.on_test || search.maximize;
   s.by = s.on_test ? "test " + s.primary : "validation " + search.metric;
   return s;

@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -145,20 +146,23 @@ void read_section(const YAML::Node& node, const std::string& section, std::vecto
   }
 }
 
-// AASN's settings where they differ from the vertebra models' (§4.1: Adam at
-// 1e-5; DenseNet-121; no geometric augmentation, which would break the stored
-// warp; the image-level AUC for selection). Applied before the preset and the
-// job's own keys, which override them.
-void apply_task_defaults(JobConfig& job, const YAML::Node& root) {
+// The variant's own settings (spec/variants.h: VariantDefaults; for AASN and its
+// baselines, §4.1's Adam at 1e-5, DenseNet-121, no geometric augmentation, which would
+// break the stored warp, and AUC for selection). Applied before the preset and the job's
+// own keys, which override them. An unknown variant takes none; validate() names it.
+void apply_variant_defaults(JobConfig& job, const YAML::Node& root,
+                            const VariantRegistry& variants) {
   const YAML::Node model = root["model"];
   if (!model || !model.IsMap() || !model["variant"] || !model["variant"].IsScalar()) return;
-  if (!is_pelvis_variant(model["variant"].as<std::string>())) return;
-  job.model.width = 32;
-  job.model.in_channels = 3;
-  job.train.lr = 1e-5;
-  job.train.sampler = "shuffle";
-  job.train.rotation = job.train.hflip = job.train.vflip = 0;
-  job.train.selection_metric = "AUC";
+  const Variant* v = variants.find(model["variant"].as<std::string>());
+  if (v == nullptr) return;
+  const VariantDefaults& d = v->defaults;
+  if (d.width) job.model.width = *d.width;
+  if (d.in_channels) job.model.in_channels = *d.in_channels;
+  if (d.lr) job.train.lr = *d.lr;
+  if (d.sampler) job.train.sampler = *d.sampler;
+  if (d.augment && !*d.augment) job.train.rotation = job.train.hflip = job.train.vflip = 0;
+  if (d.selection_metric) job.train.selection_metric = *d.selection_metric;
 }
 
 void apply_preset(JobConfig& job, const std::string& where) {
@@ -174,22 +178,6 @@ void apply_preset(JobConfig& job, const std::string& where) {
 }
 
 }  // namespace
-
-const std::set<std::string>& known_variants() {
-  static const std::set<std::string> names = {
-      "single-stream", "single-stream+triplet", "two-stream", "two-stream+triplet",
-      "two-stream+triplet+compare", "tsccn", "resnet18", "rs", "cb-rw", "smote", "ldam",
-      "ldam-drw", "pc-net", "nts-net", "sdl-net", "aasn-vanilla", "aasn-ff", "aasn-ff-fa",
-      "aasn-ff-cl", "aasn-ff-fa-cl-noproj", "aasn", "chexnet", "lse-pooling", "two-stage",
-      "liu-distance", "deepsymnet", "cbn", "curve"};
-  return names;
-}
-
-bool is_pelvis_variant(const std::string& variant) {
-  static const std::set<std::string> table1 = {"chexnet", "lse-pooling", "two-stage",
-                                               "liu-distance", "deepsymnet", "cbn"};
-  return variant == "aasn" || variant.rfind("aasn-", 0) == 0 || table1.count(variant) > 0;
-}
 
 namespace {
 
@@ -216,7 +204,7 @@ void check_no_control_characters(const JobConfig& j, const std::string& where) {
 
 }  // namespace
 
-void validate(const JobConfig& j, const std::string& where) {
+void validate(const JobConfig& j, const std::string& where, const VariantRegistry& variants) {
   const auto bad = [&](bool ok, auto&&... parts) {
     if (!ok) throw ConfigError(core::str_cat(where, ": ", parts...));
   };
@@ -231,11 +219,7 @@ void validate(const JobConfig& j, const std::string& where) {
       " is outside 0..", j.data.folds - 1);
   bad(j.data.val_share >= 0 && j.data.val_share < 1, "data.val_share: must be in [0, 1)");
   bad(j.data.subset > 0 && j.data.subset <= 1, "data.subset: must be in (0, 1]");
-  if (!known_variants().count(j.model.variant)) {
-    std::string names;
-    for (const auto& n : known_variants()) names += (names.empty() ? "" : ", ") + n;
-    bad(false, "model.variant: '", j.model.variant, "' is unknown (", names, ")");
-  }
+  const Variant& variant = variants.at(j.model.variant, where);
   bad(j.model.width >= 1 && j.model.width <= 512, "model.width: must be in 1..512");
   bad(j.model.in_channels == 1 || j.model.in_channels == 3, "model.in_channels: must be 1 or 3");
   bad(j.model.split_stage >= 1 && j.model.split_stage <= 4, "model.split_stage: must be in 1..4");
@@ -263,20 +247,24 @@ void validate(const JobConfig& j, const std::string& where) {
   bad(t.cuda_graphs != "on" || (t.device != "cpu" && t.precision == "fp32"),
       "train.cuda_graphs: on needs a GPU and fp32, but train.device is ", t.device,
       " and train.precision ", t.precision, "; set train.cuda_graphs to auto or off");
-  if (is_pelvis_variant(j.model.variant)) {
-    bad(t.selection_metric == "AUC" || t.selection_metric == "AP" || t.selection_metric == "loss",
-        "train.selection_metric: '", t.selection_metric,
-        "' is not an image-level metric of AASN (AUC, AP, loss)");
+  // The task's validation metrics: what log.jsonl's "val" carries for the best checkpoint.
+  const TaskInfo& task = task_info(variant.task);
+  std::string metrics;
+  for (const std::string& m : task.val_metrics) metrics += (metrics.empty() ? "" : ", ") + m;
+  const bool known_metric =
+      std::find(task.val_metrics.begin(), task.val_metrics.end(), t.selection_metric) !=
+      task.val_metrics.end();
+  if (variant.task == Task::kPelvis) {
+    bad(known_metric, "train.selection_metric: '", t.selection_metric,
+        "' is not an image-level metric of AASN (", metrics, ")");
     bad(t.rotation == 0 && t.hflip == 0 && t.vflip == 0,
         "train.rotation, hflip, vflip: AASN's images carry a warp and a symmetry axis that "
         "rotations and flips would break; set them to 0");
     bad(t.aasn_margin > 0, "train.aasn_margin: must be > 0");
     bad(t.aasn_lambda >= 0, "train.aasn_lambda: must be >= 0");
   } else {
-    bad(t.selection_metric == "aAUC" || t.selection_metric == "mAP" ||
-            t.selection_metric == "aSE" || t.selection_metric == "aSP" ||
-            t.selection_metric == "loss",
-        "train.selection_metric: '", t.selection_metric, "' is unknown (aAUC, mAP, aSE, aSP, loss)");
+    bad(known_metric, "train.selection_metric: '", t.selection_metric, "' is unknown (",
+        metrics, ")");
   }
   bad(t.u_hat > 1, "train.u_hat: must be > 1 (TSCCN eq. 5)");
   bad(t.triplet_margin >= 0, "train.triplet_margin: must be >= 0");
@@ -296,9 +284,9 @@ void validate(const JobConfig& j, const std::string& where) {
 }
 
 void validate_group(const JobConfig& j, int group_size, const std::string& group_from,
-                    const std::string& where) {
+                    const std::string& where, const VariantRegistry& variants) {
   INTERNAL_ASSERT(group_size >= 1);
-  if (j.model.variant == "curve") return;  // trains nothing: no batches
+  if (!variants.at(j.model.variant, where).trains) return;  // no batches
   const int b = j.train.batch_size;
   CHECK_OR_THROW(ConfigError, b / group_size >= 2, where, ": train.batch_size ", b, " over ",
                  group_from, " (a data-parallel group of ", group_size,
@@ -314,13 +302,14 @@ void validate_group(const JobConfig& j, int group_size, const std::string& group
 
 // parse_job_config, whose checks name each key; anything they miss surfaces as
 // YAML::Exception.
-static JobConfig parse_job_config_checked(const std::string& text, const std::string& where) {
+static JobConfig parse_job_config_checked(const std::string& text, const std::string& where,
+                                          const VariantRegistry& variants) {
   const YAML::Node root = load_yaml(text, where);
   CHECK_OR_THROW(ConfigError, root.IsMap(), where, ": expected a mapping of sections (preset, "
                  "output, data, model, train)");
   JobConfig job;
   if (root["preset"]) read(root["preset"], "preset", job.preset, where);
-  apply_task_defaults(job, root);
+  apply_variant_defaults(job, root, variants);
   apply_preset(job, where);
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
@@ -348,12 +337,12 @@ static JobConfig parse_job_config_checked(const std::string& text, const std::st
   }
   if (job.name.empty() && !job.output.empty())
     job.name = std::filesystem::path(job.output).filename().string();
-  validate(job, where);
+  validate(job, where, variants);
   return job;
 }
 
-JobConfig load_job_config(const std::string& path) {
-  return parse_job_config(core::read_file(path), path);
+JobConfig load_job_config(const std::string& path, const VariantRegistry& variants) {
+  return parse_job_config(core::read_file(path), path, variants);
 }
 
 std::string to_yaml(const JobConfig& job) {
@@ -389,9 +378,10 @@ std::string to_yaml(const JobConfig& job) {
   return std::string(e.c_str()) + "\n";
 }
 
-JobConfig parse_job_config(const std::string& text, const std::string& where) {
+JobConfig parse_job_config(const std::string& text, const std::string& where,
+                           const VariantRegistry& variants) {
   try {
-    return parse_job_config_checked(text, where);
+    return parse_job_config_checked(text, where, variants);
   } catch (const YAML::Exception& e) {
     throw ConfigError(core::str_cat(where, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ",
                                     e.msg, " (the job file's structure is not a job's)"));

@@ -28,6 +28,8 @@
 #include <set>
 #include <string>
 
+#include "spec/variants.h"
+
 namespace fracsweep::spec {
 
 struct DataConfig {
@@ -41,15 +43,10 @@ struct DataConfig {
 };
 
 struct ModelConfig {
-  // A TSCCN ablation ("single-stream", "single-stream+triplet", "two-stream",
-  // "two-stream+triplet", "two-stream+triplet+compare", "tsccn") or a baseline
-  // ("resnet18", "rs", "cb-rw", "smote", "ldam", "ldam-drw", "pc-net", "nts-net", "sdl-net");
-  // or AASN's Table 2 row on a pelvis store ("aasn-vanilla", "aasn-ff", "aasn-ff-fa",
-  // "aasn-ff-cl", "aasn-ff-fa-cl-noproj", "aasn") or one of its Table 1 baselines: trained on
-  // image labels ("chexnet", "lse-pooling", "two-stage") or modelling symmetry
-  // ("liu-distance", "deepsymnet", "cbn"). "curve" trains nothing: it reports a seeded
-  // learning curve (trainer/curve_job.h), for testing and timing searches.
-  std::string variant = "tsccn";
+  // A variant of the registry (spec/variants.h; `fracsweep variants` lists them): TSCCN,
+  // its ablations and Table I's baselines on a vertebra store, AASN's Table 2 rows and
+  // Table 1's baselines on a pelvis store, or a synthetic learning curve that trains nothing.
+  std::string variant{kDefaultVariant};
   // ResNet base width (torchvision: 64); for AASN the DenseNet's growth rate (32 is
   // DenseNet-121, the default of an AASN job).
   int width = 64;
@@ -124,30 +121,30 @@ struct JobConfig {
 
 // Reads and validates a job file. Throws core::ConfigError naming the file,
 // the key and what is wrong (unknown key, wrong type, value out of range).
-JobConfig load_job_config(const std::string& path);
+// `variants` says which model.variant values exist and what each defaults to.
+JobConfig load_job_config(const std::string& path,
+                          const VariantRegistry& variants = VariantRegistry::built_in());
 
 // The same from YAML text; `where` names the source in messages.
-JobConfig parse_job_config(const std::string& yaml_text, const std::string& where);
+JobConfig parse_job_config(const std::string& yaml_text, const std::string& where,
+                           const VariantRegistry& variants = VariantRegistry::built_in());
 
 // The fully resolved job as YAML (every key, defaults included), for the job's
 // folder, so a result always says exactly what produced it.
 std::string to_yaml(const JobConfig& job);
 
 // Throws core::ConfigError when values are out of range or inconsistent.
-void validate(const JobConfig& job, const std::string& where);
+// An unknown model.variant is one of them, named with the known ones.
+void validate(const JobConfig& job, const std::string& where,
+              const VariantRegistry& variants = VariantRegistry::built_in());
 
 // Throws core::ConfigError when train.batch_size cannot be split over a data-parallel
 // group of `group_size` ranks: each rank's share must be at least two samples (batch norm
 // cannot train on one) and the shares equal. The message names `where`, the key, the value,
 // the group (as `group_from` calls it, e.g. "ranks_per_job 4") and the batch sizes that fit.
-// A "curve" job trains nothing and takes any batch size.
+// A job whose variant trains nothing (Variant::trains) takes any batch size.
 void validate_group(const JobConfig& job, int group_size, const std::string& group_from,
-                    const std::string& where);
-
-// Every model.variant a job may name: the papers' models, ablations and baselines.
-const std::set<std::string>& known_variants();
-
-// Whether a variant is one of AASN's or its baselines' (pelvis store, binary scores).
-bool is_pelvis_variant(const std::string& variant);
+                    const std::string& where,
+                    const VariantRegistry& variants = VariantRegistry::built_in());
 
 }  // namespace fracsweep::spec

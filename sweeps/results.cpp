@@ -47,10 +47,12 @@ std::string results_table(const Sweep& sweep, const std::vector<LedgerRecord>& r
   if (sweep.search) return search_table(sweep, records);
   // A vertebra sweep reports the papers' three-class averages, a pelvis sweep the
   // image-level binary metrics (its heatmaps' FROC is in `fracsweep report`).
-  static constexpr const char* kThreeClass[] = {"aSE", "aSP", "aAUC", "mAP"};
-  static constexpr const char* kBinary[] = {"SE", "SP", "AUC", "AP"};
-  const bool pelvis = !sweep.jobs.empty() && spec::is_pelvis_variant(sweep.jobs[0].config.model.variant);
-  const auto& kKeys = pelvis ? kBinary : kThreeClass;
+  const spec::Task task = sweep.jobs.empty()
+                              ? spec::Task::kVertebra
+                              : spec::VariantRegistry::built_in()
+                                    .at(sweep.jobs[0].config.model.variant, sweep.path)
+                                    .task;
+  const std::vector<std::string>& keys = spec::task_info(task).test_metrics;
   std::map<std::string, const LedgerRecord*> finished;  // job id -> its latest finished record
   for (const LedgerRecord& r : records)
     if (r.event == LedgerEvent::kFinished) finished[r.job] = &r;
@@ -64,12 +66,12 @@ std::string results_table(const Sweep& sweep, const std::vector<LedgerRecord>& r
     const auto it = finished.find(j.id);
     if (it != finished.end()) runs[j.variant].push_back(it->second);
   }
-  std::string out = fmt::format("| variant | finished | {} % | {} % | {} % | {} % |\n", kKeys[0],
-                                kKeys[1], kKeys[2], kKeys[3]) +
+  std::string out = fmt::format("| variant | finished | {} % | {} % | {} % | {} % |\n", keys[0],
+                                keys[1], keys[2], keys[3]) +
                     "|---|---|---|---|---|---|\n";
   for (const std::string& v : variants) {
     out += fmt::format("| {} | {}/{} |", v, runs[v].size(), jobs[v]);
-    for (const char* key : kKeys) {
+    for (const std::string& key : keys) {
       std::vector<double> values;
       for (const LedgerRecord* r : runs[v]) {
         const auto it = r->metrics.find(key);

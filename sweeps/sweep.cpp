@@ -195,10 +195,8 @@ void parse_search(const YAML::Node& root, const std::string& where, Sweep& s) {
 // (log.jsonl's "val"), or every trial would report nothing.
 void check_search_metric(const SearchSpec& search, const spec::JobConfig& job,
                          const std::string& where) {
-  const std::vector<std::string> known =
-      job.model.variant == "curve"                  ? std::vector<std::string>{"aAUC", "aSE", "aSP", "mAP"}
-      : spec::is_pelvis_variant(job.model.variant) ? std::vector<std::string>{"AUC", "AP", "loss"}
-                                                    : std::vector<std::string>{"aAUC", "mAP", "aSE", "aSP", "loss"};
+  const std::vector<std::string>& known =
+      spec::VariantRegistry::built_in().at(job.model.variant, where).val_metrics;
   std::string names;
   for (const std::string& n : known) names += (names.empty() ? "" : ", ") + n;
   CHECK_OR_THROW(ConfigError, std::find(known.begin(), known.end(), search.metric) != known.end(),

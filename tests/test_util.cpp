@@ -255,7 +255,9 @@ const std::string& tiny_pelvis_store() {
 }
 
 const std::string& tiny_store_for(const std::string& variant) {
-  return spec::is_pelvis_variant(variant) ? tiny_pelvis_store() : tiny_vcf_store();
+  return spec::VariantRegistry::built_in().at(variant).task == spec::Task::kPelvis
+             ? tiny_pelvis_store()
+             : tiny_vcf_store();
 }
 
 }  // namespace fracsweep::testing

@@ -1,9 +1,11 @@
-// What the training loop needs from a model, whatever the variant: a registry
-// from the job's `model.variant` to a model with its loss.
+// What the training loop needs from a model, whatever the variant, and the
+// factory from the job's `model.variant` to a model with its loss: each file of
+// trainer/models/ says which variants it builds (what each variant is, its task,
+// inputs and defaults, is spec/variants.h's data).
 //
-// A TSCCN ablation is a set of switches on one TSCCN model (tsccn.h); a
+// A TSCCN ablation is a set of switches on one TSCCN model (models/tsccn.h); a
 // baseline is a ResNet-18 classifier with its own loss, re-weighting or
-// sampling (§IV-C). The loop never branches on the variant: it asks the model
+// sampling (§IV-C, models/resnet_baselines.h). The loop never branches on the variant: it asks the model
 // for the loss terms of a batch and for class probabilities.
 #pragma once
 
@@ -51,10 +53,13 @@ class JobModel {
   }
 };
 
-// The sampler the paper used for a variant (Table I caption, §IV-B, §IV-C):
-// "oversample" (TSCCN and its ablations, RS, SMOTE, the fine-grained baselines)
-// or "shuffle" (ResNet-18, CB-RW, LDAM, LDAM-DRW, AASN).
+// The sampler the paper used for a variant (Table I caption, §IV-B, §IV-C, AASN
+// §4.1): "oversample" or "shuffle", as the variant registry (spec/variants.h)
+// gives it. Throws core::ConfigError for a variant the registry lacks.
 std::string paper_sampler(const std::string& variant);
+
+// Whether make_job_model builds `variant` (one of trainer/models/).
+bool can_build(const std::string& variant);
 
 // Builds the job's model. class_counts are the training samples per class
 // (for re-weighting and margins). The caller seeds torch first.

@@ -99,7 +99,9 @@ void TrainingTask::check_store(const datastore::PatchStore& store,
 }
 
 std::unique_ptr<TrainingTask> make_training_task(const spec::JobConfig& job) {
-  if (spec::is_pelvis_variant(job.model.variant)) return std::make_unique<PelvisTask>();
+  if (spec::VariantRegistry::built_in().at(job.model.variant, job.output).task ==
+      spec::Task::kPelvis)
+    return std::make_unique<PelvisTask>();
   return std::make_unique<VertebraTask>();
 }
 

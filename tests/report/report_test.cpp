@@ -12,6 +12,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -251,6 +252,36 @@ TEST(ReportInference, DataSizesMakeTableTwoWithGroups) {
   EXPECT_GE(best, 3);
 }
 
+// Every example sweep gets the table its file is named after, from the variant registry's
+// rows (spec/variants.h), whatever the sweep calls its rows: the file names are the oracle.
+TEST(ReportInference, EveryExampleSweepGetsThePaperTableItIsFor) {
+  const std::vector<std::pair<std::string, std::string>> by_prefix = {
+      {"tsccn-table1", "tsccn-1"},   {"tsccn-table2", "tsccn-2"}, {"tsccn-table3", "tsccn-3"},
+      {"tsccn-fidelity", "tsccn-3"}, {"tsccn-search", "tsccn-3"}, {"aasn-table1", "aasn-1"},
+      {"aasn-table2", "aasn-2"},     {"aasn-fidelity", "aasn-2"}};
+  int checked = 0;
+  for (const auto& f : fs::directory_iterator(testing::fixture("../../examples/sweeps"))) {
+    const std::string stem = f.path().stem().string();
+    std::string want;
+    for (const auto& [prefix, table] : by_prefix)
+      if (stem.rfind(prefix, 0) == 0) want = table;
+    if (want.empty()) continue;  // a sweep of no paper's table
+    const Sweep sweep = load_sweep(f.path().string());
+    SweepResults r;
+    r.dir = "mem";
+    r.manifest.name = sweep.name;
+    for (const SweepJob& sj : sweep.jobs) {
+      const bool binary = spec::VariantRegistry::built_in().at(sj.config.model.variant).task ==
+                          spec::Task::kPelvis;
+      r.jobs.push_back(job(sj.variant, sj.name.substr(sj.variant.size() + 1), 1, binary));
+      r.jobs.back().model_variant = sj.config.model.variant;
+    }
+    EXPECT_EQ(infer_table(r), want) << stem;
+    ++checked;
+  }
+  EXPECT_GE(checked, 15);
+}
+
 TEST(ReportInference, BaselinesMakeTableOneAndAblationsTableThree) {
   SweepResults r;
   r.dir = "mem";
@@ -269,10 +300,13 @@ TEST(ReportInference, PelvisTablesAndGainsOverTheBaseline) {
   SweepResults r;
   r.dir = "mem";
   r.manifest.name = "aasn";
-  for (const auto& [v, q] :
-       std::vector<std::pair<std::string, int>>{{"vanilla", 0}, {"ff", 1}, {"ff-fa-cl", 3}})
-    for (const char* part : {"fold0/seed1", "fold1/seed1", "fold2/seed1"})
+  // Rows named as a sweep may name them; the components come from their model.variant.
+  for (const auto& [v, model, q] : std::vector<std::tuple<std::string, std::string, int>>{
+           {"vanilla", "aasn-vanilla", 0}, {"ff", "aasn-ff", 1}, {"ff-fa-cl", "aasn", 3}})
+    for (const char* part : {"fold0/seed1", "fold1/seed1", "fold2/seed1"}) {
       r.jobs.push_back(job(v, part, q, true));
+      r.jobs.back().model_variant = model;
+    }
   EXPECT_EQ(infer_table(r), "aasn-2");
   const Report rep = build_report(r, {});
   ASSERT_EQ(rep.table.columns.size(), 4u);
@@ -285,7 +319,7 @@ TEST(ReportInference, PelvisTablesAndGainsOverTheBaseline) {
   std::snprintf(want, sizeof want, "%+.2f%%", gain);
   EXPECT_EQ(rep.table.rows[2].cells[0].gain, want);
   EXPECT_FALSE(rep.table.rows[2].cells[2].value);  // no heatmaps: no localization
-  // The paper's component columns, from the names.
+  // The paper's component columns, from the registry's rows of Table 2.
   EXPECT_EQ(rep.table.flag_headers, (std::vector<std::string>{"FF", "FA", "CL"}));
   EXPECT_EQ(rep.table.rows[0].flags, (std::vector<bool>{false, false, false}));
   EXPECT_EQ(rep.table.rows[1].flags, (std::vector<bool>{true, false, false}));
@@ -297,7 +331,10 @@ TEST(ReportInference, PelvisTablesAndGainsOverTheBaseline) {
   EXPECT_THROW(build_report(r, {"tsccn-3", "", 0.05}), core::ConfigError);
   // Choosing a search's configurations means nothing for a sweep without a search.
   EXPECT_THROW(build_report(r, {"", "", 0.05, "test", true}), core::ConfigError);
-  r.jobs.resize(3);  // vanilla only
+  const std::vector<ReportJob> all = r.jobs;
+  r.jobs.assign(all.begin(), all.begin() + 3);  // vanilla only: a row of Table 2 alone
+  EXPECT_EQ(infer_table(r), "aasn-2");
+  r.jobs.assign(all.begin() + 6, all.end());  // AASN alone: a row of both tables, Table 1 first
   EXPECT_EQ(infer_table(r), "aasn-1");
 }
 
@@ -397,9 +434,10 @@ PelvisRun make_pelvis_run(const testing::TempDir& tmp) {
   run.dir = tmp.path() / "pelvis";
   SweepManifest m;
   m.name = "handmade-aasn";
-  const std::vector<std::pair<std::string, int>> rows = {
-      {"vanilla", 0}, {"ff", 1}, {"ff-fa-cl", 3}};
-  for (const auto& [variant, quality] : rows) {
+  // The sweep's row names, the model.variant each job's config.yaml names, the quality.
+  const std::vector<std::tuple<std::string, std::string, int>> rows = {
+      {"vanilla", "aasn-vanilla", 0}, {"ff", "aasn-ff", 1}, {"ff-fa-cl", "aasn", 3}};
+  for (const auto& [variant, model, quality] : rows) {
     for (int fold = 0; fold < 3; ++fold) {
       ManifestJob j;
       j.name = variant + "/fold" + std::to_string(fold) + "/seed1";
@@ -440,6 +478,7 @@ PelvisRun make_pelvis_run(const testing::TempDir& tmp) {
       metrics::write_predictions(p, (d / "predictions_test.csv").string());
       datastore::write_heatmaps((d / "heatmaps_test.h5").string(), set);
       core::write_file_atomic((d / "metrics.json").string(), "{}\n");
+      core::write_file_atomic((d / "config.yaml").string(), "model: {variant: " + model + "}\n");
       core::write_file_atomic((d / "log.jsonl").string(),
                               "{\"epoch\":1,\"train\":{\"total\":1.5},\"val\":{\"AUC\":0.8}}\n");
       run.recall_1pct[variant].push_back(

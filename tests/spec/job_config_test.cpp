@@ -57,8 +57,6 @@ TEST(JobConfig, AasnRowsTakeThePapersSettingsAndRefuseGeometricAugmentation) {
   EXPECT_EQ(j.train.selection_metric, "AUC");
   EXPECT_EQ(j.train.aasn_margin, 0.5);
   EXPECT_EQ(j.train.aasn_lambda, 0.5);
-  EXPECT_TRUE(is_pelvis_variant("aasn"));
-  EXPECT_FALSE(is_pelvis_variant("tsccn"));
   // The job's own keys override the defaults; bad ones are refused.
   const auto k = parse_job_config(
       "output: o\ndata: {store: p.h5}\nmodel: {variant: aasn, width: 8}\ntrain: {lr: 1e-4}\n", "t");

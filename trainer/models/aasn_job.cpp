@@ -7,7 +7,6 @@
 
 #include "core/error.h"
 #include "trainer/models/aasn.h"
-#include "trainer/models/image_label_baselines.h"
 
 namespace fracsweep::trainer {
 namespace {
@@ -67,17 +66,25 @@ class AasnJobModel final : public JobModel {
   Aasn net_;
 };
 
+// The AasnSwitches row of a variant this file builds, or "" for another variant.
+// Table 2's rows are "aasn" and "aasn-<row>"; Table 1's symmetry baselines go by their names.
+std::string aasn_row(const std::string& v) {
+  if (v == "aasn" || v == "liu-distance" || v == "deepsymnet" || v == "cbn") return v;
+  if (v.rfind("aasn-", 0) == 0) return v.substr(5);
+  return "";
+}
+
 }  // namespace
+
+bool is_aasn_variant(const std::string& variant) { return !aasn_row(variant).empty(); }
 
 std::unique_ptr<JobModel> make_aasn_job_model(const spec::JobConfig& job) {
   const std::string& v = job.model.variant;
-  if (is_image_label_variant(v)) return make_image_label_job_model(job);
-  CHECK_OR_THROW(core::ConfigError, spec::is_pelvis_variant(v), "'", v, "' is not an AASN row");
+  CHECK_OR_THROW(core::ConfigError, is_aasn_variant(v), "'", v, "' is not an AASN row");
   AasnOptions o;
   o.backbone = DenseNetOptions::densenet121(job.model.width);
   o.backbone.in_channels = job.model.in_channels;
-  // Table 2's rows are "aasn" and "aasn-<row>"; Table 1's symmetry baselines go by their names.
-  o.switches = AasnSwitches::of_row(v.rfind("aasn-", 0) == 0 ? v.substr(5) : v);
+  o.switches = AasnSwitches::of_row(aasn_row(v));
   o.margin = job.train.aasn_margin;
   o.lambda = job.train.aasn_lambda;
   return std::make_unique<AasnJobModel>(job, o);

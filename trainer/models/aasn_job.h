@@ -1,9 +1,11 @@
 // AASN as a job's model (job_model.h): one of the Table 2 rows on a pelvis
 // store, with its loss L = L_b + lambda L_c and the image score = the
-// heatmap's maximum (AASN §4.1); and every Table 1 baseline.
+// heatmap's maximum (AASN §4.1); and Table 1's symmetry baselines, which are
+// other switches of the same network.
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include <torch/types.h>
 
@@ -12,10 +14,12 @@
 
 namespace fracsweep::trainer {
 
-// A Table 2 row ("aasn", "aasn-<row>" of AasnSwitches::of_row), a Table 1
-// symmetry baseline ("liu-distance", "deepsymnet", "cbn": other switches of the
-// same network) or an image-label baseline (image_label_baselines.h).
-// Throws core::ConfigError for another variant.
+// Whether make_aasn_job_model builds `variant`: a Table 2 row ("aasn",
+// "aasn-<row>" of AasnSwitches::of_row) or a Table 1 symmetry baseline
+// ("liu-distance", "deepsymnet", "cbn").
+bool is_aasn_variant(const std::string& variant);
+
+// The job model of one of those. Throws core::ConfigError for another variant.
 std::unique_ptr<JobModel> make_aasn_job_model(const spec::JobConfig& job);
 
 }  // namespace fracsweep::trainer

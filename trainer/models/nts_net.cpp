@@ -246,4 +246,6 @@ std::unique_ptr<JobModel> make_nts_net(const spec::JobConfig& job) {
   return std::make_unique<NtsJobModel>(job);
 }
 
+bool is_nts_net_variant(const std::string& variant) { return variant == "nts-net"; }
+
 }  // namespace fracsweep::trainer

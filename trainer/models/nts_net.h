@@ -13,6 +13,7 @@
 
 #include <array>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -96,5 +97,7 @@ LossTerms nts_net_terms(const NtsOutput& out, const torch::Tensor& labels, doubl
 // The job model of variant "nts-net": train.nts_* set M, K, the part scale and the rank
 // weight; the prediction is the Scrutinizer's softmax. Over-sampled (Table I's caption).
 std::unique_ptr<JobModel> make_nts_net(const spec::JobConfig& job);
+// Whether make_nts_net builds `variant`.
+bool is_nts_net_variant(const std::string& variant);
 
 }  // namespace fracsweep::trainer
