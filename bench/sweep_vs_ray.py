@@ -170,7 +170,7 @@ def row_loss(out, b, triplet, train):
 
 # ---------------------------------------------------------------- data
 
-class Views(torch.utils.data.Dataset):
+class Views(peer.NeighbourPatches):
     """The store's vertebra patches, as datastore/loader.cpp gives them: with neighbours
     (previous, current, next; a missing one is the current patch, label -1) or the
     current view alone; keys are (sample, augmentation seed) or a sample (no
@@ -184,11 +184,7 @@ class Views(torch.utils.data.Dataset):
         return 0  # keys come from the sampler
 
     def __getitem__(self, key):
-        if self.f is None:  # opened per worker: h5py handles must not cross a fork
-            self.f = h5py.File(self.path, "r")
-            self.images = self.f["images"]
-            self.labels = self.f["samples/label"][...]
-            self.prev, self.next = self.f["samples/prev"][...], self.f["samples/next"][...]
+        self.open()
         i, seed = key if isinstance(key, tuple) else (key, None)
         i = int(i)
         current = self.images[i]

@@ -312,12 +312,15 @@ class NeighbourPatches(torch.utils.data.Dataset):
     def __len__(self):
         return len(self.order)
 
-    def __getitem__(self, k):
+    def open(self):
         if self.f is None:  # opened per worker: h5py handles must not cross a fork
             self.f = h5py.File(self.path, "r")
             self.images = self.f["images"]
             self.labels = self.f["samples/label"][...]
             self.prev, self.next = self.f["samples/prev"][...], self.f["samples/next"][...]
+
+    def __getitem__(self, k):
+        self.open()
         i = int(self.order[k])
         rng = np.random.default_rng(self.seed * 1000003 + k)
         a, h, v = rng.uniform(), rng.uniform(), rng.uniform()  # always three draws
