@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "cli/options.h"
 #include "cli/commands.h"
+#include "report/external.h"
 #include "report/report.h"
 #include "spec/variants.h"
 
@@ -33,6 +34,7 @@ int run_report(const Args& args) {
   namespace po = boost::program_options;
   std::string dir, formats = "md,latex,csv,html", out, table, baseline, select_on = "validation";
   double alpha = 0.05;
+  report::ExternalOptions external;
   const spec::VariantRegistry& registry = spec::VariantRegistry::built_in();
   std::string gain_tables;  // the tables with a baseline row
   for (const spec::PaperTable& t : registry.tables())
@@ -63,7 +65,16 @@ int run_report(const Args& args) {
       "a search sweep: choose each fold's configuration on validation, or on test (refused "
       "without --force: it overstates the result)")(
       "force", "with --select-on test: make the optimistic table anyway; its title says so")(
-      "no-curves", "skip the curves (no gnuplot needed)");
+      "no-curves", "skip the curves (no gnuplot needed)")(
+      "external", po::value(&external.dir),
+      "also the external validation of `fracsweep predict`'s folder DIR (report/external.h), "
+      "into OUT/external/")(
+      "replicates", po::value(&external.replicates)->default_value(external.replicates),
+      "--external: bootstrap replicates over patients")(
+      "seed", po::value(&external.seed)->default_value(external.seed),
+      "--external: the bootstrap's seed")(
+      "proposed", po::value(&external.proposed),
+      "--external: the row every other is compared with (default: tsccn or aasn, else the last)");
   po::variables_map vm;
   if (!parse_with_positional(args, options, dir, "fracsweep report OUT_DIR", &vm)) return kExitOk;
   CHECK_OR_THROW(core::ConfigError, alpha > 0 && alpha < 1, "--alpha ", alpha,
@@ -90,6 +101,15 @@ int run_report(const Args& args) {
       if (f == out + "/" + name) std::cout << " " << name;
   if (write.curves) std::cout << " curves/";
   std::cout << "\n";
+  if (!external.dir.empty()) {
+    external.alpha = alpha;
+    const report::ExternalReport ext = report::build_external_report(results, built, external);
+    const auto ext_files = report::write_external_report(ext, out + "/external", write);
+    std::cout << "\n" << metrics::to_markdown(ext.ensemble) << "\n"
+              << metrics::to_markdown(ext.paired) << "\n"
+              << metrics::to_markdown(ext.side_by_side) << "\nWrote " << ext_files.size()
+              << " files to " << out << "/external/\n";
+  }
   return kExitOk;
 }
 

@@ -26,6 +26,8 @@ constexpr Command kCommands[] = {
      cli::run_metrics},
     {"plan", "expand a sweep file (plan SWEEP.yaml): its jobs, ids and how many are done",
      cli::run_plan},
+    {"predict", "apply a finished sweep's models to an external store (predict SWEEP_DIR STORE.h5)",
+     [](const Args& a) { return cli::hand_off(cli::kTrainingExecutable, "predict", a); }},
     {"report", "a sweep's paper table, tests, curves and HTML page (report OUT_DIR)",
      cli::run_report},
     {"run", "run a whole sweep on the ranks of an MPI job ([mpirun -np N] run SWEEP.yaml)",

@@ -18,6 +18,7 @@ using cli::print_measures;
 
 int run_train(const Args& args);
 int run_run(const Args& args);
+int run_predict(const Args& args);
 // bench train | allreduce | handout
 int run_bench(const Args& args);
 

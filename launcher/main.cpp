@@ -12,6 +12,8 @@ namespace launcher = fracsweep::launcher;
 constexpr Command kCommands[] = {
     {"bench", "training steps and the all-reduce (bench train|allreduce|handout)",
      launcher::run_bench},
+    {"predict", "apply a finished sweep's models to an external store (predict SWEEP_DIR STORE.h5)",
+     launcher::run_predict},
     {"run", "run a whole sweep on the ranks of an MPI job ([mpirun -np N] run SWEEP.yaml)",
      launcher::run_run},
     {"train", "train and evaluate one job (train JOB.yaml); run again to resume",

@@ -54,42 +54,39 @@ class PelvisTask final : public TrainingTask {
   const char* store_hint() const override {
     return "detects pelvic fractures and needs a pelvis store (fracsweep synth pelvis)";
   }
-
- private:
-  // A few test images (fractured first) beside their heatmaps.
-  static void write_overlays(const datastore::PatchStore& store,
-                             const std::vector<uint32_t>& tests,
-                             const datastore::HeatmapSet& heatmaps,
-                             const std::filesystem::path& path) {
-    const auto& ix = store.index();
-    std::vector<size_t> chosen;
-    for (int label : {1, 0}) {
-      int taken = 0;
-      for (size_t k = 0; k < tests.size() && taken < 3; ++k)
-        if (ix.label[tests[k]] == label) {
-          chosen.push_back(k);
-          ++taken;
-        }
-    }
-    std::vector<std::vector<uint8_t>> pixels(chosen.size(),
-                                             std::vector<uint8_t>(store.image_bytes()));
-    std::vector<datastore::HeatmapOverlayItem> items;
-    for (size_t n = 0; n < chosen.size(); ++n) {
-      const uint32_t i = tests[chosen[n]];
-      store.read_image(i, pixels[n]);
-      datastore::HeatmapOverlayItem item{sample_id(store, i), pixels[n],
-                                         heatmaps.images[chosen[n]].heatmap, {}};
-      for (size_t q = 0; q < store.pelvis()->num_points(i); ++q)
-        item.points.push_back(store.pelvis()->point(i, q));
-      items.push_back(std::move(item));
-    }
-    if (!items.empty())
-      datastore::write_heatmap_overlays(path.string(), items, store.info().height,
-                                        store.info().width, heatmaps.radius);
-  }
 };
 
 }  // namespace
+
+// See task.h.
+void write_overlays(const datastore::PatchStore& store, const std::vector<uint32_t>& tests,
+                    const datastore::HeatmapSet& heatmaps, const std::filesystem::path& path) {
+  const auto& ix = store.index();
+  std::vector<size_t> chosen;
+  for (int label : {1, 0}) {
+    int taken = 0;
+    for (size_t k = 0; k < tests.size() && taken < 3; ++k)
+      if (ix.label[tests[k]] == label) {
+        chosen.push_back(k);
+        ++taken;
+      }
+  }
+  std::vector<std::vector<uint8_t>> pixels(chosen.size(),
+                                           std::vector<uint8_t>(store.image_bytes()));
+  std::vector<datastore::HeatmapOverlayItem> items;
+  for (size_t n = 0; n < chosen.size(); ++n) {
+    const uint32_t i = tests[chosen[n]];
+    store.read_image(i, pixels[n]);
+    datastore::HeatmapOverlayItem item{sample_id(store, i), pixels[n],
+                                       heatmaps.images[chosen[n]].heatmap, {}};
+    for (size_t q = 0; q < store.pelvis()->num_points(i); ++q)
+      item.points.push_back(store.pelvis()->point(i, q));
+    items.push_back(std::move(item));
+  }
+  if (!items.empty())
+    datastore::write_heatmap_overlays(path.string(), items, store.info().height,
+                                      store.info().width, heatmaps.radius);
+}
 
 void TrainingTask::check_store(const datastore::PatchStore& store,
                                const spec::JobConfig& job) const {

@@ -13,6 +13,7 @@
 
 #include <torch/types.h>
 
+#include "datastore/heatmaps.h"
 #include "datastore/patch_store.h"
 #include "metrics/predictions.h"
 #include "spec/job_config.h"
@@ -42,6 +43,12 @@ class TrainingTask {
   virtual datastore::Task store_task() const = 0;
   virtual const char* store_hint() const = 0;  // what the variant does and needs
 };
+
+// A few of `tests`' images (fractured first) beside their heatmaps
+// (heatmaps.images[k] is tests[k]'s), as one PNG at `path`; nothing when
+// there are none. Throws core::IoError when it cannot be written.
+void write_overlays(const datastore::PatchStore& store, const std::vector<uint32_t>& tests,
+                    const datastore::HeatmapSet& heatmaps, const std::filesystem::path& path);
 
 // The task of the job's model.variant.
 std::unique_ptr<TrainingTask> make_training_task(const spec::JobConfig& job);
