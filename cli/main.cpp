@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/dispatch.h"
+#include "cli/exporter.h"
 #include "cli/handoff.h"
 #include "datastore/hdf5_exit.h"
 
@@ -18,6 +19,8 @@ constexpr Command kCommands[] = {
     {"bench",
      "measure (bench read|loader|metrics|startup|train|allreduce|handout; bench --help)",
      cli::run_bench},
+    {"export", "a PyTorch model file into a package fracsweep trains (export MODEL.py --task T)",
+     cli::run_export},
     {"ingest", "real images into a patch store: ingest vcf|pelvis MANIFEST.csv OUT.h5 (DICOM, NIfTI, PNG)",
      [](const Args& a) { return cli::hand_off(cli::kIngestExecutable, "ingest", a); }},
     {"inspect", "validate a patch store (.h5) and print counts per class, patient and split",

@@ -25,6 +25,7 @@
 #include <cmath>
 
 #include "launcher/commands.h"
+#include "launcher/exported_models.h"
 #include "launcher/mpi_sync.h"
 #include "launcher/placement.h"
 #include "launcher/mpi_transport.h"
@@ -405,6 +406,7 @@ int prepare_folder(const sweeps::Sweep& sweep, const RunOptions& options, int wo
     if (sweep.synthesise) ensure_phantom(sweep, log);
     CHECK_OR_THROW(core::ConfigError, fs::exists(sweep.store), sweep.path, ": dataset.store ",
                    sweep.store, " does not exist");
+    check_exported_packages(sweep);  // models from PyTorch fit the store, build and device
     // Each writer appends to its own ledger; all are read, merged by time.
     const std::string writer = options.shards > 1
                                    ? sweeps::shard_writer(options.shard, options.shards)
@@ -530,7 +532,11 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   // Every rank reads the sweep; rank 0 alone prepares the folder. Whatever
   // fails, every rank learns the exit code from rank 0 and leaves together.
   Setup setup;
-  int code = kExitOk;
+  // A model file (.py) a variant names becomes a package first, once, on rank 0; the
+  // others wait without spinning (a compile takes minutes).
+  int code = root ? export_model_files(options.sweep_path, log) : kExitOk;
+  code = quiet_broadcast(code, MPI_COMM_WORLD, 24 * 3600.0, log);
+  if (code != kExitOk) return code;
   std::string error;
   try {
     // Checked against the ranks per job it will run with (--ranks-per-job or the

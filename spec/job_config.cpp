@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/text.h"
+#include "spec/exported.h"
 #include "spec/yaml_load.h"
 
 namespace fracsweep::spec {
@@ -82,7 +83,8 @@ std::vector<Field> data_fields(DataConfig& d) {
 std::vector<Field> model_fields(ModelConfig& m) {
   return {field("variant", m.variant),         field("width", m.width),
           field("in_channels", m.in_channels), field("split_stage", m.split_stage),
-          field("share_branches", m.share_branches), field("init_weights", m.init_weights)};
+          field("share_branches", m.share_branches), field("init_weights", m.init_weights),
+          added_field("package", m.package, std::string())};
 }
 
 std::vector<Field> loss_weight_fields(LossWeightsConfig& w) {
@@ -226,6 +228,9 @@ void validate(const JobConfig& j, const std::string& where, const VariantRegistr
   if (!j.model.init_weights.empty())
     bad(std::filesystem::exists(j.model.init_weights), "model.init_weights: '",
         j.model.init_weights, "' does not exist");
+  if (!j.model.package.empty())
+    bad(std::filesystem::exists(j.model.package), "model.package: '", j.model.package,
+        "' does not exist (make it with `fracsweep export MODEL.py`)");
   const TrainConfig& t = j.train;
   bad(t.epochs >= 1, "train.epochs: must be >= 1");
   bad(t.batch_size >= 1, "train.batch_size: must be >= 1");
@@ -378,10 +383,24 @@ std::string to_yaml(const JobConfig& job) {
   return std::string(e.c_str()) + "\n";
 }
 
+// A job whose model.package names a model exported from PyTorch (a package, or a model
+// file that `fracsweep run` exports): the variant its manifest describes joins the registry.
+static JobConfig parse_exported_job(const std::string& text, const std::string& where,
+                                    const VariantRegistry& variants) {
+  const YAML::Node model = load_yaml(text, where)["model"];
+  if (!model || !model.IsMap() || !model["package"] || !model["package"].IsScalar())
+    return parse_job_config_checked(text, where, variants);
+  const std::string name = model["variant"] && model["variant"].IsScalar()
+                               ? model["variant"].as<std::string>()
+                               : std::string(kDefaultVariant);
+  return parse_job_config_checked(
+      text, where, with_exported(variants, name, model["package"].as<std::string>(), where));
+}
+
 JobConfig parse_job_config(const std::string& text, const std::string& where,
                            const VariantRegistry& variants) {
   try {
-    return parse_job_config_checked(text, where, variants);
+    return parse_exported_job(text, where, variants);
   } catch (const YAML::Exception& e) {
     throw ConfigError(core::str_cat(where, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ",
                                     e.msg, " (the job file's structure is not a job's)"));

@@ -54,6 +54,10 @@ struct ModelConfig {
   int split_stage = 2;       // compare network: branches before this ResNet stage
   bool share_branches = true;
   std::string init_weights;  // TorchScript export of torchvision ResNet-18 (DenseNet-121 for AASN)
+  // A model exported from PyTorch (spec/exported.h): its package (.pt2, `fracsweep export`)
+  // or its model file (.py, which `fracsweep run` exports before any job starts); the
+  // package's manifest describes the variant named in `variant`.
+  std::string package;
 };
 
 struct LossWeightsConfig {

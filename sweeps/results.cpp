@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "metrics/aggregate.h"
+#include "spec/exported.h"
 #include "sweeps/search_run.h"
 
 namespace fracsweep::sweeps {
@@ -49,9 +50,7 @@ std::string results_table(const Sweep& sweep, const std::vector<LedgerRecord>& r
   // image-level binary metrics (its heatmaps' FROC is in `fracsweep report`).
   const spec::Task task = sweep.jobs.empty()
                               ? spec::Task::kVertebra
-                              : spec::VariantRegistry::built_in()
-                                    .at(sweep.jobs[0].config.model.variant, sweep.path)
-                                    .task;
+                              : spec::job_variant(sweep.jobs[0].config).task;
   const std::vector<std::string>& keys = spec::task_info(task).test_metrics;
   std::map<std::string, const LedgerRecord*> finished;  // job id -> its latest finished record
   for (const LedgerRecord& r : records)

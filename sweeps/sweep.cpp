@@ -18,6 +18,7 @@
 #include "core/fs.h"
 #include "core/seed.h"
 #include "core/text.h"
+#include "spec/exported.h"
 #include "spec/yaml_load.h"
 #include "sweeps/names.h"
 
@@ -195,8 +196,7 @@ void parse_search(const YAML::Node& root, const std::string& where, Sweep& s) {
 // (log.jsonl's "val"), or every trial would report nothing.
 void check_search_metric(const SearchSpec& search, const spec::JobConfig& job,
                          const std::string& where) {
-  const std::vector<std::string>& known =
-      spec::VariantRegistry::built_in().at(job.model.variant, where).val_metrics;
+  const std::vector<std::string> known = spec::job_variant(job).val_metrics;
   std::string names;
   for (const std::string& n : known) names += (names.empty() ? "" : ", ") + n;
   CHECK_OR_THROW(ConfigError, std::find(known.begin(), known.end(), search.metric) != known.end(),

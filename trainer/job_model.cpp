@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "spec/variants.h"
 #include "trainer/models/aasn_job.h"
+#include "trainer/models/exported.h"
 #include "trainer/models/image_label_baselines.h"
 #include "trainer/models/nts_net.h"
 #include "trainer/models/pair_baselines.h"
@@ -42,7 +43,9 @@ const ModelFamily kFamilies[] = {
 }  // namespace
 
 std::string paper_sampler(const std::string& variant) {
-  return spec::VariantRegistry::built_in().at(variant).defaults.paper_sampler;
+  // A variant not built in (a model exported from PyTorch) takes the vertebra models' default.
+  const spec::Variant* v = spec::VariantRegistry::built_in().find(variant);
+  return v != nullptr ? v->defaults.paper_sampler : spec::VariantDefaults{}.paper_sampler;
 }
 
 bool can_build(const std::string& variant) {
@@ -53,6 +56,7 @@ bool can_build(const std::string& variant) {
 
 std::unique_ptr<JobModel> make_job_model(const spec::JobConfig& job,
                                          const std::array<int64_t, 3>& class_counts) {
+  if (!job.model.package.empty()) return make_exported_job_model(job);  // from PyTorch
   for (const ModelFamily& f : kFamilies)
     if (f.builds(job.model.variant)) return f.make(job, class_counts);
   std::string names;

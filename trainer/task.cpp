@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "datastore/heatmaps.h"
 #include "datastore/preview.h"
+#include "spec/exported.h"
 #include "trainer/evaluate.h"
 
 namespace fracsweep::trainer {
@@ -96,8 +97,7 @@ void TrainingTask::check_store(const datastore::PatchStore& store,
 }
 
 std::unique_ptr<TrainingTask> make_training_task(const spec::JobConfig& job) {
-  if (spec::VariantRegistry::built_in().at(job.model.variant, job.output).task ==
-      spec::Task::kPelvis)
+  if (spec::job_variant(job).task == spec::Task::kPelvis)
     return std::make_unique<PelvisTask>();
   return std::make_unique<VertebraTask>();
 }

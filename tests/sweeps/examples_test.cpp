@@ -39,6 +39,7 @@ TEST(ExampleSweeps, EveryFileLoadsWithItsJobCount) {
       {"tsccn-fidelity-followup", 5 * 5 * 1}, {"aasn-fidelity", 6 * 5 * 1},
       {"aasn-fidelity-d0", 6 * 5 * 1}, {"aasn-fidelity-d0-gpu", 3 * 5 * 1},
       {"aasn-fidelity-d0-exact", 3 * 5 * 1},
+      {"own-model-tiny", 4 * 2 * 1},  // an exported model beside TSCCN and two ablations
   };
   std::set<std::string> seen;
   for (const auto& entry : fs::directory_iterator(examples_dir())) {
