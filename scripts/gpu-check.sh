@@ -56,6 +56,7 @@ bench_size=(--patch-size 224 --batch 64 --steps 20 --warmup 5)
 exported_args=(--size 224 --batch 64 --threads 8 --rounds 5 --steps 5)
 sweep_tsccn=(--sweep examples/sweeps/tsccn-table3.yaml --patients 60 --split-repeats 1 --epochs 1
   --ranks-list 4,1,2,8)
+predict_args=(--patients 60 --patch-size 224 --width 16 --repeats 3 --threads 8)
 sweep_aasn=(--sweep examples/sweeps/aasn-fidelity-d0-gpu.yaml --patients 240 --split-repeats 1
   --epochs 2 --variants aasn,vanilla --ranks-list 4,1)
 
@@ -263,6 +264,20 @@ run_exported_bench() {
   cat "$out"/exported-*.log >"$out/exported.log"
 }
 
+# `fracsweep predict` against PyTorch eager inference of the same TSCCN checkpoint reading
+# the same store with h5py (bench/predict_vs_pytorch.py), on the GPU; at most 120 s.
+run_predict_bench() {
+  local deadline=$1 limit
+  limit=$((deadline - SECONDS < 120 ? deadline - SECONDS : 120))
+  if [[ $limit -lt 40 ]]; then
+    echo "predict benchmark not run: the budget was spent" >"$out/predict-bench.log"
+    return 0
+  fi
+  timeout -k 10 "$limit" python3 bench/predict_vs_pytorch.py --binary "$wrap/fracsweep" \
+    --device "$device" "${predict_args[@]}" --workdir build-gpu/predict \
+    >"$out/predict-bench.log" 2>&1 || echo "(stopped or failed)" >>"$out/predict-bench.log"
+}
+
 # Sweeps per hour against Ray Tune on this GPU; see --sweep-budget in the header.
 run_sweep_bench() {
   local budget=$1 half
@@ -291,6 +306,7 @@ rehearse() {
   sweep_extra=(--rehearse)
   fidelity_ranks=2
   bench_size=(--patch-size 64 --batch 8 --steps 2 --warmup 1)
+  predict_args=(--patients 8 --patch-size 32 --repeats 1 --threads 2)
   exported_args=(--model tests/fixtures/exported/tiny_cnn.py --size 16 --batch 4 --threads 2
     --rounds 2 --steps 1)
   local toy=build-gpu/rehearse/aasn-fidelity-d0-gpu.yaml
@@ -320,6 +336,9 @@ print_summary() {
   echo
   echo "exported model (bench/exported_vs_pytorch.py; ms per step, package vs eager and torch.compile):"
   grep -hE '^\{|not run|stopped' "$out/exported.log" || true
+  echo
+  echo "predict (bench/predict_vs_pytorch.py; images/s, fracsweep predict vs PyTorch eager):"
+  grep -hE '^\{|not run|stopped' "$out/predict-bench.log" || true
   echo
   [[ -f $out/fidelity-report.log ]] && cat "$out/fidelity-report.log"
   grep -h -A3 -E 'FAILED|Failure' "$out/gpu-tests.log" | head -60 || true
@@ -381,6 +400,7 @@ main() {
   start=$SECONDS
   run_benchmarks "$budget"
   run_exported_bench "$budget"
+  run_predict_bench "$budget"
   local bench_s=$((SECONDS - start))
 
   print_summary "$tests_s" "$fidelity" "$fidelity_s" "$bench_s"
