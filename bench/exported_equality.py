@@ -42,18 +42,7 @@ def batches(args, steps):
 
 def eager_losses(net, loss_fn, data, lr, threads):
     torch.set_num_threads(threads)
-    net = copy.deepcopy(net).train()
-    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
-    losses = []
-    for x, y in data[:-1]:
-        opt.zero_grad()
-        loss = loss_fn(net(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    net.eval()
-    with torch.no_grad():
-        return losses, net(data[-1][0])
+    return fracsweep_export.eager_sgd(copy.deepcopy(net), loss_fn, data[:-1], data[-1][0], lr)
 
 
 def main():

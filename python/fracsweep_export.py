@@ -425,6 +425,25 @@ def aoti_files(program, options):
     return aot_compile(program.module(check_guards=False), args, kwargs, options=options)
 
 
+def eager_sgd(net, loss_fn, batches, eval_input, lr, momentum=0.9):
+    """The eager reference a package is compared with (the tests' fixtures, the equality
+    check): SGD with momentum over `batches` of (input, target), then the eval-mode output
+    on `eval_input`. Trains `net` in place; returns the losses and that output."""
+    import torch
+    net.train()
+    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+    losses = []
+    for x, target in batches:
+        opt.zero_grad()
+        loss = loss_fn(net(x), target)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    net.eval()
+    with torch.no_grad():
+        return losses, net(eval_input)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="fracsweep export",
