@@ -190,6 +190,36 @@ struct GraphedStep::Graph {
   LossTerms outputs;  // in the graph's memory: each replay writes them anew
 };
 
+#if FRACSWEEP_CUDA_GRAPHS
+namespace {
+
+// Records `body` into `graph` on a side stream of `device`, after the device's current work
+// (the copy-in, the warm-up) is done. A capture that fails is ended, leaving the stream out
+// of capture mode, and its error thrown.
+template <typename Body>
+void capture_into(at::cuda::CUDAGraph& graph, c10::DeviceIndex device, Body&& body) {
+  const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, device);
+  c10::cuda::getCurrentCUDAStream(device).synchronize();
+  side.synchronize();
+  c10::cuda::CUDAStreamGuard guard(side);
+  graph.capture_begin();
+  try {
+    body();
+  } catch (...) {
+    try {
+      graph.capture_end();
+    } catch (...) {
+      // The capture failed already; its own error is the one that says why.
+    }
+    throw;
+  }
+  graph.capture_end();
+  side.synchronize();
+}
+
+}  // namespace
+#endif
+
 GraphedStep::GraphedStep(JobModel& model, torch::optim::Adam& adam,
                          std::vector<torch::Tensor> params, bool update_in_graph,
                          bool allow_fallback, core::Logger& log, std::string job)
@@ -233,8 +263,12 @@ LossTerms GraphedStep::forward_backward(const BatchTensors& b, int epoch) {
       return eager(b, epoch);
     }
   }
-#if FRACSWEEP_CUDA_GRAPHS
   batch_->copy_in(b);
+  return replay();
+}
+
+LossTerms GraphedStep::replay() {
+#if FRACSWEEP_CUDA_GRAPHS
   graph_->graph.replay();
   ++replays_;
   if (update_in_graph_) {
@@ -254,38 +288,13 @@ LossTerms GraphedStep::capture(const BatchTensors& b, int epoch) {
 #if FRACSWEEP_CUDA_GRAPHS
   batch_->copy_in(b);
   auto graph = std::make_unique<Graph>();
-  const c10::DeviceIndex device = b.images.device().index();
-  const c10::cuda::CUDAStream main = c10::cuda::getCurrentCUDAStream(device);
-  const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, device);
-  side.synchronize();
-  main.synchronize();  // the copy-in and the warm-up steps are done before the capture
-  {
-    c10::cuda::CUDAStreamGuard guard(side);
-    graph->graph.capture_begin();
-    try {
-      graph->outputs = eager(batch_->tensors(), epoch);
-      if (update_in_graph_) adam_.device_step();
-    } catch (...) {
-      try {
-        graph->graph.capture_end();  // leaves the stream out of capture mode
-      } catch (...) {
-        // The capture failed already; its own error is the one that says why.
-      }
-      throw;
-    }
-    graph->graph.capture_end();
-  }
-  side.synchronize();
+  capture_into(graph->graph, b.images.device().index(), [&] {
+    graph->outputs = eager(batch_->tensors(), epoch);
+    if (update_in_graph_) adam_.device_step();
+  });
   graph_ = std::move(graph);
   log_.info(job_, ": CUDA graphs: step captured for batches of ", b.images.sizes());
-  // The capture recorded the step without running it: run it now.
-  graph_->graph.replay();
-  ++replays_;
-  if (update_in_graph_) {
-    adam_.count_host_step();
-    updated_ = true;
-  }
-  return graph_->outputs;
+  return replay();  // the capture recorded the step without running it
 #else
   (void)b;
   (void)epoch;
@@ -331,24 +340,9 @@ torch::Tensor GraphedEval::probabilities(const BatchTensors& b) {
   }
   if (!graph_) {
     auto graph = std::make_unique<Graph>();
-    const c10::DeviceIndex device = b.images.device().index();
-    const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, device);
-    c10::cuda::getCurrentCUDAStream(device).synchronize();
     try {
-      c10::cuda::CUDAStreamGuard guard(side);
-      graph->graph.capture_begin();
-      try {
-        graph->output = model_.probabilities(batch_->tensors());
-      } catch (...) {
-        try {
-          graph->graph.capture_end();
-        } catch (...) {
-          // The capture failed already; its own error says why.
-        }
-        throw;
-      }
-      graph->graph.capture_end();
-      side.synchronize();
+      capture_into(graph->graph, b.images.device().index(),
+                   [&] { graph->output = model_.probabilities(batch_->tensors()); });
     } catch (const std::exception& e) {
       CHECK_OR_THROW(core::ConfigError, allow_fallback_, job_,
                      ": train.cuda_graphs is on, but evaluation cannot be captured: ",

@@ -122,6 +122,8 @@ class GraphedStep {
  private:
   LossTerms eager(const BatchTensors& b, int epoch);
   LossTerms capture(const BatchTensors& b, int epoch);
+  // REQUIRES: graph_. Runs the graph on the static batch; the update's host count after it.
+  LossTerms replay();
 
   struct Graph;  // the CUDA graph and its outputs (cuda_graphs.cpp)
   JobModel& model_;
