@@ -42,6 +42,9 @@ int run_run(const Args& args) {
        "more ranks than GPUs (default: ranks share GPUs, node-local rank mod GPUs)")
       ("shard", po::value<std::string>(),
        "I/K: run only the jobs whose index is I modulo K (one SLURM array task each)")
+      ("mlflow", po::value(&o.mlflow_uri),
+       "URI: track every job as a run in this MLflow server (http://HOST:PORT), as the sweep "
+       "file's tracking: {mlflow: {uri: ...}} does")
       ("log-level", po::value(&level)->default_value(level), "debug, info, warn, error or off");
   po::variables_map vm;
   if (!parse_with_positional(args, options, o.sweep_path, "fracsweep run SWEEP.yaml", &vm))

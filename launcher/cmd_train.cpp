@@ -9,6 +9,7 @@
 #include "spec/job_config.h"
 #include "trainer/stop_signals.h"
 #include "trainer/train_job.h"
+#include "tracking/job_tracking.h"
 
 namespace fracsweep::launcher {
 
@@ -34,6 +35,17 @@ int run_train(const Args& args) {
   log.set_context("job=" + job.name);
   trainer::TrainRunOptions run;
   run.progress = vm.count("no-progress") == 0;
+  // TensorBoard's event files in the job's tb/ (tracking/tensorboard.h).
+  tracking::RunInfo info;
+  info.dir = job.output;
+  info.name = job.name;
+  info.variant = job.model.variant;
+  info.part = job.data.split == "kfold" ? core::str_cat("fold", job.data.fold)
+                                         : core::str_cat("repeat", job.data.repeat);
+  info.seed = job.train.seed;
+  info.headline = job.train.selection_metric;
+  tracking::JobTracking tracker(std::move(info), spec::TrackingSpec{}, nullptr, "", "", log);
+  run.observer = &tracker;
   return trainer::train_job(job, log, run);
 }
 

@@ -28,6 +28,7 @@
 #include "launcher/exported_models.h"
 #include "launcher/mpi_sync.h"
 #include "launcher/placement.h"
+#include "launcher/run_tracking.h"
 #include "launcher/mpi_transport.h"
 #ifdef FRACSWEEP_HAVE_NCCL
 #include "launcher/nccl_sync.h"
@@ -251,7 +252,7 @@ void search_hook(trainer::TrainRunOptions& run, int index, const std::string& me
 
 JobReport run_job(const sweeps::Sweep& sweep, const Assignment& assignment, GroupSyncs& syncs,
                   int rank_device, CoordinatorClient* client, bool progress,
-                  double timeout_seconds, core::Logger& log) {
+                  double timeout_seconds, RunTracking& tracking, core::Logger& log) {
   const int index = assignment.job;
   const sweeps::SweepJob& job = sweep.jobs[static_cast<size_t>(index)];
   JobReport report;
@@ -269,11 +270,14 @@ JobReport run_job(const sweeps::Sweep& sweep, const Assignment& assignment, Grou
       client->heartbeat({index, s.epoch, s.epochs, s.step, s.steps});
     };
   }
+  std::unique_ptr<tracking::JobTracking> tracker;  // TensorBoard, MLflow (run_tracking.h)
   try {
     const spec::JobConfig config =
         sweep.search ? sweeps::with_params(job, sweeps::params_from_json(*sweep.search, assignment.params))
                      : job.config;
     run.sync = syncs.for_job(config);
+    tracker = tracking.for_job(job, config);
+    run.observer = tracker.get();
     trainer::JobResult result = trainer::run_job(config, log, run);
     if (result.code == trainer::kExitInterrupted) {
       report.outcome = result.paused_at_epoch > 0 ? Outcome::kPaused : Outcome::kInterrupted;
@@ -283,6 +287,7 @@ JobReport run_job(const sweeps::Sweep& sweep, const Assignment& assignment, Grou
     if (result.stopped_at_epoch > 0) {
       report.outcome = Outcome::kStopped;
       report.epoch = result.stopped_at_epoch;
+      if (tracker) tracker->ended("KILLED");
       return report;
     }
     if (client) report.metrics = std::move(result.metrics);
@@ -295,6 +300,7 @@ JobReport run_job(const sweeps::Sweep& sweep, const Assignment& assignment, Grou
   } catch (const std::exception& e) {
     report.outcome = Outcome::kFailed;
     report.error = trainer::error_message(e);
+    if (tracker) tracker->ended("FAILED");
   }
   return report;
 }
@@ -504,7 +510,8 @@ std::optional<RankPlacement> place_for_every_job(const MpiSession& mpi, const sw
 // the group trains it, until none is left. Whether a job was interrupted (a signal).
 bool train_handed_out_jobs(const sweeps::Sweep& sweep, const GroupLayout& layout,
                            schedule::LeaderEnd& leader_end, MPI_Comm group_comm, GroupSyncs& syncs,
-                           int device, const RunOptions& options, bool root, core::Logger& log) {
+                           int device, const RunOptions& options, bool root, RunTracking& tracking,
+                           core::Logger& log) {
   bool interrupted = false;
   std::optional<CoordinatorClient> client;
   if (layout.leader()) client.emplace(leader_end, layout, mpi_host_name());
@@ -520,7 +527,7 @@ bool train_handed_out_jobs(const sweeps::Sweep& sweep, const GroupLayout& layout
     }
     if (next.job < 0) return interrupted;
     previous = run_job(sweep, next, syncs, device, client ? &*client : nullptr,
-                       options.job_progress && root, options.abort_after_seconds, log);
+                       options.job_progress && root, options.abort_after_seconds, tracking, log);
     interrupted = interrupted || previous->outcome == Outcome::kInterrupted;  // not kPaused
   }
 }
@@ -542,6 +549,7 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
     // Checked against the ranks per job it will run with (--ranks-per-job or the
     // file's), here rather than when each job starts.
     setup.sweep = sweeps::load_sweep(options.sweep_path, options.ranks_per_job);
+    use_mlflow_option(setup.sweep, options.mlflow_uri);
     // Each shard would decide on its own share of the results.
     CHECK_OR_THROW(core::ConfigError, !setup.sweep.search || options.shards == 1,
                    options.sweep_path, ": a search sweep runs as one run (its decisions need every "
@@ -567,6 +575,7 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   code = broadcast_int(code);
   if (code != kExitOk) return code;
   if (root) announce_queue(sweep, prep, layout, options, log);
+  RunTracking tracking(sweep, layout.leader(), root, log);
   if (broadcast_int(root ? static_cast<int>(prep.book->queued()) : 0) == 0) {
     if (root) print_nothing_to_run(sweep, prep);
     return prep.failed_skipped ? kExitFailure : kExitOk;
@@ -604,7 +613,7 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   }
 
   const bool interrupted = train_handed_out_jobs(sweep, layout, leader_end, group_comm.get(), syncs,
-                                                 placement.device, options, root, log);
+                                                 placement.device, options, root, tracking, log);
   if (coordinator) coordinator->join();
   // The root arrives once every group has been told there is nothing left, so
   // the others are on their way; they themselves may wait there as long as the
@@ -615,6 +624,9 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
   if (root)
     result = report_run(sweep, *prep.book, prep.failed_skipped,
                         interrupted || coordinator->interrupted(), log);
+  if (root && result != trainer::kExitInterrupted)
+    tracking.finish(result == kExitOk ? "FINISHED" : "FAILED",
+                    sweeps::results_table(sweep, prep.book->records()));
   return broadcast_int(result);
 }
 

@@ -41,6 +41,9 @@ struct RunOptions {
   // Every rank of a node gets a GPU of its own (refused when the node has more
   // ranks than GPUs); otherwise ranks share them (launcher/placement.h).
   bool exclusive_gpus = false;
+  // --mlflow URI: track every job in that MLflow server (spec/tracking.h), as the
+  // sweep file's tracking.mlflow.uri would; empty: the file's setting.
+  std::string mlflow_uri;
 };
 
 // Returns the process's exit code, the same on every rank: 0 when every job is

@@ -29,7 +29,8 @@ using core::ConfigError;
 
 const std::vector<std::string> kTopKeys = {"name",     "output", "preset", "dataset",
                                            "protocol", "seeds",  "variants", "axes",
-                                           "ranks_per_job", "data", "model", "train", "search"};
+                                           "ranks_per_job", "data", "model", "train", "search",
+                                           "tracking"};
 const std::vector<std::string> kJobSections = {"data", "model", "train"};
 
 void check_keys(const YAML::Node& node, const std::string& path,
@@ -460,6 +461,8 @@ static Sweep parse_sweep_checked(const std::string& text, const std::string& whe
   if (root["ranks_per_job"]) s.ranks_per_job = scalar<int>(root["ranks_per_job"], "ranks_per_job", where);
   CHECK_OR_THROW(ConfigError, s.ranks_per_job >= 1, where, ": ranks_per_job must be >= 1");
 
+  s.tracking = spec::parse_tracking(root["tracking"], where);
+  if (s.tracking.mlflow && s.tracking.mlflow->experiment.empty()) s.tracking.mlflow->experiment = s.name;
   parse_dataset(root, where, s);
   parse_search(root, where, s);
   expand_jobs(root, where, parse_parts(root, where), s);

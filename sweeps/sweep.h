@@ -25,6 +25,7 @@
 //   search: {...}                     # instead of axes: a hyperparameter search
 //                                     # (sweeps/search.h); one variant
 //   ranks_per_job: 1
+//   tracking: {mlflow: {uri: http://HOST:PORT, experiment: NAME}}   # spec/tracking.h
 //   data: {...}  model: {...}  train: {...}             # base job sections
 //
 // Unknown keys fail with the file, the key's path and the nearest known key.
@@ -43,6 +44,7 @@
 #include "datastore/phantom_pelvis.h"
 #include "datastore/phantom_vcf.h"
 #include "spec/job_config.h"
+#include "spec/tracking.h"
 #include "sweeps/search.h"
 
 namespace fracsweep::sweeps {
@@ -106,6 +108,8 @@ struct Sweep {
   PelvisPhantomSpec pelvis_phantom;
   std::vector<SweepJob> jobs;
   std::optional<SearchSpec> search;  // a search sweep: jobs are trials x parts x seeds
+  // TensorBoard in every job's tb/, an MLflow server (its experiment defaults to `name`).
+  spec::TrackingSpec tracking;
 };
 
 // Reads, validates and expands a sweep file. Throws core::ConfigError naming

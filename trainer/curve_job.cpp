@@ -190,6 +190,7 @@ JobResult run_curve_job(const spec::JobConfig& job, core::Logger& log, const Tra
   int epoch = 1;
   if (fs::exists(state_path))
     epoch = nlohmann::json::parse(core::read_file(state_path.string())).at("next_epoch").get<int>();
+  if (writer && options.observer) options.observer->started(epoch - 1);
   StopSignals stop;
   for (; epoch <= job.train.epochs; ++epoch) {
     std::this_thread::sleep_for(std::chrono::duration<double>(job.train.curve_epoch_seconds));
@@ -200,6 +201,7 @@ JobResult run_curve_job(const spec::JobConfig& job, core::Logger& log, const Tra
       write([&] {
         write_log_line(dir / "log.jsonl", epoch, nlohmann::json{{"epoch", epoch}, {"val", val}}.dump());
       });
+      if (options.observer) options.observer->epoch({{"epoch", epoch}, {"val", val}});
       // Not asked after a failed write: the epoch is repeated on resuming, and asked then.
       const EpochVerdict v = options.on_epoch && !write.error ? options.on_epoch(epoch, val)
                                                               : EpochVerdict::kContinue;
@@ -228,6 +230,7 @@ JobResult run_curve_job(const spec::JobConfig& job, core::Logger& log, const Tra
   metrics["best_epoch"] = job.train.epochs;
   metrics["selection_metric"] = job.train.selection_metric;
   core::write_file_atomic((dir / "metrics.json").string(), metrics.dump(1) + "\n");
+  if (options.observer) options.observer->finished(metrics, {"metrics.json", "predictions_test.csv", "log.jsonl"});
   log.info(job.output, ": done (curve), test aAUC ", metrics["aAUC"].get<double>());
   return {0, metrics, 0};
 }

@@ -358,6 +358,7 @@ void JobRun::resume() {
   PhaseTimer timer(times_.startup_s);
   load_last_checkpoint();
   write([&] { truncate_log(log_path_, st_.epoch); });
+  if (writer_ && options_.observer) options_.observer->started(static_cast<int>(st_.epoch));
 }
 
 void JobRun::load_last_checkpoint() {
@@ -575,6 +576,7 @@ void JobRun::end_epoch(Clock::time_point started, size_t seen) {
   line["seconds"] = seconds;
   line["samples_per_s"] = seconds > 0 ? seen / seconds : 0.0;
   write([&] { append_line(log_path_, line.dump()); });
+  if (writer_ && options_.observer) options_.observer->epoch(line);
   if (options_.progress)
     progress_.end_epoch(core::str_cat("loss ", train["total"].get<double>(), "  val ",
                                       job_.train.selection_metric, " ", score,
@@ -636,6 +638,9 @@ nlohmann::json JobRun::finish() {
   times_.finish_s = std::chrono::duration<double>(Clock::now() - finish_started).count();
   core::write_file_atomic((dir_ / "timing.json").string(), times_.to_json().dump(1) + "\n");
   core::write_file_atomic((dir_ / "metrics.json").string(), result.dump(1) + "\n");
+  if (options_.observer)
+    options_.observer->finished(result, {"metrics.json", "predictions_test.csv", "predictions_val.csv",
+                                         "heatmaps_test.h5", "log.jsonl"});
   const char* headline = task_->headline_metric();
   log_.info(job_.output, ": done; best epoch ", st_.best_epoch + 1, ", test ", headline, " ",
             result.value(headline, 0.0));

@@ -30,6 +30,7 @@
 
 #include "core/log.h"
 #include "trainer/grad_sync.h"
+#include "tracking/job_observer.h"
 #include "spec/job_config.h"
 
 namespace fracsweep::trainer {
@@ -66,6 +67,9 @@ struct TrainRunOptions {
   // which every rank of the group follows together. Must be set on every rank
   // of the group (the others join the group's agreement).
   std::function<EpochVerdict(int epoch, const nlohmann::json& val)> on_epoch = nullptr;
+  // Told of the job's start, each epoch's log line and its end, on group rank 0
+  // (TensorBoard, MLflow: tracking/job_observer.h); never throws. Null: none.
+  tracking::JobObserver* observer = nullptr;
 };
 
 struct JobResult {

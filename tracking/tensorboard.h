@@ -1,0 +1,51 @@
+// A job's TensorBoard event files, in <job>/tb/.
+//
+// Per epoch (step = epoch): "val/<metric>" (the headline metric first),
+// "loss/<term>", "lr", "time/step_seconds", "time/samples_per_s",
+// "time/epoch_seconds". At the end, at the last epoch's step: "test/<metric>"
+// and the hparams plugin's session start and end, so that
+// `tensorboard --logdir SWEEP_DIR` lists every job as a run ("<job name>/tb")
+// with its variant, part, seed and axis values as hyperparameters.
+//
+// Resuming (started(done > 0)) rewrites the earlier files without their events
+// after epoch `done` and opens a new file whose first event is a SessionLog
+// START at epoch done + 1: every reader sees each step once, and TensorBoard's
+// own reader drops later steps of older files even where a file could not be
+// rewritten. Not thread-safe: one job's writer thread calls it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/log.h"
+#include "tracking/job_observer.h"
+
+namespace fracsweep::tracking {
+
+class TensorBoardWriter final : public JobObserver {
+ public:
+  TensorBoardWriter(RunInfo run, core::Logger& log);
+  ~TensorBoardWriter() override;
+  void started(int done_epochs) noexcept override;
+  void epoch(const nlohmann::json& line) noexcept override;
+  void finished(const nlohmann::json& metrics, const std::vector<std::string>& files) noexcept override;
+
+ private:
+  class File;
+  template <typename Body>
+  void guarded(const char* what, Body&& body) noexcept;
+
+  RunInfo run_;
+  core::Logger& log_;
+  std::unique_ptr<File> file_;
+  double start_time_ = 0;
+  int64_t last_step_ = 0;
+  bool warned_ = false;
+};
+
+// Rewrites the event files of `tb_dir` without what follows epoch `done_epochs`
+// (and without an earlier end's test metrics and hparams); returns how many
+// events it dropped. Throws core::IoError.
+size_t prune_event_files(const std::string& tb_dir, int64_t done_epochs);
+
+}  // namespace fracsweep::tracking
