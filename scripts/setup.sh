@@ -45,6 +45,7 @@ apt_install_missing() {
 packages=(cmake ninja-build g++ ccache pkg-config
           libopenmpi-dev openmpi-bin libhdf5-dev libdeflate-dev libpng-dev
           libboost-program-options-dev libboost-dev libfmt-dev libgtest-dev libyaml-cpp-dev
+          libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
           nlohmann-json3-dev libeigen3-dev slurm-wlm munge gnuplot-nox chromium
           clang libclang-rt-dev libinsighttoolkit5-dev
           texlive-latex-base texlive-latex-recommended poppler-utils)
@@ -91,6 +92,13 @@ venv_has pydicom "$pydicom_version" || {
   echo "setup: installing pydicom==$pydicom_version into $venv (test data)"
   "$venv/bin/pip" install --disable-pip-version-check -q "pydicom==$pydicom_version"; }
 pydicom_data=$("$venv/bin/python" -c 'import os, pydicom.data as d; print(os.path.join(os.path.dirname(d.__file__), "test_files"))')
+# TensorBoard and MLflow read what the jobs track (tests/tracking: TensorBoard's event
+# reader, a real `mlflow server`); also what a person runs to look at a sweep.
+tensorboard_version=2.21.0 mlflow_version=3.17.2
+venv_has tensorboard "$tensorboard_version" && venv_has mlflow "$mlflow_version" || {
+  echo "setup: installing tensorboard==$tensorboard_version mlflow==$mlflow_version into $venv"
+  "$venv/bin/pip" install --disable-pip-version-check -q "tensorboard==$tensorboard_version" \
+    "mlflow==$mlflow_version"; }
 if ((with_bench)); then
   # ray[tune] and pyyaml: bench/sweep_vs_ray.py's peer (Ray Tune trials) and its sweep files.
   bench=(numpy scipy pandas scikit-learn h5py "ray[tune]==2.60.0" pyyaml)

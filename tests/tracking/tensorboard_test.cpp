@@ -1,0 +1,148 @@
+// TensorBoard event files: the TFRecord framing against CRC-32C's published
+// check value, and a job's curves across a resume without duplicated steps.
+// TensorBoard's own reader checks the same files in tensorboard_check.py.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "core/fs.h"
+#include "core/log.h"
+#include "tracking/proto/tensorboard.pb.h"
+#include "test_util.h"
+#include "tracking/tensorboard.h"
+#include "tracking/tfrecord.h"
+
+namespace fracsweep::tracking {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+TEST(Crc32c, PublishedCheckValue) {
+  // RFC 3720 (iSCSI) B.4 and every CRC catalogue: CRC-32C("123456789") = 0xE3069283.
+  EXPECT_EQ(crc32c("123456789"), 0xE3069283u);
+  // 32 bytes of zeros, RFC 3720 B.4: 0x8A9136AA.
+  EXPECT_EQ(crc32c(std::string(32, '\0')), 0x8A9136AAu);
+}
+
+TEST(TfRecord, FramesAndReadsBackAndStopsAtATornTail) {
+  const std::string a = frame_record("hello"), b = frame_record(std::string(300, 'x'));
+  ASSERT_EQ(a.size(), 5u + 16u);
+  // The header's length, little-endian.
+  EXPECT_EQ(static_cast<unsigned char>(a[0]), 5);
+  std::string both = a + b;
+  size_t intact = 0;
+  auto records = read_records(both, &intact);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1], std::string(300, 'x'));
+  EXPECT_EQ(intact, both.size());
+  records = read_records(both.substr(0, both.size() - 3), &intact);
+  EXPECT_EQ(records.size(), 1u);
+  EXPECT_EQ(intact, a.size());
+  both[a.size() + 20] ^= 1;  // a flipped bit in b's payload
+  EXPECT_EQ(read_records(both).size(), 1u);
+}
+
+// Every (tag, step) of every event file in `tb`, with how often it occurs.
+std::map<std::pair<std::string, int64_t>, int> all_steps(const fs::path& tb) {
+  std::map<std::pair<std::string, int64_t>, int> seen;
+  for (const auto& f : fs::directory_iterator(tb))
+    for (const std::string& payload : read_records(core::read_file(f.path().string()))) {
+      tb::Event e;
+      EXPECT_TRUE(e.ParseFromString(payload));
+      for (const auto& v : e.summary().value()) ++seen[{v.tag(), e.step()}];
+    }
+  return seen;
+}
+
+nlohmann::json epoch_line(int epoch) {
+  return {{"epoch", epoch}, {"train", {{"total", 1.0 / epoch}, {"ce", 0.5 / epoch}}},
+          {"lr", 1e-3}, {"steps", 4}, {"seconds", 2.0}, {"samples_per_s", 8.0},
+          {"val", {{"aAUC", 0.5 + 0.1 * epoch}, {"mAP", 0.4}}}};
+}
+
+RunInfo run_in(const fs::path& dir) {
+  RunInfo run;
+  run.dir = dir.string();
+  run.name = "tsccn/repeat0/seed1";
+  run.variant = "tsccn";
+  run.part = "repeat0";
+  run.seed = 1;
+  run.axes = {{"lr", "0.001"}};
+  run.headline = "aAUC";
+  return run;
+}
+
+TEST(TensorBoardWriter, AResumedJobLogsEachStepOnce) {
+  TempDir dir;
+  std::ostringstream sink;
+  core::Logger log(core::LogLevel::kInfo, sink);
+  {
+    TensorBoardWriter first(run_in(dir.path()), log);
+    first.started(0);
+    for (int e = 1; e <= 3; ++e) first.epoch(epoch_line(e));
+    // Killed here: epoch 3 was logged, but its checkpoint was not written.
+  }
+  TensorBoardWriter second(run_in(dir.path()), log);
+  second.started(2);
+  EXPECT_HAS(sink.str(), "events after epoch 2 dropped");
+  second.epoch(epoch_line(3));
+  second.epoch(epoch_line(4));
+  second.finished({{"aAUC", 0.9}, {"mAP", 0.8}}, {});
+  const auto seen = all_steps(dir.path() / "tb");
+  for (const auto& [key, count] : seen) EXPECT_EQ(count, 1) << key.first << " step " << key.second;
+  for (int e = 1; e <= 4; ++e) {
+    EXPECT_TRUE(seen.count({"val/aAUC", e})) << e;
+    EXPECT_TRUE(seen.count({"loss/total", e})) << e;
+    EXPECT_TRUE(seen.count({"time/step_seconds", e})) << e;
+  }
+  EXPECT_TRUE(seen.count({"test/aAUC", 4}));
+  EXPECT_TRUE(seen.count({"_hparams_/session_start_info", 4}));
+  EXPECT_TRUE(seen.count({"_hparams_/session_end_info", 4}));
+}
+
+TEST(TensorBoardWriter, HparamsCarryTheJobsIdentity) {
+  TempDir dir;
+  std::ostringstream sink;
+  core::Logger log(core::LogLevel::kInfo, sink);
+  TensorBoardWriter w(run_in(dir.path()), log);
+  w.started(0);
+  w.epoch(epoch_line(1));
+  w.finished({{"aAUC", 0.9}}, {});
+  bool found = false;
+  for (const auto& f : fs::directory_iterator(dir.path() / "tb"))
+    for (const std::string& payload : read_records(core::read_file(f.path().string()))) {
+      tb::Event e;
+      ASSERT_TRUE(e.ParseFromString(payload));
+      for (const auto& v : e.summary().value()) {
+        if (v.tag() != "_hparams_/session_start_info") continue;
+        EXPECT_EQ(v.metadata().plugin_data().plugin_name(), "hparams");
+        tb::HParamsPluginData data;
+        ASSERT_TRUE(data.ParseFromString(v.metadata().plugin_data().content()));
+        const auto& hp = data.session_start_info().hparams();
+        EXPECT_EQ(hp.at("variant").string_value(), "tsccn");
+        EXPECT_EQ(hp.at("part").string_value(), "repeat0");
+        EXPECT_EQ(hp.at("seed").number_value(), 1);
+        EXPECT_EQ(hp.at("lr").number_value(), 0.001);
+        found = true;
+      }
+    }
+  EXPECT_TRUE(found);
+}
+
+TEST(TensorBoardWriter, AnUnwritableFolderWarnsAndNeverThrows) {
+  TempDir dir;
+  core::write_file_atomic((dir.path() / "tb").string(), "a file where tb/ would be");
+  std::ostringstream sink;
+  core::Logger log(core::LogLevel::kInfo, sink);
+  TensorBoardWriter w(run_in(dir.path()), log);
+  w.started(0);
+  w.epoch(epoch_line(1));
+  w.finished({}, {});
+  EXPECT_HAS(sink.str(), "TensorBoard events not written");
+}
+
+}  // namespace
+}  // namespace fracsweep::tracking
