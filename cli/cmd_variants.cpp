@@ -1,6 +1,7 @@
 // `fracsweep variants`: every model.variant a job or sweep may name, from the
 // variant registry (spec/variants.h), with its task, inputs, outputs, loss
-// terms, paper tables and defaults; as a Markdown table or as JSON.
+// terms, paper tables and defaults; as a Markdown table or as JSON. With a sweep
+// file, the models exported from PyTorch that it names join the list.
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -8,7 +9,9 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "spec/exported.h"
 #include "spec/variants.h"
+#include "sweeps/sweep.h"
 
 namespace fracsweep::cli {
 namespace {
@@ -73,7 +76,8 @@ void print_markdown(const spec::VariantRegistry& registry) {
   for (const spec::Variant& v : registry.variants()) {
     std::vector<std::string> tables, defaults;
     for (const spec::TableRow& r : v.tables) tables.push_back(r.table + ": " + r.row);
-    for (const auto& [key, value] : defaults_json(v.defaults).items())
+    const nlohmann::json settings = defaults_json(v.defaults);  // items() does not own it
+    for (const auto& [key, value] : settings.items())
       defaults.push_back(key + " " + (value.is_string() ? value.get<std::string>() : value.dump()));
     std::cout << "| " << v.name << " | " << spec::task_name(v.task) << " | "
               << spec::input_name(v.input) << " | " << spec::output_name(v.output) << " | "
@@ -86,22 +90,35 @@ void print_markdown(const spec::VariantRegistry& registry) {
     std::cout << "| " << t.id << " | " << spec::task_name(t.task) << " | " << t.title << " |\n";
 }
 
+// The built-in variants and those a sweep's jobs name by model.package.
+spec::VariantRegistry with_sweeps_exported(const std::string& sweep_path) {
+  spec::VariantRegistry registry = spec::VariantRegistry::built_in();
+  if (sweep_path.empty()) return registry;
+  for (const sweeps::SweepJob& job : sweeps::load_sweep(sweep_path).jobs) {
+    const spec::ModelConfig& m = job.config.model;
+    if (!m.package.empty()) registry = spec::with_exported(registry, m.variant, m.package, sweep_path);
+  }
+  return registry;
+}
+
 }  // namespace
 
 int run_variants(const Args& args) {
-  std::string format = "md";
+  std::string format = "md", sweep_path;
   po::options_description options(
-      "usage: fracsweep variants [--format md|json]\n\n"
+      "usage: fracsweep variants [--format md|json] [--sweep SWEEP.yaml]\n\n"
       "Lists every model.variant a job or sweep may name: its task (vertebra or pelvis),\n"
       "what it takes in and puts out, its loss terms, the paper tables and rows it belongs\n"
       "to, its headline metric and the settings it defaults to; then the paper tables\n"
       "`fracsweep report --table` knows.\n\noptions");
   options.add_options()("help,h", "print this help")(
-      "format", po::value(&format)->default_value(format), "md (a table) or json");
+      "format", po::value(&format)->default_value(format), "md (a table) or json")(
+      "sweep", po::value(&sweep_path),
+      "also the models exported from PyTorch that this sweep file names (model.package)");
   if (!parse_flags(args, options)) return kExitOk;
   CHECK_OR_THROW(core::ConfigError, format == "md" || format == "json", "--format '", format,
                  "' is unknown: use md or json");
-  const spec::VariantRegistry& registry = spec::VariantRegistry::built_in();
+  const spec::VariantRegistry registry = with_sweeps_exported(sweep_path);
   if (format == "json")
     std::cout << registry_json(registry).dump(2) << "\n";
   else

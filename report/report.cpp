@@ -283,9 +283,10 @@ std::string infer_table(const SweepResults& r) {
                               : spec::Task::kPelvis;
   const auto& tables = spec::VariantRegistry::built_in().tables();
   // The data-size study's table when the jobs vary data.subset and the task has one.
-  const bool by_size = subsets.size() > 1 && std::any_of(tables.begin(), tables.end(), [&](const auto& t) {
-                         return t.task == task && t.by_data_size;
-                       });
+  const bool by_size =
+      subsets.size() > 1 && std::any_of(tables.begin(), tables.end(), [&](const auto& t) {
+        return t.task == task && t.by_data_size;
+      });
   // Of the others, the one with most of the sweep's variants among its rows; the first
   // listed on a tie.
   const spec::PaperTable* best = nullptr;

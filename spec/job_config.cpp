@@ -291,7 +291,10 @@ void validate(const JobConfig& j, const std::string& where, const VariantRegistr
 void validate_group(const JobConfig& j, int group_size, const std::string& group_from,
                     const std::string& where, const VariantRegistry& variants) {
   INTERNAL_ASSERT(group_size >= 1);
-  if (!variants.at(j.model.variant, where).trains) return;  // no batches
+  // A model exported from PyTorch is its package's variant, not the registry's.
+  if (!(j.model.package.empty() ? variants.at(j.model.variant, where) : job_variant(j, variants))
+           .trains)
+    return;  // no batches
   const int b = j.train.batch_size;
   CHECK_OR_THROW(ConfigError, b / group_size >= 2, where, ": train.batch_size ", b, " over ",
                  group_from, " (a data-parallel group of ", group_size,

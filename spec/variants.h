@@ -58,7 +58,8 @@ struct TaskInfo {
   int classes;                              // 3 (normal, benign, malignant) or 1 (fracture)
   std::string headline;                     // the papers' headline metric: aAUC or AUC
   std::vector<std::string> test_metrics;    // the sweep summary's columns
-  std::vector<std::string> val_metrics;     // what log.jsonl's "val" carries: train.selection_metric
+  // What log.jsonl's "val" carries: the values of train.selection_metric.
+  std::vector<std::string> val_metrics;
   std::string store_hint;                   // what the task trains on, for messages
 };
 const TaskInfo& task_info(Task task);

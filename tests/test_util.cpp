@@ -47,6 +47,15 @@ std::string fixture(const std::string& relative) {
   return std::string(FRACSWEEP_FIXTURES) + "/" + relative;
 }
 
+InCheckout::InCheckout() : previous_(std::filesystem::current_path()) {
+  std::filesystem::current_path(fixture("../.."));
+}
+
+InCheckout::~InCheckout() {
+  std::error_code ignored;  // a destructor must not throw; the folder was there before
+  std::filesystem::current_path(previous_, ignored);
+}
+
 std::string test_artifacts() { return FRACSWEEP_TEST_ARTIFACTS; }
 
 namespace {
@@ -219,6 +228,30 @@ std::string store_open_error(const std::string& path) {
   }
   ADD_FAILURE() << "opened without error: " << path;
   return "";
+}
+
+std::string mini_sweep(const std::filesystem::path& output, int epochs,
+                       const std::string& extra_variants) {
+  return "name: mini\n"
+         "output: " + output.string() + "\n"
+         "preset: tiny\n"
+         "dataset: {phantom: {patients: 12, patch_size: 32, seed: 1}}\n"
+         "protocol: {split: random, repeats: [0, 1]}\n"
+         "seeds: [1]\n"
+         "variants:\n"
+         "  tsccn: {model: {variant: tsccn}}\n"
+         "  resnet: {model: {variant: resnet18}}\n" +
+         extra_variants +
+         "train: {epochs: " + std::to_string(epochs) + ", threads: 1, loader_workers: 1}\n";
+}
+
+std::map<std::string, std::string> files_below(
+    const std::filesystem::path& dir, const std::function<bool(const std::string&)>& keep) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && (!keep || keep(e.path().filename().string())))
+      files[std::filesystem::relative(e.path(), dir).string()] = core::read_file(e.path().string());
+  return files;
 }
 
 const std::string& tiny_vcf_store() {

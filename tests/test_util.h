@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,20 @@ class TempDir {
 // tests/fixtures/<relative>.
 std::string fixture(const std::string& relative);
 
+// The rest of a scope runs in the checkout's root, where the README's commands run
+// (the example sweeps name their files relative to it); the previous current
+// directory comes back at its end.
+class InCheckout {
+ public:
+  InCheckout();
+  ~InCheckout();
+  InCheckout(const InCheckout&) = delete;
+  InCheckout& operator=(const InCheckout&) = delete;
+
+ private:
+  std::filesystem::path previous_;
+};
+
 // The fracsweep binary the tests run: this build's, unless FRACSWEEP_TEST_BINARY names another.
 std::string fracsweep_binary();
 
@@ -47,6 +62,17 @@ const std::string& tiny_vcf_store();
 // A pelvis phantom of 30 images of 64x128 (10 with fractures), written once per
 // test process like tiny_vcf_store().
 const std::string& tiny_pelvis_store();
+
+// A sweep file's text: variants tsccn and resnet (resnet18), then `extra_variants` (YAML
+// lines under `variants:`), on two random 3:1:1 splits of a 12-patient phantom of 32x32
+// patches, seed 1, `epochs` epochs on one thread: jobs of a few seconds each, into `output`.
+std::string mini_sweep(const std::filesystem::path& output, int epochs,
+                       const std::string& extra_variants = "");
+
+// Every regular file below `dir` whose file name `keep` accepts (every one without `keep`),
+// by its path relative to `dir`, with its bytes.
+std::map<std::string, std::string> files_below(
+    const std::filesystem::path& dir, const std::function<bool(const std::string&)>& keep = {});
 
 // The tiny store a model variant trains on: pelvis for AASN's rows, else vertebrae.
 const std::string& tiny_store_for(const std::string& variant);

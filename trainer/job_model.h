@@ -5,8 +5,9 @@
 //
 // A TSCCN ablation is a set of switches on one TSCCN model (models/tsccn.h); a
 // baseline is a ResNet-18 classifier with its own loss, re-weighting or
-// sampling (§IV-C, models/resnet_baselines.h). The loop never branches on the variant: it asks the model
-// for the loss terms of a batch and for class probabilities.
+// sampling (§IV-C, models/resnet_baselines.h). The loop never branches on the
+// variant: it asks the model for the loss terms of a batch and for class
+// probabilities.
 #pragma once
 
 #include <array>

@@ -24,31 +24,8 @@ using testing::run_fracsweep;
 using testing::run_fracsweep_mpi;
 using testing::TempDir;
 
-// Two variants x two random splits of a 12-patient phantom, one epoch each.
-std::string mini_sweep(const fs::path& output) {
-  return "name: mini\n"
-         "output: " + output.string() + "\n"
-         "preset: tiny\n"
-         "dataset: {phantom: {patients: 12, patch_size: 32, seed: 1}}\n"
-         "protocol: {split: random, repeats: [0, 1]}\n"
-         "seeds: [1]\n"
-         "variants:\n"
-         "  tsccn: {model: {variant: tsccn}}\n"
-         "  resnet: {model: {variant: resnet18}}\n"
-         "train: {epochs: 1, threads: 1, loader_workers: 1}\n";
-}
-
 const char* kJobs[] = {"tsccn/repeat0/seed1", "tsccn/repeat1/seed1", "resnet/repeat0/seed1",
                        "resnet/repeat1/seed1"};
-
-// Every file under `dir`, by relative path, with its bytes.
-std::map<std::string, std::string> files_of(const fs::path& dir) {
-  std::map<std::string, std::string> files;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file())
-      files[fs::relative(e.path(), dir).string()] = core::read_file(e.path().string());
-  return files;
-}
 
 // The finished sweep, and an "external" phantom of another seed and difficulty,
 // shared by the tests; the reference prediction is one uninterrupted 2-rank run.
@@ -56,7 +33,7 @@ class PredictCommand : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir;
-    const std::string sweep = dir_->write("sweep.yaml", mini_sweep(sweep_dir()));
+    const std::string sweep = dir_->write("sweep.yaml", testing::mini_sweep(sweep_dir(), 1));
     const auto r = run_fracsweep({"run", sweep});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto s = run_fracsweep({"synth", "vcf", external(), "--patients", "8", "--patch-size",
@@ -152,8 +129,8 @@ TEST_F(PredictCommand, KilledAndRerunEndsWithTheSameFilesByteForByte) {
   ASSERT_FALSE(fs::exists(folder / "ensembles")) << "predict ended before it was killed";
   const auto again = run_fracsweep_mpi(2, args);
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  auto expected = files_of(reference());
-  auto got = files_of(folder);
+  auto expected = testing::files_below(reference());
+  auto got = testing::files_below(folder);
   ASSERT_EQ(got.size(), expected.size());
   for (const auto& [name, bytes] : expected) {
     if (name == "predict.json") continue;  // names the folder's store by its path, the same here
@@ -163,7 +140,7 @@ TEST_F(PredictCommand, KilledAndRerunEndsWithTheSameFilesByteForByte) {
   // A second rerun has nothing to do and changes nothing.
   const auto third = run_fracsweep_mpi(2, args);
   ASSERT_EQ(third.exit_code, 0) << third.err;
-  EXPECT_EQ(files_of(folder), got);
+  EXPECT_EQ(testing::files_below(folder), got);
 }
 
 TEST_F(PredictCommand, TestTimeFlipChangesTheProbabilitiesAndKeepsThemDistributions) {

@@ -33,22 +33,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_fracsweep;
 using testing::run_fracsweep_mpi;
+using testing::mini_sweep;
 using testing::TempDir;
-
-// Four (or `variants` x 2) small jobs on a 12-patient phantom: a few seconds each.
-std::string mini_sweep(const fs::path& output, int epochs, const std::string& extra_variant = "") {
-  return "name: mini\n"
-         "output: " + output.string() + "\n"
-         "preset: tiny\n"
-         "dataset: {phantom: {patients: 12, patch_size: 32, seed: 1}}\n"
-         "protocol: {split: random, repeats: [0, 1]}\n"
-         "seeds: [1]\n"
-         "variants:\n"
-         "  tsccn: {model: {variant: tsccn}}\n"
-         "  resnet: {model: {variant: resnet18}}\n" +
-         extra_variant +
-         "train: {epochs: " + std::to_string(epochs) + ", threads: 1, loader_workers: 1}\n";
-}
 
 std::vector<sweeps::LedgerRecord> ledger_of(const fs::path& output) {
   core::Logger quiet(core::LogLevel::kOff);
@@ -78,13 +64,10 @@ void expect_rerun_finishes_each_job_once(const fs::path& out, const std::string&
 
 // Every job's results, file by file: what must not depend on how it was run.
 std::map<std::string, std::string> results_of(const fs::path& output) {
-  std::map<std::string, std::string> files;
-  for (const auto& e : fs::recursive_directory_iterator(output)) {
-    const std::string name = e.path().filename().string();
-    if (name == "metrics.json" || name == "predictions_test.csv" || name == "predictions_val.csv")
-      files[fs::relative(e.path(), output).string()] = core::read_file(e.path().string());
-  }
-  return files;
+  return testing::files_below(output, [](const std::string& name) {
+    return name == "metrics.json" || name == "predictions_test.csv" ||
+           name == "predictions_val.csv";
+  });
 }
 
 // One uninterrupted single-rank run of the 2-epoch sweep, shared by the tests

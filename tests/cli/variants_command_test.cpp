@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -33,15 +34,18 @@ TEST(VariantsCommand, JsonListsEveryBuiltInWithItsTaskInputsOutputsAndTables) {
   for (const spec::Variant& v : spec::VariantRegistry::built_in().variants())
     EXPECT_TRUE(listed.count(v.name)) << v.name;
   EXPECT_EQ(listed.size(), spec::VariantRegistry::built_in().variants().size());
-  // Every model.variant the example sweeps name is listed (the sweep files, read as text).
+  // Every model.variant the example sweeps name is listed (the sweep files, read as text),
+  // a model exported from PyTorch (on a line with its model.package) with --sweep only.
   int named = 0;
   for (const auto& f : fs::directory_iterator(testing::fixture("../../examples/sweeps"))) {
     const std::string text = core::read_file(f.path().string());
     for (size_t at = text.find("variant: "); at != std::string::npos;
          at = text.find("variant: ", at + 1)) {
       const size_t from = at + 9, to = text.find_first_of("}, \n", from);
-      EXPECT_TRUE(listed.count(text.substr(from, to - from)))
-          << f.path() << ": " << text.substr(from, to - from);
+      const std::string name = text.substr(from, to - from);
+      const bool exported = text.substr(to, text.find('\n', to) - to).find("package: ") !=
+                            std::string::npos;
+      EXPECT_EQ(listed.count(name), exported ? 0u : 1u) << f.path() << ": " << name;
       ++named;
     }
   }
@@ -49,6 +53,26 @@ TEST(VariantsCommand, JsonListsEveryBuiltInWithItsTaskInputsOutputsAndTables) {
   std::set<std::string> tables;
   for (const auto& t : j.at("tables")) tables.insert(t.at("id").get<std::string>());
   EXPECT_EQ(tables, (std::set<std::string>{"tsccn-1", "tsccn-2", "tsccn-3", "aasn-1", "aasn-2"}));
+}
+
+TEST(VariantsCommand, WithASweepTheModelsItExportsFromPyTorchJoinTheList) {
+  testing::InCheckout in_checkout;  // the sweep names its model file from the checkout
+  const auto r =
+      run_fracsweep({"variants", "--format", "json", "--sweep", "examples/sweeps/own-model-tiny.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  const auto& variants = j.at("variants");
+  EXPECT_EQ(variants.size(), spec::VariantRegistry::built_in().variants().size() + 1);
+  const auto own = std::find_if(variants.begin(), variants.end(),
+                                [](const nlohmann::json& v) { return v.at("name") == "own-cnn"; });
+  ASSERT_NE(own, variants.end()) << r.out;
+  EXPECT_EQ(own->at("source"), "examples/models/own_cnn.py");
+  EXPECT_EQ(own->at("task"), "vertebra");
+  // A sweep that cannot be read is the one-line error `plan` gives for it.
+  const auto missing = run_fracsweep({"variants", "--sweep", "no-such-sweep.yaml"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_EQ(missing.exit_code, run_fracsweep({"plan", "no-such-sweep.yaml"}).exit_code);
+  EXPECT_NE(missing.err.find("no-such-sweep.yaml"), std::string::npos) << missing.err;
 }
 
 TEST(VariantsCommand, MarkdownHasARowPerVariantAndBadFlagsAreUsageErrors) {

@@ -54,7 +54,8 @@ TEST(Variants, EveryTableHasRowsAndEachTaskHasTables) {
     // A table with component columns ticks them from its rows' flags.
     if (!t.flag_headers.empty()) {
       bool ticked = false;
-      for (const Variant* v : reg().rows_of(t.id)) ticked = ticked || !v->row_in(t.id)->flags.empty();
+      for (const Variant* v : reg().rows_of(t.id))
+        ticked = ticked || !v->row_in(t.id)->flags.empty();
       EXPECT_TRUE(ticked);
     }
   }

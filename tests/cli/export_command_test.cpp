@@ -1,0 +1,89 @@
+// `fracsweep export` without its Python, and `fracsweep run` refusing a sweep's exported
+// package before any job starts: a package for another task, LibTorch or device, a file
+// that is no package, a manifest whose input shape disagrees with the store. One line
+// each, naming the package, exit code 2, and no job folder made. No Python runs here:
+// the packages are tests/fixtures/exported's.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "test_util.h"
+
+namespace fracsweep {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::fixture;
+using testing::run_fracsweep;
+using testing::TempDir;
+
+TEST(ExportCommand, SaysWhenTheProjectsPythonIsMissing) {
+  TempDir dir;
+  const std::string model = dir.write("model.py", "def build_model():\n    pass\n");
+  ::setenv("FRACSWEEP_PYTHON", (dir.path() / "no-python").c_str(), 1);
+  const auto r = run_fracsweep({"export", model, "--task", "vertebra"});
+  ::unsetenv("FRACSWEEP_PYTHON");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_HAS(r.err, "no-python' is not there");
+  EXPECT_HAS(r.err, "FRACSWEEP_PYTHON");
+}
+
+// A sweep of one exported variant on a 32x32 vertebra phantom, trained on the CPU.
+std::string sweep_with(const TempDir& dir, const std::string& package) {
+  return dir.write("sweep.yaml",
+                   "name: bad-package\n"
+                   "output: " + (dir.path() / "run").string() + "\n"
+                   "preset: tiny\n"
+                   "dataset: {phantom: {patients: 12, patch_size: 32, seed: 1}}\n"
+                   "protocol: {split: random, repeats: [0]}\n"
+                   "seeds: [1]\n"
+                   "variants:\n"
+                   "  own: {model: {variant: own, package: " + package + "}}\n"
+                   "train: {epochs: 1, device: cpu}\n");
+}
+
+// `fracsweep run` of that sweep: exit 2, one line naming the package and `expected`.
+void expect_refused(const std::string& package, const std::string& expected) {
+  TempDir dir;
+  const auto r = run_fracsweep({"run", sweep_with(dir, fixture(package))});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_HAS(r.err, fs::path(package).filename().string());
+  EXPECT_HAS(r.err, expected);
+  size_t error_lines = 0;
+  for (size_t at = r.err.find("error"); at != std::string::npos; at = r.err.find("error", at + 1))
+    ++error_lines;
+  EXPECT_LE(error_lines, 1u) << r.err;
+  // Before any job starts: no job has a folder.
+  const fs::path run = dir.path() / "run";
+  if (fs::exists(run)) {
+    for (const auto& e : fs::recursive_directory_iterator(run))
+      EXPECT_NE(e.path().filename(), "config.yaml") << e.path();
+  }
+}
+
+TEST(RunExported, RefusesAPackageForAnotherTask) {
+  expect_refused("exported/bad/pelvis_task.pt2",
+                 "manifest task is 'pelvis' but the job trains the vertebra task");
+}
+
+TEST(RunExported, RefusesAPackageForAnotherLibTorch) {
+  expect_refused("exported/bad/old_libtorch.pt2", "manifest libtorch is '2.9.1+cpu'");
+}
+
+TEST(RunExported, RefusesAPackageForAnotherDevice) {
+  expect_refused("exported/bad/cuda_device.pt2", "manifest device is 'cuda' but the job trains on the cpu");
+}
+
+TEST(RunExported, RefusesAFileThatIsNoPackage) {
+  expect_refused("exported/bad/not_a_package.pt2", "is not a fracsweep package");
+}
+
+TEST(RunExported, RefusesInputShapesThatDisagreeWithTheStore) {
+  expect_refused("exported/tiny_cnn.pt2",
+                 "manifest inputs[0].shape [B, 1, 16, 16] disagrees with the store's samples "
+                 "[B, 1, 32, 32]; export the model with --size 32");
+}
+
+}  // namespace
+}  // namespace fracsweep
