@@ -206,6 +206,12 @@ void check_no_control_characters(const JobConfig& j, const std::string& where) {
 
 }  // namespace
 
+// The job's variant: the registry's, or for a model exported from PyTorch its package's.
+static Variant variant_of(const JobConfig& j, const VariantRegistry& variants,
+                          const std::string& where) {
+  return j.model.package.empty() ? variants.at(j.model.variant, where) : job_variant(j, variants);
+}
+
 void validate(const JobConfig& j, const std::string& where, const VariantRegistry& variants) {
   const auto bad = [&](bool ok, auto&&... parts) {
     if (!ok) throw ConfigError(core::str_cat(where, ": ", parts...));
@@ -221,7 +227,7 @@ void validate(const JobConfig& j, const std::string& where, const VariantRegistr
       " is outside 0..", j.data.folds - 1);
   bad(j.data.val_share >= 0 && j.data.val_share < 1, "data.val_share: must be in [0, 1)");
   bad(j.data.subset > 0 && j.data.subset <= 1, "data.subset: must be in (0, 1]");
-  const Variant& variant = variants.at(j.model.variant, where);
+  const Variant variant = variant_of(j, variants, where);
   bad(j.model.width >= 1 && j.model.width <= 512, "model.width: must be in 1..512");
   bad(j.model.in_channels == 1 || j.model.in_channels == 3, "model.in_channels: must be 1 or 3");
   bad(j.model.split_stage >= 1 && j.model.split_stage <= 4, "model.split_stage: must be in 1..4");
@@ -291,10 +297,7 @@ void validate(const JobConfig& j, const std::string& where, const VariantRegistr
 void validate_group(const JobConfig& j, int group_size, const std::string& group_from,
                     const std::string& where, const VariantRegistry& variants) {
   INTERNAL_ASSERT(group_size >= 1);
-  // A model exported from PyTorch is its package's variant, not the registry's.
-  if (!(j.model.package.empty() ? variants.at(j.model.variant, where) : job_variant(j, variants))
-           .trains)
-    return;  // no batches
+  if (!variant_of(j, variants, where).trains) return;  // no batches
   const int b = j.train.batch_size;
   CHECK_OR_THROW(ConfigError, b / group_size >= 2, where, ": train.batch_size ", b, " over ",
                  group_from, " (a data-parallel group of ", group_size,

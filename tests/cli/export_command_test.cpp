@@ -29,18 +29,19 @@ TEST(ExportCommand, SaysWhenTheProjectsPythonIsMissing) {
   EXPECT_HAS(r.err, "FRACSWEEP_PYTHON");
 }
 
-// A sweep of one exported variant on a 32x32 vertebra phantom, trained on the CPU.
-std::string sweep_with(const TempDir& dir, const std::string& package) {
+// A sweep of one exported variant on a `size` x `size` vertebra phantom, trained on the CPU.
+std::string sweep_with(const TempDir& dir, const std::string& package, int size = 32) {
   return dir.write("sweep.yaml",
-                   "name: bad-package\n"
+                   "name: exported\n"
                    "output: " + (dir.path() / "run").string() + "\n"
                    "preset: tiny\n"
-                   "dataset: {phantom: {patients: 12, patch_size: 32, seed: 1}}\n"
+                   "dataset: {phantom: {patients: 12, patch_size: " + std::to_string(size) +
+                   ", seed: 1}}\n"
                    "protocol: {split: random, repeats: [0]}\n"
                    "seeds: [1]\n"
                    "variants:\n"
                    "  own: {model: {variant: own, package: " + package + "}}\n"
-                   "train: {epochs: 1, device: cpu}\n");
+                   "train: {epochs: 1, device: cpu, threads: 1, loader_workers: 1}\n");
 }
 
 // `fracsweep run` of that sweep: exit 2, one line naming the package and `expected`.
@@ -60,6 +61,18 @@ void expect_refused(const std::string& package, const std::string& expected) {
     for (const auto& e : fs::recursive_directory_iterator(run))
       EXPECT_NE(e.path().filename(), "config.yaml") << e.path();
   }
+}
+
+// The package the refusals start from, on a store of its own input shape, trains as a job
+// of the sweep to its end: checked by the job (trainer/train_job.cpp) as by the sweep.
+TEST(RunExported, TrainsAPackageOnAStoreOfItsShapeToTheEnd) {
+  TempDir dir;
+  const auto r = run_fracsweep({"run", sweep_with(dir, fixture("exported/tiny_cnn.pt2"), 16)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path job = dir.path() / "run" / "own" / "repeat0" / "seed1";
+  EXPECT_TRUE(fs::exists(job / "metrics.json")) << r.out << r.err;
+  EXPECT_TRUE(fs::exists(job / "predictions_test.csv"));
+  EXPECT_HAS(r.out, "| own | 1/1 |");
 }
 
 TEST(RunExported, RefusesAPackageForAnotherTask) {
