@@ -12,7 +12,8 @@ shapes must all match), in eval mode under torch.inference_mode(). It reads the
 external store with h5py in a Dataset (the current patch and its previous and
 next vertebra, a missing neighbour replaced by the current patch, as the C++
 loader does), batches with a DataLoader (workers = the job's loader workers,
-batch = the job's batch size), normalises to [-1, 1], and writes the softmax
+batch = the job's batch size or --batch, which fracsweep predict is given
+too), normalises to [-1, 1], and writes the softmax
 probabilities as CSV. The script fails unless both sides' probabilities agree
 (max absolute difference below 1e-4).
 
@@ -26,7 +27,7 @@ Images per second = items of the store / seconds.
 
     .venv/bin/python bench/predict_vs_pytorch.py [--binary build/fracsweep]
         [--patients 60] [--patch-size 64] [--width 4] [--threads 2]
-        [--repeats 5] [--epochs 1] [--workdir DIR] [--device cpu|cuda]
+        [--repeats 5] [--epochs 1] [--batch N] [--workdir DIR] [--device cpu|cuda]
 
 On a GPU (--device cuda) the job trains and both sides predict there; the
 Python side's clock stops after the last batch's probabilities reach the host.
@@ -38,6 +39,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -131,7 +133,8 @@ def main():
     ap.add_argument("--checkpoint", help=argparse.SUPPRESS)
     ap.add_argument("--store", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
-    ap.add_argument("--batch", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--batch", type=int,
+                    help="items per forward pass on both sides (default: the job's batch size)")
     ap.add_argument("--workers", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--split-stage", type=int, default=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -160,14 +163,15 @@ def main():
              str(args.patch_size), "--seed", "2", "--difficulty", "0.7", "-q"])
     job = os.path.join(sweep_dir, "tsccn", "repeat0", "seed1")
     config = open(os.path.join(job, "config.yaml")).read()
-    batch = int(re.search(r"batch_size: (\d+)", config).group(1))
+    batch = args.batch or int(re.search(r"batch_size: (\d+)", config).group(1))
     workers = int(re.search(r"loader_workers: (\d+)", config).group(1))
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
 
     def cpp_once(k):
         out = os.path.join(work, f"cpp{k}")
+        shutil.rmtree(out, ignore_errors=True)  # a finished folder would be skipped
         seconds, r = run([binary, "predict", sweep_dir, store, "--out", out, "--device",
-                          args.device], env)
+                          args.device, "--batch", str(batch)], env)
         m = re.search(r"tsccn/repeat0/seed1: (\d+) items in ([0-9.e+-]+) s", r.stderr)
         return seconds, float(m.group(2)), int(m.group(1)), out
 

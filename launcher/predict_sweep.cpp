@@ -152,8 +152,8 @@ bool all_ok(bool ok) {
 }
 
 // Applies one job into <out>/jobs/<name>/ through a .partial folder; false when it failed.
-bool predict_job(const PlannedJob& p, const Plan& plan, const torch::Device& device, bool tta,
-                 core::Logger& log) {
+bool predict_job(const PlannedJob& p, const Plan& plan, const torch::Device& device,
+                 const trainer::ApplyOptions& apply, core::Logger& log) {
   const fs::path final_dir = plan.out / "jobs" / p.name;
   if (fs::exists(final_dir / kPredictions)) return true;
   const fs::path partial = final_dir.string() + ".partial";
@@ -162,8 +162,10 @@ bool predict_job(const PlannedJob& p, const Plan& plan, const torch::Device& dev
     fs::create_directories(partial);
     const auto start = Clock::now();
     auto model = trainer::load_selected_model(p.job, device);
+    const double loaded = std::chrono::duration<double>(Clock::now() - start).count();
     const metrics::Predictions pr =
-        trainer::apply_to_store(*model, plan.store, device, partial, {tta});
+        trainer::apply_to_store(*model, plan.store, device, partial, apply);
+    log.debug(p.name, ": model loaded in ", loaded, " s");
     fs::remove_all(final_dir);  // an incomplete folder of an older layout, if any
     fs::rename(partial, final_dir);
     const double s = std::chrono::duration<double>(Clock::now() - start).count();
@@ -279,12 +281,18 @@ int predict_sweep(const MpiSession& mpi, const PredictOptions& o, core::Logger& 
   const torch::Device device =
       trainer::resolve_device(o.device, placement.cuda_devices, placement.device, "--device");
   trainer::configure_backend(device);
-  torch::set_num_threads(trainer::intra_op_threads(0, std::thread::hardware_concurrency()));
+  const int threads = trainer::intra_op_threads(0, std::thread::hardware_concurrency());
+  torch::set_num_threads(threads);
+  // See Note [Inference streams]: on the CPU the threads take whole batches.
+  const trainer::InferenceOptions inference{
+      o.batch, device.is_cpu() ? (o.streams > 0 ? o.streams : threads) : 1};
+  log.debug("batch ", o.batch > 0 ? std::to_string(o.batch) : "of each job's training",
+            ", ", inference.streams, " stream(s), ", threads, " intra-op thread(s)");
   all_ok(true);  // the folder exists before any rank writes into it
   const auto start = Clock::now();
   bool ok = true;
   for (size_t i = static_cast<size_t>(rank); i < plan.jobs.size(); i += static_cast<size_t>(ranks)) {
-    ok = predict_job(plan.jobs[i], plan, device, o.tta, log) && ok;
+    ok = predict_job(plan.jobs[i], plan, device, {o.tta, inference}, log) && ok;
   }
   if (!all_ok(ok)) {
     if (rank == 0) log.error("some jobs failed (named above); run the same command again");

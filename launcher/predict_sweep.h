@@ -38,6 +38,12 @@ struct PredictOptions {
   std::vector<std::string> variants;  // the sweep's variants to apply; empty: all
   bool tta = false;       // average with the horizontally flipped input (vertebra task)
   std::string device = "auto";  // cpu, cuda or auto (CUDA when a GPU is visible)
+  // Items per forward pass; 0: each job's train.batch_size. Larger pays a
+  // small model's per-operator overhead less often, for more memory.
+  int batch = 0;
+  // CPU: batches computed at once, each on one thread (trainer/evaluate.h,
+  // Note [Inference streams]); 0: one per intra-op thread of the rank.
+  int streams = 0;
 };
 
 // The output folder `options` name.

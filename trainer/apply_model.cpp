@@ -99,7 +99,10 @@ metrics::Predictions apply_to_store(SelectedModel& selected,
   std::iota(all.begin(), all.end(), 0u);
   HflipAverage mirrored(*selected.model);
   JobModel& model = options.hflip ? static_cast<JobModel&>(mirrored) : *selected.model;
-  metrics::Predictions p = task->test(model, store, all, selected.job, device, dir);
+  // Nothing here is trained: inference tensors skip autograd's version counting.
+  c10::InferenceMode inference;
+  metrics::Predictions p =
+      task->test(model, store, all, selected.job, device, dir, options.inference);
   metrics::write_predictions(p, (dir / "predictions_test.csv").string());
   return p;
 }

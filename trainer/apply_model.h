@@ -18,6 +18,7 @@
 #include "datastore/patch_store.h"
 #include "metrics/predictions.h"
 #include "spec/job_config.h"
+#include "trainer/evaluate.h"
 #include "trainer/job_model.h"
 
 namespace fracsweep::trainer {
@@ -53,6 +54,9 @@ struct ApplyOptions {
   // image (and neighbours): off by default; refused where
   // flip_augmentation_allowed() is false.
   bool hflip = false;
+  // Batch size and streams of the forward passes (evaluate.h): the same
+  // probabilities whatever they are, up to rounding.
+  InferenceOptions inference;
 };
 
 // Applies the model to every item of `store`, in store order, writing the

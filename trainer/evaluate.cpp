@@ -5,6 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <latch>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 
@@ -58,15 +64,105 @@ std::string sample_id(const datastore::PatchStore& store, uint32_t i) {
   return core::str_cat(patient, "/s", ix.slice[i], "/l", ix.level[i]);
 }
 
+namespace {
+
+// One batch's forward pass, on the host: its store indices, probabilities
+// (float64) and, for a heatmap model asked for them, heatmaps (float32).
+struct BatchOutput {
+  torch::Tensor samples, probs, maps;
+};
+
+BatchOutput forward_batch(JobModel& model, datastore::Batch&& batch, const spec::JobConfig& job,
+                          const torch::Device& device, bool want_maps,
+                          const std::function<torch::Tensor(const BatchTensors&)>& probabilities) {
+  BatchTensors t = to_tensors(std::move(batch));
+  BatchOutput out;
+  out.samples = t.samples;
+  t = to_device(std::move(t), device, job.train.channels_last);
+  {
+    AutocastScope autocast(device.type(), uses_bf16(job.train.precision));
+    if (want_maps) std::tie(out.probs, out.maps) = model.scores_and_heatmaps(t);
+    if (!out.probs.defined()) out.probs = probabilities ? probabilities(t) : model.probabilities(t);
+  }
+  out.probs = out.probs.to(torch::kCPU, torch::kFloat64).contiguous();
+  if (out.maps.defined()) out.maps = out.maps.to(torch::kCPU, torch::kFloat32).contiguous();
+  return out;
+}
+
+// The loader's batches through forward_batch() on `streams` threads, handed to
+// `use` in batch order on the caller's thread. See Note [Inference streams].
+void forward_in_streams(JobModel& model, datastore::BatchLoader& loader, int streams,
+                        const spec::JobConfig& job, const torch::Device& device, bool want_maps,
+                        const std::function<void(const BatchOutput&)>& use) {
+  std::mutex take, put;
+  std::map<size_t, BatchOutput> done;
+  std::exception_ptr error;
+  const auto fail = [&] {
+    std::lock_guard lock(take);
+    if (!error) error = std::current_exception();
+  };
+  const bool inference = c10::InferenceMode::is_enabled();
+  const bool grad = torch::GradMode::is_enabled();
+  const int intra_op = at::get_num_threads();
+  // at::set_num_threads also clears oneDNN's cached primitives: every stream
+  // sets its own before any stream computes.
+  std::latch ready(streams);
+  const auto stream = [&] {
+    try {
+      at::set_num_threads(1);  // this thread's OpenMP team: itself alone
+      (void)at::get_num_threads();  // LibTorch's per-thread set-up, now rather than mid-batch
+    } catch (...) {
+      fail();
+    }
+    ready.arrive_and_wait();
+    try {
+      c10::InferenceMode inference_mode(inference);
+      torch::AutoGradMode grad_mode(grad);
+      while (true) {
+        std::optional<datastore::Batch> batch;
+        {
+          std::lock_guard lock(take);
+          if (error) return;
+          batch = loader.next();
+        }
+        if (!batch) return;
+        const size_t number = batch->number;
+        BatchOutput out = forward_batch(model, std::move(*batch), job, device, want_maps, {});
+        std::lock_guard lock(put);
+        done.emplace(number, std::move(out));
+      }
+    } catch (...) {
+      fail();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int k = 0; k < streams; ++k) threads.emplace_back(stream);
+  for (std::thread& t : threads) t.join();
+  at::set_num_threads(intra_op);  // the caller's threads, as before the streams
+  if (error) std::rethrow_exception(error);
+  size_t expected = 0;
+  for (auto& [number, out] : done) {
+    INTERNAL_ASSERT(number == expected);  // every batch, each once
+    ++expected;
+    use(out);
+  }
+}
+
+}  // namespace
+
 // Class probabilities (or binary scores) of `samples`, in that order, from the
 // model in eval mode; with `heatmaps`, a heatmap model's heatmaps as well.
 metrics::Predictions predict(
     JobModel& model, std::shared_ptr<const datastore::PatchStore> store,
     const std::vector<uint32_t>& samples, const spec::JobConfig& job, const torch::Device& device,
     datastore::HeatmapSet* heatmaps,
-    const std::function<torch::Tensor(const BatchTensors&)>& probabilities) {
+    const std::function<torch::Tensor(const BatchTensors&)>& probabilities,
+    const InferenceOptions& inference) {
+  CHECK_OR_THROW(core::ConfigError, inference.batch_size >= 0 && inference.streams >= 1,
+                 "inference batch size ", inference.batch_size, " must be >= 1 (0: the job's) and ",
+                 "streams ", inference.streams, " >= 1");
   datastore::LoaderOptions o;
-  o.batch_size = job.train.batch_size;
+  o.batch_size = inference.batch_size > 0 ? inference.batch_size : job.train.batch_size;
   o.neighbours = model.uses_neighbours();
   o.workers = job.train.loader_workers;
   datastore::BatchLoader loader(store, o);
@@ -79,22 +175,11 @@ metrics::Predictions predict(
   p.num_classes = model.binary() ? 2 : 3;
   const int64_t columns = model.binary() ? 1 : 3;
   std::unordered_map<int32_t, int32_t> patient_row;
-  while (auto batch = loader.next()) {
-    BatchTensors t = to_tensors(std::move(*batch));
-    const torch::Tensor host_samples = t.samples;
-    t = to_device(std::move(t), device, job.train.channels_last);
-    torch::Tensor probs, maps;
-    {
-      AutocastScope autocast(device.type(), uses_bf16(job.train.precision));
-      if (heatmaps) std::tie(probs, maps) = model.scores_and_heatmaps(t);
-      if (!probs.defined()) probs = probabilities ? probabilities(t) : model.probabilities(t);
-    }
-    probs = probs.to(torch::kCPU, torch::kFloat64).contiguous();
-    if (maps.defined()) maps = maps.to(torch::kCPU, torch::kFloat32).contiguous();
-    const double* pr = probs.data_ptr<double>();
-    const int64_t* samples = host_samples.data_ptr<int64_t>();
-    for (int64_t k = 0; k < probs.size(0); ++k) {
-      const auto i = static_cast<uint32_t>(samples[k]);
+  const auto append = [&](const BatchOutput& out) {
+    const double* pr = out.probs.data_ptr<double>();
+    const int64_t* indices = out.samples.data_ptr<int64_t>();
+    for (int64_t k = 0; k < out.probs.size(0); ++k) {
+      const auto i = static_cast<uint32_t>(indices[k]);
       p.ids.push_back(sample_id(*store, i));
       const int32_t patient = ix.patient[i];
       auto [it, added] = patient_row.emplace(patient, static_cast<int32_t>(p.patient_names.size()));
@@ -102,9 +187,16 @@ metrics::Predictions predict(
       p.patient.push_back(it->second);
       p.label.push_back(ix.label[i]);
       p.scores.insert(p.scores.end(), pr + columns * k, pr + columns * (k + 1));
-      if (maps.defined())
-        heatmaps->images.push_back(heatmap_image(*store, i, maps[k].data_ptr<float>()));
+      if (out.maps.defined())
+        heatmaps->images.push_back(heatmap_image(*store, i, out.maps[k].data_ptr<float>()));
     }
+  };
+  const bool want_maps = heatmaps != nullptr;
+  if (inference.streams > 1 && device.is_cpu() && !probabilities) {
+    forward_in_streams(model, loader, inference.streams, job, device, want_maps, append);
+  } else {
+    while (auto batch = loader.next())
+      append(forward_batch(model, std::move(*batch), job, device, want_maps, probabilities));
   }
   model.module().train();
   return p;

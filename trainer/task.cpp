@@ -18,9 +18,9 @@ class VertebraTask final : public TrainingTask {
   metrics::Predictions test(JobModel& model,
                             const std::shared_ptr<const datastore::PatchStore>& store,
                             const std::vector<uint32_t>& samples, const spec::JobConfig& job,
-                            const torch::Device& device,
-                            const std::filesystem::path& /*dir*/) const override {
-    return predict(model, store, samples, job, device);
+                            const torch::Device& device, const std::filesystem::path& /*dir*/,
+                            const InferenceOptions& inference) const override {
+    return predict(model, store, samples, job, device, nullptr, {}, inference);
   }
 
  protected:
@@ -38,11 +38,11 @@ class PelvisTask final : public TrainingTask {
   metrics::Predictions test(JobModel& model,
                             const std::shared_ptr<const datastore::PatchStore>& store,
                             const std::vector<uint32_t>& samples, const spec::JobConfig& job,
-                            const torch::Device& device,
-                            const std::filesystem::path& dir) const override {
+                            const torch::Device& device, const std::filesystem::path& dir,
+                            const InferenceOptions& inference) const override {
     datastore::HeatmapSet heatmaps;
     heatmaps.radius = store->pelvis()->mask_radius;
-    metrics::Predictions p = predict(model, store, samples, job, device, &heatmaps);
+    metrics::Predictions p = predict(model, store, samples, job, device, &heatmaps, {}, inference);
     if (!heatmaps.images.empty()) {  // a heatmap model
       datastore::write_heatmaps((dir / "heatmaps_test.h5").string(), heatmaps);
       write_overlays(*store, samples, heatmaps, dir / "overlays_test.png");

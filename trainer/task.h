@@ -17,6 +17,7 @@
 #include "datastore/patch_store.h"
 #include "metrics/predictions.h"
 #include "spec/job_config.h"
+#include "trainer/evaluate.h"
 #include "trainer/job_model.h"
 
 namespace fracsweep::trainer {
@@ -32,12 +33,19 @@ class TrainingTask {
   // Throws core::ConfigError naming the store when it holds another task's data.
   void check_store(const datastore::PatchStore& store, const spec::JobConfig& job) const;
   // The best model's test predictions; the task keeps what else it makes of
-  // them in the job's folder `dir`.
+  // them in the job's folder `dir`. `inference` sets the batches (predict()).
+  metrics::Predictions test(JobModel& model,
+                            const std::shared_ptr<const datastore::PatchStore>& store,
+                            const std::vector<uint32_t>& samples, const spec::JobConfig& job,
+                            const torch::Device& device, const std::filesystem::path& dir) const {
+    return test(model, store, samples, job, device, dir, InferenceOptions{});
+  }
   virtual metrics::Predictions test(JobModel& model,
                                     const std::shared_ptr<const datastore::PatchStore>& store,
                                     const std::vector<uint32_t>& samples,
                                     const spec::JobConfig& job, const torch::Device& device,
-                                    const std::filesystem::path& dir) const = 0;
+                                    const std::filesystem::path& dir,
+                                    const InferenceOptions& inference) const = 0;
 
  protected:
   virtual datastore::Task store_task() const = 0;
