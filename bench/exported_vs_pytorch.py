@@ -11,6 +11,14 @@ and the export's and compile's times, with where the compile spends them (cProfi
 train graph's compile: Inductor's Python - lowering, scheduling, code generation - against
 the C++ compiler it runs).
 
+With --binary (build/fracsweep), each round also times fracsweep's own trainer on a phantom
+store of the same size (`fracsweep bench train`, one process each, alternating with the
+above): the same package as a job's model, and the built-in LibTorch ResNet-18 (the C++
+twin of the model file's backbone), each as compute (one batch held in memory) and end to
+end (batches from the store through the loader). Their steps include the optimiser's
+update, which the three above leave out; the package's C++ compute against the Python
+loader's is the trainer's overhead per step.
+
     .venv/bin/python bench/exported_vs_pytorch.py [--size 128] [--batch 16] [--threads 2]
         [--rounds 5] [--steps 3] [--package runs/bench/resnet18.pt2] [--device cpu|cuda]
         [--bf16]
@@ -23,7 +31,9 @@ import json
 import os
 import pstats
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 import torch
@@ -62,6 +72,38 @@ def export(args, model_file):
     return {"total_s": round(total, 1), **{k: round(v, 1) for k, v in spent.items()}}
 
 
+def cpp_jobs(args):
+    """Job files for `fracsweep bench train`: the package and the built-in ResNet-18, on a
+    phantom store of the benchmark's patch size."""
+    folder = tempfile.mkdtemp(prefix="exported-bench-")
+    store = os.path.join(folder, "store.h5")
+    subprocess.run([args.binary, "synth", "vcf", store, "--patients", "20", "--patch-size",
+                    str(args.size), "--seed", "1"], check=True, capture_output=True)
+    train = (f"train: {{batch_size: {args.batch}, threads: {args.threads}, loader_workers: 1, "
+             f"device: {args.device}, precision: {'bf16' if args.bf16 else 'fp32'}}}\n")
+    jobs = {}
+    for name, model in (("fracsweep package", f"{{variant: own-resnet18, package: "
+                                                f"{os.path.abspath(args.package)}}}"),
+                        ("fracsweep LibTorch eager", "{variant: resnet18, width: 64, in_channels: 1}")):
+        path = os.path.join(folder, name.split()[-1] + ".yaml")
+        with open(path, "w") as f:
+            f.write(f"output: {os.path.join(folder, name.split()[-1])}\n"
+                    f"data: {{store: {store}}}\nmodel: {model}\n" + train)
+        jobs[name] = path
+    return jobs
+
+
+def cpp_round(args, jobs, times):
+    """One `fracsweep bench train` of each job: milliseconds per step, compute and end to end."""
+    for name, path in jobs.items():
+        out = subprocess.run([args.binary, "bench", "train", path, "--steps", str(args.steps),
+                              "--warmup", "1", "--json"], check=True, capture_output=True,
+                             text=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        times.setdefault(name + " compute", []).append(r["compute_s_per_step"] * 1000)
+        times.setdefault(name + " end to end", []).append(r["end_to_end_s_per_step"] * 1000)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--size", type=int, default=128)
@@ -76,6 +118,7 @@ def main():
                    help="autocast to bf16: eager, compile, and the package (--precision bf16)")
     p.add_argument("--model", default=os.path.join(ROOT, "examples", "models", "resnet18.py"),
                    help="the model file (a vertebra model)")
+    p.add_argument("--binary", help="build/fracsweep: also time fracsweep's trainer (see above)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     model_file = args.model
@@ -121,7 +164,9 @@ def main():
     for f in steps.values():  # warm-up
         f()
     times = {k: [] for k in steps}
+    jobs = cpp_jobs(args) if args.binary else {}
     for _ in range(args.rounds):
+        cpp_round(args, jobs, times)
         for name, f in steps.items():
             sync()
             t = time.perf_counter()
