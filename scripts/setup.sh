@@ -101,9 +101,10 @@ venv_has tensorboard "$tensorboard_version" && venv_has mlflow "$mlflow_version"
     "mlflow==$mlflow_version"; }
 if ((with_bench)); then
   # ray[tune] and pyyaml: bench/sweep_vs_ray.py's peer (Ray Tune trials) and its sweep files.
-  bench=(numpy scipy pandas scikit-learn h5py "ray[tune]==2.60.0" pyyaml)
+  # torchvision: the full-size equality cases of exported models (its ResNet-18, DenseNet-121).
+  bench=(numpy scipy pandas scikit-learn h5py "ray[tune]==2.60.0" pyyaml torchvision==0.26.0)
   venv_has numpy && venv_has scipy && venv_has pandas && venv_has sklearn && venv_has h5py &&
-    venv_has ray && venv_has yaml ||
+    venv_has ray && venv_has yaml && venv_has torchvision ||
     "$venv/bin/pip" install --disable-pip-version-check -q "${bench[@]}"
 fi
 
