@@ -35,22 +35,28 @@ std::string check_mlflow_uri(const std::string& value, const std::string& key, c
   return uri;
 }
 
+namespace {
+
+// `node`, the file's `path`, is a mapping whose keys are all `known`; `example` shows one.
+void check_mapping(const YAML::Node& node, const std::string& path, const std::vector<std::string>& known,
+                   const char* example, const std::string& where) {
+  CHECK_OR_THROW(ConfigError, node.IsMap(), where, ": ", path, ": expected a mapping such as ", example);
+  for (const auto& kv : node)
+    check_known_key(kv.first.as<std::string>(), path + "." + kv.first.as<std::string>(), known, where);
+}
+
+}  // namespace
+
 TrackingSpec parse_tracking(const YAML::Node& node, const std::string& where) {
   TrackingSpec t;
   if (!node || node.IsNull()) return t;
-  CHECK_OR_THROW(ConfigError, node.IsMap(), where, ": tracking: expected a mapping such as "
-                 "{mlflow: {uri: http://HOST:PORT, experiment: NAME}}");
-  for (const auto& kv : node)
-    check_known_key(kv.first.as<std::string>(), "tracking." + kv.first.as<std::string>(),
-                    {"tensorboard", "mlflow"}, where);
+  check_mapping(node, "tracking", {"tensorboard", "mlflow"},
+                "{mlflow: {uri: http://HOST:PORT, experiment: NAME}}", where);
   if (node["tensorboard"]) t.tensorboard = scalar<bool>(node["tensorboard"], "tracking.tensorboard", where);
   const YAML::Node m = node["mlflow"];
   if (!m || m.IsNull()) return t;
-  CHECK_OR_THROW(ConfigError, m.IsMap(), where, ": tracking.mlflow: expected a mapping such as "
-                 "{uri: http://HOST:PORT, experiment: NAME}");
-  for (const auto& kv : m)
-    check_known_key(kv.first.as<std::string>(), "tracking.mlflow." + kv.first.as<std::string>(),
-                    {"uri", "experiment"}, where);
+  check_mapping(m, "tracking.mlflow", {"uri", "experiment"}, "{uri: http://HOST:PORT, experiment: NAME}",
+                where);
   CHECK_OR_THROW(ConfigError, m["uri"], where, ": tracking.mlflow.uri is missing; give "
                  "http://HOST:PORT of a running `mlflow server`");
   MlflowSpec spec;

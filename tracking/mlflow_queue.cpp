@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "tracking/append_file.h"
 
 namespace fracsweep::tracking {
 namespace {
@@ -68,15 +69,8 @@ MlflowQueue::MlflowQueue(std::string folder)
 void MlflowQueue::append(nlohmann::json record) {
   record["seq"] = next_seq_;
   const std::string line = record.dump() + "\n";
-  core::UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  CHECK_OR_THROW(core::IoError, fd.valid(), path_, ": cannot open: ", std::strerror(errno));
-  size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::write(fd.get(), line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    CHECK_OR_THROW(core::IoError, n > 0, path_, ": write failed: ", std::strerror(errno));
-    done += static_cast<size_t>(n);
-  }
+  core::UniqueFd fd = open_for_append(path_);
+  append_all(fd.get(), line, path_);
   CHECK_OR_THROW(core::IoError, ::fsync(fd.get()) == 0, path_, ": fsync failed: ", std::strerror(errno));
   CHECK_OR_THROW(core::IoError, fd.close() == 0, path_, ": close failed: ", std::strerror(errno));
   if (record.contains("once")) once_.insert(record["once"].get<std::string>());

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "tracking/append_file.h"
 #include "tracking/proto/tensorboard.pb.h"
 #include "tracking/tfrecord.h"
 
@@ -84,20 +85,8 @@ google::protobuf::Value hparam_value(const std::string& text) {
 // and a torn last record is skipped by every reader).
 class TensorBoardWriter::File {
  public:
-  explicit File(const std::string& path) : path_(path) {
-    fd_ = core::UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-    CHECK_OR_THROW(core::IoError, fd_.valid(), path, ": cannot open: ", std::strerror(errno));
-  }
-  void write(const tb::Event& e) {
-    const std::string record = frame_record(e.SerializeAsString());
-    size_t done = 0;
-    while (done < record.size()) {
-      const ssize_t n = ::write(fd_.get(), record.data() + done, record.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      CHECK_OR_THROW(core::IoError, n > 0, path_, ": write failed: ", std::strerror(errno));
-      done += static_cast<size_t>(n);
-    }
-  }
+  explicit File(const std::string& path) : path_(path), fd_(open_for_append(path)) {}
+  void write(const tb::Event& e) { append_all(fd_.get(), frame_record(e.SerializeAsString()), path_); }
 
  private:
   std::string path_;

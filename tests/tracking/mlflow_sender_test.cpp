@@ -5,7 +5,10 @@
 // mlflow_e2e.py.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <iostream>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -13,6 +16,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "test_util.h"
+#include "sample_job.h"
 #include "tracking/job_tracking.h"
 #include "tracking/mlflow_sender.h"
 
@@ -72,25 +76,6 @@ class FakeMlflow final : public HttpClient {
   std::shared_ptr<std::pair<std::mutex, State>> s_;
 };
 
-nlohmann::json epoch_line(int epoch) {
-  return {{"epoch", epoch}, {"train", {{"total", 1.0 / epoch}}}, {"lr", 1e-3}, {"steps", 4},
-          {"seconds", 2.0}, {"samples_per_s", 8.0}, {"val", {{"aAUC", 0.5 + 0.1 * epoch}}}};
-}
-
-RunInfo run_in(const std::string& dir) {
-  RunInfo run;
-  run.dir = dir;
-  run.name = "tsccn/repeat0/seed1";
-  run.id = "0123456789abcdef";
-  run.sweep = "tiny";
-  run.variant = "tsccn";
-  run.part = "repeat0";
-  run.seed = 1;
-  run.settings = {{"train.lr", "0.001"}};
-  run.headline = "aAUC";
-  return run;
-}
-
 TEST(MlflowSender, AServerDownThenBackGetsEveryEpochOnceAcrossAResume) {
   TempDir dir;
   const std::string job = (dir.path() / "job").string();
@@ -104,9 +89,9 @@ TEST(MlflowSender, AServerDownThenBackGetsEveryEpochOnceAcrossAResume) {
   spec.tensorboard = false;
   {
     MlflowSender sender("http://fake:5000", log, {}, std::make_unique<FakeMlflow>(state));
-    JobTracking first(run_in(job), spec, &sender, "exp", "", log);
+    JobTracking first(sample_run(job), spec, &sender, "exp", "", log);
     first.started(0);
-    for (int e = 1; e <= 3; ++e) first.epoch(epoch_line(e));
+    for (int e = 1; e <= 3; ++e) first.epoch(sample_epoch_line(e));
     EXPECT_GT(sender.flush(0.3), 0u) << "sent while the server is down";
     EXPECT_HAS(sink.str(), "MLflow at http://fake:5000 is unreachable");
     EXPECT_HAS(sink.str(), "training goes on");
@@ -118,10 +103,10 @@ TEST(MlflowSender, AServerDownThenBackGetsEveryEpochOnceAcrossAResume) {
   }
   {
     MlflowSender sender("http://fake:5000", log, {}, std::make_unique<FakeMlflow>(state));
-    JobTracking second(run_in(job), spec, &sender, "exp", "", log);
+    JobTracking second(sample_run(job), spec, &sender, "exp", "", log);
     second.started(2);
-    second.epoch(epoch_line(3));  // queued by the killed run already
-    second.epoch(epoch_line(4));
+    second.epoch(sample_epoch_line(3));  // queued by the killed run already
+    second.epoch(sample_epoch_line(4));
     second.finished({{"aAUC", 0.9}}, {"metrics.json"});
     EXPECT_EQ(sender.flush(20), 0u) << sink.str();
   }
@@ -141,6 +126,42 @@ TEST(MlflowSender, AServerDownThenBackGetsEveryEpochOnceAcrossAResume) {
   EXPECT_EQ(st.tags.at("sweep"), "tiny");
   EXPECT_EQ(st.artifacts.at("metrics.json"), "{\"aAUC\": 0.9}\n");
   EXPECT_EQ(st.status, "FINISHED");
+}
+
+// Not a check but a measurement (BENCHMARKS.md, "Tracking: TensorBoard and MLflow per
+// epoch"): what the trackers' calls cost the training thread per epoch, for a log line
+// of the tiny Table III sweep's size (25 metrics, 6 loss terms), TensorBoard alone and
+// with the MLflow queue (fsync'd; the sender thread sends to the fake server beside it).
+// Run with --gtest_also_run_disabled_tests --gtest_filter='TrackingCost.*'.
+TEST(TrackingCost, DISABLED_TheTrainingThreadsCallsPerEpoch) {
+  nlohmann::json line = sample_epoch_line(1);
+  for (const char* m : {"AP", "AUC", "SE", "SP"})
+    for (int c = 0; c < 3; ++c) line["val"][std::string(m) + "_" + std::to_string(c)] = 0.5 + 0.01 * c;
+  for (const char* m : {"aSE", "aSP", "loss", "AP", "AUC", "ECE", "Brier", "F1", "acc", "kappa", "MCC"})
+    line["val"][m] = 0.7;
+  for (const char* t : {"ce2", "d", "triplet", "w"}) line["train"][t] = 0.3;
+  constexpr int kEpochs = 300;
+  for (const bool mlflow : {false, true}) {
+    TempDir dir;
+    std::ostringstream sink;
+    core::Logger log(core::LogLevel::kInfo, sink);
+    auto state = std::make_shared<std::pair<std::mutex, FakeMlflow::State>>();
+    std::optional<MlflowSender> sender;
+    if (mlflow) sender.emplace("http://fake:5000", log, HttpTimeouts{}, std::make_unique<FakeMlflow>(state));
+    JobTracking tracking(sample_run((dir.path() / "job").string()), spec::TrackingSpec{},
+                         sender ? &*sender : nullptr, "exp", "", log);
+    tracking.started(0);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int e = 1; e <= kEpochs; ++e) {
+      line["epoch"] = e;
+      tracking.epoch(line);
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::cout << (mlflow ? "TensorBoard and the MLflow queue" : "TensorBoard alone") << ": "
+              << ms / kEpochs << " ms per epoch on the training thread (" << kEpochs << " epochs, "
+              << epoch_scalars(line, "aAUC").size() << " scalars each)\n";
+    if (sender) EXPECT_EQ(sender->flush(60), 0u) << sink.str();
+  }
 }
 
 TEST(EpochScalars, TheHeadlineFirstThenLossTermsLrAndTimes) {

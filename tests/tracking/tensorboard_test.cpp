@@ -6,11 +6,13 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <vector>
 
 #include "core/fs.h"
 #include "core/log.h"
 #include "tracking/proto/tensorboard.pb.h"
 #include "test_util.h"
+#include "sample_job.h"
 #include "tracking/tensorboard.h"
 #include "tracking/tfrecord.h"
 
@@ -45,34 +47,22 @@ TEST(TfRecord, FramesAndReadsBackAndStopsAtATornTail) {
   EXPECT_EQ(read_records(both).size(), 1u);
 }
 
+// The events of every file in `tb`.
+std::vector<tb::Event> all_events(const fs::path& tb) {
+  std::vector<tb::Event> events;
+  for (const auto& f : fs::directory_iterator(tb))
+    for (const std::string& payload : read_records(core::read_file(f.path().string()))) {
+      EXPECT_TRUE(events.emplace_back().ParseFromString(payload)) << f.path();
+    }
+  return events;
+}
+
 // Every (tag, step) of every event file in `tb`, with how often it occurs.
 std::map<std::pair<std::string, int64_t>, int> all_steps(const fs::path& tb) {
   std::map<std::pair<std::string, int64_t>, int> seen;
-  for (const auto& f : fs::directory_iterator(tb))
-    for (const std::string& payload : read_records(core::read_file(f.path().string()))) {
-      tb::Event e;
-      EXPECT_TRUE(e.ParseFromString(payload));
-      for (const auto& v : e.summary().value()) ++seen[{v.tag(), e.step()}];
-    }
+  for (const tb::Event& e : all_events(tb))
+    for (const auto& v : e.summary().value()) ++seen[{v.tag(), e.step()}];
   return seen;
-}
-
-nlohmann::json epoch_line(int epoch) {
-  return {{"epoch", epoch}, {"train", {{"total", 1.0 / epoch}, {"ce", 0.5 / epoch}}},
-          {"lr", 1e-3}, {"steps", 4}, {"seconds", 2.0}, {"samples_per_s", 8.0},
-          {"val", {{"aAUC", 0.5 + 0.1 * epoch}, {"mAP", 0.4}}}};
-}
-
-RunInfo run_in(const fs::path& dir) {
-  RunInfo run;
-  run.dir = dir.string();
-  run.name = "tsccn/repeat0/seed1";
-  run.variant = "tsccn";
-  run.part = "repeat0";
-  run.seed = 1;
-  run.axes = {{"lr", "0.001"}};
-  run.headline = "aAUC";
-  return run;
 }
 
 TEST(TensorBoardWriter, AResumedJobLogsEachStepOnce) {
@@ -80,16 +70,16 @@ TEST(TensorBoardWriter, AResumedJobLogsEachStepOnce) {
   std::ostringstream sink;
   core::Logger log(core::LogLevel::kInfo, sink);
   {
-    TensorBoardWriter first(run_in(dir.path()), log);
+    TensorBoardWriter first(sample_run(dir.path().string()), log);
     first.started(0);
-    for (int e = 1; e <= 3; ++e) first.epoch(epoch_line(e));
+    for (int e = 1; e <= 3; ++e) first.epoch(sample_epoch_line(e));
     // Killed here: epoch 3 was logged, but its checkpoint was not written.
   }
-  TensorBoardWriter second(run_in(dir.path()), log);
+  TensorBoardWriter second(sample_run(dir.path().string()), log);
   second.started(2);
   EXPECT_HAS(sink.str(), "events after epoch 2 dropped");
-  second.epoch(epoch_line(3));
-  second.epoch(epoch_line(4));
+  second.epoch(sample_epoch_line(3));
+  second.epoch(sample_epoch_line(4));
   second.finished({{"aAUC", 0.9}, {"mAP", 0.8}}, {});
   const auto seen = all_steps(dir.path() / "tb");
   for (const auto& [key, count] : seen) EXPECT_EQ(count, 1) << key.first << " step " << key.second;
@@ -107,27 +97,23 @@ TEST(TensorBoardWriter, HparamsCarryTheJobsIdentity) {
   TempDir dir;
   std::ostringstream sink;
   core::Logger log(core::LogLevel::kInfo, sink);
-  TensorBoardWriter w(run_in(dir.path()), log);
+  TensorBoardWriter w(sample_run(dir.path().string()), log);
   w.started(0);
-  w.epoch(epoch_line(1));
+  w.epoch(sample_epoch_line(1));
   w.finished({{"aAUC", 0.9}}, {});
   bool found = false;
-  for (const auto& f : fs::directory_iterator(dir.path() / "tb"))
-    for (const std::string& payload : read_records(core::read_file(f.path().string()))) {
-      tb::Event e;
-      ASSERT_TRUE(e.ParseFromString(payload));
-      for (const auto& v : e.summary().value()) {
-        if (v.tag() != "_hparams_/session_start_info") continue;
-        EXPECT_EQ(v.metadata().plugin_data().plugin_name(), "hparams");
-        tb::HParamsPluginData data;
-        ASSERT_TRUE(data.ParseFromString(v.metadata().plugin_data().content()));
-        const auto& hp = data.session_start_info().hparams();
-        EXPECT_EQ(hp.at("variant").string_value(), "tsccn");
-        EXPECT_EQ(hp.at("part").string_value(), "repeat0");
-        EXPECT_EQ(hp.at("seed").number_value(), 1);
-        EXPECT_EQ(hp.at("lr").number_value(), 0.001);
-        found = true;
-      }
+  for (const tb::Event& e : all_events(dir.path() / "tb"))
+    for (const auto& v : e.summary().value()) {
+      if (v.tag() != "_hparams_/session_start_info") continue;
+      EXPECT_EQ(v.metadata().plugin_data().plugin_name(), "hparams");
+      tb::HParamsPluginData data;
+      ASSERT_TRUE(data.ParseFromString(v.metadata().plugin_data().content()));
+      const auto& hp = data.session_start_info().hparams();
+      EXPECT_EQ(hp.at("variant").string_value(), "tsccn");
+      EXPECT_EQ(hp.at("part").string_value(), "repeat0");
+      EXPECT_EQ(hp.at("seed").number_value(), 1);
+      EXPECT_EQ(hp.at("lr").number_value(), 0.001);
+      found = true;
     }
   EXPECT_TRUE(found);
 }
@@ -137,9 +123,9 @@ TEST(TensorBoardWriter, AnUnwritableFolderWarnsAndNeverThrows) {
   core::write_file_atomic((dir.path() / "tb").string(), "a file where tb/ would be");
   std::ostringstream sink;
   core::Logger log(core::LogLevel::kInfo, sink);
-  TensorBoardWriter w(run_in(dir.path()), log);
+  TensorBoardWriter w(sample_run(dir.path().string()), log);
   w.started(0);
-  w.epoch(epoch_line(1));
+  w.epoch(sample_epoch_line(1));
   w.finished({}, {});
   EXPECT_HAS(sink.str(), "TensorBoard events not written");
 }
