@@ -111,6 +111,32 @@ TEST_F(PredictCommand, ReproducesEachJobsOwnTestPredictionsOnItsTrainingStore) {
   }
 }
 
+// Note [Inference streams]: batches taken by several threads come back in
+// order with the bytes of one batch at a time (the reference's two ranks have
+// one thread, so one stream, each); another batch size changes only rounding.
+TEST_F(PredictCommand, StreamsAndBatchSizeLeaveThePredictionsUnchanged) {
+  const fs::path streams = dir_->path() / "streams", batch = dir_->path() / "batch5";
+  const auto a = run_fracsweep({"predict", sweep_dir().string(), external(), "--out",
+                                streams.string(), "--device", "cpu", "--streams", "3"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const auto b = run_fracsweep({"predict", sweep_dir().string(), external(), "--out",
+                                batch.string(), "--device", "cpu", "--streams", "2", "--batch",
+                                "5"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  for (const char* job : kJobs) {
+    const fs::path file = fs::path("jobs") / job / "predictions_test.csv";
+    EXPECT_EQ(core::read_file((streams / file).string()),
+              core::read_file((reference() / file).string()))
+        << job;
+    const auto want = metrics::read_predictions((reference() / file).string());
+    const auto got = metrics::read_predictions((batch / file).string());
+    ASSERT_EQ(got.ids, want.ids) << job;
+    ASSERT_EQ(got.scores.size(), want.scores.size()) << job;
+    for (size_t i = 0; i < want.scores.size(); ++i)
+      EXPECT_NEAR(got.scores[i], want.scores[i], 1e-6) << job << " score " << i;
+  }
+}
+
 TEST_F(PredictCommand, KilledAndRerunEndsWithTheSameFilesByteForByte) {
   TempDir out;
   const fs::path folder = out.path() / "p";
