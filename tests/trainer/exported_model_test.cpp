@@ -136,5 +136,46 @@ TEST(ExportedModel, FollowsTensorsReplacedAfterLoading) {
       << after - before;
 }
 
+// Pretrained weights by name: the state dict eager's 20 steps ended with (torch.save), loaded
+// into the package's fresh model, gives eager's evaluation outputs without training.
+TEST(ExportedModel, LoadsAPyTorchStateDictByName) {
+  const nlohmann::json e = eager();
+  ExportedModel model(fixture("exported/tiny_cnn.pt2"), "cpu");
+  const torch::Tensor x = batch(e["eval_step"], e["batch"], e["size"]).first;
+  const torch::Tensor fresh = model.forward(x).flatten();
+  model.load_state_dict(fixture("exported/tiny_cnn_trained.pt"));
+  const torch::Tensor out = model.forward(x).flatten();
+  const auto want = e["eval_output"].get<std::vector<double>>();
+  ASSERT_EQ(out.numel(), static_cast<int64_t>(want.size()));
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(out[i].item<double>(), want[i], 1e-5 * (1 + std::abs(want[i]))) << "output " << i;
+  EXPECT_FALSE(torch::allclose(fresh, out, 1e-3, 1e-3));  // the weights did change
+  EXPECT_EQ(model.module().named_buffers()["bn.num_batches_tracked"].item<int64_t>(),
+            e["steps"].get<int64_t>());
+}
+
+TEST(ExportedModel, AStateDictOfAnotherModelIsRefusedNamingWhatDiffers) {
+  ExportedModel model(fixture("exported/tiny_cnn.pt2"), "cpu");
+  const std::string partial = fixture("exported/tiny_cnn_partial.pt");
+  try {
+    model.load_state_dict(partial);
+    FAIL() << "a state dict without bn.running_var was taken";
+  } catch (const core::ConfigError& err) {
+    EXPECT_NE(std::string(err.what()).find(partial), std::string::npos) << err.what();
+    EXPECT_NE(std::string(err.what()).find("has no 'bn.running_var'"), std::string::npos)
+        << err.what();
+  }
+  // The OrderedDict that state_dict() returns, saved as it is: the fix is named.
+  try {
+    model.load_state_dict(fixture("exported/tiny_cnn_ordered.pt"));
+    FAIL() << "LibTorch read an OrderedDict";
+  } catch (const core::ConfigError& err) {
+    EXPECT_NE(std::string(err.what()).find("torch.save(dict(model.state_dict()), PATH)"),
+              std::string::npos) << err.what();
+  }
+  // A file that is no state dict.
+  EXPECT_THROW(model.load_state_dict(fixture("exported/tiny_cnn.json")), core::ConfigError);
+}
+
 }  // namespace
 }  // namespace fracsweep::trainer

@@ -5,10 +5,12 @@
 #include <torch/csrc/inductor/aoti_runner/model_container_runner.h>
 #include <torch/torch.h>
 
+#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/error.h"
+#include "core/fs.h"
 
 namespace fracsweep::trainer {
 namespace {
@@ -117,6 +119,64 @@ ExportedModel::ExportedModel(const std::string& package, const std::string& devi
 
 ExportedModel::~ExportedModel() = default;
 
+namespace {
+
+std::string shape_of(const torch::Tensor& t) {
+  std::ostringstream out;
+  out << t.sizes();
+  return out.str();
+}
+
+// The tensors of a state dict saved by torch.save, by name.
+std::unordered_map<std::string, torch::Tensor> read_state_dict(const std::string& path) {
+  const std::string bytes = core::read_file(path);
+  c10::IValue loaded;
+  try {
+    loaded = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+  } catch (const c10::Error& e) {
+    // An OrderedDict, as model.state_dict() returns, fails here with "got None".
+    std::string why = e.what_without_backtrace();
+    why = why.substr(0, why.find('\n'));
+    throw ConfigError(core::str_cat(
+        path, ": model.init_weights cannot be read as a dict of names to tensors (", why,
+        "); LibTorch reads a plain dict, not the OrderedDict that model.state_dict() returns: "
+        "save it with torch.save(dict(model.state_dict()), PATH)"));
+  }
+  CHECK_OR_THROW(ConfigError, loaded.isGenericDict(), path, ": model.init_weights holds a ",
+                 loaded.tagKind(), ", not a state dict; save torch.save(dict(model.state_dict()), PATH)");
+  std::unordered_map<std::string, torch::Tensor> tensors;
+  for (const auto& item : loaded.toGenericDict()) {
+    CHECK_OR_THROW(ConfigError, item.key().isString() && item.value().isTensor(), path,
+                   ": model.init_weights is a dict but not of names to tensors; save "
+                   "torch.save(dict(model.state_dict()), PATH)");
+    tensors.emplace(item.key().toStringRef(), item.value().toTensor());
+  }
+  return tensors;
+}
+
+}  // namespace
+
+void ExportedModel::load_state_dict(const std::string& path) {
+  std::unordered_map<std::string, torch::Tensor> given = read_state_dict(path);
+  torch::NoGradGuard no_grad;
+  for (auto& [prefixed, tensor] : named_) {
+    const std::string name = prefixed.substr(kPrefix.size());
+    auto it = given.find(name);
+    CHECK_OR_THROW(ConfigError, it != given.end(), path, ": model.init_weights has no '", name,
+                   "', which the package's model has; save the state dict of the model the "
+                   "package was exported from");
+    CHECK_OR_THROW(ConfigError, it->second.sizes() == tensor.sizes(), path, ": '", name, "' is ",
+                   shape_of(it->second), " in model.init_weights but ", shape_of(tensor),
+                   " in the package's model");
+    tensor.copy_(it->second);
+    given.erase(it);
+  }
+  CHECK_OR_THROW(ConfigError, given.empty(), path, ": model.init_weights has '",
+                 given.empty() ? "" : given.begin()->first, "' and ", given.size() - 1,
+                 " more names that the package's model lacks; save the state dict of the model "
+                 "the package was exported from");
+}
+
 void ExportedModel::to(const torch::Device& device) {
   module_->to(device);
   bind();
@@ -189,7 +249,9 @@ class ExportedJobModel final : public JobModel {
  public:
   explicit ExportedJobModel(const spec::JobConfig& job)
       : model_(spec::resolve_package(job.model.package, job.output),
-               job.train.device == "auto" ? "" : job.train.device) {}
+               job.train.device == "auto" ? "" : job.train.device) {
+    if (!job.model.init_weights.empty()) model_.load_state_dict(job.model.init_weights);
+  }
   torch::nn::Module& module() override { return model_.module(); }
   void to(const torch::Device& device) override { model_.to(device); }
   bool uses_neighbours() const override {

@@ -43,6 +43,10 @@ class ExportedModel {
   torch::nn::Module& module() { return *module_; }
   // Moves the parameters and buffers to `device` (the package's device).
   void to(const torch::Device& device);
+  // Pretrained weights: copies a PyTorch state dict saved as a plain dict
+  // (`torch.save(dict(model.state_dict()), PATH)`) into the parameters and buffers by name. Throws core::ConfigError naming `path` and the
+  // first name that one side lacks or whose shape differs.
+  void load_state_dict(const std::string& path);
 
   struct StepResult {
     torch::Tensor loss;    // scalar, carrying the gradients to the parameters on backward()
