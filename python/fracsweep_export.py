@@ -343,6 +343,11 @@ def inductor_options(settings, threads):
     # of up to 8 values) into the kernels' code as literals, where training cannot reach.
     options = {"aot_inductor.package": True, "max_autotune": settings["max_autotune"],
                "always_keep_tensor_constants": True}
+    if settings["device"] == "cpu":
+        # Inductor's channels-last layout for convolutions costs the CPU step more in layout
+        # changes than oneDNN gains: ResNet-18 at 128², batch 16, 2 threads, 512 ms a step
+        # with it, 470 ms without (eager 444-458 ms; BENCHMARKS.md, "Models from PyTorch").
+        options["layout_optimization"] = False
     if threads:
         options["compile_threads"] = threads
     return options
