@@ -7,6 +7,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <string>
 
 #include "test_util.h"
 
@@ -65,7 +67,7 @@ void expect_refused(const std::string& package, const std::string& expected) {
 
 // The package the refusals start from, on a store of its own input shape, trains as a job
 // of the sweep to its end: checked by the job (trainer/train_job.cpp) as by the sweep.
-TEST(RunExported, TrainsAPackageOnAStoreOfItsShapeToTheEnd) {
+TEST(RunExported, TrainsAPackageToTheEndAndPredictsWithItFromTwoStreams) {
   TempDir dir;
   const auto r = run_fracsweep({"run", sweep_with(dir, fixture("exported/tiny_cnn.pt2"), 16)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -73,6 +75,23 @@ TEST(RunExported, TrainsAPackageOnAStoreOfItsShapeToTheEnd) {
   EXPECT_TRUE(fs::exists(job / "metrics.json")) << r.out << r.err;
   EXPECT_TRUE(fs::exists(job / "predictions_test.csv"));
   EXPECT_HAS(r.out, "| own | 1/1 |");
+  // Applied to another cohort by predict, the package is called from two inference streams
+  // at once: the files are those of one stream, byte for byte.
+  const std::string external = (dir.path() / "external.h5").string();
+  ASSERT_EQ(run_fracsweep({"synth", "vcf", external, "--patients", "6", "--patch-size", "16",
+                           "--seed", "5"}).exit_code, 0);
+  std::map<std::string, std::string> predicted[2];
+  for (int streams : {1, 2}) {
+    const fs::path out = dir.path() / ("predicted" + std::to_string(streams));
+    const auto p = run_fracsweep({"predict", (dir.path() / "run").string(), external, "--out",
+                                  out.string(), "--streams", std::to_string(streams)});
+    ASSERT_EQ(p.exit_code, 0) << p.err;
+    predicted[streams - 1] = testing::files_below(out, [](const std::string& name) {
+      return name != "predict.json";  // names its own folder
+    });
+  }
+  EXPECT_FALSE(predicted[0].empty());
+  EXPECT_EQ(predicted[0], predicted[1]);
 }
 
 TEST(RunExported, RefusesAPackageForAnotherTask) {
