@@ -5,7 +5,9 @@
 #include <torch/csrc/inductor/aoti_runner/model_container_runner.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -63,10 +65,12 @@ std::pair<torch::nn::Module*, std::string> owner_of(torch::nn::Module& root,
   return {at, path.substr(start)};
 }
 
+// `runners`: the model's instances in the package's container, so many calls at once.
 std::unique_ptr<torch::inductor::AOTIModelPackageLoader> load(const std::string& package,
-                                                              const std::string& model) {
+                                                              const std::string& model,
+                                                              size_t runners = 1) {
   try {
-    return std::make_unique<torch::inductor::AOTIModelPackageLoader>(package, model);
+    return std::make_unique<torch::inductor::AOTIModelPackageLoader>(package, model, false, runners);
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     what = what.substr(0, what.find('\n'));
@@ -87,7 +91,10 @@ ExportedModel::ExportedModel(const std::string& package, const std::string& devi
   target.device = device;
   spec::check_exported(manifest_, target, "");
   train_ = load(package, "train");
-  eval_ = load(package, "eval");
+  // Inference streams (trainer/evaluate.h) call the evaluation forward from a thread per
+  // core on the CPU.
+  eval_ = load(package, "eval",
+               manifest_.device == "cpu" ? std::max(1u, std::thread::hardware_concurrency()) : 1);
   // The initial weights: the train model's constants, copied into tensors we own.
   torch::inductor::AOTIModelContainerRunner* runner = train_->get_runner();
   const auto fqn_of = runner->getConstantNamesToOriginalFQNs();
@@ -206,6 +213,7 @@ void ExportedModel::bind() {
     loader->load_constants(mine, /*use_inactive=*/false, /*check_full_update=*/false,
                            /*user_managed=*/true);
   }
+  eval_folded_ = false;
 }
 
 ExportedModel::StepResult ExportedModel::train_step(const torch::Tensor& input,
@@ -232,13 +240,23 @@ ExportedModel::StepResult ExportedModel::train_step(const torch::Tensor& input,
 }
 
 torch::Tensor ExportedModel::forward(const torch::Tensor& input) {
+  torch::NoGradGuard no_grad;
+  std::unique_lock lock(forward_mutex_);
   for (size_t i = 0; i < named_.size(); ++i)
     if (named_[i].second.data_ptr() != bound_[i]) {
       bind();
       break;
     }
-  torch::NoGradGuard no_grad;
-  return eval_->run({input.contiguous()}).at(0);
+  if (eval_folded_) {
+    lock.unlock();
+    return eval_->run({input.contiguous()}).at(0);
+  }
+  // The first run after binding folds the constants under the container's write lock,
+  // which a concurrent run holding its read lock while it waits for a free model instance
+  // keeps off for good (AOTInductor 2.11): that run goes alone.
+  torch::Tensor out = eval_->run({input.contiguous()}).at(0);
+  eval_folded_ = true;
+  return out;
 }
 
 // ---------------------------------------------------------------- the job's model

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,8 @@ class ExportedModel {
   // One training step on (input, target); the parameters' gradients arrive on
   // result.loss.backward(). BatchNorm's running statistics are updated now.
   StepResult train_step(const torch::Tensor& input, const torch::Tensor& target);
-  // The evaluation forward (eval mode; no gradient).
+  // The evaluation forward (eval mode; no gradient). Thread-safe: inference streams call
+  // it at once, each on a model instance of its own.
   torch::Tensor forward(const torch::Tensor& input);
 
  private:
@@ -68,6 +70,10 @@ class ExportedModel {
   std::vector<torch::Tensor> counters_;  // BatchNorm's num_batches_tracked
   std::vector<void*> bound_;           // the data pointers bind() handed over
   std::unique_ptr<torch::inductor::AOTIModelPackageLoader> train_, eval_;
+  // forward() may be called from several threads: the check of the binding and the first
+  // run after it go one at a time.
+  std::mutex forward_mutex_;
+  bool eval_folded_ = false;
 };
 
 // The job model of a job whose model.package names an exported package.
