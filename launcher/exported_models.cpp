@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "cli/exporter.h"
@@ -114,6 +115,32 @@ int export_model_files(const std::string& sweep_path, core::Logger& log) {
     if (code != 0) {
       log.error(sweep_path, ": ", file, " could not be exported (exit ", code,
                 "; the exporter said why above)");
+      return code == 2 ? 2 : 1;
+    }
+  }
+  return 0;
+}
+
+int export_seed_weights(const sweeps::Sweep& sweep, core::Logger& log) {
+  std::map<std::string, std::set<uint64_t>> missing;  // model file -> seeds
+  for (const sweeps::SweepJob& job : sweep.jobs) {
+    const spec::ModelConfig& model = job.config.model;
+    if (fs::path(model.package).extension() != ".py" || !model.init_weights.empty()) continue;
+    const std::string cache = spec::exported_cache_path(model.package);
+    if (!fs::exists(spec::seed_weights_path(cache, job.config.train.seed)))
+      missing[model.package].insert(job.config.train.seed);
+  }
+  for (const auto& [file, seeds] : missing) {
+    const std::string cache = spec::exported_cache_path(file);
+    const spec::ExportedManifest m = spec::read_exported_manifest(cache);
+    std::string list;
+    for (uint64_t seed : seeds) list += (list.empty() ? "" : ",") + std::to_string(seed);
+    log.info(sweep.path, ": ", file, ": initial weights for seed(s) ", list, " ...");
+    const int code = cli::run_exporter({file, "--task", std::string(spec::task_name(m.task)),
+                                        "--initial-weights", list, "--out", cache});
+    if (code != 0) {
+      log.error(sweep.path, ": ", file, ": the initial weights of seed(s) ", list,
+                " could not be written (exit ", code, "; the exporter said why above)");
       return code == 2 ? 2 : 1;
     }
   }

@@ -532,15 +532,12 @@ bool train_handed_out_jobs(const sweeps::Sweep& sweep, const GroupLayout& layout
   }
 }
 
-}  // namespace
-
-int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& log) {
+// The sweep, read by every rank after rank 0 has exported the model files its
+// variants name (once; the others wait without spinning, a compile takes minutes).
+// A bad file is one error line from rank 0; every rank returns the same code.
+int read_sweep_on_every_rank(const MpiSession& mpi, const RunOptions& options, Setup& setup,
+                             core::Logger& log) {
   const bool root = mpi.world_rank() == 0;
-  // Every rank reads the sweep; rank 0 alone prepares the folder. Whatever
-  // fails, every rank learns the exit code from rank 0 and leaves together.
-  Setup setup;
-  // A model file (.py) a variant names becomes a package first, once, on rank 0; the
-  // others wait without spinning (a compile takes minutes).
   int code = root ? export_model_files(options.sweep_path, log) : kExitOk;
   code = quiet_broadcast(code, MPI_COMM_WORLD, 24 * 3600.0, log);
   if (code != kExitOk) return code;
@@ -556,16 +553,40 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
                    "trial's results); drop --shards");
     setup.ranks_per_job = setup.sweep.ranks_per_job;
     schedule::group_layout(mpi.world_rank(), mpi.world_size(), setup.ranks_per_job);
+    if (root) code = export_seed_weights(setup.sweep, log);
   } catch (const core::ConfigError& e) {
     code = kExitBadInput;
     error = e.what();
   }
   int worst = code;
   FRACSWEEP_MPI_CHECK(MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
-  if (worst != kExitOk) {
-    if (!error.empty() && root) log.error(error);
-    return worst;
-  }
+  if (worst != kExitOk && !error.empty() && root) log.error(error);
+  return worst;
+}
+
+// The root's coordinator, handing out the run book's jobs to the groups.
+void start_coordinator(const sweeps::Sweep& sweep, RunBook& book, MpiCoordinatorEnd& end,
+                       const GroupLayout& layout, trainer::StopSignals& stop,
+                       const RunOptions& options, std::optional<Coordinator>& coordinator,
+                       core::Logger& log) {
+  CoordinatorEvents events = coordinator_events(sweep, book, stop, log);
+  CoordinatorOptions co;
+  co.tick_seconds = options.tick_seconds;
+  co.timeout_seconds = options.timeout_seconds;
+  co.abort_after_seconds = options.abort_after_seconds;
+  coordinator.emplace(end, layout.groups, [&book] { return book.next(); }, std::move(events), co,
+                      log);
+}
+
+}  // namespace
+
+int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& log) {
+  const bool root = mpi.world_rank() == 0;
+  // Every rank reads the sweep; rank 0 alone prepares the folder. Whatever
+  // fails, every rank learns the exit code from rank 0 and leaves together.
+  Setup setup;
+  int code = read_sweep_on_every_rank(mpi, options, setup, log);
+  if (code != kExitOk) return code;
   const sweeps::Sweep& sweep = setup.sweep;
   const GroupLayout layout =
       schedule::group_layout(mpi.world_rank(), mpi.world_size(), setup.ranks_per_job);
@@ -601,16 +622,7 @@ int run_sweep(const MpiSession& mpi, const RunOptions& options, core::Logger& lo
 
   trainer::StopSignals stop;
   std::optional<Coordinator> coordinator;
-  if (root) {
-    CoordinatorEvents events = coordinator_events(sweep, *prep.book, stop, log);
-    CoordinatorOptions co;
-    co.tick_seconds = options.tick_seconds;
-    co.timeout_seconds = options.timeout_seconds;
-    co.abort_after_seconds = options.abort_after_seconds;
-    RunBook& book = *prep.book;
-    coordinator.emplace(coordinator_end, layout.groups, [&book] { return book.next(); },
-                        std::move(events), co, log);
-  }
+  if (root) start_coordinator(sweep, *prep.book, coordinator_end, layout, stop, options, coordinator, log);
 
   const bool interrupted = train_handed_out_jobs(sweep, layout, leader_end, group_comm.get(), syncs,
                                                  placement.device, options, root, tracking, log);

@@ -31,6 +31,7 @@ import argparse
 import copy
 import hashlib
 import importlib.util
+import io
 import json
 import logging
 import os
@@ -363,9 +364,7 @@ def run(args):
     with open(args.model, "rb") as f:
         source = f.read()
     digest = source_hash(source, settings, torch.__version__)
-    out = args.out or os.path.splitext(args.model)[0] + ".pt2"
-    if not out.endswith(".pt2"):
-        raise BadModel(f"--out '{out}': a package's name ends in .pt2")
+    out = package_path(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.time()
@@ -414,6 +413,58 @@ def run(args):
     say(f"wrote {out} (export {export_seconds:.1f} s, compile {total:.1f} s, hash {digest[:12]})")
     print(out)
     return 0
+
+
+def seed_weights_path(package, seed):
+    """Where a package's initial weights for `seed` are kept (spec::seed_weights_path)."""
+    return os.path.splitext(package)[0] + f".seed-{seed}.pt"
+
+
+def parse_seeds(text):
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or any(s < 0 for s in seeds):
+        raise BadModel(f"--initial-weights '{text}': give the seeds as non-negative integers "
+                       f"separated by commas, e.g. 1,2,3")
+    return seeds
+
+
+def write_initial_weights(args):
+    """The model's initial weights for each seed, as a job of that seed starts: built after
+    torch.manual_seed(seed), its parameters and buffers saved by name beside the package
+    (a plain dict, which LibTorch reads). Compiles nothing: a seed changes no graph."""
+    import torch
+    out = package_path(args)
+    if not os.path.isfile(args.model):
+        raise BadModel(f"{args.model}: no such file; give the Python file that builds the model")
+    folder = os.path.dirname(os.path.abspath(out))
+    os.makedirs(folder, exist_ok=True)
+    for seed in parse_seeds(args.initial_weights):
+        net, _ = build(args, {**settings_of(args), "seed": seed})
+        state = {n: t.detach().clone() for n, t in
+                 [*net.named_parameters(), *net.named_buffers()]}
+        path = seed_weights_path(out, seed)
+        data = io.BytesIO()
+        torch.save(state, data)  # to memory: torch.save names the archive after a file's stem
+        partial = f"{path}.{os.getpid()}.partial"
+        try:
+            with open(partial, "wb") as f:
+                f.write(data.getvalue())
+            os.replace(partial, path)  # a job never reads half a file
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+        say(f"wrote {path} (seed {seed})")
+    return 0
+
+
+def package_path(args):
+    out = args.out or os.path.splitext(args.model)[0] + ".pt2"
+    if not out.endswith(".pt2"):
+        raise BadModel(f"--out '{out}': a package's name ends in .pt2")
+    return out
 
 
 def move_program(program, device):
@@ -470,6 +521,10 @@ def parse_args(argv):
                         "gradients stay float32)")
     p.add_argument("--max-autotune", action="store_true",
                    help="let Inductor benchmark kernel choices (much slower to compile)")
+    p.add_argument("--initial-weights", metavar="SEEDS",
+                   help="write the model's initial weights for each of these seeds (e.g. "
+                        "1,2,3) beside the package as <stem>.seed-<S>.pt, where jobs of that "
+                        "seed start from them, and export nothing")
     p.add_argument("--hash-only", action="store_true",
                    help="print the hash of the source and settings, and export nothing")
     return p.parse_args(argv)
@@ -489,6 +544,8 @@ def main(argv=None):
             with open(args.model, "rb") as f:
                 print(source_hash(f.read(), settings_of(args), torch.__version__))
             return 0
+        if args.initial_weights is not None:
+            return write_initial_weights(args)
         return run(args)
     except BadModel as e:
         say(f"error: {e}")

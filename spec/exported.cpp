@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <fstream>
 
@@ -190,6 +191,18 @@ std::string resolve_package(const std::string& package, const std::string& where
                  package, " has not been exported (`fracsweep run` exports it before any job "
                  "starts; or run `fracsweep export ", package, " --task T --out ", cached, "`)");
   return cached;
+}
+
+std::string seed_weights_path(const std::string& package, uint64_t seed) {
+  const std::filesystem::path p(package);
+  return (p.parent_path() / core::str_cat(p.stem().string(), ".seed-", seed, ".pt")).string();
+}
+
+std::string exported_initial_weights(const JobConfig& job) {
+  if (!job.model.init_weights.empty()) return job.model.init_weights;
+  const std::string mine =
+      seed_weights_path(resolve_package(job.model.package, job.output), job.train.seed);
+  return std::filesystem::exists(mine) ? mine : std::string();
 }
 
 Variant exported_job_variant(const std::string& name, const std::string& package,

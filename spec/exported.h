@@ -64,6 +64,16 @@ std::string exported_cache_path(const std::string& model_file);
 // a model file. Throws core::ConfigError when a model file has not been exported yet.
 std::string resolve_package(const std::string& package, const std::string& where);
 
+// Where a package's initial weights for one seed are kept: beside it, as
+// <package stem>.seed-<S>.pt, a state dict of the model built after torch.manual_seed(S)
+// (the exporter's --initial-weights writes them; `fracsweep run` does for a model file).
+std::string seed_weights_path(const std::string& package, uint64_t seed);
+
+// The state dict an exported job's model starts from: its model.init_weights; else its
+// seed's weights beside its package, where they exist; else "": the package's own
+// weights, which are those of the exporter's --seed, the same for every seed.
+std::string exported_initial_weights(const JobConfig& job);
+
 // The variant `name` that `package` (a package or a model file) describes: its manifest's;
 // for a model file not exported yet, a vertebra variant until `fracsweep run` exports it.
 Variant exported_job_variant(const std::string& name, const std::string& package,

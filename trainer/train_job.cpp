@@ -27,6 +27,7 @@
 #include "metrics/format.h"
 #include "metrics/predictions.h"
 #include "metrics/report.h"
+#include "spec/exported.h"
 #include "trainer/backends.h"
 #include "trainer/checkpoint.h"
 #include "trainer/cuda_graphs.h"
@@ -345,6 +346,12 @@ void JobRun::make_model() {
   // Initialised on the CPU from the job's seed, then moved: the same weights on every device.
   torch::manual_seed(seed_for(job_, "init"));
   model_ = make_job_model(job_, counts_);
+  if (!job_.model.package.empty()) {
+    const std::string initial = spec::exported_initial_weights(job_);
+    log_.info(job_.output, ": initial weights ", !initial.empty() ? initial :
+              "of the package (the same for every seed; `fracsweep export --initial-weights "
+              "SEEDS` writes a seed's own beside it)");
+  }
   model_->to(device_);
   if (job_.train.channels_last) to_channels_last(model_->module());
   optimizer_ = std::make_unique<torch::optim::Adam>(

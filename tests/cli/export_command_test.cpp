@@ -1,8 +1,8 @@
 // `fracsweep export` without its Python, and `fracsweep run` refusing a sweep's exported
 // package before any job starts: a package for another task, LibTorch or device, a file
 // that is no package, a manifest whose input shape disagrees with the store. One line
-// each, naming the package, exit code 2, and no job folder made. No Python runs here:
-// the packages are tests/fixtures/exported's.
+// each, naming the package, exit code 2, and no job folder made. The packages are
+// tests/fixtures/exported's; Python runs only to write a model file's seed weights.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -10,6 +10,8 @@
 #include <map>
 #include <string>
 
+#include "core/fs.h"
+#include "spec/exported.h"
 #include "test_util.h"
 
 namespace fracsweep {
@@ -92,6 +94,38 @@ TEST(RunExported, TrainsAPackageToTheEndAndPredictsWithItFromTwoStreams) {
   }
   EXPECT_FALSE(predicted[0].empty());
   EXPECT_EQ(predicted[0], predicted[1]);
+}
+
+// A sweep naming a model file (.py) exports it once (here the fixture's package is its
+// cache already, so nothing compiles) and starts each seed's job from that seed's own
+// initial weights, written beside the cached package before any job starts.
+TEST(RunExported, AModelFileStartsEachSeedFromItsOwnInitialWeights) {
+  TempDir dir;
+  const std::string model = (dir.path() / "tiny_cnn.py").string();
+  fs::copy_file(fixture("exported/tiny_cnn.py"), model);
+  const std::string cache = spec::exported_cache_path(model);
+  fs::create_directories(fs::path(cache).parent_path());
+  fs::copy_file(fixture("exported/tiny_cnn.pt2"), cache);
+  std::string sweep = core::read_file(sweep_with(dir, model, 16));
+  sweep.replace(sweep.find("seeds: [1]"), 10, "seeds: [1, 2]");
+  const std::string path = dir.write("sweep.yaml", sweep);
+
+  const auto r = run_fracsweep({"run", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string log = r.out + r.err;
+  EXPECT_HAS(log, "initial weights for seed(s) 1,2");
+  for (uint64_t seed : {1, 2}) {
+    const std::string weights = spec::seed_weights_path(cache, seed);
+    EXPECT_TRUE(fs::exists(weights)) << weights;
+    EXPECT_HAS(log, "seed" + std::to_string(seed) + ": initial weights " + weights);
+  }
+  EXPECT_NE(core::read_file(spec::seed_weights_path(cache, 1)),
+            core::read_file(spec::seed_weights_path(cache, 2)));
+  // Run again: the weights are there, nothing is written twice.
+  const auto again = run_fracsweep({"run", path});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ((again.out + again.err).find("initial weights for seed"), std::string::npos)
+      << again.out << again.err;
 }
 
 TEST(RunExported, RefusesAPackageForAnotherTask) {

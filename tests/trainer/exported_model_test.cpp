@@ -7,15 +7,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <memory>
+
 #include "core/error.h"
 #include "core/fs.h"
+#include "spec/exported.h"
 #include "test_util.h"
 #include "trainer/models/exported.h"
 
 namespace fracsweep::trainer {
 namespace {
 
+namespace fs = std::filesystem;
 using fracsweep::testing::fixture;
+using fracsweep::testing::TempDir;
 
 nlohmann::json eager() {
   return nlohmann::json::parse(core::read_file(fixture("exported/tiny_cnn.json")));
@@ -175,6 +181,81 @@ TEST(ExportedModel, AStateDictOfAnotherModelIsRefusedNamingWhatDiffers) {
   }
   // A file that is no state dict.
   EXPECT_THROW(model.load_state_dict(fixture("exported/tiny_cnn.json")), core::ConfigError);
+}
+
+// ---------------------------------------------------------------- a seed's initial weights
+
+// Whether every parameter and buffer of `a` equals `b`'s of the same name.
+bool same_weights(torch::nn::Module& a, torch::nn::Module& b) {
+  auto theirs = b.named_parameters();
+  for (const auto& p : a.named_parameters())
+    if (!torch::equal(p.value(), theirs[p.key()])) return false;
+  auto their_buffers = b.named_buffers();
+  for (const auto& t : a.named_buffers())
+    if (!torch::equal(t.value(), their_buffers[t.key()])) return false;
+  return true;
+}
+
+// The tiny package's model with `weights` (a state dict), or its own.
+std::unique_ptr<ExportedModel> tiny_model(const std::string& weights = "") {
+  auto model = std::make_unique<ExportedModel>(fixture("exported/tiny_cnn.pt2"), "cpu");
+  if (!weights.empty()) model->load_state_dict(weights);
+  return model;
+}
+
+// A job of `seed` training a copy of the tiny package in `dir`.
+spec::JobConfig job_of_seed(const TempDir& dir, uint64_t seed) {
+  spec::JobConfig job;
+  job.output = dir.path().string();
+  job.model.variant = "own";
+  job.model.package = (dir.path() / "own.pt2").string();
+  job.train.device = "cpu";
+  job.train.seed = seed;
+  fs::copy_file(fixture("exported/tiny_cnn.pt2"), job.model.package,
+                fs::copy_options::overwrite_existing);
+  return job;
+}
+
+TEST(ExportedSeeds, AJobStartsFromItsSeedsWeightsBesideThePackage) {
+  TempDir dir;
+  spec::JobConfig job = job_of_seed(dir, 2);
+  fs::copy_file(fixture("exported/tiny_cnn_seed2.pt"), spec::seed_weights_path(job.model.package, 2));
+  EXPECT_EQ(spec::seed_weights_path(job.model.package, 2), (dir.path() / "own.seed-2.pt").string());
+  // As PyTorch builds the model after torch.manual_seed(2) (make_fixture.py seeds).
+  const auto seeded = tiny_model(fixture("exported/tiny_cnn_seed2.pt")), packaged = tiny_model();
+  ASSERT_FALSE(same_weights(seeded->module(), packaged->module()));  // not the package's
+
+  EXPECT_TRUE(same_weights(make_exported_job_model(job)->module(), seeded->module()));
+  // A seed without a file of its own starts from the package's weights.
+  job.train.seed = 3;
+  EXPECT_EQ(spec::exported_initial_weights(job), "");
+  EXPECT_TRUE(same_weights(make_exported_job_model(job)->module(), packaged->module()));
+  // model.init_weights comes before the seed's file.
+  job.train.seed = 2;
+  job.model.init_weights = fixture("exported/tiny_cnn_trained.pt");
+  EXPECT_TRUE(same_weights(make_exported_job_model(job)->module(),
+                           tiny_model(job.model.init_weights)->module()));
+}
+
+// `fracsweep export --initial-weights` (the project's Python, which `fracsweep run` calls
+// for a model file's seeds): seed 1's weights are the package's own (it was exported with
+// --seed 1), seed 2's those PyTorch builds after torch.manual_seed(2).
+TEST(ExportedSeeds, TheExporterWritesEachSeedsWeightsAsPyTorchBuildsThem) {
+  TempDir dir;
+  const std::string package = (dir.path() / "tiny_cnn.pt2").string();
+  const auto r = testing::run_fracsweep({"export", fixture("exported/tiny_cnn.py"), "--task",
+                                         "vertebra", "--initial-weights", "1,2", "--out", package});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_FALSE(fs::exists(package));  // nothing compiled
+  EXPECT_TRUE(same_weights(tiny_model(spec::seed_weights_path(package, 1))->module(),
+                           tiny_model()->module()));
+  EXPECT_TRUE(same_weights(tiny_model(spec::seed_weights_path(package, 2))->module(),
+                           tiny_model(fixture("exported/tiny_cnn_seed2.pt"))->module()));
+  // Seeds that are not numbers: one line, exit 2.
+  const auto bad = testing::run_fracsweep({"export", fixture("exported/tiny_cnn.py"), "--task",
+                                           "vertebra", "--initial-weights", "one", "--out", package});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--initial-weights 'one'"), std::string::npos) << bad.err;
 }
 
 }  // namespace

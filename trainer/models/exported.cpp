@@ -145,16 +145,16 @@ std::unordered_map<std::string, torch::Tensor> read_state_dict(const std::string
     std::string why = e.what_without_backtrace();
     why = why.substr(0, why.find('\n'));
     throw ConfigError(core::str_cat(
-        path, ": model.init_weights cannot be read as a dict of names to tensors (", why,
+        path, ": cannot be read as a dict of names to tensors (", why,
         "); LibTorch reads a plain dict, not the OrderedDict that model.state_dict() returns: "
         "save it with torch.save(dict(model.state_dict()), PATH)"));
   }
-  CHECK_OR_THROW(ConfigError, loaded.isGenericDict(), path, ": model.init_weights holds a ",
+  CHECK_OR_THROW(ConfigError, loaded.isGenericDict(), path, ": holds a ",
                  loaded.tagKind(), ", not a state dict; save torch.save(dict(model.state_dict()), PATH)");
   std::unordered_map<std::string, torch::Tensor> tensors;
   for (const auto& item : loaded.toGenericDict()) {
     CHECK_OR_THROW(ConfigError, item.key().isString() && item.value().isTensor(), path,
-                   ": model.init_weights is a dict but not of names to tensors; save "
+                   ": is a dict but not of names to tensors; save "
                    "torch.save(dict(model.state_dict()), PATH)");
     tensors.emplace(item.key().toStringRef(), item.value().toTensor());
   }
@@ -169,16 +169,16 @@ void ExportedModel::load_state_dict(const std::string& path) {
   for (auto& [prefixed, tensor] : named_) {
     const std::string name = prefixed.substr(kPrefix.size());
     auto it = given.find(name);
-    CHECK_OR_THROW(ConfigError, it != given.end(), path, ": model.init_weights has no '", name,
+    CHECK_OR_THROW(ConfigError, it != given.end(), path, ": the state dict has no '", name,
                    "', which the package's model has; save the state dict of the model the "
                    "package was exported from");
     CHECK_OR_THROW(ConfigError, it->second.sizes() == tensor.sizes(), path, ": '", name, "' is ",
-                   shape_of(it->second), " in model.init_weights but ", shape_of(tensor),
+                   shape_of(it->second), " in the state dict but ", shape_of(tensor),
                    " in the package's model");
     tensor.copy_(it->second);
     given.erase(it);
   }
-  CHECK_OR_THROW(ConfigError, given.empty(), path, ": model.init_weights has '",
+  CHECK_OR_THROW(ConfigError, given.empty(), path, ": the state dict has '",
                  given.empty() ? "" : given.begin()->first, "' and ", given.size() - 1,
                  " more names that the package's model lacks; save the state dict of the model "
                  "the package was exported from");
@@ -268,7 +268,8 @@ class ExportedJobModel final : public JobModel {
   explicit ExportedJobModel(const spec::JobConfig& job)
       : model_(spec::resolve_package(job.model.package, job.output),
                job.train.device == "auto" ? "" : job.train.device) {
-    if (!job.model.init_weights.empty()) model_.load_state_dict(job.model.init_weights);
+    const std::string initial = spec::exported_initial_weights(job);
+    if (!initial.empty()) model_.load_state_dict(initial);
   }
   torch::nn::Module& module() override { return model_.module(); }
   void to(const torch::Device& device) override { model_.to(device); }
