@@ -1,14 +1,21 @@
 // See run_tracking.h.
 #include "launcher/run_tracking.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "metrics/report.h"
+#include "report/report.h"
+#include "spec/exported.h"
 #include "spec/tracking.h"
 #include "tracking/mlflow_queue.h"
+#include "tracking/tensorboard.h"
 
 namespace fracsweep::launcher {
 namespace {
@@ -26,6 +33,52 @@ void flatten(const YAML::Node& node, const std::string& prefix,
   } else if (node.IsSequence()) {
     out.emplace_back(prefix, YAML::Dump(node));
   }
+}
+
+// Appends `item` unless `list` holds it.
+template <typename T>
+void add_once(std::vector<T>& list, const T& item) {
+  if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(item);
+}
+
+bool is_number(const std::string& text) {
+  char* end = nullptr;
+  std::strtod(text.c_str(), &end);
+  return !text.empty() && end == text.c_str() + text.size();
+}
+
+// The hyperparameters every job's session names (tensorboard.cpp) and the metrics its
+// variant's jobs write: the final test values (the averages, then per class, then the
+// best epoch and its validation score), then the validation curves' last values, each
+// with the job's headline (train.selection_metric) first.
+tracking::HParamsExperiment experiment_of(const sweeps::Sweep& sweep) {
+  tracking::HParamsExperiment x;
+  x.name = sweep.name;
+  x.hparams = {{"job", false}, {"sweep", false}, {"variant", false}, {"part", false}, {"seed", true}};
+  std::vector<std::string> axes, test, val;
+  std::map<std::string, bool> numeric;
+  for (const sweeps::SweepJob& job : sweep.jobs) {
+    for (const auto& [axis, value] : job.axes) {
+      add_once(axes, axis);
+      numeric.emplace(axis, true).first->second &= is_number(value);
+    }
+    const spec::Variant v = spec::job_variant(job.config);
+    const std::string& headline = job.config.train.selection_metric;
+    add_once(test, "test/" + headline);
+    add_once(val, "val/" + headline);
+    const spec::TaskInfo& task = spec::task_info(v.task);
+    for (const std::string& m : task.test_metrics) add_once(test, "test/" + m);
+    // What metrics.json and log.jsonl's "val" hold (trainer/train_job.cpp, evaluate.h).
+    const std::vector<std::string> all = metrics::metric_names(task.classes);
+    for (const std::string& m : all) add_once(test, "test/" + m);
+    for (const char* m : {"best_epoch", "val_score"}) add_once(test, std::string("test/") + m);
+    for (const std::string& m : v.val_metrics) add_once(val, "val/" + m);
+    for (const std::string& m : all) add_once(val, "val/" + m);
+  }
+  for (const std::string& axis : axes) x.hparams.emplace_back(axis, numeric[axis]);
+  x.metrics = test;
+  x.metrics.insert(x.metrics.end(), val.begin(), val.end());
+  return x;
 }
 
 }  // namespace
@@ -49,6 +102,14 @@ std::vector<std::pair<std::string, std::string>> flat_settings(const spec::JobCo
 
 RunTracking::RunTracking(const sweeps::Sweep& sweep, bool writer, bool root, core::Logger& log)
     : sweep_(sweep), writer_(writer), root_(root), log_(log) {
+  if (root && sweep.tracking.tensorboard && !sweep.jobs.empty()) {
+    try {
+      tracking::write_hparams_experiment(sweep.output + "/tb", experiment_of(sweep));
+    } catch (const std::exception& e) {
+      // See Note [Tracking never stops training].
+      log.warn(sweep.output, ": TensorBoard's hparams page lists its metrics by name: ", e.what());
+    }
+  }
   if (!sweep.tracking.mlflow || !(writer || root)) return;
   try {
     sender_ = std::make_unique<tracking::MlflowSender>(sweep.tracking.mlflow->uri, log);
@@ -99,11 +160,33 @@ std::unique_ptr<tracking::JobTracking> RunTracking::for_job(const sweeps::SweepJ
       sweep_.tracking.mlflow ? sweep_.tracking.mlflow->experiment : std::string(), sweep_.output, log_);
 }
 
+std::vector<tracking::Artifact> RunTracking::write_report() {
+  std::vector<tracking::Artifact> artifacts;
+  try {
+    const report::SweepResults results = report::collect_results(sweep_.output);
+    const report::Report built = report::build_report(results, {});
+    const std::string out = sweep_.output + "/report";
+    for (const std::string& file : report::write_report(results, built, out, {})) {
+      const std::string name = fs::relative(file, sweep_.output).generic_string();
+      artifacts.push_back({name, name});
+    }
+    log_.info(sweep_.output, ": the sweep's report in ", out, "/ (", artifacts.size(),
+              " files), attached to its MLflow run");
+  } catch (const std::exception& e) {
+    log_.warn(sweep_.output, ": MLflow: the sweep's run ends without its report (", e.what(),
+              "); `fracsweep report ", sweep_.output, "` says more");
+  }
+  return artifacts;
+}
+
 void RunTracking::finish(const std::string& status, const std::string& results_table) {
   if (!sender_ || !root_) return;
   try {
     core::write_file_atomic(tracking::queue_dir(sweep_.output) + "/results.txt", results_table);
-    tracking::end_sweep_run(sweep_.output, {"mlflow/results.txt", "sweep.yaml", "sweep.json"}, status);
+    std::vector<tracking::Artifact> artifacts = {
+        {"mlflow/results.txt", "results.txt"}, {"sweep.yaml", "sweep.yaml"}, {"sweep.json", "sweep.json"}};
+    for (tracking::Artifact& a : write_report()) artifacts.push_back(std::move(a));
+    tracking::end_sweep_run(sweep_.output, artifacts, status);
     sender_->poke();
   } catch (const std::exception& e) {
     log_.warn(sweep_.output, ": MLflow: the sweep's run not ended: ", e.what());

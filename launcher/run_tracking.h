@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/log.h"
 #include "spec/job_config.h"
@@ -37,12 +38,17 @@ class RunTracking {
   // The trackers of a job this rank's group trains; null on ranks that do not write.
   std::unique_ptr<tracking::JobTracking> for_job(const sweeps::SweepJob& job,
                                                  const spec::JobConfig& config);
-  // The root, after the last job: the sweep run's results table and files, and its end.
+  // The root, after the last job: the sweep run's results table, files and report (written
+  // into <sweep>/report as `fracsweep report` writes it by default), and its end.
   void finish(const std::string& status, const std::string& results_table);
 
   static constexpr double kFlushSeconds = 20;
 
  private:
+  // The sweep's report of what has finished, as artifacts; none (and a warning) when it
+  // cannot be made.
+  std::vector<tracking::Artifact> write_report();
+
   const sweeps::Sweep& sweep_;
   const bool writer_, root_;
   core::Logger& log_;

@@ -42,6 +42,15 @@ MetricValues BinaryReport::values() const {
   return {{"AUC", auc}, {"AP", ap}, {"SE", se}, {"SP", sp}};
 }
 
+std::vector<std::string> metric_names(int classes) {
+  MulticlassReport multiclass;
+  multiclass.per_class.resize(static_cast<size_t>(std::max(classes, 0)));
+  std::vector<std::string> names;
+  for (const auto& [name, value] : classes > 1 ? multiclass.values() : BinaryReport{}.values())
+    names.push_back(name);
+  return names;
+}
+
 MulticlassReport multiclass_report(const Predictions& p, const std::string& source) {
   CHECK_OR_THROW(core::ConfigError, p.kind == PredictionKind::kMulticlass, source,
                  ": expected K-class probabilities (columns p0..pK-1), found a binary score");

@@ -42,6 +42,10 @@ struct BinaryReport {
 MulticlassReport multiclass_report(const Predictions& p, const std::string& source);
 BinaryReport binary_report(const Predictions& p, double threshold, const std::string& source);
 
+// The names compute_metrics gives, in its order, for predictions of `classes` classes
+// (1: binary).
+std::vector<std::string> metric_names(int classes);
+
 // The report matching the file's kind, as named values.
 MetricValues compute_metrics(const Predictions& p, double threshold, const std::string& source);
 

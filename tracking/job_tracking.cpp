@@ -137,12 +137,12 @@ void queue_sweep_run(const std::string& folder, const std::string& sweep_name,
   q.append({{"op", "log"}, {"params", {{{"key", "sweep_file"}, {"value", sweep_file}}}}});
 }
 
-void end_sweep_run(const std::string& folder, const std::vector<std::string>& files,
+void end_sweep_run(const std::string& folder, const std::vector<Artifact>& artifacts,
                    const std::string& status) {
   MlflowQueue q(folder);
-  for (const std::string& f : files)
-    if (fs::exists(fs::path(folder) / f))
-      q.append({{"op", "artifact"}, {"file", f}, {"name", fs::path(f).filename().string()}});
+  for (const Artifact& a : artifacts)
+    if (fs::exists(fs::path(folder) / a.file))
+      q.append({{"op", "artifact"}, {"file", a.file}, {"name", a.name}});
   q.append({{"op", "end"}, {"status", status}, {"end_ms", now_ms()}});
 }
 

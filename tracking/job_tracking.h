@@ -43,11 +43,17 @@ class JobTracking final : public JobObserver {
   bool warned_ = false;
 };
 
+// A file to upload: `file` relative to the run's folder (or absolute), under the run's
+// artifacts as `name` (which may hold folders: "report/table.md").
+struct Artifact {
+  std::string file, name;
+};
+
 // The sweep's parent run: queued in <sweep folder>/mlflow/ when the run starts
-// (idempotent: once per folder), its artifacts and end when it ends.
+// (idempotent: once per folder), its artifacts (those that exist) and end when it ends.
 void queue_sweep_run(const std::string& folder, const std::string& sweep_name,
                      const std::string& experiment, const std::string& sweep_file);
-void end_sweep_run(const std::string& folder, const std::vector<std::string>& files,
+void end_sweep_run(const std::string& folder, const std::vector<Artifact>& artifacts,
                    const std::string& status);
 
 // Milliseconds since the epoch, as MLflow's timestamps.

@@ -93,6 +93,30 @@ class TensorBoardWriter::File {
   core::UniqueFd fd_;
 };
 
+void write_hparams_experiment(const std::string& dir, const HParamsExperiment& experiment) {
+  const double now = now_seconds();
+  tb::Event version;
+  version.set_wall_time(now);
+  version.set_file_version("brain.Event:2");
+  tb::HParamsPluginData data;
+  tb::Experiment& x = *data.mutable_experiment();
+  x.set_name(experiment.name);
+  x.set_time_created_secs(now);
+  for (const auto& [name, numeric] : experiment.hparams) {
+    tb::HParamInfo* h = x.add_hparam_infos();
+    h->set_name(name);
+    h->set_type(numeric ? tb::DATA_TYPE_FLOAT64 : tb::DATA_TYPE_STRING);
+  }
+  for (const std::string& tag : experiment.metrics) x.add_metric_infos()->mutable_name()->set_tag(tag);
+  tb::Event e;
+  e.set_wall_time(now);
+  add_hparams_value(*e.mutable_summary(), "_hparams_/experiment", data);
+  fs::create_directories(dir);
+  // One name, replaced atomically: a reader sees the old experiment or the new one.
+  core::write_file_atomic(dir + "/events.out.tfevents.0.experiment",
+                          frame_record(version.SerializeAsString()) + frame_record(e.SerializeAsString()));
+}
+
 size_t prune_event_files(const std::string& tb_dir, int64_t done_epochs) {
   size_t dropped = 0;
   if (!fs::is_directory(tb_dir)) return 0;

@@ -16,6 +16,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/log.h"
 #include "tracking/job_observer.h"
@@ -42,6 +44,19 @@ class TensorBoardWriter final : public JobObserver {
   int64_t last_step_ = 0;
   bool warned_ = false;
 };
+
+// The sweep's experiment on TensorBoard's hparams page: the hyperparameters and the
+// metrics its table shows, in this order (the headline metric first; without an
+// experiment the page sorts the metrics by name and shows each session's own).
+struct HParamsExperiment {
+  std::string name;
+  std::vector<std::pair<std::string, bool>> hparams;  // name, whether its values are numbers
+  std::vector<std::string> metrics;                   // tags: "test/aAUC", "val/aAUC", ...
+};
+
+// Writes `experiment` as the one event file of `dir` (<sweep>/tb), replacing an
+// earlier one whole. Throws core::IoError.
+void write_hparams_experiment(const std::string& dir, const HParamsExperiment& experiment);
 
 // Rewrites the event files of `tb_dir` without what follows epoch `done_epochs`
 // (and without an earlier end's test metrics and hparams); returns how many

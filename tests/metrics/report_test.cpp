@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -39,6 +40,23 @@ TEST(MetricsAgainstSklearn, AllFixtureCases) {
       EXPECT_NEAR(it->second, value.get<double>(), 1e-9) << key;
     }
   }
+}
+
+// metric_names() names what compute_metrics gives, in its order, for every fixture case
+// (binary and two to five classes): the columns TensorBoard's hparams page is told to expect.
+TEST(MetricNames, AreComputeMetricsKeysInItsOrder) {
+  const nlohmann::json index = load_json(fixture("metrics/cases/index.json"));
+  std::set<int> classes_seen;
+  for (const auto& c : index.at("cases")) {
+    const std::string csv = fixture("metrics/cases/" + c.at("name").get<std::string>() + ".csv");
+    const Predictions p = read_predictions(csv);
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : compute_metrics(p, 0.5, csv)) keys.push_back(key);
+    const int classes = p.score_columns();
+    EXPECT_EQ(metric_names(classes), keys) << csv;
+    classes_seen.insert(classes);
+  }
+  EXPECT_TRUE(classes_seen.count(1) && classes_seen.count(3));  // the pelvis and vertebra tasks
 }
 
 // The edge_* cases (all tied, ties across classes, one positive or negative,

@@ -165,8 +165,17 @@ def check(uri, out, jobs, tmp):
     if parent.info.status != "FINISHED":
         fail(f"sweep run status {parent.info.status}")
     parent_files = {a.path for a in client.list_artifacts(parent.info.run_id)}
-    if not {"results.txt", "sweep.yaml"} <= parent_files:
+    if not {"results.txt", "sweep.yaml", "report"} <= parent_files:
         fail(f"sweep run artifacts {parent_files}")
+    # The sweep's report, as `fracsweep report` writes it into the sweep's folder.
+    report_files = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    for f in ("report/table.md", "report/report.html", "report/curves"):
+        if f not in report_files:
+            fail(f"sweep run: {f} not among its report artifacts {sorted(report_files)}")
+    local = client.download_artifacts(parent.info.run_id, "report/table.md", os.path.join(tmp, "dl-report"))
+    with open(local, "rb") as a, open(os.path.join(out, "report", "table.md"), "rb") as b:
+        if a.read() != b.read():
+            fail("sweep run: report/table.md differs from the sweep folder's")
     by_job = {r.data.tags.get("fracsweep.job"): r for r in children}
     for job_dir in jobs:
         name = os.path.relpath(job_dir, out)

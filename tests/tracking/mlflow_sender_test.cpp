@@ -160,7 +160,9 @@ TEST(TrackingCost, DISABLED_TheTrainingThreadsCallsPerEpoch) {
     std::cout << (mlflow ? "TensorBoard and the MLflow queue" : "TensorBoard alone") << ": "
               << ms / kEpochs << " ms per epoch on the training thread (" << kEpochs << " epochs, "
               << epoch_scalars(line, "aAUC").size() << " scalars each)\n";
-    if (sender) EXPECT_EQ(sender->flush(60), 0u) << sink.str();
+    if (sender) {
+      EXPECT_EQ(sender->flush(60), 0u) << sink.str();
+    }
   }
 }
 

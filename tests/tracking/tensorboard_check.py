@@ -6,10 +6,12 @@ the log's values (as float32); the raw events of all of tb/'s files hold no step
 of a tag twice; the test/ scalars are metrics.json's; the hparams plugin's
 session start info parses (through the plugin's own metadata module) and names the
 job's variant, part and seed; and the run appears to `tensorboard --logdir` as
-"<job>/tb". Exit 0 when all hold, 1 with the first difference, 77 (skipped) when
+"<job>/tb". The sweep's experiment (SWEEP_DIR/tb, the run "tb") lists the metrics
+the hparams page shows, the headline first and every test/ and val/ tag of every
+job among them, and the hparams every session names. Exit 0 when all hold, 1 with the first difference, 77 (skipped) when
 the Python lacks tensorboard.
 
-usage: tensorboard_check.py SWEEP_DIR EXPECTED_JOBS
+usage: tensorboard_check.py SWEEP_DIR EXPECTED_JOBS HEADLINE
 """
 import json
 import math
@@ -108,25 +110,48 @@ def check_job(sweep_dir, job_dir):
         fail(f"{job_dir}: hparams {hp} do not name {variant}, {part}, {seed}")
     if end.status != 1:  # STATUS_SUCCESS
         fail(f"{job_dir}: session end status {end.status}")
-    return len(want), len(lines)
+    return len(want), len(lines), tags, set(hp)
+
+
+def check_experiment(sweep_dir, written, hparams, headline):
+    """The experiment the hparams page reads, parsed by the plugin's own metadata module."""
+    acc = event_accumulator.EventAccumulator(os.path.join(sweep_dir, "tb"), size_guidance={"tensors": 0})
+    acc.Reload()
+    content = acc.PluginTagToContent("hparams")
+    if hp_metadata.EXPERIMENT_TAG not in content:
+        fail(f"{sweep_dir}/tb: no hparams experiment (tags {list(content)})")
+    x = hp_metadata.parse_experiment_plugin_data(content[hp_metadata.EXPERIMENT_TAG])
+    metrics = [m.name.tag for m in x.metric_infos]
+    if not metrics or metrics[0] != "test/" + headline:
+        fail(f"experiment metrics {metrics}: the first is not test/{headline}")
+    if not written <= set(metrics):
+        fail(f"experiment metrics {metrics} hide {sorted(written - set(metrics))}")
+    names = [h.name for h in x.hparam_infos]
+    if set(names) != hparams:
+        fail(f"experiment hparams {names}, the sessions name {sorted(hparams)}")
+    print(f"ok experiment: {len(metrics)} metrics from {metrics[0]}, hparams {names}")
 
 
 def main():
-    sweep_dir, expected = sys.argv[1], int(sys.argv[2])
+    sweep_dir, expected, headline = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     jobs = []
     for root, dirs, files in os.walk(sweep_dir):
         if "log.jsonl" in files and "tb" in dirs:
             jobs.append(root)
     if len(jobs) != expected:
         fail(f"{len(jobs)} job folders with tb/, expected {expected}")
+    written, hparams = set(), set()
     for job in sorted(jobs):
-        tags, epochs = check_job(sweep_dir, job)
+        tags, epochs, job_tags, job_hparams = check_job(sweep_dir, job)
+        written |= {t for t in job_tags if t.startswith(("test/", "val/"))}
+        hparams |= job_hparams
         print(f"ok {os.path.relpath(job, sweep_dir)}: {tags} scalars x {epochs} epochs, hparams")
+    check_experiment(sweep_dir, written, hparams, headline)
     # As `tensorboard --logdir SWEEP_DIR` lists them: one run per job, named <job>/tb.
     mux = event_multiplexer.EventMultiplexer().AddRunsFromDirectory(sweep_dir)
     mux.Reload()
     runs = sorted(mux.Runs())
-    want = sorted(os.path.relpath(os.path.join(j, "tb"), sweep_dir) for j in jobs)
+    want = sorted(["tb"] + [os.path.relpath(os.path.join(j, "tb"), sweep_dir) for j in jobs])
     if runs != want:
         fail(f"runs {runs}, expected {want}")
     print(f"ok: {len(runs)} runs under --logdir {sweep_dir}")

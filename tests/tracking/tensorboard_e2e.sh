@@ -39,4 +39,4 @@ kill -KILL "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 pid=
 "$bin" run "$tmp/sweep.yaml" --log-level warn
-"$py" "$here/tensorboard_check.py" "$tmp/out" 2
+"$py" "$here/tensorboard_check.py" "$tmp/out" 2 aAUC
