@@ -2,7 +2,6 @@
 #include "launcher/run_tracking.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -41,12 +40,6 @@ void add_once(std::vector<T>& list, const T& item) {
   if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(item);
 }
 
-bool is_number(const std::string& text) {
-  char* end = nullptr;
-  std::strtod(text.c_str(), &end);
-  return !text.empty() && end == text.c_str() + text.size();
-}
-
 // The hyperparameters every job's session names (tensorboard.cpp) and the metrics its
 // variant's jobs write: the final test values (the averages, then per class, then the
 // best epoch and its validation score), then the validation curves' last values, each
@@ -54,13 +47,17 @@ bool is_number(const std::string& text) {
 tracking::HParamsExperiment experiment_of(const sweeps::Sweep& sweep) {
   tracking::HParamsExperiment x;
   x.name = sweep.name;
-  x.hparams = {{"job", false}, {"sweep", false}, {"variant", false}, {"part", false}, {"seed", true}};
-  std::vector<std::string> axes, test, val;
-  std::map<std::string, bool> numeric;
+  std::vector<std::string> names = {"job", "sweep", "variant", "part", "seed"}, test, val;
+  std::map<std::string, std::vector<std::string>> values;
   for (const sweeps::SweepJob& job : sweep.jobs) {
+    add_once(values["job"], job.name);
+    add_once(values["sweep"], sweep.name);
+    add_once(values["variant"], job.variant);
+    add_once(values["part"], job.part);
+    add_once(values["seed"], std::to_string(job.seed));
     for (const auto& [axis, value] : job.axes) {
-      add_once(axes, axis);
-      numeric.emplace(axis, true).first->second &= is_number(value);
+      add_once(names, axis);
+      add_once(values[axis], value);
     }
     const spec::Variant v = spec::job_variant(job.config);
     const std::string& headline = job.config.train.selection_metric;
@@ -75,7 +72,7 @@ tracking::HParamsExperiment experiment_of(const sweeps::Sweep& sweep) {
     for (const std::string& m : v.val_metrics) add_once(val, "val/" + m);
     for (const std::string& m : all) add_once(val, "val/" + m);
   }
-  for (const std::string& axis : axes) x.hparams.emplace_back(axis, numeric[axis]);
+  for (const std::string& name : names) x.hparams.push_back({name, values[name]});
   x.metrics = test;
   x.metrics.insert(x.metrics.end(), val.begin(), val.end());
   return x;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -79,6 +80,28 @@ google::protobuf::Value hparam_value(const std::string& text) {
   return v;
 }
 
+// As TensorBoard infers them from the sessions where no experiment is written
+// (plugins/hparams/backend_context.py): numbers get their range, texts their values.
+void add_hparam_info(tb::Experiment& x, const HParamsExperiment::HParam& hp) {
+  tb::HParamInfo* h = x.add_hparam_infos();
+  h->set_name(hp.name);
+  h->set_differs(hp.values.size() > 1);
+  std::vector<double> numbers;
+  for (const std::string& v : hp.values) {
+    const google::protobuf::Value value = hparam_value(v);
+    if (value.has_number_value()) numbers.push_back(value.number_value());
+  }
+  if (!numbers.empty() && numbers.size() == hp.values.size()) {
+    h->set_type(tb::DATA_TYPE_FLOAT64);
+    const auto [low, high] = std::minmax_element(numbers.begin(), numbers.end());
+    h->mutable_domain_interval()->set_min_value(*low);
+    h->mutable_domain_interval()->set_max_value(*high);
+    return;
+  }
+  h->set_type(tb::DATA_TYPE_STRING);
+  for (const std::string& v : hp.values) h->mutable_domain_discrete()->add_values()->set_string_value(v);
+}
+
 }  // namespace
 
 // One event file, appended record by record (no fsync: curves are not results,
@@ -102,11 +125,7 @@ void write_hparams_experiment(const std::string& dir, const HParamsExperiment& e
   tb::Experiment& x = *data.mutable_experiment();
   x.set_name(experiment.name);
   x.set_time_created_secs(now);
-  for (const auto& [name, numeric] : experiment.hparams) {
-    tb::HParamInfo* h = x.add_hparam_infos();
-    h->set_name(name);
-    h->set_type(numeric ? tb::DATA_TYPE_FLOAT64 : tb::DATA_TYPE_STRING);
-  }
+  for (const HParamsExperiment::HParam& hp : experiment.hparams) add_hparam_info(x, hp);
   for (const std::string& tag : experiment.metrics) x.add_metric_infos()->mutable_name()->set_tag(tag);
   tb::Event e;
   e.set_wall_time(now);

@@ -49,9 +49,16 @@ class TensorBoardWriter final : public JobObserver {
 // metrics its table shows, in this order (the headline metric first; without an
 // experiment the page sorts the metrics by name and shows each session's own).
 struct HParamsExperiment {
+  // A hyperparameter and the values the sessions give it (as hparam_value() reads them:
+  // numbers where the text is one): the page's filter offers the texts, or the numbers'
+  // range.
+  struct HParam {
+    std::string name;
+    std::vector<std::string> values;  // distinct, in the order met
+  };
   std::string name;
-  std::vector<std::pair<std::string, bool>> hparams;  // name, whether its values are numbers
-  std::vector<std::string> metrics;                   // tags: "test/aAUC", "val/aAUC", ...
+  std::vector<HParam> hparams;
+  std::vector<std::string> metrics;  // tags: "test/aAUC", "val/aAUC", ...
 };
 
 // Writes `experiment` as the one event file of `dir` (<sweep>/tb), replacing an

@@ -110,7 +110,7 @@ def check_job(sweep_dir, job_dir):
         fail(f"{job_dir}: hparams {hp} do not name {variant}, {part}, {seed}")
     if end.status != 1:  # STATUS_SUCCESS
         fail(f"{job_dir}: session end status {end.status}")
-    return len(want), len(lines), tags, set(hp)
+    return len(want), len(lines), tags, hp
 
 
 def check_experiment(sweep_dir, written, hparams, headline):
@@ -127,8 +127,20 @@ def check_experiment(sweep_dir, written, hparams, headline):
     if not written <= set(metrics):
         fail(f"experiment metrics {metrics} hide {sorted(written - set(metrics))}")
     names = [h.name for h in x.hparam_infos]
-    if set(names) != hparams:
+    if set(names) != set(hparams):
         fail(f"experiment hparams {names}, the sessions name {sorted(hparams)}")
+    # The filters: a text's values are the sessions' values; a number's range spans them.
+    for h in x.hparam_infos:
+        seen = hparams[h.name]
+        if h.HasField("domain_discrete"):
+            offered = {v.string_value for v in h.domain_discrete.values}
+            if offered != seen:
+                fail(f"hparam {h.name}: the filter offers {sorted(offered)}, the sessions hold {sorted(seen)}")
+        elif not (h.HasField("domain_interval") and h.domain_interval.min_value == min(seen)
+                  and h.domain_interval.max_value == max(seen)):
+            fail(f"hparam {h.name}: no domain spanning {sorted(seen)}")
+        if h.differs != (len(seen) > 1):
+            fail(f"hparam {h.name}: differs {h.differs} for {sorted(seen)}")
     print(f"ok experiment: {len(metrics)} metrics from {metrics[0]}, hparams {names}")
 
 
@@ -140,11 +152,12 @@ def main():
             jobs.append(root)
     if len(jobs) != expected:
         fail(f"{len(jobs)} job folders with tb/, expected {expected}")
-    written, hparams = set(), set()
+    written, hparams = set(), {}
     for job in sorted(jobs):
         tags, epochs, job_tags, job_hparams = check_job(sweep_dir, job)
         written |= {t for t in job_tags if t.startswith(("test/", "val/"))}
-        hparams |= job_hparams
+        for k, v in job_hparams.items():
+            hparams.setdefault(k, set()).add(v)
         print(f"ok {os.path.relpath(job, sweep_dir)}: {tags} scalars x {epochs} epochs, hparams")
     check_experiment(sweep_dir, written, hparams, headline)
     # As `tensorboard --logdir SWEEP_DIR` lists them: one run per job, named <job>/tb.
