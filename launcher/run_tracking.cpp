@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
@@ -72,6 +73,17 @@ tracking::HParamsExperiment experiment_of(const sweeps::Sweep& sweep) {
     for (const std::string& m : v.val_metrics) add_once(val, "val/" + m);
     for (const std::string& m : all) add_once(val, "val/" + m);
   }
+  // A search's trials: each sampled key, its filter spanning the search's range or choices.
+  if (sweep.search)
+    for (const sweeps::SearchParam& p : sweep.search->space) {
+      add_once(names, p.key);
+      if (p.dist == sweeps::SearchParam::Dist::kChoice) {
+        for (const std::string& v : p.values) add_once(values[p.key], v);
+      } else {
+        add_once(values[p.key], fmt::format("{}", p.low));  // the shortest exact text
+        add_once(values[p.key], fmt::format("{}", p.high));
+      }
+    }
   for (const std::string& name : names) x.hparams.push_back({name, values[name]});
   x.metrics = test;
   x.metrics.insert(x.metrics.end(), val.begin(), val.end());
@@ -150,6 +162,12 @@ std::unique_ptr<tracking::JobTracking> RunTracking::for_job(const sweeps::SweepJ
   run.part = job.part;
   run.seed = job.seed;
   run.axes = job.axes;
+  if (sweep_.search) {  // the trial's sampled values, as its config holds them
+    const auto settings = flat_settings(config);
+    for (const sweeps::SearchParam& p : sweep_.search->space)
+      for (const auto& [key, value] : settings)
+        if (key == p.key) run.axes.emplace_back(key, value);
+  }
   run.headline = config.train.selection_metric;
   if (sender_) run.settings = flat_settings(config);
   return std::make_unique<tracking::JobTracking>(

@@ -118,6 +118,75 @@ TEST(TensorBoardWriter, HparamsCarryTheJobsIdentity) {
   EXPECT_TRUE(found);
 }
 
+// The hparams plugin's data of `tag` among the events of `tb`.
+std::vector<tb::HParamsPluginData> hparams_data(const fs::path& tb, const std::string& tag) {
+  std::vector<tb::HParamsPluginData> found;
+  for (const tb::Event& e : all_events(tb))
+    for (const auto& v : e.summary().value())
+      if (v.tag() == tag) {
+        EXPECT_TRUE(found.emplace_back().ParseFromString(v.metadata().plugin_data().content()));
+      }
+  return found;
+}
+
+// A search sweep (curve jobs: nothing trains): each trial's session names the values it
+// sampled, and the sweep's experiment offers each searched key across the search's range
+// or choices, beside the headline metric first.
+TEST(TensorBoardSweep, ATrialsSampledValuesAreItsHyperparameters) {
+  TempDir dir;
+  const fs::path out = dir.path() / "out";
+  const std::string sweep = dir.write("sweep.yaml",
+      "name: curve-search\n"
+      "output: " + out.string() + "\n"
+      "preset: tiny\n"
+      "dataset: {phantom: {patients: 12, patch_size: 32, seed: 1}}\n"
+      "protocol: {split: kfold, folds: 3, val_share: 0.2}\n"
+      "seeds: [1]\n"
+      "variants:\n"
+      "  curve: {model: {variant: curve}}\n"
+      "train: {curve_epoch_seconds: 0.01, threads: 1, epochs: 2}\n"
+      "search:\n"
+      "  metric: aAUC\n"
+      "  trials: 3\n"
+      "  seed: 3\n"
+      "  space:\n"
+      "    train.lr: {dist: loguniform, low: 6.0e-4, high: 1.6e-3}\n"
+      "    train.sampler: {dist: choice, values: [oversample, shuffle]}\n");
+  const auto r = testing::run_fracsweep({"run", sweep});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const auto experiments = hparams_data(out / "tb", "_hparams_/experiment");
+  ASSERT_EQ(experiments.size(), 1u);
+  const tb::Experiment& x = experiments[0].experiment();
+  ASSERT_GT(x.metric_infos_size(), 0);
+  EXPECT_EQ(x.metric_infos(0).name().tag(), "test/aAUC");
+  std::map<std::string, tb::HParamInfo> infos;
+  for (const tb::HParamInfo& h : x.hparam_infos()) infos[h.name()] = h;
+  ASSERT_TRUE(infos.count("train.lr") && infos.count("train.sampler") && infos.count("variant"));
+  EXPECT_EQ(infos["train.lr"].domain_interval().min_value(), 6.0e-4);
+  EXPECT_EQ(infos["train.lr"].domain_interval().max_value(), 1.6e-3);
+  std::set<std::string> choices;
+  for (const auto& v : infos["train.sampler"].domain_discrete().values()) choices.insert(v.string_value());
+  EXPECT_EQ(choices, (std::set<std::string>{"oversample", "shuffle"}));
+
+  int sessions = 0;
+  for (const auto& job : fs::recursive_directory_iterator(out)) {
+    if (job.path().filename() != "config.yaml" || !fs::exists(job.path().parent_path() / "tb")) continue;
+    const std::string config = core::read_file(job.path().string());
+    for (const auto& data : hparams_data(job.path().parent_path() / "tb", "_hparams_/session_start_info")) {
+      const auto& hp = data.session_start_info().hparams();
+      ASSERT_TRUE(hp.count("train.lr") && hp.count("train.sampler")) << job.path();
+      const double lr = hp.at("train.lr").number_value();
+      EXPECT_GE(lr, 6.0e-4);
+      EXPECT_LE(lr, 1.6e-3);
+      EXPECT_TRUE(choices.count(hp.at("train.sampler").string_value())) << job.path();
+      EXPECT_HAS(config, "sampler: " + hp.at("train.sampler").string_value());  // the trial's own
+      ++sessions;
+    }
+  }
+  EXPECT_GE(sessions, 3);  // every trial's first fold at least
+}
+
 TEST(TensorBoardWriter, AnUnwritableFolderWarnsAndNeverThrows) {
   TempDir dir;
   core::write_file_atomic((dir.path() / "tb").string(), "a file where tb/ would be");
