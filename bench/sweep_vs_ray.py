@@ -616,7 +616,9 @@ def print_cpu_table(fs, ray, ranks, args, counts):
 
 
 def cpu_mode(args, base):
-    work = args.workdir or tempfile.mkdtemp(prefix="fracsweep-sweep-vs-ray-")
+    # Absolute: Ray's trials run elsewhere, and its storage path goes to pyarrow, which
+    # refuses a relative one as a URI without a scheme.
+    work = os.path.abspath(args.workdir or tempfile.mkdtemp(prefix="fracsweep-sweep-vs-ray-"))
     os.makedirs(work, exist_ok=True)
     store = os.path.join(work, "store.h5")
     synth_store(args, base, store)
@@ -654,7 +656,9 @@ def gpu_mode(args, base):
     except ImportError:
         have_ray = False
         print("ray is not importable here: only fracsweep's rows are run", flush=True)
-    work = args.workdir or tempfile.mkdtemp(prefix="fracsweep-sweep-vs-ray-gpu-")
+    # Absolute: Ray's trials run elsewhere, and its storage path goes to pyarrow, which
+    # refuses a relative one as a URI without a scheme.
+    work = os.path.abspath(args.workdir or tempfile.mkdtemp(prefix="fracsweep-sweep-vs-ray-gpu-"))
     os.makedirs(work, exist_ok=True)
     store = os.path.join(work, "store.h5")
     synth_store(args, base, store)
