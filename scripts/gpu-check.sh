@@ -21,7 +21,9 @@
 #
 # --rehearse runs the same steps on a machine without a GPU at toy sizes (the CPU,
 # 40 pelvis images, one epoch), so that a call on a GPU machine does not find a
-# fault that a CPU could have: the GPU tests skip there.
+# fault that a CPU could have: the GPU tests skip there. The benchmarks run `python3`,
+# which on a GPU machine has PyTorch; here rehearse after `scripts/setup.sh --with-bench`
+# with the venv first: PATH=$PWD/.venv/bin:$PATH scripts/gpu-check.sh --prebuilt DIR --rehearse
 #
 # --budget SECONDS (560) is when no further benchmark starts.
 #
