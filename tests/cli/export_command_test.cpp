@@ -96,6 +96,20 @@ TEST(RunExported, TrainsAPackageToTheEndAndPredictsWithItFromTwoStreams) {
   EXPECT_EQ(predicted[0], predicted[1]);
 }
 
+// A data-parallel group of two ranks trains a package as it trains a built-in model: the
+// package's gradients, put into the parameters' .grad by the step, are all-reduced by the
+// group, and the job ends with its results on the group's writer.
+TEST(RunExported, ADataParallelGroupOfTwoTrainsAPackage) {
+  TempDir dir;
+  const std::string sweep = sweep_with(dir, fixture("exported/tiny_cnn.pt2"), 16);
+  const auto r = testing::run_fracsweep_mpi(2, {"run", sweep, "--ranks-per-job", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_HAS(r.err, "1 group(s) of 2 rank(s)");
+  const fs::path job = dir.path() / "run" / "own" / "repeat0" / "seed1";
+  EXPECT_TRUE(fs::exists(job / "metrics.json")) << r.out << r.err;
+  EXPECT_HAS(r.out, "| own | 1/1 |");
+}
+
 // A sweep naming a model file (.py) exports it once (here the fixture's package is its
 // cache already, so nothing compiles) and starts each seed's job from that seed's own
 // initial weights, written beside the cached package before any job starts.
