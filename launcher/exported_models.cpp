@@ -122,19 +122,22 @@ int export_model_files(const std::string& sweep_path, core::Logger& log) {
 }
 
 int export_seed_weights(const sweeps::Sweep& sweep, core::Logger& log) {
-  std::map<std::string, std::set<uint64_t>> missing;  // model file -> seeds
+  std::map<std::string, std::set<uint64_t>> wanted;  // model file -> its jobs' seeds
   for (const sweeps::SweepJob& job : sweep.jobs) {
     const spec::ModelConfig& model = job.config.model;
-    if (fs::path(model.package).extension() != ".py" || !model.init_weights.empty()) continue;
-    const std::string cache = spec::exported_cache_path(model.package);
-    if (!fs::exists(spec::seed_weights_path(cache, job.config.train.seed)))
-      missing[model.package].insert(job.config.train.seed);
+    if (fs::path(model.package).extension() == ".py" && model.init_weights.empty())
+      wanted[model.package].insert(job.config.train.seed);
   }
-  for (const auto& [file, seeds] : missing) {
-    const std::string cache = spec::exported_cache_path(file);
-    const spec::ExportedManifest m = spec::read_exported_manifest(cache);
+  for (const auto& [file, seeds] : wanted) {
+    const std::string cache = spec::exported_cache_path(file);  // reads and hashes the file
     std::string list;
-    for (uint64_t seed : seeds) list += (list.empty() ? "" : ",") + std::to_string(seed);
+    for (uint64_t seed : seeds) {
+      if (fs::exists(spec::seed_weights_path(cache, seed))) continue;
+      if (!list.empty()) list += ',';
+      list += std::to_string(seed);
+    }
+    if (list.empty()) continue;
+    const spec::ExportedManifest m = spec::read_exported_manifest(cache);
     log.info(sweep.path, ": ", file, ": initial weights for seed(s) ", list, " ...");
     const int code = cli::run_exporter({file, "--task", std::string(spec::task_name(m.task)),
                                         "--initial-weights", list, "--out", cache});

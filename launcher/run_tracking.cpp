@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -41,18 +42,32 @@ void add_once(std::vector<T>& list, const T& item) {
   if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(item);
 }
 
-// The hyperparameters every job's session names (tensorboard.cpp) and the metrics its
-// variant's jobs write: the final test values (the averages, then per class, then the
-// best epoch and its validation score), then the validation curves' last values, each
-// with the job's headline (train.selection_metric) first.
-tracking::HParamsExperiment experiment_of(const sweeps::Sweep& sweep) {
-  tracking::HParamsExperiment x;
-  x.name = sweep.name;
-  std::vector<std::string> names = {"job", "sweep", "variant", "part", "seed"}, test, val;
+// The metric tags a variant's jobs write, to `test` and `val`: the final test values (the
+// averages, then per class, then the best epoch and its validation score), then the
+// validation curves' last values, each with the job's headline (train.selection_metric)
+// first.
+void add_metric_tags(const spec::Variant& v, const std::string& headline,
+                     std::vector<std::string>& test, std::vector<std::string>& val) {
+  add_once(test, "test/" + headline);
+  add_once(val, "val/" + headline);
+  const spec::TaskInfo& task = spec::task_info(v.task);
+  for (const std::string& m : task.test_metrics) add_once(test, "test/" + m);
+  // What metrics.json and log.jsonl's "val" hold (trainer/train_job.cpp, evaluate.h).
+  const std::vector<std::string> all = metrics::metric_names(task.classes);
+  for (const std::string& m : all) add_once(test, "test/" + m);
+  for (const char* m : {"best_epoch", "val_score"}) add_once(test, std::string("test/") + m);
+  for (const std::string& m : v.val_metrics) add_once(val, "val/" + m);
+  for (const std::string& m : all) add_once(val, "val/" + m);
+}
+
+// The hyperparameters every job's session names (tensorboard.cpp), with the values they
+// take; a search's sampled keys span the search's range or choices.
+std::vector<tracking::HParamsExperiment::HParam> hparams_of(const sweeps::Sweep& sweep) {
+  std::vector<std::string> names = {"job", "sweep", "variant", "part", "seed"};
   std::map<std::string, std::vector<std::string>> values;
+  values["sweep"] = {sweep.name};
   for (const sweeps::SweepJob& job : sweep.jobs) {
-    add_once(values["job"], job.name);
-    add_once(values["sweep"], sweep.name);
+    values["job"].push_back(job.name);  // unique
     add_once(values["variant"], job.variant);
     add_once(values["part"], job.part);
     add_once(values["seed"], std::to_string(job.seed));
@@ -60,20 +75,7 @@ tracking::HParamsExperiment experiment_of(const sweeps::Sweep& sweep) {
       add_once(names, axis);
       add_once(values[axis], value);
     }
-    const spec::Variant v = spec::job_variant(job.config);
-    const std::string& headline = job.config.train.selection_metric;
-    add_once(test, "test/" + headline);
-    add_once(val, "val/" + headline);
-    const spec::TaskInfo& task = spec::task_info(v.task);
-    for (const std::string& m : task.test_metrics) add_once(test, "test/" + m);
-    // What metrics.json and log.jsonl's "val" hold (trainer/train_job.cpp, evaluate.h).
-    const std::vector<std::string> all = metrics::metric_names(task.classes);
-    for (const std::string& m : all) add_once(test, "test/" + m);
-    for (const char* m : {"best_epoch", "val_score"}) add_once(test, std::string("test/") + m);
-    for (const std::string& m : v.val_metrics) add_once(val, "val/" + m);
-    for (const std::string& m : all) add_once(val, "val/" + m);
   }
-  // A search's trials: each sampled key, its filter spanning the search's range or choices.
   if (sweep.search)
     for (const sweeps::SearchParam& p : sweep.search->space) {
       add_once(names, p.key);
@@ -84,7 +86,22 @@ tracking::HParamsExperiment experiment_of(const sweeps::Sweep& sweep) {
         add_once(values[p.key], fmt::format("{}", p.high));
       }
     }
-  for (const std::string& name : names) x.hparams.push_back({name, values[name]});
+  std::vector<tracking::HParamsExperiment::HParam> hparams;
+  for (const std::string& name : names) hparams.push_back({name, values[name]});
+  return hparams;
+}
+
+// The sweep's experiment for TensorBoard's hparams page: its hyperparameters, then the
+// metric columns of each variant (looked up once: an exported one reads its package).
+tracking::HParamsExperiment experiment_of(const sweeps::Sweep& sweep) {
+  tracking::HParamsExperiment x;
+  x.name = sweep.name;
+  x.hparams = hparams_of(sweep);
+  std::vector<std::string> test, val;
+  std::set<std::pair<std::string, std::string>> seen;  // variant, headline
+  for (const sweeps::SweepJob& job : sweep.jobs)
+    if (seen.emplace(job.variant, job.config.train.selection_metric).second)
+      add_metric_tags(spec::job_variant(job.config), job.config.train.selection_metric, test, val);
   x.metrics = test;
   x.metrics.insert(x.metrics.end(), val.begin(), val.end());
   return x;
@@ -162,14 +179,12 @@ std::unique_ptr<tracking::JobTracking> RunTracking::for_job(const sweeps::SweepJ
   run.part = job.part;
   run.seed = job.seed;
   run.axes = job.axes;
-  if (sweep_.search) {  // the trial's sampled values, as its config holds them
-    const auto settings = flat_settings(config);
-    for (const sweeps::SearchParam& p : sweep_.search->space)
-      for (const auto& [key, value] : settings)
-        if (key == p.key) run.axes.emplace_back(key, value);
-  }
   run.headline = config.train.selection_metric;
-  if (sender_) run.settings = flat_settings(config);
+  if (sender_ || sweep_.search) run.settings = flat_settings(config);
+  if (sweep_.search)  // the trial's sampled values, as its config holds them
+    for (const sweeps::SearchParam& p : sweep_.search->space)
+      for (const auto& [key, value] : run.settings)
+        if (key == p.key) run.axes.emplace_back(key, value);
   return std::make_unique<tracking::JobTracking>(
       std::move(run), sweep_.tracking, sender_.get(),
       sweep_.tracking.mlflow ? sweep_.tracking.mlflow->experiment : std::string(), sweep_.output, log_);
